@@ -1,0 +1,68 @@
+"""Wire format: JSON envelope bytes, Kafka key = aggregate id, header `event_type`."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from shared.events import Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_default)
+
+
+def encode_envelope(
+    *,
+    event_id: uuid.UUID,
+    event_type: str,
+    occurred_at: datetime,
+    source: str,
+    data: BaseModel | dict[str, Any],
+) -> bytes:
+    payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    return dumps(
+        {
+            "event_id": str(event_id),
+            "event_type": event_type,
+            "schema_version": 1,
+            "occurred_at": occurred_at.isoformat(),
+            "source": source,
+            "data": payload,
+        }
+    )
+
+
+def event_message(*, topic: str, key: str, envelope_bytes: bytes, event_type: str) -> OutgoingMessage:
+    return OutgoingMessage(
+        topic=topic,
+        key=key.encode(),
+        value=envelope_bytes,
+        headers=(("event_type", event_type.encode()),),
+    )
+
+
+def decode_envelope(raw: bytes) -> Envelope:
+    """For trusted topics written by this platform; intake validation lives in registration."""
+    return Envelope.model_validate(orjson.loads(raw))

@@ -1,0 +1,156 @@
+"""Idempotent batch consumption: one transaction per batch, offsets only after commit.
+
+The FastStream subscriber runs with AckPolicy.NACK_ON_ERROR: a handler that returns
+commits the batch's positions (every record of it was processed in the committed
+transaction); one that raises rewinds every partition of the batch (faststream 0.7.8
+`KafkaAckableMessage.nack`). Infrastructure errors raise, after a pause, so the batch
+is redelivered; a message that fails on its own after bounded attempts goes to the
+consumer's DLQ through the outbox, so nothing is skipped silently.
+"""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.params import NoCast
+from prometheus_client import Counter
+
+from shared import outbox
+from shared.dlq import dlq_message
+from shared.enums import IntakeError
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+Record = ConsumerRecord[bytes | None, bytes]
+BatchHandler = Callable[[asyncpg.Connection, Sequence[Record]], Awaitable[None]]
+
+CONSUMED = Counter("consumed_messages_total", "Messages consumed and committed", ["service", "topic"])
+DEAD_LETTERED = Counter("dead_lettered_total", "Messages sent to a DLQ", ["service", "error_code"])
+
+PROCESSED_DDL = "CREATE TABLE IF NOT EXISTS processed_events (event_id uuid PRIMARY KEY);"
+
+INFRA_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+)
+
+
+async def claim_new(conn: asyncpg.Connection, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Mark ids processed in the caller's transaction; return those not seen before."""
+    if not event_ids:
+        return set()
+    rows = await conn.fetch(
+        "INSERT INTO processed_events (event_id) SELECT unnest($1::uuid[]) "
+        "ON CONFLICT DO NOTHING RETURNING event_id",
+        list(dict.fromkeys(event_ids)),
+    )
+    return {r["event_id"] for r in rows}
+
+
+def record_headers(record: Record) -> tuple[tuple[str, bytes], ...]:
+    return tuple((k, bytes(v)) for k, v in (record.headers or ()))
+
+
+class BatchConsumer:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        service: str,
+        dlq_topic: str,
+        handle: BatchHandler,
+        max_attempts: int,
+        retry_pause_s: float = 0.2,
+    ) -> None:
+        self._pool = pool
+        self._service = service
+        self._dlq_topic = dlq_topic
+        self._handle = handle
+        self._max_attempts = max_attempts
+        self._retry_pause_s = retry_pause_s
+
+    async def process(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        try:
+            await self._in_transaction(records)
+        except INFRA_ERRORS:
+            await asyncio.sleep(1)  # a nack re-delivers at once (faststream #1721): back off
+            raise
+        except Exception:
+            log.exception("%s: batch of %d failed; isolating", self._service, len(records))
+            for record in records:
+                await self._process_alone(record)
+        for record in records:
+            CONSUMED.labels(self._service, record.topic).inc()
+
+    async def _in_transaction(self, records: Sequence[Record]) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._handle(conn, records)
+
+    async def _process_alone(self, record: Record) -> None:
+        error: Exception | None = None
+        for attempt in range(self._max_attempts):
+            try:
+                await self._in_transaction([record])
+                return
+            except INFRA_ERRORS:
+                await asyncio.sleep(1)
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure of this one message counts
+                error = exc
+                await asyncio.sleep(self._retry_pause_s * (2**attempt))
+        log.error("%s: %s[%d]@%d to DLQ: %r", self._service, record.topic, record.partition, record.offset, error)
+        message = dlq_message(
+            dlq_topic=self._dlq_topic,
+            service=self._service,
+            error_code=IntakeError.PROCESSING_FAILED,
+            error=f"failed {self._max_attempts} times: {error!r}",
+            source_topic=record.topic,
+            source_partition=record.partition,
+            source_offset=record.offset,
+            key=record.key,
+            value=record.value,
+            original_headers=record_headers(record),
+        )
+        async with self._pool.acquire() as conn:
+            await outbox.enqueue(conn, [message])
+        DEAD_LETTERED.labels(self._service, IntakeError.PROCESSING_FAILED).inc()
+
+
+def subscribe_batches(
+    broker: KafkaBroker,
+    *,
+    topics: Sequence[str],
+    group_id: str,
+    settings: ServiceSettings,
+    consumer: Callable[[], BatchConsumer],
+) -> None:
+    """Register a batch subscriber that hands the raw records to `consumer().process`.
+
+    `consumer` is a factory because the pool it needs exists only after start-up.
+    """
+
+    @broker.subscriber(  # type: ignore[misc]
+        *topics,
+        group_id=group_id,
+        batch=True,
+        max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        auto_offset_reset="earliest",  # a new group must not skip history
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        max_partition_fetch_bytes=8 << 20,
+    )
+    async def _on_batch(body: NoCast[Any], message: KafkaMessage) -> None:
+        records: tuple[Record, ...] = message.raw_message  # type: ignore[assignment]
+        await consumer().process(records)

@@ -1,0 +1,50 @@
+"""PostgreSQL: a pool per service, each service in its own schema, migrations by yoyo."""
+
+import asyncio
+import logging
+from pathlib import Path
+
+import asyncpg
+from yoyo import get_backend, read_migrations
+
+log = logging.getLogger(__name__)
+
+# One key for "someone is creating a schema": CREATE SCHEMA IF NOT EXISTS races itself.
+_SCHEMA_LOCK_KEY = 2015_0416
+
+
+async def create_pool(dsn: str, *, schema: str, min_size: int = 2, max_size: int = 8) -> asyncpg.Pool:
+    async def _init(conn: asyncpg.Connection) -> None:
+        await conn.execute(f"SET search_path TO {schema}, public")
+
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init)
+    assert pool is not None
+    return pool
+
+
+async def ensure_schema(dsn: str, schema: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK_KEY)
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    finally:
+        await conn.close()
+
+
+def _apply_migrations(dsn: str, schema: str, directory: Path) -> int:
+    uri = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+    sep = "&" if "?" in uri else "?"
+    backend = get_backend(f"{uri}{sep}schema={schema}")
+    migrations = read_migrations(str(directory))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return len(pending)
+
+
+async def migrate(dsn: str, *, schema: str, directory: Path) -> None:
+    """Apply pending versioned SQL files of `directory` (yoyo keeps the ledger and the lock)."""
+    await ensure_schema(dsn, schema)
+    applied = await asyncio.to_thread(_apply_migrations, dsn, schema, directory)
+    log.info("schema %s: %d migration(s) applied", schema, applied)

@@ -1,0 +1,54 @@
+"""Closed vocabularies of the contract (SPEC §2.1, §3.3, §3.5)."""
+
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    REGION = "region"
+    PREFECTURE = "prefecture"
+    COUNTY = "county"
+
+
+class Size(StrEnum):
+    SMALL = "small"
+    MICRO = "micro"
+
+
+class Board(StrEnum):
+    XJEE = "XJEE"
+    NEEQ = "NEEQ"
+
+
+class Rule(StrEnum):
+    HIGH_TECH_CERTIFICATION = "HIGH_TECH_CERTIFICATION"
+    EQUITY_LISTING = "EQUITY_LISTING"
+    BOARD_TRANSFER = "BOARD_TRANSFER"
+
+
+class RecipientRole(StrEnum):
+    OPERATOR = "operator"
+    ENTERPRISE = "enterprise"
+
+
+class DeclineReason(StrEnum):
+    NOT_INCUBATED = "NOT_INCUBATED"
+    OUTSIDE_WINDOW = "OUTSIDE_WINDOW"
+    BEFORE_POLICY = "BEFORE_POLICY"
+    XJEE_LISTING_NOT_AWARDED = "XJEE_LISTING_NOT_AWARDED"
+    ALREADY_AWARDED = "ALREADY_AWARDED"
+
+
+class IntakeError(StrEnum):
+    MALFORMED_JSON = "MALFORMED_JSON"
+    INVALID_ENVELOPE = "INVALID_ENVELOPE"
+    UNKNOWN_EVENT_TYPE = "UNKNOWN_EVENT_TYPE"
+    INVALID_DATA = "INVALID_DATA"
+    INVALID_USCC = "INVALID_USCC"
+    INVALID_DIVISION = "INVALID_DIVISION"
+    INCONSISTENT_DATES = "INCONSISTENT_DATES"
+    CONFLICTING_DUPLICATE = "CONFLICTING_DUPLICATE"
+    ALREADY_REGISTERED = "ALREADY_REGISTERED"
+    PARK_EXPIRED = "PARK_EXPIRED"
+    TOO_LARGE = "TOO_LARGE"
+    # Consumers other than registration: a message that still fails after bounded retries.
+    PROCESSING_FAILED = "PROCESSING_FAILED"

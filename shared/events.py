@@ -1,0 +1,240 @@
+"""The event contract of SPEC §3: envelope, intake, canonical and award events.
+
+Models are frozen and strict about types (no "5" -> 5 coercion, no unknown fields), so
+a malformed fact is rejected at the edge with a field-level error instead of
+being silently reshaped.
+"""
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Final
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+)
+
+from shared.enums import Board, Level, RecipientRole, Rule, Size
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _iso_date(value: Any) -> Any:
+    # Only the literal ISO form is a date here: no timestamps, no "2015-5-4".
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return date.fromisoformat(value)  # raises for 2015-02-30
+
+
+def _no_control_chars(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Name = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_no_control_chars)]
+Code = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_no_control_chars)]
+Uscc = Annotated[str, Field(min_length=18, max_length=18)]
+DivisionCode = Annotated[str, Field(pattern=r"^\d{6}$")]
+Count = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+Cny = Annotated[StrictInt, Field(ge=0, le=10_000_000_000)]
+
+
+class Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class Envelope(BaseModel):
+    """SPEC §3.1. `data` is validated separately against the model of `event_type`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: uuid.UUID
+    event_type: Annotated[str, Field(min_length=1, max_length=64)]
+    schema_version: Annotated[StrictInt, Field(ge=1, le=1)]
+    occurred_at: AwareDatetime
+    source: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_control_chars)]
+    data: dict[str, Any]
+
+
+# --- intake events (SPEC §3.3) ---------------------------------------------------------
+
+
+class IncubatorRegistered(Data):
+    incubator_id: Code
+    name: Name
+    operator_uscc: Uscc
+    operator_name: Name
+    level: Level
+    division_code: DivisionCode
+    recognized_on: IsoDate
+
+
+class ServicePlatformRegistered(Data):
+    platform_id: Code
+    name: Name
+    operator_uscc: Uscc
+    operator_name: Name
+    level: Level
+    division_code: DivisionCode
+    recognized_on: IsoDate
+
+
+class EnterpriseRegistered(Data):
+    uscc: Uscc
+    name: Name
+    division_code: DivisionCode
+    registered_on: IsoDate
+    size: Size
+    employees: Count
+    college_student_founders: Count = 0
+
+
+class EnterpriseAdmitted(Data):
+    uscc: Uscc
+    incubator_id: Code
+    admitted_on: IsoDate
+
+
+class EnterpriseGraduated(Data):
+    uscc: Uscc
+    incubator_id: Code
+    graduated_on: IsoDate
+
+
+class HighTechCertified(Data):
+    uscc: Uscc
+    certificate_no: Code
+    certified_on: IsoDate
+
+
+class ListedOnBoard(Data):
+    uscc: Uscc
+    board: Board
+    security_code: Code
+    listed_on: IsoDate
+
+
+class BoardTransferred(Data):
+    uscc: Uscc
+    from_board: Board
+    to_board: Board
+    security_code: Code
+    transferred_on: IsoDate
+
+
+class EmploymentReported(Data):
+    uscc: Uscc
+    employees: Count
+    reported_on: IsoDate
+
+
+# --- canonical additions (event-carried state, SPEC §3.3 last paragraph) ---------------
+
+
+class IncubatorState(Data):
+    operator_uscc: Uscc
+    operator_name: Name
+    level: Level
+    division_code: DivisionCode
+
+
+class CanonicalEnterpriseAdmitted(EnterpriseAdmitted, IncubatorState):
+    pass
+
+
+class CanonicalEnterpriseGraduated(EnterpriseGraduated, IncubatorState):
+    pass
+
+
+# --- award events (SPEC §3.4) -----------------------------------------------------------
+
+
+class PayoutIssued(Data):
+    payout_id: uuid.UUID
+    rule: Rule
+    recipient_role: RecipientRole
+    recipient_uscc: Uscc
+    recipient_name: str
+    enterprise_uscc: Uscc
+    incubator_id: str
+    amount_cny: Cny
+    basis_event_id: uuid.UUID
+    basis_date: IsoDate
+
+
+class PayoutReversed(Data):
+    payout_id: uuid.UUID
+    rule: Rule
+    recipient_role: RecipientRole
+    recipient_uscc: Uscc
+    enterprise_uscc: Uscc
+    amount_cny: Cny
+    reason_code: str
+    explanation: str
+    basis_event_id: uuid.UUID
+
+
+class AwardDeclined(Data):
+    rule: Rule
+    enterprise_uscc: Uscc
+    reason_code: str
+    explanation: str
+    basis_event_id: uuid.UUID
+
+
+INTAKE_MODELS: Final[dict[str, type[Data]]] = {
+    m.__name__: m
+    for m in (
+        IncubatorRegistered,
+        ServicePlatformRegistered,
+        EnterpriseRegistered,
+        EnterpriseAdmitted,
+        EnterpriseGraduated,
+        HighTechCertified,
+        ListedOnBoard,
+        BoardTransferred,
+        EmploymentReported,
+    )
+}
+
+CANONICAL_MODELS: Final[dict[str, type[Data]]] = {
+    **INTAKE_MODELS,
+    "EnterpriseAdmitted": CanonicalEnterpriseAdmitted,
+    "EnterpriseGraduated": CanonicalEnterpriseGraduated,
+}
+
+AWARD_MODELS: Final[dict[str, type[Data]]] = {
+    m.__name__: m for m in (PayoutIssued, PayoutReversed, AwardDeclined)
+}
+
+CARRIER_EVENT_TYPES: Final = frozenset({"IncubatorRegistered", "ServicePlatformRegistered"})
+
+
+def aggregate_id(event_type: str, data: BaseModel) -> str:
+    """Kafka key of SPEC §3.1: the enterprise USCC or the carrier id."""
+    if event_type == "IncubatorRegistered":
+        return str(data.incubator_id)  # type: ignore[attr-defined]
+    if event_type == "ServicePlatformRegistered":
+        return str(data.platform_id)  # type: ignore[attr-defined]
+    if event_type in AWARD_MODELS:
+        return str(data.enterprise_uscc)  # type: ignore[attr-defined]
+    return str(data.uscc)  # type: ignore[attr-defined]
+
+
+# Deterministic ids for derived events (SPEC §3.1): same inputs, same id, on every replay.
+DERIVED_NAMESPACE: Final = uuid.UUID("6f1d3c52-8e0b-4f5a-9a51-2015041600aa")
+
+
+def derived_id(*parts: object) -> uuid.UUID:
+    return uuid.uuid5(DERIVED_NAMESPACE, "|".join(str(p) for p in parts))
