@@ -14,10 +14,10 @@ _SCHEMA_LOCK_KEY = 2015_0416
 
 
 async def create_pool(dsn: str, *, schema: str, min_size: int = 2, max_size: int = 8) -> asyncpg.Pool:
-    async def _init(conn: asyncpg.Connection) -> None:
-        await conn.execute(f"SET search_path TO {schema}, public")
-
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init)
+    # A startup parameter, not a SET: the pool's RESET ALL on release would undo a SET.
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, server_settings={"search_path": f"{schema},public"}
+    )
     assert pool is not None
     return pool
 

@@ -6,7 +6,7 @@ Each service's `app.py` builds one of these from its settings and hands it to
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,8 @@ class ServiceRuntime:
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _relay: OutboxRelay | None = field(default=None, init=False)
     _relay_task: asyncio.Task[None] | None = field(default=None, init=False)
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.broker = KafkaBroker(
@@ -72,10 +74,14 @@ class ServiceRuntime:
         )
         self._relay_task = asyncio.create_task(self._relay.run(), name=f"{self.name}-relay")
         await self.broker.start()
+        self._tasks = [asyncio.create_task(_forever(job), name=f"{self.name}-bg") for job in self.background]
         log.info("%s started", self.name)
 
     async def stop(self) -> None:
         # Subscribers first: the in-flight batch finishes and commits; then the relay drains.
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.broker.stop()
         if self._relay is not None and self._relay_task is not None:
             self._relay.stop()
@@ -97,6 +103,18 @@ class ServiceRuntime:
         except Exception:  # noqa: BLE001 - any failure means "not reachable"
             pass
         return checks
+
+
+async def _forever(job: Callable[[], Awaitable[None]]) -> None:
+    """Run a periodic job; a failure is logged and the job runs again on its next tick."""
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job failed")
+            await asyncio.sleep(5)
 
 
 def topics_of(*names: str) -> Sequence[str]:

@@ -1,0 +1,202 @@
+"""The registry of record in PostgreSQL, seen and written one batch at a time.
+
+`BatchRegistry.load` fetches, in a handful of queries, everything the batch's facts can
+refer to; facts applied earlier in the same batch are visible to later ones through
+the in-memory overlay; `flush` writes all of it with one executemany per table.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from shared.events import (
+    BoardTransferred,
+    Data,
+    EmploymentReported,
+    EnterpriseAdmitted,
+    EnterpriseGraduated,
+    EnterpriseRegistered,
+    HighTechCertified,
+    IncubatorRegistered,
+    IncubatorState,
+    ListedOnBoard,
+    ServicePlatformRegistered,
+)
+
+
+@dataclass
+class _Stint:
+    admission_event_id: uuid.UUID
+    uscc: str
+    incubator_id: str
+    admitted_on: date
+    graduated_on: date | None = None
+    graduation_event_id: uuid.UUID | None = None
+    new: bool = False
+    closed_now: bool = False
+
+
+@dataclass
+class BatchRegistry:
+    seen: dict[uuid.UUID, bytes] = field(default_factory=dict)
+    enterprises: set[str] = field(default_factory=set)
+    incubators: dict[str, IncubatorState] = field(default_factory=dict)
+    platforms: set[str] = field(default_factory=set)
+    stints: dict[str, list[_Stint]] = field(default_factory=lambda: defaultdict(list))
+    xjee: dict[str, list[date]] = field(default_factory=lambda: defaultdict(list))
+    _rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: defaultdict(list))
+    _intake_rows: list[tuple[uuid.UUID, bytes, str]] = field(default_factory=list)
+
+    # --- RegistryView ------------------------------------------------------------------
+    def has_enterprise(self, uscc: str) -> bool:
+        return uscc in self.enterprises
+
+    def has_incubator(self, incubator_id: str) -> bool:
+        return incubator_id in self.incubators
+
+    def has_platform(self, platform_id: str) -> bool:
+        return platform_id in self.platforms
+
+    def incubator_state(self, incubator_id: str) -> IncubatorState | None:
+        return self.incubators.get(incubator_id)
+
+    def open_admissions(self, uscc: str, incubator_id: str) -> list[date]:
+        return [s.admitted_on for s in self.stints[uscc] if s.incubator_id == incubator_id and s.graduated_on is None]
+
+    def xjee_listing_dates(self, uscc: str) -> list[date]:
+        return self.xjee[uscc]
+
+    # --- loading -----------------------------------------------------------------------
+    @classmethod
+    async def load(
+        cls, conn: asyncpg.Connection, *, event_ids: Iterable[uuid.UUID], facts: Sequence[Data]
+    ) -> "BatchRegistry":
+        reg = cls()
+        await reg.extend(conn, event_ids=event_ids, facts=facts)
+        return reg
+
+    async def extend(self, conn: asyncpg.Connection, *, event_ids: Iterable[uuid.UUID], facts: Sequence[Data]) -> None:
+        """Fetch what `facts` may refer to and is not loaded yet (used again for released facts)."""
+        ids = [i for i in set(event_ids) if i not in self.seen]
+        usccs = list({u for f in facts if (u := getattr(f, "uscc", None))} - self.enterprises)
+        incubator_ids = list({i for f in facts if (i := getattr(f, "incubator_id", None))} - set(self.incubators))
+        platform_ids = [f.platform_id for f in facts if isinstance(f, ServicePlatformRegistered)]
+        if ids:
+            for r in await conn.fetch(
+                "SELECT event_id, content_hash FROM intake_log WHERE event_id = ANY($1::uuid[])", ids
+            ):
+                self.seen[r["event_id"]] = bytes(r["content_hash"])
+        if usccs:
+            for r in await conn.fetch("SELECT uscc FROM enterprises WHERE uscc = ANY($1::text[])", usccs):
+                self.enterprises.add(r["uscc"])
+            known = {s.admission_event_id for ss in self.stints.values() for s in ss}
+            for r in await conn.fetch(
+                "SELECT admission_event_id, uscc, incubator_id, admitted_on, graduated_on, graduation_event_id "
+                "FROM stints WHERE uscc = ANY($1::text[])",
+                usccs,
+            ):
+                if r["admission_event_id"] not in known:
+                    self.stints[r["uscc"]].append(_Stint(**dict(r)))
+            for r in await conn.fetch(
+                "SELECT uscc, listed_on FROM listings WHERE board = 'XJEE' AND uscc = ANY($1::text[])", usccs
+            ):
+                self.xjee[r["uscc"]].append(r["listed_on"])
+        if incubator_ids:
+            for r in await conn.fetch(
+                "SELECT incubator_id, operator_uscc, operator_name, level, division_code "
+                "FROM incubators WHERE incubator_id = ANY($1::text[])",
+                incubator_ids,
+            ):
+                self.incubators[r["incubator_id"]] = IncubatorState(
+                    operator_uscc=r["operator_uscc"],
+                    operator_name=r["operator_name"],
+                    level=r["level"],
+                    division_code=r["division_code"],
+                )
+        if platform_ids:
+            for r in await conn.fetch(
+                "SELECT platform_id FROM service_platforms WHERE platform_id = ANY($1::text[])", platform_ids
+            ):
+                self.platforms.add(r["platform_id"])
+
+    # --- writing -----------------------------------------------------------------------
+    def remember(self, event_id: uuid.UUID, content_hash: bytes, event_type: str) -> None:
+        self.seen[event_id] = content_hash
+        self._intake_rows.append((event_id, content_hash, event_type))
+
+    def apply(self, event_id: uuid.UUID, d: Data, *, admitted_on: date | None = None) -> None:
+        rows = self._rows
+        if isinstance(d, EnterpriseRegistered):
+            self.enterprises.add(d.uscc)
+            rows["enterprises"].append(
+                (d.uscc, d.name, d.division_code, d.registered_on, d.size.value, d.employees,
+                 d.college_student_founders, event_id)
+            )
+        elif isinstance(d, IncubatorRegistered):
+            self.incubators[d.incubator_id] = IncubatorState(
+                operator_uscc=d.operator_uscc, operator_name=d.operator_name, level=d.level,
+                division_code=d.division_code,
+            )
+            rows["incubators"].append(
+                (d.incubator_id, d.name, d.operator_uscc, d.operator_name, d.level.value, d.division_code,
+                 d.recognized_on, event_id)
+            )
+        elif isinstance(d, ServicePlatformRegistered):
+            self.platforms.add(d.platform_id)
+            rows["service_platforms"].append(
+                (d.platform_id, d.name, d.operator_uscc, d.operator_name, d.level.value, d.division_code,
+                 d.recognized_on, event_id)
+            )
+        elif isinstance(d, EnterpriseAdmitted):
+            self.stints[d.uscc].append(_Stint(event_id, d.uscc, d.incubator_id, d.admitted_on, new=True))
+        elif isinstance(d, EnterpriseGraduated):
+            stint = next(
+                s for s in self.stints[d.uscc]
+                if s.incubator_id == d.incubator_id and s.graduated_on is None and s.admitted_on == admitted_on
+            )
+            stint.graduated_on, stint.graduation_event_id, stint.closed_now = d.graduated_on, event_id, True
+        elif isinstance(d, HighTechCertified):
+            rows["certifications"].append((event_id, d.uscc, d.certificate_no, d.certified_on))
+        elif isinstance(d, ListedOnBoard):
+            if d.board == "XJEE":
+                self.xjee[d.uscc].append(d.listed_on)
+            rows["listings"].append((event_id, d.uscc, d.board.value, d.security_code, d.listed_on))
+        elif isinstance(d, BoardTransferred):
+            rows["transfers"].append(
+                (event_id, d.uscc, d.from_board.value, d.to_board.value, d.security_code, d.transferred_on)
+            )
+        elif isinstance(d, EmploymentReported):
+            rows["employment_reports"].append((event_id, d.uscc, d.employees, d.reported_on))
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        if self._intake_rows:
+            await conn.executemany(
+                "INSERT INTO intake_log (event_id, content_hash, event_type) VALUES ($1, $2, $3)", self._intake_rows
+            )
+        for table, rows in self._rows.items():
+            if rows:
+                placeholders = ", ".join(f"${i + 1}" for i in range(len(rows[0])))
+                await conn.executemany(f"INSERT INTO {table} VALUES ({placeholders})", rows)
+        new = [s for ss in self.stints.values() for s in ss if s.new]
+        if new:
+            await conn.executemany(
+                "INSERT INTO stints VALUES ($1, $2, $3, $4, $5, $6)",
+                [(s.admission_event_id, s.uscc, s.incubator_id, s.admitted_on, s.graduated_on,
+                  s.graduation_event_id) for s in new],
+            )
+        closed = [s for ss in self.stints.values() for s in ss if s.closed_now and not s.new]
+        if closed:
+            await conn.executemany(
+                "UPDATE stints SET graduated_on = $2, graduation_event_id = $3 WHERE admission_event_id = $1",
+                [(s.admission_event_id, s.graduated_on, s.graduation_event_id) for s in closed],
+            )
+        self._intake_rows.clear()
+        self._rows.clear()
+        for ss in self.stints.values():
+            for s in ss:
+                s.new = s.closed_now = False

@@ -1,0 +1,57 @@
+"""Wiring: settings -> runtime (pool, broker, outbox relay) -> FastAPI app."""
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from prometheus_client import Gauge
+
+from services.registration.entrypoints.http_api import build_router
+from services.registration.entrypoints.intake_consumer import make_handler
+from services.registration.intake import SERVICE, expire_parked
+from services.registration.settings import RegistrationSettings
+from shared import topics
+from shared.consumer import BatchConsumer, subscribe_batches
+from shared.http import service_app
+from shared.runtime import ServiceRuntime
+
+PARKED = Gauge("registration_parked_facts", "Intake facts parked until their reference arrives")
+
+
+def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
+    settings = settings or RegistrationSettings()
+    runtime = ServiceRuntime(
+        name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations", relay_lock_key=3_100_002
+    )
+    consumer: list[BatchConsumer] = []
+
+    def batch_consumer() -> BatchConsumer:
+        if not consumer:
+            consumer.append(
+                BatchConsumer(
+                    pool=runtime.pool, service=SERVICE, dlq_topic=topics.INTAKE_DLQ,
+                    handle=make_handler(settings.max_event_bytes), max_attempts=settings.max_attempts,
+                )
+            )
+        return consumer[0]
+
+    subscribe_batches(
+        runtime.broker, topics=[topics.INTAKE], group_id=SERVICE, settings=settings, consumer=batch_consumer
+    )
+
+    async def sweep_parked() -> None:
+        async with runtime.pool.acquire() as conn:
+            async with conn.transaction():
+                await expire_parked(conn, ttl=timedelta(seconds=settings.park_ttl_seconds))
+            PARKED.set(await conn.fetchval("SELECT count(*) FROM parked"))
+        await asyncio.sleep(settings.park_sweep_interval_seconds)
+
+    runtime.background.append(sweep_parked)
+    app = service_app(
+        runtime,
+        title="registration",
+        description="Validated intake, registry of record and canonical events (SPEC §3, §4).",
+    )
+    app.include_router(build_router(settings))
+    return app

@@ -1,0 +1,135 @@
+"""Intake validation of SPEC §3.5 that needs nothing but the message and today's date.
+
+Pure: bytes in, a `ValidFact` or a `Rejection` out. Reference checks, which need the
+registry, are in `references.py`.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from stdnum.cn import uscc as uscc_check
+from stdnum.exceptions import ValidationError as UsccError
+
+from shared.divisions import is_valid_on
+from shared.enums import IntakeError
+from shared.events import INTAKE_MODELS, Data, Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    loc: str
+    msg: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    code: IntakeError
+    message: str
+    errors: tuple[FieldError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ValidFact:
+    envelope: Envelope
+    data: Data
+    content_hash: bytes
+
+    @property
+    def event_type(self) -> str:
+        return self.envelope.event_type
+
+
+USCC_FIELDS = ("uscc", "operator_uscc")
+DIVISION_DATE_FIELD = {
+    "IncubatorRegistered": "recognized_on",
+    "ServicePlatformRegistered": "recognized_on",
+    "EnterpriseRegistered": "registered_on",
+}
+
+
+def _errors(exc: ValidationError, prefix: str) -> tuple[FieldError, ...]:
+    return tuple(
+        FieldError(loc=".".join([prefix, *(str(p) for p in e["loc"])]).strip("."), msg=e["msg"])
+        for e in exc.errors(include_url=False)
+    )
+
+
+def content_hash(document: dict[str, Any]) -> bytes:
+    """Same content, same hash, whatever the key order or white space of the bytes."""
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).digest()
+
+
+def validate(raw: bytes, *, max_bytes: int, today: date) -> ValidFact | Rejection:
+    if len(raw) > max_bytes:
+        return Rejection(IntakeError.TOO_LARGE, f"message of {len(raw)} bytes exceeds the limit of {max_bytes}")
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return Rejection(IntakeError.MALFORMED_JSON, f"not valid JSON: {exc}")
+    if not isinstance(document, dict):
+        return Rejection(IntakeError.INVALID_ENVELOPE, "the envelope must be a JSON object")
+    try:
+        envelope = Envelope.model_validate(document)
+    except ValidationError as exc:
+        errors = _errors(exc, "")
+        return Rejection(IntakeError.INVALID_ENVELOPE, "the envelope is invalid", errors)
+    model = INTAKE_MODELS.get(envelope.event_type)
+    if model is None:
+        return Rejection(
+            IntakeError.UNKNOWN_EVENT_TYPE,
+            f"unknown event_type {envelope.event_type!r}; expected one of {', '.join(sorted(INTAKE_MODELS))}",
+            (FieldError("event_type", "unknown event type"),),
+        )
+    try:
+        data = model.model_validate(envelope.data, strict=False)
+    except ValidationError as exc:
+        return Rejection(IntakeError.INVALID_DATA, f"{envelope.event_type} data is invalid", _errors(exc, "data"))
+    return _check_values(envelope, data, today) or ValidFact(envelope, data, content_hash(document))
+
+
+def _check_values(envelope: Envelope, data: Data, today: date) -> Rejection | None:
+    fields = data.model_dump()
+    for name in USCC_FIELDS:
+        value = fields.get(name)
+        if value is not None and not _uscc_ok(value):
+            return Rejection(
+                IntakeError.INVALID_USCC,
+                f"{name} {value!r} is not a valid unified social credit code (GB 32100-2015)",
+                (FieldError(f"data.{name}", "invalid USCC check character or alphabet"),),
+            )
+    for name, value in fields.items():
+        if isinstance(value, date) and value > today:
+            return Rejection(
+                IntakeError.INCONSISTENT_DATES,
+                f"{name} {value.isoformat()} is after today ({today.isoformat()})",
+                (FieldError(f"data.{name}", "date is in the future"),),
+            )
+    if envelope.event_type == "BoardTransferred" and (fields["from_board"], fields["to_board"]) != ("XJEE", "NEEQ"):
+        return Rejection(
+            IntakeError.INVALID_DATA,
+            "a board transfer goes from XJEE to NEEQ",
+            (FieldError("data.from_board", "must be XJEE, with to_board NEEQ"),),
+        )
+    date_field = DIVISION_DATE_FIELD.get(envelope.event_type)
+    if date_field is not None:
+        code, on = fields["division_code"], fields[date_field]
+        if not is_valid_on(code, on):
+            return Rejection(
+                IntakeError.INVALID_DIVISION,
+                f"division_code {code} is not a Xinjiang GB/T 2260 code in force on {on.isoformat()}",
+                (FieldError("data.division_code", f"not in force in Xinjiang on {on.isoformat()}"),),
+            )
+    return None
+
+
+def _uscc_ok(value: str) -> bool:
+    try:
+        uscc_check.validate(value)
+    except UsccError:
+        return False
+    # stdnum accepts lower case by normalising; the registry keys on the exact string.
+    return value == value.upper() and value.isalnum()

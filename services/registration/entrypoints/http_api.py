@@ -1,0 +1,115 @@
+"""Registration HTTP API (SPEC §4): intake through the same path as Kafka, registry reads."""
+
+import hmac
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from services.registration.intake import Incoming, IntakeBatch, Status
+from services.registration.settings import RegistrationSettings
+from shared.enums import IntakeError
+
+
+def _error(status: int, code: str, message: str, errors: list[dict[str, str]] | None = None) -> JSONResponse:
+    return JSONResponse({"error_code": code, "message": message, "errors": errors or []}, status_code=status)
+
+
+def build_router(settings: RegistrationSettings) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["registration"])
+    limit = settings.max_event_bytes
+
+    def pool(request: Request) -> asyncpg.Pool:
+        return request.app.state.runtime.pool  # type: ignore[no-any-return]
+
+    @router.post("/events", status_code=202, responses={200: {}, 401: {}, 409: {}, 413: {}, 422: {}})
+    async def post_event(request: Request) -> JSONResponse:
+        token = settings.registration_api_token
+        if token is not None:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
+                return _error(401, "UNAUTHORIZED", "a bearer token is required")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _error(413, IntakeError.TOO_LARGE, f"body exceeds {limit} bytes")
+        body = bytearray()
+        async for chunk in request.stream():  # never buffer more than the limit
+            body += chunk
+            if len(body) > limit:
+                return _error(413, IntakeError.TOO_LARGE, f"body exceeds {limit} bytes")
+        async with pool(request).acquire() as conn, conn.transaction():
+            (outcome,) = await IntakeBatch(conn, max_bytes=limit, dead_letter=False).run([Incoming(raw=bytes(body))])
+        if outcome.status is Status.DUPLICATE:
+            return JSONResponse({"event_id": str(outcome.event_id), "status": "duplicate"}, status_code=200)
+        if outcome.rejection is not None:
+            r = outcome.rejection
+            status = 409 if r.code is IntakeError.CONFLICTING_DUPLICATE else 422
+            return _error(status, r.code, r.message, [{"loc": e.loc, "msg": e.msg} for e in r.errors])
+        return JSONResponse({"event_id": str(outcome.event_id), "status": "accepted"}, status_code=202)
+
+    @router.get("/enterprises/{uscc}")
+    async def get_enterprise(uscc: str, request: Request) -> dict[str, Any]:
+        async with pool(request).acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM enterprises WHERE uscc = $1", uscc)
+            if row is None:
+                raise HTTPException(404, f"enterprise {uscc} is not registered")
+            stints = await conn.fetch(
+                "SELECT incubator_id, admitted_on, graduated_on FROM stints WHERE uscc = $1 ORDER BY admitted_on",
+                uscc,
+            )
+            certs = await conn.fetch(
+                "SELECT certificate_no, certified_on FROM certifications WHERE uscc = $1 ORDER BY certified_on", uscc
+            )
+            listings = await conn.fetch(
+                "SELECT board, security_code, listed_on FROM listings WHERE uscc = $1 ORDER BY listed_on", uscc
+            )
+            transfers = await conn.fetch(
+                "SELECT from_board, to_board, security_code, transferred_on FROM transfers WHERE uscc = $1 "
+                "ORDER BY transferred_on",
+                uscc,
+            )
+            latest = await conn.fetchrow(
+                "SELECT employees, reported_on FROM employment_reports WHERE uscc = $1 "
+                "ORDER BY reported_on DESC, event_id DESC LIMIT 1",
+                uscc,
+            )
+        result = {k: _json(v) for k, v in dict(row).items()}
+        result["stints"] = [{k: _json(v) for k, v in dict(s).items()} for s in stints]
+        result["certifications"] = [{k: _json(v) for k, v in dict(c).items()} for c in certs]
+        result["listings"] = [{k: _json(v) for k, v in dict(x).items()} for x in listings]
+        result["transfers"] = [{k: _json(v) for k, v in dict(t).items()} for t in transfers]
+        result["latest_employment_report"] = latest and {k: _json(v) for k, v in dict(latest).items()}
+        return result
+
+    @router.get("/incubators/{incubator_id}")
+    async def get_incubator(incubator_id: str, request: Request) -> dict[str, Any]:
+        async with pool(request).acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM incubators WHERE incubator_id = $1", incubator_id)
+            if row is None:
+                raise HTTPException(404, f"incubator {incubator_id} is not registered")
+            resident = await conn.fetchval(
+                "SELECT count(*) FROM stints WHERE incubator_id = $1 AND graduated_on IS NULL", incubator_id
+            )
+        return {**{k: _json(v) for k, v in dict(row).items()}, "resident_enterprises": resident}
+
+    @router.get("/parked")
+    async def get_parked(request: Request, limit: int = 100) -> dict[str, Any]:
+        async with pool(request).acquire() as conn:
+            total = await conn.fetchval("SELECT count(*) FROM parked")
+            rows = await conn.fetch(
+                "SELECT event_id, event_type, waiting_for, reason, parked_at, source_topic, source_partition, "
+                "source_offset FROM parked ORDER BY parked_at, event_id LIMIT $1",
+                max(1, min(limit, 1000)),
+            )
+        return {"total": total, "parked": [{k: _json(v) for k, v in dict(r).items()} for r in rows]}
+
+    return router
+
+
+def _json(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return None
+    return str(value) if not isinstance(value, int | str | float | type(None)) else value
