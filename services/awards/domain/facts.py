@@ -1,0 +1,53 @@
+"""Plain values the award rules read: everything known about one enterprise."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from shared.enums import Board
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    event_id: uuid.UUID
+    incubator_id: str
+    admitted_on: date
+    operator_uscc: str
+    operator_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Graduation:
+    event_id: uuid.UUID
+    incubator_id: str
+    graduated_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Certification:
+    event_id: uuid.UUID
+    certified_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    event_id: uuid.UUID
+    board: Board
+    listed_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    event_id: uuid.UUID
+    transferred_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseFacts:
+    uscc: str
+    name: str = ""
+    admissions: frozenset[Admission] = field(default_factory=frozenset)
+    graduations: frozenset[Graduation] = field(default_factory=frozenset)
+    certifications: frozenset[Certification] = field(default_factory=frozenset)
+    listings: frozenset[Listing] = field(default_factory=frozenset)
+    transfers: frozenset[Transfer] = field(default_factory=frozenset)
