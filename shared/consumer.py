@@ -12,12 +12,11 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.params import NoCast
 from prometheus_client import Counter
@@ -25,7 +24,9 @@ from prometheus_client import Counter
 from shared import outbox
 from shared.dlq import dlq_message
 from shared.enums import IntakeError
-from shared.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
@@ -129,21 +130,29 @@ class BatchConsumer:
 
 
 def subscribe_batches(
-    broker: KafkaBroker,
+    runtime: "ServiceRuntime",
     *,
     topics: Sequence[str],
-    group_id: str,
-    settings: ServiceSettings,
-    consumer: Callable[[], BatchConsumer],
+    dlq_topic: str,
+    handle: BatchHandler,
 ) -> None:
-    """Register a batch subscriber that hands the raw records to `consumer().process`.
+    """Register the service's batch subscriber (consumer group = service name)."""
+    settings = runtime.settings
+    consumers: list[BatchConsumer] = []
 
-    `consumer` is a factory because the pool it needs exists only after start-up.
-    """
+    def consumer() -> BatchConsumer:  # the pool exists only once the runtime has started
+        if not consumers:
+            consumers.append(
+                BatchConsumer(
+                    pool=runtime.pool, service=runtime.name, dlq_topic=dlq_topic, handle=handle,
+                    max_attempts=settings.max_attempts,
+                )
+            )
+        return consumers[0]
 
-    @broker.subscriber(  # type: ignore[misc]
+    @runtime.broker.subscriber(  # type: ignore[misc]
         *topics,
-        group_id=group_id,
+        group_id=runtime.name,
         batch=True,
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,

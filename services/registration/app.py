@@ -12,7 +12,7 @@ from services.registration.entrypoints.intake_consumer import make_handler
 from services.registration.intake import SERVICE, expire_parked
 from services.registration.settings import RegistrationSettings
 from shared import topics
-from shared.consumer import BatchConsumer, subscribe_batches
+from shared.consumer import subscribe_batches
 from shared.http import service_app
 from shared.runtime import ServiceRuntime
 
@@ -24,21 +24,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations", relay_lock_key=3_100_002
     )
-    consumer: list[BatchConsumer] = []
-
-    def batch_consumer() -> BatchConsumer:
-        if not consumer:
-            consumer.append(
-                BatchConsumer(
-                    pool=runtime.pool, service=SERVICE, dlq_topic=topics.INTAKE_DLQ,
-                    handle=make_handler(settings.max_event_bytes), max_attempts=settings.max_attempts,
-                )
-            )
-        return consumer[0]
-
-    subscribe_batches(
-        runtime.broker, topics=[topics.INTAKE], group_id=SERVICE, settings=settings, consumer=batch_consumer
-    )
+    subscribe_batches(runtime, topics=[topics.INTAKE], dlq_topic=topics.INTAKE_DLQ, handle=make_handler(settings.max_event_bytes))
 
     async def sweep_parked() -> None:
         async with runtime.pool.acquire() as conn:

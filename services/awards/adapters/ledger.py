@@ -1,0 +1,136 @@
+"""Awards' PostgreSQL: the facts per enterprise, the payout ledger and current declines."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
+from services.awards.domain.reconcile import Changes, LedgerPayout
+from shared.enums import Board, RecipientRole, Rule
+from shared.events import Envelope
+
+# Enterprise events the rules read; the rest (employment) is not stored here.
+RULE_INPUTS = frozenset(
+    {"EnterpriseAdmitted", "EnterpriseGraduated", "HighTechCertified", "ListedOnBoard", "BoardTransferred"}
+)
+
+
+async def store_facts(conn: asyncpg.Connection, events: Sequence[Envelope]) -> set[str]:
+    """Record new facts; return the enterprises whose awards must be re-decided."""
+    registered = [e.data for e in events if e.event_type == "EnterpriseRegistered"]
+    if registered:
+        await conn.executemany(
+            "INSERT INTO enterprises VALUES ($1, $2, $3, $4) ON CONFLICT (uscc) DO NOTHING",
+            [(d["uscc"], d["name"], d["division_code"], date.fromisoformat(d["registered_on"])) for d in registered],
+        )
+    inputs = [e for e in events if e.event_type in RULE_INPUTS]
+    if inputs:
+        await conn.executemany(
+            "INSERT INTO facts VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
+            [(e.event_id, e.data["uscc"], e.event_type, orjson.dumps(e.data).decode()) for e in inputs],
+        )
+    # A registration can arrive after facts (another replica, a replay): re-decide for the name.
+    return {e.data["uscc"] for e in inputs} | {d["uscc"] for d in registered}
+
+
+async def lock_enterprises(conn: asyncpg.Connection, usccs: Iterable[str]) -> None:
+    """Serialise deciders per enterprise (replicas during a rebalance), in one sorted order."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM "
+        "(SELECT DISTINCT hashtext('awards:' || u) AS k FROM unnest($1::text[]) u ORDER BY 1) s",
+        sorted(usccs),
+    )
+
+
+async def load_facts(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, EnterpriseFacts]:
+    names = {
+        r["uscc"]: r["name"] for r in await conn.fetch("SELECT uscc, name FROM enterprises WHERE uscc = ANY($1)", usccs)
+    }
+    parts: dict[str, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
+    for r in await conn.fetch("SELECT event_id, uscc, event_type, data FROM facts WHERE uscc = ANY($1)", usccs):
+        d = orjson.loads(r["data"])
+        parts[r["uscc"]][r["event_type"]].add(_fact(r["event_id"], r["event_type"], d))
+    return {
+        u: EnterpriseFacts(
+            uscc=u,
+            name=names.get(u, ""),
+            admissions=frozenset(parts[u]["EnterpriseAdmitted"]),
+            graduations=frozenset(parts[u]["EnterpriseGraduated"]),
+            certifications=frozenset(parts[u]["HighTechCertified"]),
+            listings=frozenset(parts[u]["ListedOnBoard"]),
+            transfers=frozenset(parts[u]["BoardTransferred"]),
+        )
+        for u in usccs
+    }
+
+
+def _fact(event_id: uuid.UUID, event_type: str, d: dict[str, Any]) -> object:
+    day = date.fromisoformat
+    if event_type == "EnterpriseAdmitted":
+        return Admission(event_id, d["incubator_id"], day(d["admitted_on"]), d["operator_uscc"], d["operator_name"])
+    if event_type == "EnterpriseGraduated":
+        return Graduation(event_id, d["incubator_id"], day(d["graduated_on"]))
+    if event_type == "HighTechCertified":
+        return Certification(event_id, day(d["certified_on"]))
+    if event_type == "ListedOnBoard":
+        return Listing(event_id, Board(d["board"]), day(d["listed_on"]))
+    return Transfer(event_id, day(d["transferred_on"]))
+
+
+async def load_ledger(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, list[LedgerPayout]]:
+    ledger: dict[str, list[LedgerPayout]] = defaultdict(list)
+    for r in await conn.fetch(
+        "SELECT * FROM payouts WHERE enterprise_uscc = ANY($1) ORDER BY seq", usccs
+    ):
+        ledger[r["enterprise_uscc"]].append(
+            LedgerPayout(
+                r["payout_id"], Rule(r["rule"]), RecipientRole(r["recipient_role"]), r["recipient_uscc"],
+                r["incubator_id"], r["amount_cny"], r["basis_event_id"], r["basis_date"], r["status"] == "issued",
+            )
+        )
+    return ledger
+
+
+async def load_declines(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, dict[tuple[Rule, uuid.UUID], str]]:
+    declined: dict[str, dict[tuple[Rule, uuid.UUID], str]] = defaultdict(dict)
+    for r in await conn.fetch("SELECT * FROM declines WHERE enterprise_uscc = ANY($1)", usccs):
+        declined[r["enterprise_uscc"]][(Rule(r["rule"]), r["basis_event_id"])] = r["reason_code"]
+    return declined
+
+
+async def write_changes(conn: asyncpg.Connection, uscc: str, changes: Changes) -> None:
+    # Reversals first: the partial unique index then admits the replacement payout.
+    if changes.reverse:
+        await conn.executemany(
+            "UPDATE payouts SET status = 'reversed', reversal_reason = $2, reversal_explanation = $3 "
+            "WHERE payout_id = $1 AND status = 'issued'",
+            [(r.payout.payout_id, r.reason_code, r.explanation) for r in changes.reverse],
+        )
+    if changes.issue:
+        await conn.executemany(
+            "INSERT INTO payouts (payout_id, enterprise_uscc, rule, recipient_role, recipient_uscc, recipient_name, "
+            "incubator_id, amount_cny, basis_event_id, basis_date, explanation, status) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'issued')",
+            [
+                (i.payout_id, uscc, i.owed.rule.value, i.owed.recipient_role.value, i.owed.recipient_uscc,
+                 i.owed.recipient_name, i.owed.incubator_id, i.owed.amount_cny, i.owed.basis_event_id,
+                 i.owed.basis_date, i.owed.explanation)
+                for i in changes.issue
+            ],
+        )
+    if changes.new_declines:
+        await conn.executemany(
+            "INSERT INTO declines VALUES ($1, $2, $3, $4, $5) ON CONFLICT (enterprise_uscc, rule, basis_event_id) "
+            "DO UPDATE SET reason_code = excluded.reason_code, explanation = excluded.explanation",
+            [(uscc, d.rule.value, d.basis_event_id, d.reason.value, d.explanation) for d in changes.new_declines],
+        )
+    if changes.cleared_declines:
+        await conn.executemany(
+            "DELETE FROM declines WHERE enterprise_uscc = $1 AND rule = $2 AND basis_event_id = $3",
+            [(uscc, rule.value, basis) for rule, basis in changes.cleared_declines],
+        )

@@ -1,0 +1,28 @@
+"""Wiring: settings -> runtime (pool, broker, outbox relay) -> FastAPI app."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.awards.entrypoints.http_api import router
+from services.awards.processing import SERVICE, make_handler
+from services.awards.settings import AwardsSettings
+from shared import topics
+from shared.consumer import subscribe_batches
+from shared.http import service_app
+from shared.runtime import ServiceRuntime
+
+
+def create_app(settings: AwardsSettings | None = None) -> FastAPI:
+    settings = settings or AwardsSettings()
+    runtime = ServiceRuntime(
+        name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations", relay_lock_key=3_200_002
+    )
+    subscribe_batches(runtime, topics=[topics.ENTERPRISE_EVENTS], dlq_topic=topics.AWARDS_DLQ, handle=make_handler(settings.policy()))
+    app = service_app(
+        runtime,
+        title="awards",
+        description="Policy award rules -> payouts, never twice, explained, reversible (SPEC §2.1, §3.4, §4).",
+    )
+    app.include_router(router)
+    return app
