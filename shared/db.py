@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import asyncpg
@@ -48,3 +49,13 @@ async def migrate(dsn: str, *, schema: str, directory: Path) -> None:
     await ensure_schema(dsn, schema)
     applied = await asyncio.to_thread(_apply_migrations, dsn, schema, directory)
     log.info("schema %s: %d migration(s) applied", schema, applied)
+
+
+async def lock_keys(conn: asyncpg.Connection, namespace: str, keys: Iterable[str]) -> None:
+    """Transaction-scoped advisory locks on `keys`, taken in one sorted order (no deadlock)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(k) FROM "
+        "(SELECT DISTINCT hashtext($1 || u) AS k FROM unnest($2::text[]) u ORDER BY 1) s",
+        f"{namespace}:",
+        sorted(keys),
+    )

@@ -15,6 +15,7 @@ from services.awards.domain.award_rules import decide
 from services.awards.domain.policy import Policy
 from services.awards.domain.reconcile import Changes, reconcile
 from shared import outbox, topics
+from shared.db import lock_keys
 from shared.codec import OutgoingMessage, decode_envelope, encode_envelope, event_message
 from shared.consumer import Record, claim_new
 from shared.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_id
@@ -36,7 +37,7 @@ def make_handler(policy: Policy):  # type: ignore[no-untyped-def]
 
 
 async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], policy: Policy) -> None:
-    await ledger.lock_enterprises(conn, usccs)
+    await lock_keys(conn, SERVICE, usccs)  # replicas during a rebalance decide one at a time
     facts = await ledger.load_facts(conn, usccs)
     books = await ledger.load_ledger(conn, usccs)
     declined = await ledger.load_declines(conn, usccs)

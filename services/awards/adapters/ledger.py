@@ -38,15 +38,6 @@ async def store_facts(conn: asyncpg.Connection, events: Sequence[Envelope]) -> s
     return {e.data["uscc"] for e in inputs} | {d["uscc"] for d in registered}
 
 
-async def lock_enterprises(conn: asyncpg.Connection, usccs: Iterable[str]) -> None:
-    """Serialise deciders per enterprise (replicas during a rebalance), in one sorted order."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(k) FROM "
-        "(SELECT DISTINCT hashtext('awards:' || u) AS k FROM unnest($1::text[]) u ORDER BY 1) s",
-        sorted(usccs),
-    )
-
-
 async def load_facts(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, EnterpriseFacts]:
     names = {
         r["uscc"]: r["name"] for r in await conn.fetch("SELECT uscc, name FROM enterprises WHERE uscc = ANY($1)", usccs)

@@ -1,0 +1,38 @@
+"""Wiring: settings -> runtime (pool, broker) -> FastAPI app with the dashboard."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+from fastapi import FastAPI
+
+from services.reporting.adapters.projection import project
+from services.reporting.entrypoints.http_api import router
+from services.reporting.settings import ReportingSettings
+from shared import topics
+from shared.codec import decode_envelope
+from shared.consumer import Record, subscribe_batches
+from shared.http import service_app
+from shared.runtime import ServiceRuntime
+
+SERVICE = "reporting"
+SOURCE_TOPICS = (topics.ENTERPRISE_EVENTS, topics.CARRIER_EVENTS, topics.AWARD_EVENTS)
+
+
+async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
+    await project(conn, [decode_envelope(r.value) for r in records if r.value is not None])
+
+
+def create_app(settings: ReportingSettings | None = None) -> FastAPI:
+    settings = settings or ReportingSettings()
+    runtime = ServiceRuntime(
+        name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations", relay_lock_key=3_300_002
+    )
+    subscribe_batches(runtime, topics=list(SOURCE_TOPICS), dlq_topic=topics.REPORTING_DLQ, handle=handle)
+    app = service_app(
+        runtime,
+        title="reporting",
+        description="Running counters against the plan's targets, as of any date, per prefecture (SPEC §2.2, §4).",
+    )
+    app.include_router(router)
+    return app

@@ -1,0 +1,56 @@
+"""Windows, milestones and the shape of a progress answer (SPEC §2.2, §4). Pure."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from services.reporting.domain.metric_definitions import COLLEGE_PERIOD, COLLEGE_STUDENT_FOUNDERS, LABELS_ZH, TARGETED
+
+Milestone = Literal["mid_term", "annual"]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    year: int
+    start: date
+    end: date  # E = min(Y-12-31, as_of)
+    as_of: date
+
+
+def milestone_date(year: int, milestone: Milestone) -> date:
+    return date(year, 7, 31) if milestone == "mid_term" else date(year, 11, 30)
+
+
+def window(year: int, *, as_of: date | None, today: date) -> Window:
+    year_end = date(year, 12, 31)
+    if as_of is None:
+        as_of = today if year == today.year else year_end
+    if as_of < date(year, 1, 1):
+        raise ValueError(f"as_of {as_of} is before the start of {year}")
+    return Window(year, date(year, 1, 1), min(year_end, as_of), as_of)
+
+
+def period_of(metric: str, w: Window) -> tuple[date, date]:
+    if metric == COLLEGE_STUDENT_FOUNDERS:
+        return COLLEGE_PERIOD[0], min(COLLEGE_PERIOD[1], w.end)
+    return w.start, w.end
+
+
+def ratio(actual: int, target: int | None) -> float | None:
+    return None if not target else round(actual / target, 4)
+
+
+def metrics_block(w: Window, actuals: dict[str, int], targets: dict[str, int]) -> dict[str, Any]:
+    block = {}
+    for key in TARGETED:
+        start, end = period_of(key, w)
+        target = targets.get(key)
+        actual = actuals.get(key, 0)
+        block[key] = {
+            "label_zh": LABELS_ZH[key],
+            "target": target,
+            "actual": actual,
+            "ratio": ratio(actual, target),
+            "period": {"from": start.isoformat(), "to": end.isoformat()},
+        }
+    return block

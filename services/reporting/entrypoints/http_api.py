@@ -1,0 +1,111 @@
+"""Reporting HTTP API (SPEC §4): progress as JSON and CSV, per-division rows, the dashboard."""
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse
+
+from services.reporting.adapters import progress_query as q
+from services.reporting.domain.metric_definitions import TARGETED
+from services.reporting.domain.progress import Milestone, Window, metrics_block, milestone_date, window
+from shared.divisions import PREFECTURES, REGION_CITIES, is_prefecture, prefecture_of
+
+router = APIRouter(tags=["reporting"])
+DASHBOARD = (Path(__file__).parent / "dashboard.html").read_text(encoding="utf-8")
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.runtime.pool  # type: ignore[no-any-return]
+
+
+def _window(year: int, as_of: date | None, milestone: Milestone | None) -> Window:
+    if as_of is not None and milestone is not None:
+        raise HTTPException(422, "give as_of or milestone, not both")
+    if milestone is not None:
+        as_of = milestone_date(year, milestone)
+    try:
+        return window(year, as_of=as_of, today=q.today_in_xinjiang())
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+async def progress_document(conn: asyncpg.Connection, w: Window, division: str | None) -> dict[str, Any]:
+    by_prefecture = await q.actuals_by_prefecture(conn, w)
+    actual = q.total(by_prefecture, division)
+    targets = await q.targets(conn, w.year) if division is None else {}
+    return {
+        "year": w.year,
+        "as_of": w.end.isoformat(),
+        "division": division,
+        "metrics": metrics_block(w, actual, targets),
+        "counters": q.counters_block(actual),
+        "awards": await q.award_totals(conn, w, division),
+    }
+
+
+Year = Query(ge=2000, le=2100)
+
+
+@router.get("/v1/progress")
+async def progress(
+    request: Request,
+    year: int = Year,
+    as_of: date | None = None,
+    milestone: Milestone | None = None,
+    division: str | None = Query(default=None, pattern=r"^65\d{4}$"),
+) -> dict[str, Any]:
+    w = _window(year, as_of, milestone)
+    rolled = None if division is None else prefecture_of(division)
+    async with _pool(request).acquire() as conn:
+        return await progress_document(conn, w, rolled)
+
+
+@router.get("/v1/progress/divisions")
+async def progress_divisions(
+    request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
+) -> dict[str, Any]:
+    w = _window(year, as_of, milestone)
+    async with _pool(request).acquire() as conn:
+        by_prefecture = await q.actuals_by_prefecture(conn, w)
+    rows = []
+    for code, name in {**PREFECTURES, **REGION_CITIES}.items():
+        actual = by_prefecture.get(code, {})
+        rows.append(
+            {
+                "division_code": code,
+                "name_zh": name,
+                "prefecture_level": is_prefecture(code),
+                "metrics": {k: actual.get(k, 0) for k in TARGETED},
+                "counters": q.counters_block(actual),
+            }
+        )
+    return {"year": w.year, "as_of": w.end.isoformat(), "divisions": rows}
+
+
+@router.get("/v1/progress.csv", response_class=PlainTextResponse)
+async def progress_csv(
+    request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
+) -> PlainTextResponse:
+    w = _window(year, as_of, milestone)
+    async with _pool(request).acquire() as conn:
+        doc = await progress_document(conn, w, None)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["key", "label_zh", "target", "actual", "ratio", "from", "to"])
+    for key, v in doc["metrics"].items():
+        writer.writerow([key, v["label_zh"], v["target"] if v["target"] is not None else "", v["actual"],
+                         v["ratio"] if v["ratio"] is not None else "", v["period"]["from"], v["period"]["to"]])
+    return PlainTextResponse(
+        buf.getvalue(), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="progress-{w.year}-{w.end}.csv"'},
+    )
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def dashboard() -> str:
+    return DASHBOARD
