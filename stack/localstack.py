@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"
+# STACK_DIR lets the test suite run a second, disposable stack beside a developer's.
+LOCAL = Path(os.environ.get("STACK_DIR") or ROOT / ".local").resolve()
 RUN = LOCAL / "run"
 LOGS = LOCAL / "logs"
-KAFKA_LIBS = LOCAL / "kafka-libs"
+KAFKA_LIBS = ROOT / ".local" / "kafka-libs"  # a cache shared by every stack
 KAFKA_DIR = LOCAL / "kafka"
 PG_DIR = LOCAL / "pg"
 STACK_ENV = LOCAL / "stack.env"
