@@ -39,3 +39,13 @@ def idempotent_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
         max_batch_size=1 << 20,
         max_request_size=8 << 20,
     )
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        return sorted(p["partition"] for p in described["partitions"])
+    finally:
+        await admin.close()

@@ -13,6 +13,7 @@ from aiokafka.structs import OffsetAndMetadata
 from services.reporting.app import SERVICE, SOURCE_TOPICS
 from services.reporting.settings import ReportingSettings
 from shared import db
+from shared.kafka import partitions_of
 
 
 async def rebuild(settings: ReportingSettings) -> None:
@@ -27,9 +28,8 @@ async def rebuild(settings: ReportingSettings) -> None:
     )
     await consumer.start()
     try:
-        await consumer.topics()  # loads cluster metadata
         partitions = [
-            TopicPartition(t, p) for t in SOURCE_TOPICS for p in sorted(consumer.partitions_for_topic(t) or ())
+            TopicPartition(t, p) for t in SOURCE_TOPICS for p in await partitions_of(settings.kafka_bootstrap_servers, t)
         ]
         consumer.assign(partitions)
         # A simple (non-member) commit: allowed only while no service instance is in the group.

@@ -1,0 +1,57 @@
+# Two commands matter: `make run` (the stack with a simulated 2015) and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+UV_VERSION := 0.13.8
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup up down status run test test-unit lint typecheck bench simulate rebuild clean
+
+setup: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null || python3 -m pip install -q "uv==$(UV_VERSION)"
+	uv sync --frozen --python 3.11
+	@touch $@
+
+up: setup
+	bash stack/system-deps.sh
+	$(PY) -m stack.localstack up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m stack.localstack down; fi
+
+status: setup
+	$(PY) -m stack.localstack status
+
+# Foreground: the stack, a simulated 2015 fed into it (DEMO=0 skips), logs until Ctrl-C.
+run: setup
+	$(PY) -m stack.localstack up
+	@if [ "$${DEMO:-1}" != "0" ]; then $(PY) -m simulator --year 2015 --enterprises $${DEMO_ENTERPRISES:-3000} --seed 2015; fi
+	$(PY) -m stack.localstack run
+
+# The whole suite against a real broker and database (a disposable stack under .local/test).
+test: setup
+	bash stack/system-deps.sh
+	$(PY) -m pytest
+
+test-unit: setup
+	$(PY) -m pytest tests/unit
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: setup
+	$(PY) -m mypy
+
+bench: setup
+	$(PY) -m bench
+
+simulate: setup
+	$(PY) -m simulator --year $${YEAR:-2015} --enterprises $${ENTERPRISES:-3000} --seed $${SEED:-2015}
+
+rebuild: setup
+	$(PY) -m services.reporting rebuild
+
+clean: down
+	rm -rf .local/run .local/logs .local/kafka .local/pg .local/test

@@ -1,0 +1,82 @@
+"""Talk to the real broker the way upstream systems and auditors do."""
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from shared import topics
+from shared.kafka import partitions_of
+from tests.support.factories import key_of
+
+
+async def publish(bootstrap: str, envelopes: Iterable[dict[str, Any]], *, topic: str = topics.INTAKE) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_request_size=8 << 20)
+    await producer.start()
+    try:
+        for env in envelopes:
+            await producer.send_and_wait(topic, json.dumps(env, ensure_ascii=False).encode(), key=key_of(env).encode())
+    finally:
+        await producer.stop()
+
+
+async def publish_raw(bootstrap: str, value: bytes, *, key: bytes | None = None, topic: str = topics.INTAKE) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=8 << 20)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+Record = ConsumerRecord[bytes | None, bytes | None]
+
+
+async def read_all(bootstrap: str, topic: str) -> list[Record]:
+    """Every record currently in `topic`, from offset 0 to the end, in partition order."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_bytes=64 << 20,
+                                max_partition_fetch_bytes=16 << 20)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        records: list[Record] = []
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            for recs in batch.values():
+                records += recs
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def wait_for_records(
+    bootstrap: str, topic: str, match: Callable[[Record], bool], *, count: int, timeout: float = 30.0, settle: float = 0.0
+) -> list[Record]:
+    """Poll until at least `count` matching records exist; then optionally wait `settle`
+    seconds and read again, so a test can also prove that no more arrive."""
+    deadline = time.monotonic() + timeout
+    found: list[Record] = []
+    while time.monotonic() < deadline:
+        found = [r for r in await read_all(bootstrap, topic) if match(r)]
+        if len(found) >= count:
+            break
+        await asyncio.sleep(0.3)
+    if settle:
+        await asyncio.sleep(settle)
+        found = [r for r in await read_all(bootstrap, topic) if match(r)]
+    return found
+
+
+def value_json(record: Record) -> dict[str, Any]:
+    assert record.value is not None
+    return json.loads(record.value)  # type: ignore[no-any-return]
+
+
+def headers(record: Record) -> dict[str, str]:
+    return {k: bytes(v).decode() for k, v in (record.headers or ())}
