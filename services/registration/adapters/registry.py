@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from shared.enums import Level
 from shared.events import (
     BoardTransferred,
     Data,
@@ -115,7 +116,7 @@ class BatchRegistry:
                 self.incubators[r["incubator_id"]] = IncubatorState(
                     operator_uscc=r["operator_uscc"],
                     operator_name=r["operator_name"],
-                    level=r["level"],
+                    level=Level(r["level"]),
                     division_code=r["division_code"],
                 )
         if platform_ids:

@@ -85,7 +85,8 @@ def validate(raw: bytes, *, max_bytes: int, today: date) -> ValidFact | Rejectio
             (FieldError("event_type", "unknown event type"),),
         )
     try:
-        data = model.model_validate(envelope.data, strict=False)
+        # JSON mode keeps strictness (no "12" -> 12, no true -> 1) yet reads enums and dates from text.
+        data = model.model_validate_json(orjson.dumps(envelope.data), strict=True)
     except ValidationError as exc:
         return Rejection(IntakeError.INVALID_DATA, f"{envelope.event_type} data is invalid", _errors(exc, "data"))
     return _check_values(envelope, data, today) or ValidFact(envelope, data, content_hash(document))
