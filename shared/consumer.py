@@ -10,6 +10,8 @@ consumer's DLQ through the outbox, so nothing is skipped silently.
 
 import asyncio
 import logging
+import os
+import signal
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -58,6 +60,19 @@ async def claim_new(conn: asyncpg.Connection, event_ids: Sequence[uuid.UUID]) ->
     return {r["event_id"] for r in rows}
 
 
+def crash_point(service: str) -> None:
+    """Failpoint for crash tests: the database has committed, the offsets have not.
+
+    With XJ_CRASH_FILE set (a path; "{service}" in it is replaced by the service name)
+    and that file present, the process deletes it and SIGKILLs itself here — exactly the
+    window G2 must survive. Unset in production.
+    """
+    flag = os.environ.get("XJ_CRASH_FILE", "").replace("{service}", service)
+    if flag and os.path.exists(flag):
+        os.unlink(flag)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def record_headers(record: Record) -> tuple[tuple[str, bytes], ...]:
     return tuple((k, bytes(v)) for k, v in (record.headers or ()))
 
@@ -94,6 +109,7 @@ class BatchConsumer:
                 await self._process_alone(record)
         for record in records:
             CONSUMED.labels(self._service, record.topic).inc()
+        crash_point(self._service)
 
     async def _in_transaction(self, records: Sequence[Record]) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
