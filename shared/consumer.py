@@ -26,6 +26,7 @@ from prometheus_client import Counter
 from shared import outbox
 from shared.dlq import dlq_message
 from shared.enums import IntakeError
+from shared.events import Envelope
 
 if TYPE_CHECKING:
     from shared.runtime import ServiceRuntime
@@ -58,6 +59,16 @@ async def claim_new(conn: asyncpg.Connection, event_ids: Sequence[uuid.UUID]) ->
         list(dict.fromkeys(event_ids)),
     )
     return {r["event_id"] for r in rows}
+
+
+async def first_sight(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> list[Envelope]:
+    """The envelopes never processed before, each once (a batch can hold a redelivery)."""
+    fresh = await claim_new(conn, [e.event_id for e in envelopes])
+    unique: dict[uuid.UUID, Envelope] = {}
+    for e in envelopes:
+        if e.event_id in fresh:
+            unique.setdefault(e.event_id, e)
+    return list(unique.values())
 
 
 def crash_point(service: str) -> None:

@@ -17,7 +17,7 @@ from services.awards.domain.reconcile import Changes, reconcile
 from shared import outbox, topics
 from shared.db import lock_keys
 from shared.codec import OutgoingMessage, decode_envelope, encode_envelope, event_message
-from shared.consumer import Record, claim_new
+from shared.consumer import Record, first_sight
 from shared.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_id
 
 SERVICE = "awards"
@@ -27,8 +27,7 @@ AWARD_EVENTS = Counter("award_events_total", "Award events emitted", ["event_typ
 def make_handler(policy: Policy):  # type: ignore[no-untyped-def]
     async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
         envelopes = [decode_envelope(r.value) for r in records if r.value is not None]
-        fresh = await claim_new(conn, [e.event_id for e in envelopes])
-        new = [e for e in envelopes if e.event_id in fresh]
+        new = await first_sight(conn, envelopes)
         affected = await ledger.store_facts(conn, new)
         if affected:
             await decide_and_reconcile(conn, sorted(affected), policy)

@@ -1,4 +1,9 @@
-"""Fold a batch of canonical and award events into the reporting tables and counters."""
+"""Fold a batch of canonical and award events into the reporting tables and counters.
+
+Enterprise-scoped numbers are recomputed per touched enterprise from the set of its
+stored facts (pure `enterprise_contributions`) and the difference is added to the daily
+counters, so neither arrival order nor a registration arriving late changes the result.
+"""
 
 from collections import Counter
 from collections.abc import Sequence
@@ -8,19 +13,20 @@ from typing import Any
 import asyncpg
 
 from services.reporting.domain import metric_definitions as m
-from services.reporting.domain.metric_definitions import Report, diff, enterprise_contributions
-from shared.consumer import claim_new
+from services.reporting.domain.metric_definitions import Report, enterprise_contributions
+from shared.consumer import first_sight
 from shared.db import lock_keys
 from shared.divisions import prefecture_of
 from shared.events import Envelope
 
-UNKNOWN_PREFECTURE = "000000"
+UNKNOWN_PREFECTURE = "000000"  # facts about an enterprise whose registration has not arrived
 CounterKey = tuple[str, int, str, date]
 
-_ENTERPRISE_COUNTERS = {
-    "EnterpriseGraduated": (m.GRADUATIONS, "graduated_on"),
-    "HighTechCertified": (m.HIGH_TECH_CERTIFICATIONS, "certified_on"),
-    "BoardTransferred": (m.BOARD_TRANSFERS, "transferred_on"),
+_DATED_FACTS = {
+    "EnterpriseGraduated": (lambda d: m.GRADUATIONS, "graduated_on"),
+    "HighTechCertified": (lambda d: m.HIGH_TECH_CERTIFICATIONS, "certified_on"),
+    "BoardTransferred": (lambda d: m.BOARD_TRANSFERS, "transferred_on"),
+    "ListedOnBoard": (lambda d: m.LISTINGS_XJEE if d["board"] == "XJEE" else m.LISTINGS_NEEQ, "listed_on"),
 }
 
 
@@ -28,27 +34,18 @@ class _Batch:
     def __init__(self) -> None:
         self.counters: Counter[CounterKey] = Counter()
         self.rows: dict[str, list[tuple[Any, ...]]] = {
-            "enterprises": [], "employment_reports": [], "admissions": [], "carriers": []
+            "enterprises": [], "employment_reports": [], "admissions": [], "enterprise_facts": [], "carriers": []
         }
         self.payouts_issued: list[tuple[Any, ...]] = []
         self.payouts_reversed: list[tuple[Any, ...]] = []
         self.touched: set[str] = set()
-        self.prefecture: dict[str, str] = {}
-
-    def count(self, metric: str, prefecture: str, day: date, value: int = 1) -> None:
-        self.counters[(metric, day.year, prefecture, day)] += value
 
 
 async def project(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
-    fresh = await claim_new(conn, [e.event_id for e in envelopes])
-    new = [e for e in envelopes if e.event_id in fresh]
+    new = await first_sight(conn, envelopes)
     if not new:
         return
     b = _Batch()
-    usccs = list({e.data["uscc"] for e in new if "uscc" in e.data})
-    if usccs:
-        for r in await conn.fetch("SELECT uscc, prefecture FROM enterprises WHERE uscc = ANY($1)", usccs):
-            b.prefecture[r["uscc"]] = r["prefecture"]
     for e in new:
         _fold(b, e)
     await _write(conn, b)
@@ -62,47 +59,40 @@ def _fold(b: _Batch, e: Envelope) -> None:
     d, t = e.data, e.event_type
     day = date.fromisoformat
     if t == "EnterpriseRegistered":
-        pref = prefecture_of(d["division_code"])
-        b.prefecture[d["uscc"]] = pref
-        registered = day(d["registered_on"])
-        founders = d.get("college_student_founders", 0)
         b.rows["enterprises"].append(
-            (d["uscc"], d["division_code"], pref, registered, d["employees"], founders, e.event_id)
+            (d["uscc"], d["division_code"], prefecture_of(d["division_code"]), day(d["registered_on"]),
+             d["employees"], d.get("college_student_founders", 0), e.event_id)
         )
-        b.count(m.NEW_ENTERPRISES, pref, registered)
-        if founders:
-            b.count(m.COLLEGE_STUDENT_FOUNDERS, pref, registered, founders)
-        b.touched.add(d["uscc"])
     elif t == "EmploymentReported":
         b.rows["employment_reports"].append((e.event_id, d["uscc"], day(d["reported_on"]), d["employees"]))
-        b.touched.add(d["uscc"])
     elif t == "EnterpriseAdmitted":
         b.rows["admissions"].append((e.event_id, d["uscc"], day(d["admitted_on"])))
-        b.touched.add(d["uscc"])
-    elif t in _ENTERPRISE_COUNTERS:
-        metric, field = _ENTERPRISE_COUNTERS[t]
-        b.count(metric, b.prefecture.get(d["uscc"], UNKNOWN_PREFECTURE), day(d[field]))
-    elif t == "ListedOnBoard":
-        metric = m.LISTINGS_XJEE if d["board"] == "XJEE" else m.LISTINGS_NEEQ
-        b.count(metric, b.prefecture.get(d["uscc"], UNKNOWN_PREFECTURE), day(d["listed_on"]))
+    elif t in _DATED_FACTS:
+        metric_of, field = _DATED_FACTS[t]
+        b.rows["enterprise_facts"].append((e.event_id, d["uscc"], metric_of(d), day(d[field])))
     elif t in ("IncubatorRegistered", "ServicePlatformRegistered"):
         kind = "incubator" if t == "IncubatorRegistered" else "service_platform"
         carrier_id = d["incubator_id"] if kind == "incubator" else d["platform_id"]
         pref, recognized = prefecture_of(d["division_code"]), day(d["recognized_on"])
         b.rows["carriers"].append((carrier_id, kind, d["level"], d["division_code"], pref, recognized))
         if kind == "service_platform":
-            b.count(m.SERVICE_PLATFORMS, pref, recognized)
+            b.counters[(m.SERVICE_PLATFORMS, recognized.year, pref, recognized)] += 1
         elif d["level"] == "region":
-            b.count(m.REGION_BASES, pref, recognized)
+            b.counters[(m.REGION_BASES, recognized.year, pref, recognized)] += 1
+        return
     elif t == "PayoutIssued":
         b.payouts_issued.append(
             (d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"],
              day(d["basis_date"]))
         )
+        return
     elif t == "PayoutReversed":
-        b.payouts_reversed.append(
-            (d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"])
-        )
+        b.payouts_reversed.append((d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"],
+                                   d["amount_cny"]))
+        return
+    else:
+        return  # AwardDeclined and future types: nothing to count
+    b.touched.add(d["uscc"])
 
 
 async def _write(conn: asyncpg.Connection, b: _Batch) -> None:
@@ -127,11 +117,13 @@ async def _write(conn: asyncpg.Connection, b: _Batch) -> None:
 
 
 async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> None:
-    """Replace the employment-based contributions of the touched enterprises."""
+    """Replace the contributions of the touched enterprises; add the difference."""
     enterprises = {
         r["uscc"]: r
         for r in await conn.fetch(
-            "SELECT uscc, prefecture, registered_on, employees, event_id FROM enterprises WHERE uscc = ANY($1)", usccs
+            "SELECT uscc, prefecture, registered_on, employees, college_student_founders, event_id "
+            "FROM enterprises WHERE uscc = ANY($1)",
+            usccs,
         )
     }
     reports: dict[str, list[Report]] = {u: [] for u in usccs}
@@ -144,25 +136,28 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
     admissions: dict[str, list[date]] = {u: [] for u in usccs}
     for r in await conn.fetch("SELECT uscc, admitted_on FROM admissions WHERE uscc = ANY($1)", usccs):
         admissions[r["uscc"]].append(r["admitted_on"])
-    old: dict[str, m.Contributions] = {u: Counter() for u in usccs}
+    dated: dict[str, list[tuple[str, date]]] = {u: [] for u in usccs}
+    for r in await conn.fetch("SELECT uscc, metric, day FROM enterprise_facts WHERE uscc = ANY($1)", usccs):
+        dated[r["uscc"]].append((r["metric"], r["day"]))
     for r in await conn.fetch(
-        "SELECT uscc, metric, cohort, day, value FROM enterprise_contributions WHERE uscc = ANY($1)", usccs
+        "DELETE FROM enterprise_contributions WHERE uscc = ANY($1) RETURNING prefecture, metric, cohort, day, value",
+        usccs,
     ):
-        old[r["uscc"]][(r["metric"], r["cohort"], r["day"])] = r["value"]
-    new_rows = []
+        b.counters[(r["metric"], r["cohort"], r["prefecture"], r["day"])] -= r["value"]
+    rows = []
     for u in usccs:
         e = enterprises.get(u)
-        new = enterprise_contributions(
-            registered_on=e and e["registered_on"], reports=reports[u], admissions=admissions[u]
-        )
         pref = e["prefecture"] if e else UNKNOWN_PREFECTURE
-        for (metric, cohort, day), delta in diff(old[u], new).items():
-            b.counters[(metric, cohort, pref, day)] += delta
-        new_rows += [(u, metric, cohort, day, value) for (metric, cohort, day), value in new.items()]
-    await conn.execute("DELETE FROM enterprise_contributions WHERE uscc = ANY($1)", usccs)
-    if new_rows:
+        new = enterprise_contributions(
+            registered_on=e and e["registered_on"], reports=reports[u], admissions=admissions[u],
+            founders=e["college_student_founders"] if e else 0, dated_facts=dated[u],
+        )
+        for (metric, cohort, day), value in new.items():
+            b.counters[(metric, cohort, pref, day)] += value
+            rows.append((u, pref, metric, cohort, day, value))
+    if rows:
         await conn.copy_records_to_table(
-            "enterprise_contributions", records=new_rows, schema_name=await conn.fetchval("SELECT current_schema()")
+            "enterprise_contributions", records=rows, schema_name=await conn.fetchval("SELECT current_schema()")
         )
 
 

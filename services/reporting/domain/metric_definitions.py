@@ -6,6 +6,7 @@ matters, and a late fact only moves the contributions of its own enterprise.
 """
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -67,17 +68,27 @@ def employment_steps(reports: list[Report]) -> list[tuple[date, int]]:
 
 
 def enterprise_contributions(
-    *, registered_on: date | None, reports: list[Report], admissions: list[date]
+    *,
+    registered_on: date | None,
+    reports: list[Report],
+    admissions: list[date],
+    founders: int = 0,
+    dated_facts: Sequence[tuple[str, date]] = (),
 ) -> Contributions:
-    """jobs, resident_enterprises and resident_jobs of one enterprise.
+    """Everything one enterprise contributes, from the set of its facts.
 
-    jobs (cohort = registration year) counts the employee steps from the registration
-    date on; resident metrics (cohort = each year with an admission) count from the
-    first admission of that year on.
+    new_enterprises and college founders count on the registration date; jobs (cohort =
+    registration year) counts the employee steps from the registration date on; resident
+    metrics (cohort = each year with an admission) count from the first admission of that
+    year on; certifications, listings, transfers and graduations count on their dates.
     """
     out: Contributions = Counter()
+    for metric, on in dated_facts:
+        out[(metric, on.year, on)] += 1
     if registered_on is None:
-        return out
+        return Counter({k: v for k, v in out.items() if v != 0})
+    out[(NEW_ENTERPRISES, registered_on.year, registered_on)] += 1
+    out[(COLLEGE_STUDENT_FOUNDERS, registered_on.year, registered_on)] += founders
     steps = employment_steps(reports)
     for on, delta in steps:
         out[(JOBS, registered_on.year, max(on, registered_on))] += delta

@@ -26,6 +26,15 @@ CREATE TABLE admissions (
 );
 CREATE INDEX admissions_uscc ON admissions (uscc);
 
+-- Dated enterprise facts that only count: certifications, listings, transfers, graduations.
+CREATE TABLE enterprise_facts (
+    event_id uuid PRIMARY KEY,
+    uscc text NOT NULL,
+    metric text NOT NULL,
+    day date NOT NULL
+);
+CREATE INDEX enterprise_facts_uscc ON enterprise_facts (uscc);
+
 CREATE TABLE carriers (
     carrier_id text NOT NULL,
     kind text NOT NULL CHECK (kind IN ('incubator', 'service_platform')),
@@ -46,9 +55,11 @@ CREATE TABLE daily_counters (
     PRIMARY KEY (metric, cohort, prefecture, day)
 );
 
--- What each enterprise currently contributes to the employment-based counters.
+-- What each enterprise currently contributes to the counters, and under which prefecture
+-- (facts can arrive before the registration that names it).
 CREATE TABLE enterprise_contributions (
     uscc text NOT NULL,
+    prefecture text NOT NULL,
     metric text NOT NULL,
     cohort integer NOT NULL,
     day date NOT NULL,
