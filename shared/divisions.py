@@ -93,3 +93,9 @@ def prefecture_of(code: str) -> str:
 
 def is_prefecture(code: str) -> bool:
     return code in PREFECTURES
+
+
+def codes_in_force(on: date) -> frozenset[str]:
+    """Every Xinjiang code of the revision in force on `on` (for simulations and tools)."""
+    table = _table()
+    return table.codes[max(bisect_right(table.starts, on) - 1, 0)]

@@ -80,3 +80,34 @@ def value_json(record: Record) -> dict[str, Any]:
 
 def headers(record: Record) -> dict[str, str]:
     return {k: bytes(v).decode() for k, v in (record.headers or ())}
+
+
+async def group_lag(bootstrap: str, group: str, topic_names: Iterable[str]) -> int:
+    """Messages in `topic_names` not yet committed by consumer group `group`."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        parts = [TopicPartition(t, p) for t in topic_names for p in await partitions_of(bootstrap, t)]
+        ends = await consumer.end_offsets(parts)
+        return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in parts)
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def wait_quiet(bootstrap: str, groups: dict[str, Iterable[str]], *, timeout: float = 120) -> None:
+    """Until every group has consumed everything (twice in a row, the relays having run)."""
+    deadline = time.monotonic() + timeout
+    calm = 0
+    while time.monotonic() < deadline:
+        lags = [await group_lag(bootstrap, g, ts) for g, ts in groups.items()]
+        calm = calm + 1 if not any(lags) else 0
+        if calm >= 3:
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"consumers still lagging: {dict(zip(groups, lags, strict=True))}")

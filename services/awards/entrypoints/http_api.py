@@ -90,7 +90,7 @@ async def list_payouts(
 async def summary(request: Request) -> dict[str, Any]:
     async with _pool(request).acquire() as conn:
         rows = await conn.fetch(
-            "SELECT rule, recipient_role, status, count(*) AS n, sum(amount_cny) AS cny FROM payouts "
+            "SELECT rule, recipient_role, status, count(*) AS n, sum(amount_cny)::bigint AS cny FROM payouts "
             "GROUP BY rule, recipient_role, status ORDER BY 1, 2, 3"
         )
         declines = await conn.fetch("SELECT rule, reason_code, count(*) AS n FROM declines GROUP BY 1, 2 ORDER BY 1, 2")
