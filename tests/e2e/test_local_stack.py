@@ -1,0 +1,80 @@
+"""Issue 2: `make up` is idempotent, restarts only what died, and `make down` leaves
+nothing behind. Runs a second full stack (own broker, database, ports) under .local/test-up."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+STACK = ROOT / ".local" / "test-up"
+ENV = {
+    "STACK_DIR": str(STACK), "LOCAL_KAFKA_PORT": "39092", "LOCAL_PG_PORT": "35432",
+    "REGISTRATION_PORT": "28001", "AWARDS_PORT": "28002", "REPORTING_PORT": "28000",
+}
+NAMES = ("registration", "awards", "reporting", "kafka")
+
+
+def make(target: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    out = subprocess.run(["make", "-s", target], cwd=ROOT, env={**env, **ENV}, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def pids() -> dict[str, int]:
+    return {n: int((STACK / "run" / f"{n}.pid").read_text()) for n in NAMES if (STACK / "run" / f"{n}.pid").exists()}
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def stack_processes() -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in ps.splitlines() if str(STACK) in line or ":35432" in line or "-p 35432" in line]
+
+
+def test_make_up_twice_restart_one_and_down() -> None:
+    shutil.rmtree(STACK, ignore_errors=True)
+    try:
+        first = make("up")
+        assert "starting Kafka" in first and "starting PostgreSQL" in first
+        started = pids()
+        assert set(started) == set(NAMES) and all(alive(p) for p in started.values())
+        env_file = (STACK / "stack.env").read_text()
+        assert "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092" in env_file
+        assert "DATABASE_URL=postgresql://xj:xj@127.0.0.1:35432/xj" in env_file
+        assert "REPORTING_URL=http://127.0.0.1:28000" in env_file
+
+        t0 = time.monotonic()
+        second = make("up")
+        warm = time.monotonic() - t0
+        assert not re.search(r"starting ", second), second
+        assert pids() == started
+        print(f"warm make up: {warm:.1f}s")
+
+        os.killpg(started["awards"], signal.SIGKILL)
+        while alive(started["awards"]):
+            time.sleep(0.05)
+        third = make("up")
+        assert re.findall(r"starting (\w+)", third) == ["awards"]
+        now = pids()
+        assert now["awards"] != started["awards"]
+        assert {k: v for k, v in now.items() if k != "awards"} == {k: v for k, v in started.items() if k != "awards"}
+    finally:
+        make("down")
+    assert not any(alive(p) for p in started.values())
+    assert stack_processes() == []
