@@ -1,5 +1,6 @@
 -- Reporting: a projection of the canonical and award topics; rebuildable from offset 0.
-CREATE TABLE processed_events (event_id uuid PRIMARY KEY);
+-- processed_at: when the effect committed (bench measures intake-to-counter latency from it).
+CREATE TABLE processed_events (event_id uuid PRIMARY KEY, processed_at timestamptz NOT NULL DEFAULT clock_timestamp());
 
 CREATE TABLE enterprises (
     uscc text PRIMARY KEY,
