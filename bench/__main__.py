@@ -57,33 +57,31 @@ def rss_mb() -> dict[str, float]:
     return out
 
 
-async def lag() -> int:
+async def wait_caught_up(timeout: float = 1800) -> None:
+    """Poll every group's lag with one admin client and one consumer (cheap for the broker)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
     consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
     await admin.start()
     await consumer.start()
+    parts = {g: [TopicPartition(t, p) for t in names for p in await partitions_of(BOOTSTRAP, t)]
+             for g, names in GROUPS.items()}
     try:
-        total = 0
-        for group, names in GROUPS.items():
-            committed = await admin.list_consumer_group_offsets(group)
-            parts = [TopicPartition(t, p) for t in names for p in await partitions_of(BOOTSTRAP, t)]
-            ends = await consumer.end_offsets(parts)
-            total += sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in parts)
-        return total
+        deadline = time.monotonic() + timeout
+        calm = 0
+        while time.monotonic() < deadline:
+            total = 0
+            for group, tps in parts.items():
+                committed = await admin.list_consumer_group_offsets(group)
+                ends = await consumer.end_offsets(tps)
+                total += sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in tps)
+            calm = calm + 1 if total == 0 else 0
+            if calm >= 2:
+                return
+            await asyncio.sleep(0.25)
+        raise SystemExit("pipeline did not catch up")
     finally:
         await consumer.stop()
         await admin.close()
-
-
-async def wait_caught_up(timeout: float = 1800) -> None:
-    deadline = time.monotonic() + timeout
-    calm = 0
-    while time.monotonic() < deadline:
-        calm = calm + 1 if await lag() == 0 else 0
-        if calm >= 2:
-            return
-        await asyncio.sleep(0.2)
-    raise SystemExit("pipeline did not catch up")
 
 
 async def end_to_end(n_events: int) -> tuple[int, float]:

@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -58,4 +58,28 @@ async def lock_keys(conn: asyncpg.Connection, namespace: str, keys: Iterable[str
         "(SELECT DISTINCT hashtext($1 || u) AS k FROM unnest($2::text[]) u ORDER BY 1) s",
         f"{namespace}:",
         sorted(keys),
+    )
+
+
+async def insert_rows(
+    conn: asyncpg.Connection,
+    table: str,
+    columns: dict[str, str],
+    rows: Sequence[Sequence[object]],
+    *,
+    suffix: str = "",
+) -> None:
+    """Insert many rows in one statement (`unnest` of one array per column).
+
+    One statement per batch instead of one per row: a large share of the database's CPU
+    under load. `columns` maps column name -> PostgreSQL type; `suffix` is e.g. an
+    ON CONFLICT clause.
+    """
+    if not rows:
+        return
+    names = ", ".join(columns)
+    arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(columns.values()))
+    await conn.execute(
+        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {suffix}",
+        *(list(col) for col in zip(*rows, strict=True)),
     )

@@ -11,7 +11,7 @@ from services.registration.entrypoints.http_api import build_router
 from services.registration.entrypoints.intake_consumer import make_handler
 from services.registration.intake import SERVICE, expire_parked
 from services.registration.settings import RegistrationSettings
-from shared import topics
+from shared import divisions, topics
 from shared.consumer import subscribe_batches
 from shared.http import service_app
 from shared.runtime import ServiceRuntime
@@ -21,6 +21,7 @@ PARKED = Gauge("registration_parked_facts", "Intake facts parked until their ref
 
 def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     settings = settings or RegistrationSettings()
+    divisions.preload()
     runtime = ServiceRuntime(
         name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations", relay_lock_key=3_100_002
     )

@@ -11,6 +11,7 @@ import orjson
 
 from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
 from services.awards.domain.reconcile import Changes, LedgerPayout
+from shared.db import insert_rows
 from shared.enums import Board, RecipientRole, Rule
 from shared.events import Envelope
 
@@ -23,17 +24,17 @@ RULE_INPUTS = frozenset(
 async def store_facts(conn: asyncpg.Connection, events: Sequence[Envelope]) -> set[str]:
     """Record new facts; return the enterprises whose awards must be re-decided."""
     registered = [e.data for e in events if e.event_type == "EnterpriseRegistered"]
-    if registered:
-        await conn.executemany(
-            "INSERT INTO enterprises VALUES ($1, $2, $3, $4) ON CONFLICT (uscc) DO NOTHING",
-            [(d["uscc"], d["name"], d["division_code"], date.fromisoformat(d["registered_on"])) for d in registered],
-        )
+    await insert_rows(
+        conn, "enterprises", {"uscc": "text", "name": "text", "division_code": "text", "registered_on": "date"},
+        [(d["uscc"], d["name"], d["division_code"], date.fromisoformat(d["registered_on"])) for d in registered],
+        suffix="ON CONFLICT (uscc) DO NOTHING",
+    )
     inputs = [e for e in events if e.event_type in RULE_INPUTS]
-    if inputs:
-        await conn.executemany(
-            "INSERT INTO facts VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
-            [(e.event_id, e.data["uscc"], e.event_type, orjson.dumps(e.data).decode()) for e in inputs],
-        )
+    await insert_rows(
+        conn, "facts", {"event_id": "uuid", "uscc": "text", "event_type": "text", "data": "jsonb"},
+        [(e.event_id, e.data["uscc"], e.event_type, orjson.dumps(e.data).decode()) for e in inputs],
+        suffix="ON CONFLICT (event_id) DO NOTHING",
+    )
     # A registration can arrive after facts (another replica, a replay): re-decide for the name.
     return {e.data["uscc"] for e in inputs} | {d["uscc"] for d in registered}
 

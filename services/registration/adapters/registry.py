@@ -14,6 +14,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.db import insert_rows
+
 from shared.enums import Level
 from shared.events import (
     BoardTransferred,
@@ -28,6 +30,24 @@ from shared.events import (
     ListedOnBoard,
     ServicePlatformRegistered,
 )
+
+
+_COLUMNS: dict[str, dict[str, str]] = {
+    "intake_log": {"event_id": "uuid", "content_hash": "bytea", "event_type": "text"},
+    "enterprises": {"uscc": "text", "name": "text", "division_code": "text", "registered_on": "date", "size": "text",
+                    "employees": "int", "college_student_founders": "int", "event_id": "uuid"},
+    "incubators": {"incubator_id": "text", "name": "text", "operator_uscc": "text", "operator_name": "text",
+                   "level": "text", "division_code": "text", "recognized_on": "date", "event_id": "uuid"},
+    "service_platforms": {"platform_id": "text", "name": "text", "operator_uscc": "text", "operator_name": "text",
+                          "level": "text", "division_code": "text", "recognized_on": "date", "event_id": "uuid"},
+    "stints": {"admission_event_id": "uuid", "uscc": "text", "incubator_id": "text", "admitted_on": "date",
+               "graduated_on": "date", "graduation_event_id": "uuid"},
+    "certifications": {"event_id": "uuid", "uscc": "text", "certificate_no": "text", "certified_on": "date"},
+    "listings": {"event_id": "uuid", "uscc": "text", "board": "text", "security_code": "text", "listed_on": "date"},
+    "transfers": {"event_id": "uuid", "uscc": "text", "from_board": "text", "to_board": "text",
+                  "security_code": "text", "transferred_on": "date"},
+    "employment_reports": {"event_id": "uuid", "uscc": "text", "employees": "int", "reported_on": "date"},
+}
 
 
 @dataclass
@@ -175,21 +195,15 @@ class BatchRegistry:
             rows["employment_reports"].append((event_id, d.uscc, d.employees, d.reported_on))
 
     async def flush(self, conn: asyncpg.Connection) -> None:
-        if self._intake_rows:
-            await conn.executemany(
-                "INSERT INTO intake_log (event_id, content_hash, event_type) VALUES ($1, $2, $3)", self._intake_rows
-            )
+        await insert_rows(conn, "intake_log", _COLUMNS["intake_log"], self._intake_rows)
         for table, rows in self._rows.items():
-            if rows:
-                placeholders = ", ".join(f"${i + 1}" for i in range(len(rows[0])))
-                await conn.executemany(f"INSERT INTO {table} VALUES ({placeholders})", rows)
+            await insert_rows(conn, table, _COLUMNS[table], rows)
         new = [s for ss in self.stints.values() for s in ss if s.new]
-        if new:
-            await conn.executemany(
-                "INSERT INTO stints VALUES ($1, $2, $3, $4, $5, $6)",
-                [(s.admission_event_id, s.uscc, s.incubator_id, s.admitted_on, s.graduated_on,
-                  s.graduation_event_id) for s in new],
-            )
+        await insert_rows(
+            conn, "stints", _COLUMNS["stints"],
+            [(s.admission_event_id, s.uscc, s.incubator_id, s.admitted_on, s.graduated_on, s.graduation_event_id)
+             for s in new],
+        )
         closed = [s for ss in self.stints.values() for s in ss if s.closed_now and not s.new]
         if closed:
             await conn.executemany(

@@ -7,6 +7,7 @@ registry, are in `references.py`.
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -127,6 +128,7 @@ def _check_values(envelope: Envelope, data: Data, today: date) -> Rejection | No
     return None
 
 
+@lru_cache(maxsize=200_000)  # the same codes recur in every fact about an enterprise
 def _uscc_ok(value: str) -> bool:
     try:
         uscc_check.validate(value)

@@ -15,7 +15,7 @@ import asyncpg
 from services.reporting.domain import metric_definitions as m
 from services.reporting.domain.metric_definitions import Report, enterprise_contributions
 from shared.consumer import first_sight
-from shared.db import lock_keys
+from shared.db import insert_rows, lock_keys
 from shared.divisions import prefecture_of
 from shared.events import Envelope
 
@@ -27,6 +27,17 @@ _DATED_FACTS = {
     "HighTechCertified": (lambda d: m.HIGH_TECH_CERTIFICATIONS, "certified_on"),
     "BoardTransferred": (lambda d: m.BOARD_TRANSFERS, "transferred_on"),
     "ListedOnBoard": (lambda d: m.LISTINGS_XJEE if d["board"] == "XJEE" else m.LISTINGS_NEEQ, "listed_on"),
+}
+
+
+_COLUMNS: dict[str, dict[str, str]] = {
+    "enterprises": {"uscc": "text", "division_code": "text", "prefecture": "text", "registered_on": "date",
+                    "employees": "int", "college_student_founders": "int", "event_id": "uuid"},
+    "employment_reports": {"event_id": "uuid", "uscc": "text", "reported_on": "date", "employees": "int"},
+    "admissions": {"event_id": "uuid", "uscc": "text", "admitted_on": "date"},
+    "enterprise_facts": {"event_id": "uuid", "uscc": "text", "metric": "text", "day": "date"},
+    "carriers": {"carrier_id": "text", "kind": "text", "level": "text", "division_code": "text", "prefecture": "text",
+                 "recognized_on": "date"},
 }
 
 
@@ -97,9 +108,7 @@ def _fold(b: _Batch, e: Envelope) -> None:
 
 async def _write(conn: asyncpg.Connection, b: _Batch) -> None:
     for table, rows in b.rows.items():
-        if rows:
-            marks = ", ".join(f"${i + 1}" for i in range(len(rows[0])))
-            await conn.executemany(f"INSERT INTO {table} VALUES ({marks}) ON CONFLICT DO NOTHING", rows)
+        await insert_rows(conn, table, _COLUMNS[table], rows, suffix="ON CONFLICT DO NOTHING")
     if b.payouts_issued:
         await conn.executemany(
             "INSERT INTO payouts (payout_id, enterprise_uscc, rule, recipient_role, amount_cny, basis_date, issued) "
@@ -162,10 +171,8 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
 
 
 async def _add_counters(conn: asyncpg.Connection, counters: Counter[CounterKey]) -> None:
-    rows = [(metric, cohort, pref, day, v) for (metric, cohort, pref, day), v in counters.items() if v]
-    if rows:
-        await conn.executemany(
-            "INSERT INTO daily_counters VALUES ($1, $2, $3, $4, $5) ON CONFLICT (metric, cohort, prefecture, day) "
-            "DO UPDATE SET value = daily_counters.value + excluded.value",
-            sorted(rows),
-        )
+    rows = sorted((metric, cohort, pref, day, v) for (metric, cohort, pref, day), v in counters.items() if v)
+    await insert_rows(
+        conn, "daily_counters", {"metric": "text", "cohort": "int", "prefecture": "text", "day": "date", "value": "bigint"},
+        rows, suffix="ON CONFLICT (metric, cohort, prefecture, day) DO UPDATE SET value = daily_counters.value + excluded.value",
+    )
