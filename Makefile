@@ -30,7 +30,7 @@ run: setup
 	$(PY) -m stack.localstack run
 
 # The whole suite against a real broker and database (a disposable stack under .local/test).
-test: setup
+test: setup lint typecheck
 	bash stack/system-deps.sh
 	$(PY) -m pytest
 

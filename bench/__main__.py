@@ -33,18 +33,32 @@ from simulator.history import Options, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / ".local" / "bench"
-ENV = {"STACK_DIR": str(STACK), "LOCAL_KAFKA_PORT": "49092", "LOCAL_PG_PORT": "45432",
-       "REGISTRATION_PORT": "38001", "AWARDS_PORT": "38002", "REPORTING_PORT": "38000"}
+ENV = {
+    "STACK_DIR": str(STACK),
+    "LOCAL_KAFKA_PORT": "49092",
+    "LOCAL_PG_PORT": "45432",
+    "REGISTRATION_PORT": "38001",
+    "AWARDS_PORT": "38002",
+    "REPORTING_PORT": "38000",
+}
 BOOTSTRAP = "127.0.0.1:49092"
 DSN = "postgresql://xj:xj@127.0.0.1:45432/xj"
-GROUPS = {"registration": [topics.INTAKE], "awards": [topics.ENTERPRISE_EVENTS],
-          "reporting": [topics.ENTERPRISE_EVENTS, topics.CARRIER_EVENTS, topics.AWARD_EVENTS]}
+GROUPS = {
+    "registration": [topics.INTAKE],
+    "awards": [topics.ENTERPRISE_EVENTS],
+    "reporting": [topics.ENTERPRISE_EVENTS, topics.CARRIER_EVENTS, topics.AWARD_EVENTS],
+}
 
 
 def stack(command: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
-    subprocess.run([sys.executable, "-m", "stack.localstack", command], cwd=ROOT, env={**env, **ENV}, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "stack.localstack", command],
+        cwd=ROOT,
+        env={**env, **ENV},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def rss_mb() -> dict[str, float]:
@@ -63,8 +77,10 @@ async def wait_caught_up(timeout: float = 1800) -> None:
     consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
     await admin.start()
     await consumer.start()
-    parts = {g: [TopicPartition(t, p) for t in names for p in await partitions_of(BOOTSTRAP, t)]
-             for g, names in GROUPS.items()}
+    parts = {
+        g: [TopicPartition(t, p) for t in names for p in await partitions_of(BOOTSTRAP, t)]
+        for g, names in GROUPS.items()
+    }
     try:
         deadline = time.monotonic() + timeout
         calm = 0
@@ -92,8 +108,9 @@ async def end_to_end(n_events: int) -> tuple[int, float]:
         events.append(((d.get("uscc") or d.get("incubator_id") or d.get("platform_id")).encode(), orjson.dumps(e)))
         if len(events) >= n_events:
             break
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True, linger_ms=20,
-                                max_batch_size=1 << 20)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20
+    )
     await producer.start()
     t0 = time.monotonic()
     pending = []
@@ -112,7 +129,9 @@ async def end_to_end(n_events: int) -> tuple[int, float]:
 
 
 async def raw_read_rate() -> tuple[int, float]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=BOOTSTRAP, enable_auto_commit=False, max_partition_fetch_bytes=8 << 20
+    )
     await consumer.start()
     parts = [TopicPartition(topics.INTAKE, p) for p in await partitions_of(BOOTSTRAP, topics.INTAKE)]
     consumer.assign(parts)
@@ -144,10 +163,21 @@ async def latency(rate: int, seconds: int) -> list[float]:
         body = f"916501027{i:08d}"[:17]
         u = body + uscc_check.calc_check_digit(body)
         event_id = str(uuid.uuid4())
-        e = {"event_id": event_id, "event_type": "EnterpriseRegistered", "schema_version": 1,
-             "occurred_at": "2016-03-01T10:00:00+08:00", "source": "bench",
-             "data": {"uscc": u, "name": f"bench {i}", "division_code": "650102", "registered_on": "2016-03-01",
-                      "size": "micro", "employees": 3}}
+        e = {
+            "event_id": event_id,
+            "event_type": "EnterpriseRegistered",
+            "schema_version": 1,
+            "occurred_at": "2016-03-01T10:00:00+08:00",
+            "source": "bench",
+            "data": {
+                "uscc": u,
+                "name": f"bench {i}",
+                "division_code": "650102",
+                "registered_on": "2016-03-01",
+                "size": "micro",
+                "employees": 3,
+            },
+        }
         sent_at[event_id] = time.time()
         await producer.send(topics.INTAKE, orjson.dumps(e), key=u.encode())
         ids.append(event_id)
@@ -156,13 +186,15 @@ async def latency(rate: int, seconds: int) -> list[float]:
     conn = await asyncpg.connect(DSN)
     rows = await conn.fetch(
         "SELECT event_id::text, extract(epoch FROM processed_at) AS at FROM reporting.processed_events "
-        "WHERE event_id = ANY($1::uuid[])", ids)
+        "WHERE event_id = ANY($1::uuid[])",
+        ids,
+    )
     await conn.close()
     return sorted((float(r["at"]) - sent_at[r["event_id"]]) * 1000 for r in rows)
 
 
 def pct(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 async def run() -> None:
@@ -174,13 +206,17 @@ async def run() -> None:
     n, elapsed = await end_to_end(n_events)
     print(f"  end-to-end throughput: {n / elapsed:,.0f} events/s")
     rn, relapsed = await raw_read_rate()
-    print(f"== ceiling: raw aiokafka read of {topics.INTAKE}: {rn:,} records in {relapsed:.2f}s = "
-          f"{rn / relapsed:,.0f} records/s")
+    print(
+        f"== ceiling: raw aiokafka read of {topics.INTAKE}: {rn:,} records in {relapsed:.2f}s = "
+        f"{rn / relapsed:,.0f} records/s"
+    )
     rss_mid = rss_mb()
     print(f"== latency at a steady {rate} events/s for {seconds}s (intake timestamp -> reporting commit)")
     lat = await latency(rate, seconds)
-    print(f"  n={len(lat)} p50={pct(lat, 50):.0f} ms p95={pct(lat, 95):.0f} ms p99={pct(lat, 99):.0f} ms "
-          f"max={max(lat):.0f} ms mean={statistics.fmean(lat):.0f} ms")
+    print(
+        f"  n={len(lat)} p50={pct(lat, 50):.0f} ms p95={pct(lat, 95):.0f} ms p99={pct(lat, 99):.0f} ms "
+        f"max={max(lat):.0f} ms mean={statistics.fmean(lat):.0f} ms"
+    )
     rss_after = rss_mb()
     print("== memory (RSS MB) before / after bulk / after steady run")
     for name in GROUPS:

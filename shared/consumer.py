@@ -15,7 +15,7 @@ import signal
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 from aiokafka import ConsumerRecord
@@ -34,17 +34,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Record = ConsumerRecord[bytes | None, bytes]
+Record: TypeAlias = "ConsumerRecord[bytes | None, bytes]"
 BatchHandler = Callable[[asyncpg.Connection, Sequence[Record]], Awaitable[None]]
 
 CONSUMED = Counter("consumed_messages_total", "Messages consumed and committed", ["service", "topic"])
-BATCH_SECONDS = Histogram("batch_seconds", "Time to process and commit one batch", ["service"],
-                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-BATCH_SIZE = Histogram("batch_size", "Records per consumed batch", ["service"],
-                       buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000))
+BATCH_SECONDS = Histogram(
+    "batch_seconds",
+    "Time to process and commit one batch",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+BATCH_SIZE = Histogram(
+    "batch_size", "Records per consumed batch", ["service"], buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000)
+)
 DEAD_LETTERED = Counter("dead_lettered_total", "Messages sent to a DLQ", ["service", "error_code"])
-
-PROCESSED_DDL = "CREATE TABLE IF NOT EXISTS processed_events (event_id uuid PRIMARY KEY);"
 
 INFRA_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -59,8 +62,7 @@ async def claim_new(conn: asyncpg.Connection, event_ids: Sequence[uuid.UUID]) ->
     if not event_ids:
         return set()
     rows = await conn.fetch(
-        "INSERT INTO processed_events (event_id) SELECT unnest($1::uuid[]) "
-        "ON CONFLICT DO NOTHING RETURNING event_id",
+        "INSERT INTO processed_events (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
         list(dict.fromkeys(event_ids)),
     )
     return {r["event_id"] for r in rows}
@@ -183,13 +185,16 @@ def subscribe_batches(
         if not consumers:
             consumers.append(
                 BatchConsumer(
-                    pool=runtime.pool, service=runtime.name, dlq_topic=dlq_topic, handle=handle,
+                    pool=runtime.pool,
+                    service=runtime.name,
+                    dlq_topic=dlq_topic,
+                    handle=handle,
                     max_attempts=settings.max_attempts,
                 )
             )
         return consumers[0]
 
-    @runtime.broker.subscriber(  # type: ignore[misc]
+    @runtime.broker.subscriber(
         *topics,
         group_id=runtime.name,
         batch=True,
@@ -201,5 +206,5 @@ def subscribe_batches(
         decoder=_raw_body,  # handlers read the raw records; skip FastStream's body decoding
     )
     async def _on_batch(body: NoCast[Any], message: KafkaMessage) -> None:
-        records: tuple[Record, ...] = message.raw_message  # type: ignore[assignment]
+        records: tuple[Record, ...] = message.raw_message  # type: ignore[assignment,unused-ignore]
         await consumer().process(records)

@@ -20,7 +20,8 @@ def dlq_message(
     failed_at: datetime | None = None,
 ) -> OutgoingMessage:
     when = (failed_at or datetime.now(UTC)).isoformat()
-    headers = tuple(h for h in original_headers if not h[0].startswith("dlq.")) + (
+    headers = (
+        *(h for h in original_headers if not h[0].startswith("dlq.")),
         ("dlq.error_code", error_code.encode()),
         ("dlq.error", error.encode()[:4000]),
         ("dlq.service", service.encode()),

@@ -214,22 +214,18 @@ CANONICAL_MODELS: Final[dict[str, type[Data]]] = {
     "EnterpriseGraduated": CanonicalEnterpriseGraduated,
 }
 
-AWARD_MODELS: Final[dict[str, type[Data]]] = {
-    m.__name__: m for m in (PayoutIssued, PayoutReversed, AwardDeclined)
-}
+AWARD_MODELS: Final[dict[str, type[Data]]] = {m.__name__: m for m in (PayoutIssued, PayoutReversed, AwardDeclined)}
 
 CARRIER_EVENT_TYPES: Final = frozenset({"IncubatorRegistered", "ServicePlatformRegistered"})
 
 
 def aggregate_id(event_type: str, data: BaseModel) -> str:
     """Kafka key of SPEC §3.1: the enterprise USCC or the carrier id."""
-    if event_type == "IncubatorRegistered":
-        return str(data.incubator_id)  # type: ignore[attr-defined]
-    if event_type == "ServicePlatformRegistered":
-        return str(data.platform_id)  # type: ignore[attr-defined]
-    if event_type in AWARD_MODELS:
-        return str(data.enterprise_uscc)  # type: ignore[attr-defined]
-    return str(data.uscc)  # type: ignore[attr-defined]
+    field = {
+        "IncubatorRegistered": "incubator_id",
+        "ServicePlatformRegistered": "platform_id",
+    }.get(event_type, "enterprise_uscc" if event_type in AWARD_MODELS else "uscc")
+    return str(getattr(data, field))
 
 
 # Deterministic ids for derived events (SPEC §3.1): same inputs, same id, on every replay.

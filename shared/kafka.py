@@ -1,5 +1,6 @@
 """Kafka plumbing every service shares: topic creation and the idempotent producer."""
 
+import contextlib
 import logging
 from collections.abc import Iterable
 
@@ -17,12 +18,10 @@ async def ensure_topics(bootstrap: str, topics: Iterable[str], *, partitions: in
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service created it first
                 await admin.create_topics(
                     [NewTopic(name=t, num_partitions=partitions, replication_factor=1) for t in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass  # another service created it first
             log.info("created topics %s", missing)
     finally:
         await admin.close()

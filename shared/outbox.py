@@ -20,16 +20,6 @@ log = logging.getLogger(__name__)
 RELAYED = Counter("outbox_relayed_total", "Outbox rows published to Kafka", ["service"])
 PENDING = Gauge("outbox_pending", "Outbox rows waiting for the relay", ["service"])
 
-OUTBOX_DDL = """
-CREATE TABLE IF NOT EXISTS outbox (
-    id bigserial PRIMARY KEY,
-    topic text NOT NULL,
-    key bytea,
-    value bytea NOT NULL,
-    headers jsonb NOT NULL DEFAULT '[]'
-);
-"""
-
 
 async def enqueue(conn: asyncpg.Connection, messages: Sequence[OutgoingMessage]) -> None:
     if not messages:
@@ -109,9 +99,7 @@ class OutboxRelay:
         futures = []
         for row in rows:
             headers = [(k, v.encode()) for k, v in _json_list(row["headers"])]
-            futures.append(
-                await self._producer.send(row["topic"], value=row["value"], key=row["key"], headers=headers)
-            )
+            futures.append(await self._producer.send(row["topic"], value=row["value"], key=row["key"], headers=headers))
         await asyncio.gather(*futures)  # acks=all for every row before any is forgotten
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         RELAYED.labels(self._service).inc(len(rows))

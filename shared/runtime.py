@@ -5,8 +5,9 @@ Each service's `app.py` builds one of these from its settings and hands it to
 """
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,14 +95,10 @@ class ServiceRuntime:
 
     async def readiness(self) -> dict[str, bool]:
         checks = {"postgres": False, "kafka": False}
-        try:
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             checks["postgres"] = self._pool is not None and await self._pool.fetchval("SELECT 1") == 1
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            pass
-        try:
+        with contextlib.suppress(Exception):  # any failure means "not reachable"
             checks["kafka"] = await self.broker.ping(timeout=2.0)
-        except Exception:  # noqa: BLE001 - any failure means "not reachable"
-            pass
         return checks
 
 
@@ -115,9 +112,3 @@ async def _forever(job: Callable[[], Awaitable[None]]) -> None:
         except Exception:
             log.exception("background job failed")
             await asyncio.sleep(5)
-
-
-def topics_of(*names: str) -> Sequence[str]:
-    unknown = set(names) - set(topics.ALL)
-    assert not unknown, f"unknown topics {unknown}"
-    return names

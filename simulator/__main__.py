@@ -1,6 +1,6 @@
 """Publish a simulated year of upstream facts to the intake topic (or write JSON lines).
 
-    python -m simulator --year 2015 --enterprises 3000 --seed 2015
+python -m simulator --year 2015 --enterprises 3000 --seed 2015
 """
 
 import argparse
@@ -27,8 +27,9 @@ def _bootstrap() -> str:
 
 
 async def publish(opts: Options, bootstrap: str) -> int:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20,
-                                max_batch_size=1 << 20)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20
+    )
     await producer.start()
     sent = 0
     try:

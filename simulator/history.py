@@ -19,8 +19,21 @@ from stdnum.cn import uscc as uscc_check
 from shared.divisions import codes_in_force, prefecture_of
 
 PREFECTURE_WEIGHTS = {
-    "650100": 30, "654000": 12, "653100": 10, "652300": 10, "652900": 8, "652800": 6, "653200": 5,
-    "654200": 4, "650200": 3, "650400": 3, "650500": 3, "654300": 3, "652700": 2, "653000": 2, "6590": 2,
+    "650100": 30,
+    "654000": 12,
+    "653100": 10,
+    "652300": 10,
+    "652900": 8,
+    "652800": 6,
+    "653200": 5,
+    "654200": 4,
+    "650200": 3,
+    "650400": 3,
+    "650500": 3,
+    "654300": 3,
+    "652700": 2,
+    "653000": 2,
+    "6590": 2,
 }
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 NAMESPACE = uuid.UUID("0b9f2c1e-5d0e-4a55-8f43-2015000000ff")
@@ -59,14 +72,21 @@ class _Maker:
         weights = PREFECTURE_WEIGHTS
         pref = self.rng.choices(list(weights), weights=list(weights.values()))[0]
         codes = sorted(
-            c for c in codes_in_force(on)
+            c
+            for c in codes_in_force(on)
             if not c.endswith("00") and (c.startswith(pref) if len(pref) == 4 else prefecture_of(c) == pref)
         )
         return self.rng.choice(codes) if codes else pref
 
     def envelope(self, event_type: str, data: dict[str, Any], on: date, source: str) -> dict[str, Any]:
-        return {"event_id": self.event_id(), "event_type": event_type, "schema_version": 1,
-                "occurred_at": f"{on.isoformat()}T10:00:00+08:00", "source": source, "data": data}
+        return {
+            "event_id": self.event_id(),
+            "event_type": event_type,
+            "schema_version": 1,
+            "occurred_at": f"{on.isoformat()}T10:00:00+08:00",
+            "source": source,
+            "data": data,
+        }
 
 
 def generate(opts: Options) -> Iterator[dict[str, Any]]:
@@ -83,62 +103,169 @@ def generate(opts: Options) -> Iterator[dict[str, Any]]:
         inc_id = f"INC-{opts.year}-{i:04d}"
         incubators.append(inc_id)
         op = mk.uscc(div)
-        events.append((on, mk.envelope("IncubatorRegistered", {
-            "incubator_id": inc_id, "name": f"{opts.year} 创业孵化基地 {i}", "operator_uscc": op,
-            "operator_name": f"孵化器运营有限公司 {i}", "level": level, "division_code": div,
-            "recognized_on": on.isoformat()}, on, "xj-hrss")))
+        events.append(
+            (
+                on,
+                mk.envelope(
+                    "IncubatorRegistered",
+                    {
+                        "incubator_id": inc_id,
+                        "name": f"{opts.year} 创业孵化基地 {i}",
+                        "operator_uscc": op,
+                        "operator_name": f"孵化器运营有限公司 {i}",
+                        "level": level,
+                        "division_code": div,
+                        "recognized_on": on.isoformat(),
+                    },
+                    on,
+                    "xj-hrss",
+                ),
+            )
+        )
     for i in range(max(2, opts.enterprises // 150)):
         on = mk.day(y0, y1)
         div = mk.county(on)
-        events.append((on, mk.envelope("ServicePlatformRegistered", {
-            "platform_id": f"PF-{opts.year}-{i:04d}", "name": f"创业指导服务平台 {i}", "operator_uscc": mk.uscc(div),
-            "operator_name": f"服务平台运营 {i}", "level": mk.rng.choice(["region", "prefecture", "county"]),
-            "division_code": div, "recognized_on": on.isoformat()}, on, "xj-hrss")))
+        events.append(
+            (
+                on,
+                mk.envelope(
+                    "ServicePlatformRegistered",
+                    {
+                        "platform_id": f"PF-{opts.year}-{i:04d}",
+                        "name": f"创业指导服务平台 {i}",
+                        "operator_uscc": mk.uscc(div),
+                        "operator_name": f"服务平台运营 {i}",
+                        "level": mk.rng.choice(["region", "prefecture", "county"]),
+                        "division_code": div,
+                        "recognized_on": on.isoformat(),
+                    },
+                    on,
+                    "xj-hrss",
+                ),
+            )
+        )
     first_incubator = min(on for on, e in events if e["event_type"] == "IncubatorRegistered")
     for i in range(opts.enterprises):
         registered = mk.day(y0, y1)
         div = mk.county(registered)
         u = mk.uscc(div)
         employees = mk.rng.choice([1, 1, 2, 2, 3, 3, 4, 5, 6, 8, 10, 15])
-        events.append((registered, mk.envelope("EnterpriseRegistered", {
-            "uscc": u, "name": f"新疆示例小微企业 {opts.year}-{i:05d}", "division_code": div,
-            "registered_on": registered.isoformat(), "size": mk.rng.choice(["small", "micro", "micro"]),
-            "employees": employees, "college_student_founders": mk.rng.choices([0, 1, 2], weights=[80, 15, 5])[0]},
-            registered, "xj-market-regulation")))
+        events.append(
+            (
+                registered,
+                mk.envelope(
+                    "EnterpriseRegistered",
+                    {
+                        "uscc": u,
+                        "name": f"新疆示例小微企业 {opts.year}-{i:05d}",
+                        "division_code": div,
+                        "registered_on": registered.isoformat(),
+                        "size": mk.rng.choice(["small", "micro", "micro"]),
+                        "employees": employees,
+                        "college_student_founders": mk.rng.choices([0, 1, 2], weights=[80, 15, 5])[0],
+                    },
+                    registered,
+                    "xj-market-regulation",
+                ),
+            )
+        )
         for _ in range(mk.rng.choices([0, 1, 2], weights=[50, 35, 15])[0]):
             on = mk.day(registered, y1)
             employees = max(0, employees + mk.rng.randint(-2, 6))
-            events.append((on, mk.envelope("EmploymentReported", {
-                "uscc": u, "employees": employees, "reported_on": on.isoformat()}, on, "xj-hrss")))
+            events.append(
+                (
+                    on,
+                    mk.envelope(
+                        "EmploymentReported",
+                        {"uscc": u, "employees": employees, "reported_on": on.isoformat()},
+                        on,
+                        "xj-hrss",
+                    ),
+                )
+            )
         if mk.rng.random() < 0.4:
             inc = mk.rng.choice(incubators)
-            recognized = next(e["data"]["recognized_on"] for _, e in events if e["data"].get("incubator_id") == inc
-                              and e["event_type"] == "IncubatorRegistered")
+            recognized = next(
+                e["data"]["recognized_on"]
+                for _, e in events
+                if e["data"].get("incubator_id") == inc and e["event_type"] == "IncubatorRegistered"
+            )
             admitted = mk.day(max(registered, date.fromisoformat(recognized), first_incubator), y1)
-            events.append((admitted, mk.envelope("EnterpriseAdmitted", {
-                "uscc": u, "incubator_id": inc, "admitted_on": admitted.isoformat()}, admitted, "xj-incubators")))
+            events.append(
+                (
+                    admitted,
+                    mk.envelope(
+                        "EnterpriseAdmitted",
+                        {"uscc": u, "incubator_id": inc, "admitted_on": admitted.isoformat()},
+                        admitted,
+                        "xj-incubators",
+                    ),
+                )
+            )
             if mk.rng.random() < 0.35:
                 graduated = mk.day(admitted, y1)
-                events.append((graduated, mk.envelope("EnterpriseGraduated", {
-                    "uscc": u, "incubator_id": inc, "graduated_on": graduated.isoformat()}, graduated,
-                    "xj-incubators")))
+                events.append(
+                    (
+                        graduated,
+                        mk.envelope(
+                            "EnterpriseGraduated",
+                            {"uscc": u, "incubator_id": inc, "graduated_on": graduated.isoformat()},
+                            graduated,
+                            "xj-incubators",
+                        ),
+                    )
+                )
         if mk.rng.random() < 0.06:
             on = mk.day(registered, y1)
-            events.append((on, mk.envelope("HighTechCertified", {
-                "uscc": u, "certificate_no": f"GR{opts.year}65{mk.rng.randint(0, 999999):06d}",
-                "certified_on": on.isoformat()}, on, "xj-kjt")))
+            events.append(
+                (
+                    on,
+                    mk.envelope(
+                        "HighTechCertified",
+                        {
+                            "uscc": u,
+                            "certificate_no": f"GR{opts.year}65{mk.rng.randint(0, 999999):06d}",
+                            "certified_on": on.isoformat(),
+                        },
+                        on,
+                        "xj-kjt",
+                    ),
+                )
+            )
         if mk.rng.random() < 0.05:
             board = "XJEE" if mk.rng.random() < 0.6 else "NEEQ"
             on = mk.day(registered, y1)
             code = f"XJ{mk.rng.randint(0, 999999):06d}" if board == "XJEE" else f"83{mk.rng.randint(0, 9999):04d}"
-            events.append((on, mk.envelope("ListedOnBoard", {
-                "uscc": u, "board": board, "security_code": code, "listed_on": on.isoformat()}, on, "xj-equity")))
+            events.append(
+                (
+                    on,
+                    mk.envelope(
+                        "ListedOnBoard",
+                        {"uscc": u, "board": board, "security_code": code, "listed_on": on.isoformat()},
+                        on,
+                        "xj-equity",
+                    ),
+                )
+            )
             if board == "XJEE" and mk.rng.random() < 0.3:
                 moved = mk.day(on, y1)
-                events.append((moved, mk.envelope("BoardTransferred", {
-                    "uscc": u, "from_board": "XJEE", "to_board": "NEEQ",
-                    "security_code": f"87{mk.rng.randint(0, 9999):04d}", "transferred_on": moved.isoformat()},
-                    moved, "xj-equity")))
+                events.append(
+                    (
+                        moved,
+                        mk.envelope(
+                            "BoardTransferred",
+                            {
+                                "uscc": u,
+                                "from_board": "XJEE",
+                                "to_board": "NEEQ",
+                                "security_code": f"87{mk.rng.randint(0, 9999):04d}",
+                                "transferred_on": moved.isoformat(),
+                            },
+                            moved,
+                            "xj-equity",
+                        ),
+                    )
+                )
     events.sort(key=lambda x: (x[0], x[1]["event_type"] != "EnterpriseRegistered"))
     ordered = [e for _, e in events]
     for i in range(len(ordered) - 1):  # late reports: swap neighbours

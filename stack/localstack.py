@@ -20,6 +20,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,8 +98,13 @@ def spawn(name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
     RUN.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
-        argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})}, cwd=ROOT, start_new_session=True,
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        start_new_session=True,
     )
     (RUN / f"{name}.pid").write_text(str(proc.pid))
     return proc.pid
@@ -112,19 +118,33 @@ def ensure_kafka_jars() -> None:
         return
     say("resolving Apache Kafka jars from Maven Central (stack/kafka/pom.xml)")
     subprocess.run(
-        ["mvn", "-q", "-B", "dependency:copy-dependencies", "-DincludeScope=runtime",
-         f"-DoutputDirectory={KAFKA_LIBS}"],
-        cwd=ROOT / "stack" / "kafka", check=True,
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={KAFKA_LIBS}",
+        ],
+        cwd=ROOT / "stack" / "kafka",
+        check=True,
     )
 
 
 def kafka_java(main: str, *args: str, heap: str = "512m") -> list[str]:
     return [
-        "java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        "java",
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={ROOT / 'stack' / 'kafka' / 'log4j2.properties'}",
         f"-Dkafka.logs.dir={LOGS}",
-        "-cp", f"{KAFKA_LIBS}/*", main, *args,
+        "-cp",
+        f"{KAFKA_LIBS}/*",
+        main,
+        *args,
     ]
 
 
@@ -140,9 +160,11 @@ def start_kafka() -> None:
     if not (data / "meta.properties").exists():
         cluster_id = uuid.uuid4().hex[:22]
         subprocess.run(
-            kafka_java("kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-                       "-c", str(props), heap="256m"),
-            check=True, stdout=subprocess.DEVNULL,
+            kafka_java(
+                "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id, "-c", str(props), heap="256m"
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
     say(f"starting Kafka on {LOCAL_BOOTSTRAP}")
     spawn("kafka", kafka_java("kafka.Kafka", str(props)))
@@ -162,16 +184,26 @@ def ensure_postgres_installed() -> None:
         return
     say("installing PostgreSQL (Debian package)")
     subprocess.run(["apt-get", "update", "-q"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", "postgresql"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+    )
 
 
 def pg_running() -> bool:
     data = PG_DIR / "data"
-    return data.exists() and subprocess.run(
-        as_postgres([str(PG_BIN / "pg_ctl"), "status", "-D", str(data)]),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    ).returncode == 0
+    return (
+        data.exists()
+        and subprocess.run(
+            as_postgres([str(PG_BIN / "pg_ctl"), "status", "-D", str(data)]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        ).returncode
+        == 0
+    )
 
 
 def start_postgres() -> None:
@@ -185,28 +217,51 @@ def start_postgres() -> None:
         shutil.chown(PG_DIR, "postgres", "postgres")
     fresh = not (data / "PG_VERSION").exists()
     if fresh:
-        subprocess.run(as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     say(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
     # Dev/test tuning: the stack's data is disposable, so no fsync per commit.
-    opts = (f"-p {PG_PORT} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
-            "-c shared_buffers=256MB")
+    opts = (
+        f"-p {PG_PORT} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+        "-c shared_buffers=256MB"
+    )
     pg_log = PG_DIR / "postgres.log"
-    subprocess.run(as_postgres([str(PG_BIN / "pg_ctl"), "start", "-w", "-D", str(data), "-o", opts,
-                                "-l", str(pg_log)]), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        as_postgres([str(PG_BIN / "pg_ctl"), "start", "-w", "-D", str(data), "-o", opts, "-l", str(pg_log)]),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     if fresh:
-        psql = as_postgres([str(PG_BIN.parent / "bin" / "psql"), "-h", "/tmp", "-p", str(PG_PORT),
-                            "-U", "postgres", "-q", "-c"])
+        psql = as_postgres(
+            [str(PG_BIN.parent / "bin" / "psql"), "-h", "/tmp", "-p", str(PG_PORT), "-U", "postgres", "-q", "-c"]
+        )
         subprocess.run([*psql, "CREATE ROLE xj LOGIN PASSWORD 'xj' SUPERUSER"], check=True)
         subprocess.run([*psql, "CREATE DATABASE xj OWNER xj"], check=True)
 
 
 def stop_postgres() -> None:
     if pg_running():
-        subprocess.run(as_postgres([str(PG_BIN / "pg_ctl"), "stop", "-m", "fast", "-D", str(PG_DIR / "data")]),
-                       check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            as_postgres([str(PG_BIN / "pg_ctl"), "stop", "-m", "fast", "-D", str(PG_DIR / "data")]),
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 # --- services ------------------------------------------------------------------------
@@ -236,11 +291,14 @@ def start_services(env: dict[str, str]) -> None:
         if pid_alive(svc.name):
             continue
         say(f"starting {svc.name} on :{svc.port}")
-        spawn(svc.name, [sys.executable, "-m", f"services.{svc.name}"],
-              {**env, f"{svc.name.upper()}_PORT": str(svc.port), "HTTP_PORT": str(svc.port)})
+        spawn(
+            svc.name,
+            [sys.executable, "-m", f"services.{svc.name}"],
+            {**env, f"{svc.name.upper()}_PORT": str(svc.port), "HTTP_PORT": str(svc.port)},
+        )
         started.append(svc)
     for svc in started:
-        wait_for(f"{svc.name} /readyz", lambda p=svc.port: ready(p), 120)  # type: ignore[misc]
+        wait_for(f"{svc.name} /readyz", partial(ready, svc.port), 120)
 
 
 def up() -> None:

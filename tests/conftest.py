@@ -4,6 +4,7 @@ The local backend runs a disposable stack under .local/test on its own ports, so
 developer's `make up` stack is never touched and every run starts from empty topics.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -49,7 +50,12 @@ class Stack:
     def cli(self, command: str) -> str:
         out = subprocess.run(
             [sys.executable, "-m", "stack.localstack", command],
-            cwd=ROOT, env={**os.environ, **self.env}, capture_output=True, text=True, check=True, timeout=240,
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=240,
         )
         return out.stdout
 
@@ -121,15 +127,17 @@ def infra() -> Iterator[Infra]:
     env = {**os.environ, **_stack_env({})}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "stack.localstack", "down"], cwd=ROOT, env=env, check=False,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "stack.localstack", "down"], cwd=ROOT, env=env, check=False, capture_output=True
+    )
     shutil.rmtree(TEST_STACK, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "stack.localstack", "infra"], cwd=ROOT, env=env, check=True)
     try:
         yield Infra("127.0.0.1:29092", "postgresql://xj:xj@127.0.0.1:25432/xj")
     finally:
-        subprocess.run([sys.executable, "-m", "stack.localstack", "down"], cwd=ROOT, env=env, check=False,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "stack.localstack", "down"], cwd=ROOT, env=env, check=False, capture_output=True
+        )
 
 
 @pytest.fixture(scope="session")
@@ -142,7 +150,5 @@ def stack(infra: Infra) -> Iterator[Stack]:
         for service in SERVICE_PORTS:
             pid_file = TEST_STACK / "run" / f"{service}.pid"
             if pid_file.exists():
-                try:
+                with contextlib.suppress(ProcessLookupError, ValueError):
                     os.killpg(int(pid_file.read_text()), signal.SIGTERM)
-                except (ProcessLookupError, ValueError):
-                    pass

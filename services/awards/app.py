@@ -18,7 +18,9 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations", relay_lock_key=3_200_002
     )
-    subscribe_batches(runtime, topics=[topics.ENTERPRISE_EVENTS], dlq_topic=topics.AWARDS_DLQ, handle=make_handler(settings.policy()))
+    subscribe_batches(
+        runtime, topics=[topics.ENTERPRISE_EVENTS], dlq_topic=topics.AWARDS_DLQ, handle=make_handler(settings.policy())
+    )
     app = service_app(
         runtime,
         title="awards",

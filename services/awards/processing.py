@@ -4,6 +4,7 @@ Everything happens in the caller's transaction: the processed-event marks, the l
 changes and the outgoing award events (outbox) commit together or not at all.
 """
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -15,16 +16,16 @@ from services.awards.domain.award_rules import decide
 from services.awards.domain.policy import Policy
 from services.awards.domain.reconcile import Changes, reconcile
 from shared import outbox, topics
-from shared.db import lock_keys
 from shared.codec import OutgoingMessage, decode_envelope, encode_envelope, event_message
-from shared.consumer import Record, first_sight
+from shared.consumer import BatchHandler, Record, first_sight
+from shared.db import lock_keys
 from shared.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_id
 
 SERVICE = "awards"
 AWARD_EVENTS = Counter("award_events_total", "Award events emitted", ["event_type", "rule"])
 
 
-def make_handler(policy: Policy):  # type: ignore[no-untyped-def]
+def make_handler(policy: Policy) -> BatchHandler:
     async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
         envelopes = [decode_envelope(r.value) for r in records if r.value is not None]
         new = await first_sight(conn, envelopes)
@@ -54,34 +55,54 @@ async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], polic
 
 def award_messages(uscc: str, changes: Changes) -> list[OutgoingMessage]:
     now = datetime.now(UTC)
-    messages: list[tuple[object, str, object]] = []
+    messages: list[tuple[uuid.UUID, str, PayoutIssued | PayoutReversed | AwardDeclined]] = []
     for r in changes.reverse:
         p = r.payout
-        data = PayoutReversed(
-            payout_id=p.payout_id, rule=p.rule, recipient_role=p.recipient_role, recipient_uscc=p.recipient_uscc,
-            enterprise_uscc=uscc, amount_cny=p.amount_cny, reason_code=r.reason_code, explanation=r.explanation,
+        reversed_ = PayoutReversed(
+            payout_id=p.payout_id,
+            rule=p.rule,
+            recipient_role=p.recipient_role,
+            recipient_uscc=p.recipient_uscc,
+            enterprise_uscc=uscc,
+            amount_cny=p.amount_cny,
+            reason_code=r.reason_code,
+            explanation=r.explanation,
             basis_event_id=p.basis_event_id,
         )
-        messages.append((derived_id("reversed", p.payout_id), "PayoutReversed", data))
+        messages.append((derived_id("reversed", p.payout_id), "PayoutReversed", reversed_))
     for i in changes.issue:
         o = i.owed
         issued = PayoutIssued(
-            payout_id=i.payout_id, rule=o.rule, recipient_role=o.recipient_role, recipient_uscc=o.recipient_uscc,
-            recipient_name=o.recipient_name, enterprise_uscc=uscc, incubator_id=o.incubator_id,
-            amount_cny=o.amount_cny, basis_event_id=o.basis_event_id, basis_date=o.basis_date,
+            payout_id=i.payout_id,
+            rule=o.rule,
+            recipient_role=o.recipient_role,
+            recipient_uscc=o.recipient_uscc,
+            recipient_name=o.recipient_name,
+            enterprise_uscc=uscc,
+            incubator_id=o.incubator_id,
+            amount_cny=o.amount_cny,
+            basis_event_id=o.basis_event_id,
+            basis_date=o.basis_date,
         )
         messages.append((derived_id("issued", i.payout_id), "PayoutIssued", issued))
     for d in changes.new_declines:
         declined = AwardDeclined(
-            rule=d.rule, enterprise_uscc=uscc, reason_code=d.reason, explanation=d.explanation,
+            rule=d.rule,
+            enterprise_uscc=uscc,
+            reason_code=d.reason,
+            explanation=d.explanation,
             basis_event_id=d.basis_event_id,
         )
         messages.append((derived_id("declined", uscc, d.rule, d.basis_event_id, d.reason), "AwardDeclined", declined))
     result = []
     for event_id, event_type, data in messages:
-        AWARD_EVENTS.labels(event_type, data.rule).inc()  # type: ignore[attr-defined]
+        AWARD_EVENTS.labels(event_type, data.rule).inc()
         value = encode_envelope(
-            event_id=event_id, event_type=event_type, occurred_at=now, source="xj-awards", data=data  # type: ignore[arg-type]
+            event_id=event_id,
+            event_type=event_type,
+            occurred_at=now,
+            source="xj-awards",
+            data=data,
         )
         result.append(event_message(topic=topics.AWARD_EVENTS, key=uscc, envelope_bytes=value, event_type=event_type))
     return result

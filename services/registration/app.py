@@ -25,7 +25,9 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(
         name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations", relay_lock_key=3_100_002
     )
-    subscribe_batches(runtime, topics=[topics.INTAKE], dlq_topic=topics.INTAKE_DLQ, handle=make_handler(settings.max_event_bytes))
+    subscribe_batches(
+        runtime, topics=[topics.INTAKE], dlq_topic=topics.INTAKE_DLQ, handle=make_handler(settings.max_event_bytes)
+    )
 
     async def sweep_parked() -> None:
         async with runtime.pool.acquire() as conn:

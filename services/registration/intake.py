@@ -129,9 +129,16 @@ class IntakeBatch:
 
     def _dlq(self, message: Incoming, code: str, error: str) -> OutgoingMessage:
         return dlq_message(
-            dlq_topic=topics.INTAKE_DLQ, service=SERVICE, error_code=code, error=error,
-            source_topic=message.topic, source_partition=message.partition, source_offset=message.offset,
-            key=message.key, value=message.raw, original_headers=message.headers,
+            dlq_topic=topics.INTAKE_DLQ,
+            service=SERVICE,
+            error_code=code,
+            error=error,
+            source_topic=message.topic,
+            source_partition=message.partition,
+            source_offset=message.offset,
+            key=message.key,
+            value=message.raw,
+            original_headers=message.headers,
         )
 
     async def _release(self) -> None:
@@ -139,15 +146,17 @@ class IntakeBatch:
         while self._satisfied:
             keys, self._satisfied = list(dict.fromkeys(self._satisfied)), []
             waiting = [w for k in keys for w in self._parked.pop(k, [])]
-            rows = await self._conn.fetch(
-                "DELETE FROM parked WHERE waiting_for = ANY($1::text[]) RETURNING *", keys
-            )
+            rows = await self._conn.fetch("DELETE FROM parked WHERE waiting_for = ANY($1::text[]) RETURNING *", keys)
             for row in sorted(rows, key=lambda r: (r["parked_at"], r["source_offset"])):
                 fact = validate(bytes(row["raw"]), max_bytes=1 << 30, today=date.max)
                 assert isinstance(fact, ValidFact), "a parked fact was valid when parked"
                 message = Incoming(
-                    raw=bytes(row["raw"]), key=row["key"] and bytes(row["key"]), headers=_headers(row["headers"]),
-                    topic=row["source_topic"], partition=row["source_partition"], offset=row["source_offset"],
+                    raw=bytes(row["raw"]),
+                    key=row["key"] and bytes(row["key"]),
+                    headers=_headers(row["headers"]),
+                    topic=row["source_topic"],
+                    partition=row["source_partition"],
+                    offset=row["source_offset"],
                 )
                 waiting.append((fact, message, row["reason"]))
             await self._reg.extend(self._conn, event_ids=[], facts=[f.data for f, _, _ in waiting])
@@ -156,9 +165,18 @@ class IntakeBatch:
 
     async def _store_parked(self) -> None:
         rows = [
-            (f.envelope.event_id, f.event_type, key, reason, m.raw, m.key,
-             orjson.dumps([[k, v.decode("utf-8", "replace")] for k, v in m.headers]).decode(),
-             m.topic, m.partition, m.offset)
+            (
+                f.envelope.event_id,
+                f.event_type,
+                key,
+                reason,
+                m.raw,
+                m.key,
+                orjson.dumps([[k, v.decode("utf-8", "replace")] for k, v in m.headers]).decode(),
+                m.topic,
+                m.partition,
+                m.offset,
+            )
             for key, entries in self._parked.items()
             for f, m, reason in entries
         ]
@@ -192,15 +210,18 @@ def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
 async def expire_parked(conn: asyncpg.Connection, *, ttl: timedelta) -> int:
     """Send facts parked longer than `ttl` to the DLQ with PARK_EXPIRED (SPEC §3.5)."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
-    rows = await conn.fetch(
-        "DELETE FROM parked WHERE parked_at < now() - $1::interval RETURNING *", ttl
-    )
+    rows = await conn.fetch("DELETE FROM parked WHERE parked_at < now() - $1::interval RETURNING *", ttl)
     messages = [
         dlq_message(
-            dlq_topic=topics.INTAKE_DLQ, service=SERVICE, error_code=IntakeError.PARK_EXPIRED,
+            dlq_topic=topics.INTAKE_DLQ,
+            service=SERVICE,
+            error_code=IntakeError.PARK_EXPIRED,
             error=f"parked since {r['parked_at'].isoformat()} and expired after {ttl}: {r['reason']}",
-            source_topic=r["source_topic"], source_partition=r["source_partition"],
-            source_offset=r["source_offset"], key=r["key"] and bytes(r["key"]), value=bytes(r["raw"]),
+            source_topic=r["source_topic"],
+            source_partition=r["source_partition"],
+            source_offset=r["source_offset"],
+            key=r["key"] and bytes(r["key"]),
+            value=bytes(r["raw"]),
             original_headers=_headers(r["headers"]),
         )
         for r in rows

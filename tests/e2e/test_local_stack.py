@@ -17,16 +17,21 @@ pytestmark = pytest.mark.e2e
 
 STACK = ROOT / ".local" / "test-up"
 ENV = {
-    "STACK_DIR": str(STACK), "LOCAL_KAFKA_PORT": "39092", "LOCAL_PG_PORT": "35432",
-    "REGISTRATION_PORT": "28001", "AWARDS_PORT": "28002", "REPORTING_PORT": "28000",
+    "STACK_DIR": str(STACK),
+    "LOCAL_KAFKA_PORT": "39092",
+    "LOCAL_PG_PORT": "35432",
+    "REGISTRATION_PORT": "28001",
+    "AWARDS_PORT": "28002",
+    "REPORTING_PORT": "28000",
 }
 NAMES = ("registration", "awards", "reporting", "kafka")
 
 
 def make(target: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
-    out = subprocess.run(["make", "-s", target], cwd=ROOT, env={**env, **ENV}, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        ["make", "-s", target], cwd=ROOT, env={**env, **ENV}, capture_output=True, text=True, timeout=300, check=False
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
 

@@ -61,8 +61,14 @@ async def test_rebuild_from_offset_zero_gives_identical_numbers(simulated: Stack
     os.killpg(pid, signal.SIGTERM)
     while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
         await asyncio.sleep(0.1)
-    out = subprocess.run([sys.executable, "-m", "services.reporting", "rebuild"], cwd=ROOT,
-                         env={**os.environ, **stack.env}, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "services.reporting", "rebuild"],
+        cwd=ROOT,
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert re.search(r"offsets of \d+ partitions reset to 0", out.stdout)
     stack.up()
     await wait_quiet(stack.bootstrap, {"reporting": GROUPS["reporting"]})
@@ -77,9 +83,18 @@ def _chromium(*args: str) -> str:
     exe = shutil.which("chromium")
     assert exe, "chromium is installed by stack/system-deps.sh"
     profile = TEST_STACK / "chromium-profile"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--virtual-time-budget=8000"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=8000",
+    ]
     result = subprocess.run([exe, *flags, *args], capture_output=True, text=True, timeout=120, check=True)
     return result.stdout
 
@@ -88,7 +103,10 @@ async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack) -> Non
     url = simulated.url("reporting")
     dom = _chromium("--dump-dom", f"{url}/")
     assert 'data-loaded="true"' in dom
-    shown = {m: int(v.replace(",", "")) for m, v in re.findall(r'<span class="actual" data-metric="(\w+)">([\d,]+)</span>', dom)}
+    shown = {
+        m: int(v.replace(",", ""))
+        for m, v in re.findall(r'<span class="actual" data-metric="(\w+)">([\d,]+)</span>', dom)
+    }
     async with httpx.AsyncClient(timeout=30) as client:
         api = (await client.get(f"{url}/v1/progress?year=2015")).json()
     assert shown == {k: v["actual"] for k, v in api["metrics"].items()}

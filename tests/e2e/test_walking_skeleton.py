@@ -40,8 +40,12 @@ async def test_registered_enterprise_flows_through_all_three_services(stack: Sta
 
     status, awards = await eventually(awards_view, lambda v: v[0] == 200)
     assert status == 200
-    assert awards == {"enterprise_uscc": uscc, "payouts": [], "declines": [],
-                      "net_amount_cny": {"operator": 0, "enterprise": 0}}
+    assert awards == {
+        "enterprise_uscc": uscc,
+        "payouts": [],
+        "declines": [],
+        "net_amount_cny": {"operator": 0, "enterprise": 0},
+    }
 
     async def count() -> int:
         return await _new_enterprises(stack)

@@ -49,42 +49,89 @@ def generate(rng: random.Random, n: int) -> tuple[list[dict[str, Any]], dict[str
             admitted = start + timedelta(days=rng.randint(0, 700))
             a = Admission(uuid.uuid4(), inc, admitted, operators[inc], f"运营 {inc}")
             adms.add(a)
-            state = {"operator_uscc": a.operator_uscc, "operator_name": a.operator_name, "level": "region",
-                     "division_code": "650102"}
-            events.append(_canonical("EnterpriseAdmitted", {"uscc": uscc, "incubator_id": inc,
-                                                            "admitted_on": admitted.isoformat(), **state}, a.event_id))
+            state = {
+                "operator_uscc": a.operator_uscc,
+                "operator_name": a.operator_name,
+                "level": "region",
+                "division_code": "650102",
+            }
+            events.append(
+                _canonical(
+                    "EnterpriseAdmitted",
+                    {"uscc": uscc, "incubator_id": inc, "admitted_on": admitted.isoformat(), **state},
+                    a.event_id,
+                )
+            )
             if rng.random() < 0.6:
                 g = Graduation(uuid.uuid4(), inc, admitted + timedelta(days=rng.randint(30, 600)))
                 grads.add(g)
-                events.append(_canonical("EnterpriseGraduated", {"uscc": uscc, "incubator_id": inc,
-                                                                 "graduated_on": g.graduated_on.isoformat(), **state},
-                                         g.event_id))
+                events.append(
+                    _canonical(
+                        "EnterpriseGraduated",
+                        {"uscc": uscc, "incubator_id": inc, "graduated_on": g.graduated_on.isoformat(), **state},
+                        g.event_id,
+                    )
+                )
         for _ in range(rng.randint(0, 2)):
             c = Certification(uuid.uuid4(), start + timedelta(days=rng.randint(0, 1400)))
             certs.add(c)
-            events.append(_canonical("HighTechCertified", {"uscc": uscc, "certificate_no": "GR201665000001",
-                                                           "certified_on": c.certified_on.isoformat()}, c.event_id))
+            events.append(
+                _canonical(
+                    "HighTechCertified",
+                    {"uscc": uscc, "certificate_no": "GR201665000001", "certified_on": c.certified_on.isoformat()},
+                    c.event_id,
+                )
+            )
         for _ in range(rng.randint(0, 2)):
-            x = Listing(uuid.uuid4(), rng.choice([Board.XJEE, Board.NEEQ]), start + timedelta(days=rng.randint(0, 1400)))
+            x = Listing(
+                uuid.uuid4(), rng.choice([Board.XJEE, Board.NEEQ]), start + timedelta(days=rng.randint(0, 1400))
+            )
             lists.add(x)
-            events.append(_canonical("ListedOnBoard", {"uscc": uscc, "board": x.board.value, "security_code": "XJ1",
-                                                       "listed_on": x.listed_on.isoformat()}, x.event_id))
+            events.append(
+                _canonical(
+                    "ListedOnBoard",
+                    {
+                        "uscc": uscc,
+                        "board": x.board.value,
+                        "security_code": "XJ1",
+                        "listed_on": x.listed_on.isoformat(),
+                    },
+                    x.event_id,
+                )
+            )
         if lists and rng.random() < 0.5:
             t = Transfer(uuid.uuid4(), start + timedelta(days=rng.randint(300, 1600)))
             transfers.add(t)
-            events.append(_canonical("BoardTransferred", {"uscc": uscc, "from_board": "XJEE", "to_board": "NEEQ",
-                                                          "security_code": "830001",
-                                                          "transferred_on": t.transferred_on.isoformat()}, t.event_id))
-        expected[uscc] = EnterpriseFacts(uscc, "", frozenset(adms), frozenset(grads), frozenset(certs),
-                                         frozenset(lists), frozenset(transfers))
+            events.append(
+                _canonical(
+                    "BoardTransferred",
+                    {
+                        "uscc": uscc,
+                        "from_board": "XJEE",
+                        "to_board": "NEEQ",
+                        "security_code": "830001",
+                        "transferred_on": t.transferred_on.isoformat(),
+                    },
+                    t.event_id,
+                )
+            )
+        expected[uscc] = EnterpriseFacts(
+            uscc, "", frozenset(adms), frozenset(grads), frozenset(certs), frozenset(lists), frozenset(transfers)
+        )
     return events, expected
 
 
 def _start_replica(stack: Stack) -> subprocess.Popen[bytes]:
     env = {**os.environ, **stack.env, "AWARDS_PORT": str(REPLICA_PORT)}
     log = open(TEST_STACK / "logs" / "awards-replica.log", "ab")  # noqa: SIM115
-    return subprocess.Popen([sys.executable, "-m", "services.awards"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.awards"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 async def _net(stack: Stack, usccs: list[str]) -> dict[str, tuple[int, int, int]]:
@@ -138,8 +185,9 @@ async def test_replayed_shuffled_stream_with_crashes_and_two_replicas_pays_exact
 
         usccs = sorted(facts)
         want = {u: (n, cny) for u, (n, cny) in expected.items()}
-        got = await eventually(lambda: _net(stack, usccs), lambda g: {u: v[:2] for u, v in g.items()} == want,
-                               timeout=90)
+        got = await eventually(
+            lambda: _net(stack, usccs), lambda g: {u: v[:2] for u, v in g.items()} == want, timeout=90
+        )
         assert {u: v[:2] for u, v in got.items()} == want
         assert sum(v[0] for v in got.values()) == sum(n for n, _ in expected.values())
         assert sum(v[1] for v in got.values()) == sum(c for _, c in expected.values())

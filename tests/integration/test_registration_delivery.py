@@ -33,7 +33,9 @@ async def test_out_of_order_facts_are_parked_then_released_in_causal_order(stack
     await publish(stack.bootstrap, [cert])
     await publish(stack.bootstrap, [admission])
     assert await eventually(lambda: _parked_ids(stack), lambda p: {cert["event_id"], admission["event_id"]} <= p) >= {
-        cert["event_id"], admission["event_id"]}
+        cert["event_id"],
+        admission["event_id"],
+    }
     await publish(stack.bootstrap, [incubator])
     await publish(stack.bootstrap, [registration])
 
@@ -53,8 +55,13 @@ async def test_out_of_order_facts_are_parked_then_released_in_causal_order(stack
     assert carrier_events[0].timestamp <= admission_record.timestamp  # incubator before the admission
     canonical_admission = value_json(admission_record)["data"]
     assert canonical_admission == {
-        "uscc": uscc, "incubator_id": inc, "admitted_on": "2015-06-01", "operator_uscc": op,
-        "operator_name": incubator["data"]["operator_name"], "level": "region", "division_code": "650102",
+        "uscc": uscc,
+        "incubator_id": inc,
+        "admitted_on": "2015-06-01",
+        "operator_uscc": op,
+        "operator_name": incubator["data"]["operator_name"],
+        "level": "region",
+        "division_code": "650102",
     }
     assert not (ids & await _parked_ids(stack))
 

@@ -27,64 +27,103 @@ _FUTURE = f.enterprise(f.new_uscc(), registered_on="2099-01-01")
 # (name, raw value, error code, dlq.error, HTTP status, HTTP body)
 CASES: list[tuple[str, bytes, str, str, int, dict[str, Any]]] = [
     (
-        "malformed-json", b"{not json", "MALFORMED_JSON",
+        "malformed-json",
+        b"{not json",
+        "MALFORMED_JSON",
         "not valid JSON: unexpected character, expected a string key: line 1 column 2 (char 1)",
-        422, {"error_code": "MALFORMED_JSON",
-              "message": "not valid JSON: unexpected character, expected a string key: line 1 column 2 (char 1)",
-              "errors": []},
+        422,
+        {
+            "error_code": "MALFORMED_JSON",
+            "message": "not valid JSON: unexpected character, expected a string key: line 1 column 2 (char 1)",
+            "errors": [],
+        },
     ),
     (
-        "invalid-envelope", json.dumps({"event_type": "EnterpriseRegistered", "schema_version": 1}).encode(),
+        "invalid-envelope",
+        json.dumps({"event_type": "EnterpriseRegistered", "schema_version": 1}).encode(),
         "INVALID_ENVELOPE",
         "the envelope is invalid (event_id: Field required; occurred_at: Field required; source: Field required; "
         "data: Field required)",
-        422, {"error_code": "INVALID_ENVELOPE", "message": "the envelope is invalid", "errors": [
-            {"loc": "event_id", "msg": "Field required"}, {"loc": "occurred_at", "msg": "Field required"},
-            {"loc": "source", "msg": "Field required"}, {"loc": "data", "msg": "Field required"}]},
+        422,
+        {
+            "error_code": "INVALID_ENVELOPE",
+            "message": "the envelope is invalid",
+            "errors": [
+                {"loc": "event_id", "msg": "Field required"},
+                {"loc": "occurred_at", "msg": "Field required"},
+                {"loc": "source", "msg": "Field required"},
+                {"loc": "data", "msg": "Field required"},
+            ],
+        },
     ),
     (
-        "unknown-event-type", json.dumps(_UNKNOWN).encode(), "UNKNOWN_EVENT_TYPE",
+        "unknown-event-type",
+        json.dumps(_UNKNOWN).encode(),
+        "UNKNOWN_EVENT_TYPE",
         "unknown event_type 'EnterpriseMerged'; expected one of BoardTransferred, EmploymentReported, "
         "EnterpriseAdmitted, EnterpriseGraduated, EnterpriseRegistered, HighTechCertified, IncubatorRegistered, "
         "ListedOnBoard, ServicePlatformRegistered (event_type: unknown event type)",
-        422, {"error_code": "UNKNOWN_EVENT_TYPE",
-              "message": "unknown event_type 'EnterpriseMerged'; expected one of BoardTransferred, EmploymentReported, "
-                         "EnterpriseAdmitted, EnterpriseGraduated, EnterpriseRegistered, HighTechCertified, "
-                         "IncubatorRegistered, ListedOnBoard, ServicePlatformRegistered",
-              "errors": [{"loc": "event_type", "msg": "unknown event type"}]},
+        422,
+        {
+            "error_code": "UNKNOWN_EVENT_TYPE",
+            "message": "unknown event_type 'EnterpriseMerged'; expected one of BoardTransferred, EmploymentReported, "
+            "EnterpriseAdmitted, EnterpriseGraduated, EnterpriseRegistered, HighTechCertified, "
+            "IncubatorRegistered, ListedOnBoard, ServicePlatformRegistered",
+            "errors": [{"loc": "event_type", "msg": "unknown event type"}],
+        },
     ),
     (
-        "invalid-data", json.dumps(_BAD_DATA).encode(), "INVALID_DATA",
+        "invalid-data",
+        json.dumps(_BAD_DATA).encode(),
+        "INVALID_DATA",
         "EnterpriseRegistered data is invalid (data.employees: Input should be a valid integer)",
-        422, {"error_code": "INVALID_DATA", "message": "EnterpriseRegistered data is invalid",
-              "errors": [{"loc": "data.employees", "msg": "Input should be a valid integer"}]},
+        422,
+        {
+            "error_code": "INVALID_DATA",
+            "message": "EnterpriseRegistered data is invalid",
+            "errors": [{"loc": "data.employees", "msg": "Input should be a valid integer"}],
+        },
     ),
     (
-        "invalid-uscc", json.dumps(f.enterprise(_BAD_USCC)).encode(), "INVALID_USCC",
+        "invalid-uscc",
+        json.dumps(f.enterprise(_BAD_USCC)).encode(),
+        "INVALID_USCC",
         f"uscc '{_BAD_USCC}' is not a valid unified social credit code (GB 32100-2015) "
         "(data.uscc: invalid USCC check character or alphabet)",
-        422, {"error_code": "INVALID_USCC",
-              "message": f"uscc '{_BAD_USCC}' is not a valid unified social credit code (GB 32100-2015)",
-              "errors": [{"loc": "data.uscc", "msg": "invalid USCC check character or alphabet"}]},
+        422,
+        {
+            "error_code": "INVALID_USCC",
+            "message": f"uscc '{_BAD_USCC}' is not a valid unified social credit code (GB 32100-2015)",
+            "errors": [{"loc": "data.uscc", "msg": "invalid USCC check character or alphabet"}],
+        },
     ),
     (
-        "invalid-division", json.dumps(_BAD_DIVISION).encode(), "INVALID_DIVISION",
+        "invalid-division",
+        json.dumps(_BAD_DIVISION).encode(),
+        "INVALID_DIVISION",
         "division_code 650402 is not a Xinjiang GB/T 2260 code in force on 2015-02-10 "
         "(data.division_code: not in force in Xinjiang on 2015-02-10)",
-        422, {"error_code": "INVALID_DIVISION",
-              "message": "division_code 650402 is not a Xinjiang GB/T 2260 code in force on 2015-02-10",
-              "errors": [{"loc": "data.division_code", "msg": "not in force in Xinjiang on 2015-02-10"}]},
+        422,
+        {
+            "error_code": "INVALID_DIVISION",
+            "message": "division_code 650402 is not a Xinjiang GB/T 2260 code in force on 2015-02-10",
+            "errors": [{"loc": "data.division_code", "msg": "not in force in Xinjiang on 2015-02-10"}],
+        },
     ),
 ]
 
 
 async def _dlq_entry(stack: Stack, partition: int, offset: int) -> Any:
     found = await wait_for_records(
-        stack.bootstrap, topics.INTAKE_DLQ,
-        lambda r: headers(r).get("dlq.source_offset") == str(offset)
-        and headers(r).get("dlq.source_partition") == str(partition)
-        and headers(r).get("dlq.source_topic") == topics.INTAKE,
-        count=1, timeout=30,
+        stack.bootstrap,
+        topics.INTAKE_DLQ,
+        lambda r: (
+            headers(r).get("dlq.source_offset") == str(offset)
+            and headers(r).get("dlq.source_partition") == str(partition)
+            and headers(r).get("dlq.source_topic") == topics.INTAKE
+        ),
+        count=1,
+        timeout=30,
     )
     assert len(found) == 1
     return found[0]
@@ -132,8 +171,9 @@ async def test_error_code_over_kafka_and_http(
     assert_dlq_headers(record, code=code, error=error, partition=partition, offset=offset)
 
     async with httpx.AsyncClient(timeout=10) as client:
-        r = await client.post(f"{stack.url('registration')}/v1/events", content=raw,
-                              headers={"content-type": "application/json"})
+        r = await client.post(
+            f"{stack.url('registration')}/v1/events", content=raw, headers={"content-type": "application/json"}
+        )
     assert (r.status_code, r.json()) == (status, body)
     await assert_still_consuming(stack)
 
@@ -146,23 +186,31 @@ async def test_inconsistent_dates_future_and_graduation_before_admission(stack: 
     assert headers(record)["dlq.error"].startswith("registered_on 2099-01-01 is after today (")
 
     uscc, inc, op = f.new_uscc(), f.new_id(), f.new_uscc()
-    await publish(stack.bootstrap, [f.incubator(inc, operator_uscc=op), f.enterprise(uscc),
-                                    f.admitted(uscc, inc, "2015-06-01")])
+    await publish(
+        stack.bootstrap, [f.incubator(inc, operator_uscc=op), f.enterprise(uscc), f.admitted(uscc, inc, "2015-06-01")]
+    )
     await wait_for_records(stack.bootstrap, topics.ENTERPRISE_EVENTS, lambda r: r.key == uscc.encode(), count=2)
     early = f.graduated(uscc, inc, "2015-05-31")
     partition, offset = await _send(stack, json.dumps(early).encode(), key=uscc.encode())
     record = await _dlq_entry(stack, partition, offset)
     assert_dlq_headers(
-        record, code="INCONSISTENT_DATES",
+        record,
+        code="INCONSISTENT_DATES",
         error="graduated_on 2015-05-31 is before admitted_on 2015-06-01 "
-              "(data.graduated_on: must not be before admitted_on)",
-        partition=partition, offset=offset,
+        "(data.graduated_on: must not be before admitted_on)",
+        partition=partition,
+        offset=offset,
     )
     async with httpx.AsyncClient(timeout=10) as client:
         r = await client.post(f"{stack.url('registration')}/v1/events", json=f.graduated(uscc, inc, "2015-05-30"))
-    assert (r.status_code, r.json()) == (422, {
-        "error_code": "INCONSISTENT_DATES", "message": "graduated_on 2015-05-30 is before admitted_on 2015-06-01",
-        "errors": [{"loc": "data.graduated_on", "msg": "must not be before admitted_on"}]})
+    assert (r.status_code, r.json()) == (
+        422,
+        {
+            "error_code": "INCONSISTENT_DATES",
+            "message": "graduated_on 2015-05-30 is before admitted_on 2015-06-01",
+            "errors": [{"loc": "data.graduated_on", "msg": "must not be before admitted_on"}],
+        },
+    )
     await assert_still_consuming(stack)
 
 
@@ -175,15 +223,24 @@ async def test_conflicting_duplicate_and_already_registered(stack: Stack) -> Non
     changed = {**first, "data": {**first["data"], "employees": 6}}
     partition, offset = await _send(stack, json.dumps(changed).encode(), key=uscc.encode())
     record = await _dlq_entry(stack, partition, offset)
-    assert_dlq_headers(record, code="CONFLICTING_DUPLICATE",
-                       error=f"event_id {first['event_id']} was already received with different content",
-                       partition=partition, offset=offset)
+    assert_dlq_headers(
+        record,
+        code="CONFLICTING_DUPLICATE",
+        error=f"event_id {first['event_id']} was already received with different content",
+        partition=partition,
+        offset=offset,
+    )
 
     second = f.enterprise(uscc)  # same USCC, new event id
     partition, offset = await _send(stack, json.dumps(second).encode(), key=uscc.encode())
     record = await _dlq_entry(stack, partition, offset)
-    assert_dlq_headers(record, code="ALREADY_REGISTERED", error=f"enterprise {uscc} is already registered",
-                       partition=partition, offset=offset)
+    assert_dlq_headers(
+        record,
+        code="ALREADY_REGISTERED",
+        error=f"enterprise {uscc} is already registered",
+        partition=partition,
+        offset=offset,
+    )
 
     async with httpx.AsyncClient(timeout=10) as client:
         url = f"{stack.url('registration')}/v1/events"
@@ -191,11 +248,18 @@ async def test_conflicting_duplicate_and_already_registered(stack: Stack) -> Non
         conflict = await client.post(url, json=changed)
         again = await client.post(url, json=f.enterprise(uscc))
     assert (dup.status_code, dup.json()) == (200, {"event_id": first["event_id"], "status": "duplicate"})
-    assert (conflict.status_code, conflict.json()) == (409, {
-        "error_code": "CONFLICTING_DUPLICATE",
-        "message": f"event_id {first['event_id']} was already received with different content", "errors": []})
-    assert (again.status_code, again.json()) == (422, {
-        "error_code": "ALREADY_REGISTERED", "message": f"enterprise {uscc} is already registered", "errors": []})
+    assert (conflict.status_code, conflict.json()) == (
+        409,
+        {
+            "error_code": "CONFLICTING_DUPLICATE",
+            "message": f"event_id {first['event_id']} was already received with different content",
+            "errors": [],
+        },
+    )
+    assert (again.status_code, again.json()) == (
+        422,
+        {"error_code": "ALREADY_REGISTERED", "message": f"enterprise {uscc} is already registered", "errors": []},
+    )
     await assert_still_consuming(stack)
 
 
@@ -204,12 +268,19 @@ async def test_too_large_over_kafka_and_http(stack: Stack) -> None:
     partition, offset = await _send(stack, raw)
     record = await _dlq_entry(stack, partition, offset)
     assert record.value == raw
-    assert_dlq_headers(record, code="TOO_LARGE", error=f"message of {len(raw)} bytes exceeds the limit of 1048576",
-                       partition=partition, offset=offset)
+    assert_dlq_headers(
+        record,
+        code="TOO_LARGE",
+        error=f"message of {len(raw)} bytes exceeds the limit of 1048576",
+        partition=partition,
+        offset=offset,
+    )
     async with httpx.AsyncClient(timeout=30) as client:
         r = await client.post(f"{stack.url('registration')}/v1/events", content=raw)
-    assert (r.status_code, r.json()) == (413, {"error_code": "TOO_LARGE", "message": "body exceeds 1048576 bytes",
-                                               "errors": []})
+    assert (r.status_code, r.json()) == (
+        413,
+        {"error_code": "TOO_LARGE", "message": "body exceeds 1048576 bytes", "errors": []},
+    )
     await assert_still_consuming(stack)
 
 
@@ -238,5 +309,7 @@ async def test_bearer_token_guards_writes_when_configured() -> None:
     transport = httpx.ASGITransport(app=app)  # no lifespan: the 401 comes before any I/O
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         r = await client.post("/v1/events", json=f.enterprise(f.new_uscc()))
-    assert (r.status_code, r.json()) == (401, {"error_code": "UNAUTHORIZED", "message": "a bearer token is required",
-                                               "errors": []})
+    assert (r.status_code, r.json()) == (
+        401,
+        {"error_code": "UNAUTHORIZED", "message": "a bearer token is required", "errors": []},
+    )

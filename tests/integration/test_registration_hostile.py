@@ -13,13 +13,14 @@ pytestmark = pytest.mark.integration
 
 async def _post(stack: Stack, body: bytes) -> httpx.Response:
     async with httpx.AsyncClient(timeout=30) as client:
-        return await client.post(f"{stack.url('registration')}/v1/events", content=body,
-                                 headers={"content-type": "application/json"})
+        return await client.post(
+            f"{stack.url('registration')}/v1/events", content=body, headers={"content-type": "application/json"}
+        )
 
 
 async def test_sql_metacharacters_are_stored_verbatim(stack: Stack) -> None:
     uscc = f.new_uscc()
-    name = "Robert'); DROP TABLE enterprises;-- \"有限公司\" %_\\"
+    name = 'Robert\'); DROP TABLE enterprises;-- "有限公司" %_\\'
     r = await _post(stack, json.dumps(f.enterprise(uscc, name=name)).encode())
     assert r.status_code == 202
     async with httpx.AsyncClient(timeout=10) as client:
@@ -45,9 +46,14 @@ async def test_hostile_values_get_field_errors(stack: Stack, patch: dict[str, ob
     event = f.enterprise(f.new_uscc())
     event["data"].update(patch)
     r = await _post(stack, json.dumps(event).encode())
-    assert (r.status_code, r.json()) == (422, {
-        "error_code": "INVALID_DATA", "message": "EnterpriseRegistered data is invalid",
-        "errors": [{"loc": loc, "msg": msg}]})
+    assert (r.status_code, r.json()) == (
+        422,
+        {
+            "error_code": "INVALID_DATA",
+            "message": "EnterpriseRegistered data is invalid",
+            "errors": [{"loc": loc, "msg": msg}],
+        },
+    )
 
 
 async def test_five_megabyte_body_and_deep_nesting_are_rejected_and_service_keeps_serving(stack: Stack) -> None:

@@ -46,9 +46,15 @@ def env(event: dict[str, Any]) -> Envelope:
 
 
 def award(event_type: str, uscc: str, payout_id: uuid.UUID, basis: str, amount: int, role: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"payout_id": str(payout_id), "rule": "HIGH_TECH_CERTIFICATION", "recipient_role": role,
-                            "recipient_uscc": uscc, "enterprise_uscc": uscc, "amount_cny": amount,
-                            "basis_event_id": str(uuid.uuid4())}
+    data: dict[str, Any] = {
+        "payout_id": str(payout_id),
+        "rule": "HIGH_TECH_CERTIFICATION",
+        "recipient_role": role,
+        "recipient_uscc": uscc,
+        "enterprise_uscc": uscc,
+        "amount_cny": amount,
+        "basis_event_id": str(uuid.uuid4()),
+    }
     if event_type == "PayoutIssued":
         data |= {"recipient_name": "x", "incubator_id": "INC", "basis_date": basis}
     else:
@@ -87,25 +93,48 @@ async def test_exact_numbers_at_window_edges(pools: list[asyncpg.Pool]) -> None:
     mid = await doc(pool, 2015, milestone_date(2015, "mid_term"))
     assert mid["as_of"] == "2015-07-31"
     assert {k: v["actual"] for k, v in mid["metrics"].items()} == {
-        "new_enterprises": 1, "jobs": 15, "region_bases": 1, "service_platforms": 1, "resident_enterprises": 1,
-        "resident_jobs": 15, "college_student_founders": 2, "prefectures_with_base": 1,
+        "new_enterprises": 1,
+        "jobs": 15,
+        "region_bases": 1,
+        "service_platforms": 1,
+        "resident_enterprises": 1,
+        "resident_jobs": 15,
+        "college_student_founders": 2,
+        "prefectures_with_base": 1,
     }
     assert mid["metrics"]["new_enterprises"] | {"actual": 1} == {
-        "label_zh": "新增小微企业", "target": 3000, "actual": 1, "ratio": 0.0003,
-        "period": {"from": "2015-01-01", "to": "2015-07-31"}}
-    assert mid["awards"] == {"payouts": 0, "reversals": 0, "reversed_amount_cny": 0, "net_amount_cny": 0,
-                             "by_rule": {}}
+        "label_zh": "新增小微企业",
+        "target": 3000,
+        "actual": 1,
+        "ratio": 0.0003,
+        "period": {"from": "2015-01-01", "to": "2015-07-31"},
+    }
+    assert mid["awards"] == {"payouts": 0, "reversals": 0, "reversed_amount_cny": 0, "net_amount_cny": 0, "by_rule": {}}
 
     end = await doc(pool, 2015, None)
     assert {k: v["actual"] for k, v in end["metrics"].items()} == {
-        "new_enterprises": 2, "jobs": 29, "region_bases": 1, "service_platforms": 1, "resident_enterprises": 1,
-        "resident_jobs": 25, "college_student_founders": 3, "prefectures_with_base": 2,
+        "new_enterprises": 2,
+        "jobs": 29,
+        "region_bases": 1,
+        "service_platforms": 1,
+        "resident_enterprises": 1,
+        "resident_jobs": 25,
+        "college_student_founders": 3,
+        "prefectures_with_base": 2,
     }
-    assert end["counters"] == {"high_tech_certifications": 1, "listings": {"XJEE": 1, "NEEQ": 0},
-                               "board_transfers": 0, "graduations": 0}
-    assert end["awards"] == {"payouts": 1, "reversals": 1, "reversed_amount_cny": 100_000,
-                             "net_amount_cny": 100_000,
-                             "by_rule": {"HIGH_TECH_CERTIFICATION": {"operator": 100_000, "enterprise": 0}}}
+    assert end["counters"] == {
+        "high_tech_certifications": 1,
+        "listings": {"XJEE": 1, "NEEQ": 0},
+        "board_transfers": 0,
+        "graduations": 0,
+    }
+    assert end["awards"] == {
+        "payouts": 1,
+        "reversals": 1,
+        "reversed_amount_cny": 100_000,
+        "net_amount_cny": 100_000,
+        "by_rule": {"HIGH_TECH_CERTIFICATION": {"operator": 100_000, "enterprise": 0}},
+    }
 
     turpan = await doc(pool, 2015, None, "650400")  # 652101 rolls up to 吐鲁番市
     assert turpan["metrics"]["new_enterprises"]["actual"] == 1 and turpan["metrics"]["jobs"]["actual"] == 4
@@ -122,18 +151,34 @@ def random_history(rng: random.Random, n: int) -> list[dict[str, Any]]:
     divisions = ["650102", "652101", "650402", "653101", "659001", "652201"]
     op = f.new_uscc()
     for i in range(4):
-        events.append(f.incubator(f"INC-R{i}", operator_uscc=op, level=rng.choice(["region", "county"]),
-                                  division=rng.choice(divisions[:4]), recognized_on=f"2015-0{i + 1}-15"))
+        events.append(
+            f.incubator(
+                f"INC-R{i}",
+                operator_uscc=op,
+                level=rng.choice(["region", "county"]),
+                division=rng.choice(divisions[:4]),
+                recognized_on=f"2015-0{i + 1}-15",
+            )
+        )
     for _ in range(n):
         u = f.new_uscc()
         reg = date(2015, 1, 1) + timedelta(days=rng.randint(0, 700))
-        events.append(f.enterprise(u, registered_on=reg.isoformat(), division=rng.choice(divisions),
-                                   employees=rng.randint(0, 50), founders=rng.randint(0, 2)))
+        events.append(
+            f.enterprise(
+                u,
+                registered_on=reg.isoformat(),
+                division=rng.choice(divisions),
+                employees=rng.randint(0, 50),
+                founders=rng.randint(0, 2),
+            )
+        )
         for _ in range(rng.randint(0, 3)):
             d = reg + timedelta(days=rng.randint(-30, 400))
             events.append(f.employment(u, rng.randint(0, 80), d.isoformat()))
         for _ in range(rng.randint(0, 2)):
-            events.append(f.admitted(u, f"INC-R{rng.randint(0, 3)}", (reg + timedelta(days=rng.randint(0, 300))).isoformat()))
+            events.append(
+                f.admitted(u, f"INC-R{rng.randint(0, 3)}", (reg + timedelta(days=rng.randint(0, 300))).isoformat())
+            )
         if rng.random() < 0.3:
             events.append(f.certified(u, (reg + timedelta(days=rng.randint(0, 500))).isoformat()))
         if rng.random() < 0.3:
@@ -150,7 +195,7 @@ async def _feed(pool: asyncpg.Pool, events: list[dict[str, Any]], rng: random.Ra
     while i < len(events):
         size = rng.randint(1, 60)
         async with pool.acquire() as conn, conn.transaction():
-            await project(conn, [env(e) for e in events[i:i + size]])
+            await project(conn, [env(e) for e in events[i : i + size]])
         i += size
 
 
@@ -171,4 +216,5 @@ async def test_shuffled_duplicated_rebatched_streams_give_identical_progress(
                 assert await doc(pools[0], year, as_of, division) == await doc(pools[1], year, as_of, division)
     total = await doc(pools[0], 2015, None)
     assert total["metrics"]["new_enterprises"]["actual"] == sum(
-        1 for e in events if e["event_type"] == "EnterpriseRegistered" and e["data"]["registered_on"] < "2016")
+        1 for e in events if e["event_type"] == "EnterpriseRegistered" and e["data"]["registered_on"] < "2016"
+    )

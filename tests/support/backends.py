@@ -24,7 +24,7 @@ def docker_available() -> bool:
         client = docker.from_env(timeout=2)
         client.ping()
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - no engine, whatever the reason
         return False
 
 

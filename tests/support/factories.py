@@ -23,7 +23,9 @@ def new_id(prefix: str = "INC") -> str:
     return f"{prefix}-{next(_counter)}"
 
 
-def envelope(event_type: str, data: dict[str, Any], *, event_id: uuid.UUID | None = None, source: str = "tests") -> dict[str, Any]:
+def envelope(
+    event_type: str, data: dict[str, Any], *, event_id: uuid.UUID | None = None, source: str = "tests"
+) -> dict[str, Any]:
     return {
         "event_id": str(event_id or uuid.uuid4()),
         "event_type": event_type,
@@ -34,28 +36,66 @@ def envelope(event_type: str, data: dict[str, Any], *, event_id: uuid.UUID | Non
     }
 
 
-def incubator(incubator_id: str, *, operator_uscc: str, level: str = "region", division: str = "650102",
-              recognized_on: str = "2015-04-20") -> dict[str, Any]:
-    return envelope("IncubatorRegistered", {
-        "incubator_id": incubator_id, "name": f"孵化器 {incubator_id}", "operator_uscc": operator_uscc,
-        "operator_name": f"运营公司 {operator_uscc[-4:]}", "level": level, "division_code": division,
-        "recognized_on": recognized_on,
-    })
+def incubator(
+    incubator_id: str,
+    *,
+    operator_uscc: str,
+    level: str = "region",
+    division: str = "650102",
+    recognized_on: str = "2015-04-20",
+) -> dict[str, Any]:
+    return envelope(
+        "IncubatorRegistered",
+        {
+            "incubator_id": incubator_id,
+            "name": f"孵化器 {incubator_id}",
+            "operator_uscc": operator_uscc,
+            "operator_name": f"运营公司 {operator_uscc[-4:]}",
+            "level": level,
+            "division_code": division,
+            "recognized_on": recognized_on,
+        },
+    )
 
 
-def platform(platform_id: str, *, operator_uscc: str, division: str = "650102", recognized_on: str = "2015-05-01") -> dict[str, Any]:
-    return envelope("ServicePlatformRegistered", {
-        "platform_id": platform_id, "name": f"平台 {platform_id}", "operator_uscc": operator_uscc,
-        "operator_name": "平台运营", "level": "prefecture", "division_code": division, "recognized_on": recognized_on,
-    })
+def platform(
+    platform_id: str, *, operator_uscc: str, division: str = "650102", recognized_on: str = "2015-05-01"
+) -> dict[str, Any]:
+    return envelope(
+        "ServicePlatformRegistered",
+        {
+            "platform_id": platform_id,
+            "name": f"平台 {platform_id}",
+            "operator_uscc": operator_uscc,
+            "operator_name": "平台运营",
+            "level": "prefecture",
+            "division_code": division,
+            "recognized_on": recognized_on,
+        },
+    )
 
 
-def enterprise(uscc: str, *, registered_on: str = "2015-05-04", division: str = "650102", employees: int = 10,
-               founders: int = 0, name: str | None = None) -> dict[str, Any]:
-    return envelope("EnterpriseRegistered", {
-        "uscc": uscc, "name": name or f"企业 {uscc[-6:]}", "division_code": division, "registered_on": registered_on,
-        "size": "small", "employees": employees, "college_student_founders": founders,
-    })
+def enterprise(
+    uscc: str,
+    *,
+    registered_on: str = "2015-05-04",
+    division: str = "650102",
+    employees: int = 10,
+    founders: int = 0,
+    name: str | None = None,
+) -> dict[str, Any]:
+    return envelope(
+        "EnterpriseRegistered",
+        {
+            "uscc": uscc,
+            "name": name or f"企业 {uscc[-6:]}",
+            "division_code": division,
+            "registered_on": registered_on,
+            "size": "small",
+            "employees": employees,
+            "college_student_founders": founders,
+        },
+    )
 
 
 def admitted(uscc: str, incubator_id: str, on: str) -> dict[str, Any]:
@@ -75,9 +115,16 @@ def listed(uscc: str, board: str, on: str, code: str = "XJ000001") -> dict[str, 
 
 
 def transferred(uscc: str, on: str, code: str = "830001") -> dict[str, Any]:
-    return envelope("BoardTransferred", {
-        "uscc": uscc, "from_board": "XJEE", "to_board": "NEEQ", "security_code": code, "transferred_on": on,
-    })
+    return envelope(
+        "BoardTransferred",
+        {
+            "uscc": uscc,
+            "from_board": "XJEE",
+            "to_board": "NEEQ",
+            "security_code": code,
+            "transferred_on": on,
+        },
+    )
 
 
 def employment(uscc: str, employees: int, on: str) -> dict[str, Any]:

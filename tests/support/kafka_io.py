@@ -14,7 +14,9 @@ from tests.support.factories import key_of
 
 
 async def publish(bootstrap: str, envelopes: Iterable[dict[str, Any]], *, topic: str = topics.INTAKE) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_request_size=8 << 20)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_request_size=8 << 20
+    )
     await producer.start()
     try:
         for env in envelopes:
@@ -37,8 +39,12 @@ Record = ConsumerRecord[bytes | None, bytes | None]
 
 async def read_all(bootstrap: str, topic: str) -> list[Record]:
     """Every record currently in `topic`, from offset 0 to the end, in partition order."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_bytes=64 << 20,
-                                max_partition_fetch_bytes=16 << 20)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_bytes=64 << 20,
+        max_partition_fetch_bytes=16 << 20,
+    )
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
@@ -56,7 +62,13 @@ async def read_all(bootstrap: str, topic: str) -> list[Record]:
 
 
 async def wait_for_records(
-    bootstrap: str, topic: str, match: Callable[[Record], bool], *, count: int, timeout: float = 30.0, settle: float = 0.0
+    bootstrap: str,
+    topic: str,
+    match: Callable[[Record], bool],
+    *,
+    count: int,
+    timeout: float = 30.0,
+    settle: float = 0.0,
 ) -> list[Record]:
     """Poll until at least `count` matching records exist; then optionally wait `settle`
     seconds and read again, so a test can also prove that no more arrive."""

@@ -33,7 +33,10 @@ def fact_sets(draw: st.DrawFn) -> list[object]:
         if draw(st.booleans()):
             items.append(Graduation(uuid.UUID(int=next(n)), inc, admitted + timedelta(days=draw(st.integers(0, 900)))))
     items += [Certification(uuid.UUID(int=next(n)), draw(days)) for _ in range(draw(st.integers(0, 2)))]
-    items += [Listing(uuid.UUID(int=next(n)), draw(st.sampled_from(Board)), draw(days)) for _ in range(draw(st.integers(0, 2)))]
+    items += [
+        Listing(uuid.UUID(int=next(n)), draw(st.sampled_from(Board)), draw(days))
+        for _ in range(draw(st.integers(0, 2)))
+    ]
     items += [Transfer(uuid.UUID(int=next(n)), draw(days)) for _ in range(draw(st.integers(0, 2)))]
     return items
 
@@ -54,12 +57,23 @@ def replay(stream: list[object]) -> Counter[tuple[str, str, str]]:
         if item in seen:
             continue  # the idempotent consumer drops a redelivered event
         seen.append(item)
-        changes = reconcile(enterprise_uscc=ENT, decision=decide(as_facts(seen), Policy()), ledger=ledger, declined=declined)  # type: ignore[arg-type]
+        changes = reconcile(
+            enterprise_uscc=ENT, decision=decide(as_facts(seen), Policy()), ledger=ledger, declined=declined
+        )  # type: ignore[arg-type]
         reversed_ids = {r.payout.payout_id for r in changes.reverse}
         ledger = [replace(p, issued=False) if p.payout_id in reversed_ids else p for p in ledger]
         ledger += [
-            LedgerPayout(i.payout_id, i.owed.rule, i.owed.recipient_role, i.owed.recipient_uscc, i.owed.incubator_id,
-                         i.owed.amount_cny, i.owed.basis_event_id, i.owed.basis_date, True)
+            LedgerPayout(
+                i.payout_id,
+                i.owed.rule,
+                i.owed.recipient_role,
+                i.owed.recipient_uscc,
+                i.owed.incubator_id,
+                i.owed.amount_cny,
+                i.owed.basis_event_id,
+                i.owed.basis_date,
+                True,
+            )
             for i in changes.issue
         ]
         assert len({p.payout_id for p in ledger}) == len(ledger), "payout ids never repeat"
@@ -82,5 +96,7 @@ def test_any_order_and_duplication_nets_the_same_payouts(items: list[object], da
     expected: Counter[tuple[str, str, str]] = Counter()
     for p in decide(as_facts(items), Policy()).payouts:
         expected[(p.rule, p.recipient_role, p.recipient_uscc)] += p.amount_cny
-    stream = data.draw(st.permutations(items + data.draw(st.lists(st.sampled_from(items), max_size=4)) if items else []))
+    stream = data.draw(
+        st.permutations(items + data.draw(st.lists(st.sampled_from(items), max_size=4)) if items else [])
+    )
     assert replay(stream) == expected

@@ -27,12 +27,22 @@ def grad(n: int, on: date, incubator: str = "INC-A") -> Graduation:
 
 
 def facts(*items: object) -> EnterpriseFacts:
-    kinds: dict[type, set[object]] = {Admission: set(), Graduation: set(), Certification: set(), Listing: set(), Transfer: set()}
+    kinds: dict[type, set[object]] = {
+        Admission: set(),
+        Graduation: set(),
+        Certification: set(),
+        Listing: set(),
+        Transfer: set(),
+    }
     for item in items:
         kinds[type(item)].add(item)
     return EnterpriseFacts(
-        uscc=ENT, name="测试企业", admissions=frozenset(kinds[Admission]), graduations=frozenset(kinds[Graduation]),  # type: ignore[arg-type]
-        certifications=frozenset(kinds[Certification]), listings=frozenset(kinds[Listing]),  # type: ignore[arg-type]
+        uscc=ENT,
+        name="测试企业",
+        admissions=frozenset(kinds[Admission]),
+        graduations=frozenset(kinds[Graduation]),  # type: ignore[arg-type]
+        certifications=frozenset(kinds[Certification]),
+        listings=frozenset(kinds[Listing]),  # type: ignore[arg-type]
         transfers=frozenset(kinds[Transfer]),  # type: ignore[arg-type]
     )
 
@@ -55,16 +65,24 @@ def test_certification_while_incubated_pays_operator_and_enterprise() -> None:
 
 
 def test_certification_exactly_one_year_after_graduation_qualifies() -> None:
-    d = decide(facts(adm(1, date(2015, 5, 1)), grad(2, date(2016, 1, 10)), Certification(_id(10), date(2017, 1, 10))), POLICY)
+    d = decide(
+        facts(adm(1, date(2015, 5, 1)), grad(2, date(2016, 1, 10)), Certification(_id(10), date(2017, 1, 10))), POLICY
+    )
     assert len(d.payouts) == 2 and d.declines == ()
 
 
 def test_certification_one_year_and_a_day_after_graduation_is_outside_window() -> None:
-    d = decide(facts(adm(1, date(2015, 5, 1)), grad(2, date(2016, 1, 10)), Certification(_id(10), date(2017, 1, 11))), POLICY)
+    d = decide(
+        facts(adm(1, date(2015, 5, 1)), grad(2, date(2016, 1, 10)), Certification(_id(10), date(2017, 1, 11))), POLICY
+    )
     assert d.payouts == ()
     assert reasons(d) == {(Rule.HIGH_TECH_CERTIFICATION, DeclineReason.OUTSIDE_WINDOW, _id(10))}
     (decline,) = d.declines
-    assert "2017-01-11" in decline.explanation and "2016-01-10" in decline.explanation and "2017-01-10" in decline.explanation
+    assert (
+        "2017-01-11" in decline.explanation
+        and "2016-01-10" in decline.explanation
+        and "2017-01-10" in decline.explanation
+    )
 
 
 def test_listing_exactly_two_years_after_graduation_qualifies_and_a_day_later_does_not() -> None:
@@ -103,7 +121,14 @@ def test_before_policy_effective_date() -> None:
 
 def test_transfer_of_unrewarded_xjee_listing_is_declined() -> None:
     # XJEE listing before admission: not rewarded, so the transfer earns nothing either.
-    d = decide(facts(adm(1, date(2016, 1, 1)), Listing(_id(10), Board.XJEE, date(2015, 6, 1)), Transfer(_id(20), date(2016, 6, 1))), POLICY)
+    d = decide(
+        facts(
+            adm(1, date(2016, 1, 1)),
+            Listing(_id(10), Board.XJEE, date(2015, 6, 1)),
+            Transfer(_id(20), date(2016, 6, 1)),
+        ),
+        POLICY,
+    )
     assert d.payouts == ()
     assert reasons(d) == {
         (Rule.EQUITY_LISTING, DeclineReason.NOT_INCUBATED, _id(10)),
@@ -113,8 +138,13 @@ def test_transfer_of_unrewarded_xjee_listing_is_declined() -> None:
 
 def test_transfer_after_rewarded_xjee_listing_pays_the_same_operator() -> None:
     d = decide(
-        facts(adm(1, date(2015, 5, 1)), grad(2, date(2015, 12, 1)), adm(3, date(2016, 1, 1), "INC-B", OP_B),
-              Listing(_id(10), Board.XJEE, date(2015, 10, 1)), Transfer(_id(20), date(2016, 6, 1))),
+        facts(
+            adm(1, date(2015, 5, 1)),
+            grad(2, date(2015, 12, 1)),
+            adm(3, date(2016, 1, 1), "INC-B", OP_B),
+            Listing(_id(10), Board.XJEE, date(2015, 10, 1)),
+            Transfer(_id(20), date(2016, 6, 1)),
+        ),
         POLICY,
     )
     assert paid(d) == {
@@ -127,8 +157,12 @@ def test_transfer_after_rewarded_xjee_listing_pays_the_same_operator() -> None:
 
 def test_transfer_after_neeq_basis_listing_award_is_declined() -> None:
     d = decide(
-        facts(adm(1, date(2015, 5, 1)), Listing(_id(10), Board.NEEQ, date(2015, 8, 1)),
-              Listing(_id(11), Board.XJEE, date(2015, 9, 1)), Transfer(_id(20), date(2016, 1, 1))),
+        facts(
+            adm(1, date(2015, 5, 1)),
+            Listing(_id(10), Board.NEEQ, date(2015, 8, 1)),
+            Listing(_id(11), Board.XJEE, date(2015, 9, 1)),
+            Transfer(_id(20), date(2016, 1, 1)),
+        ),
         POLICY,
     )
     assert paid(d) == {
@@ -142,31 +176,50 @@ def test_transfer_after_neeq_basis_listing_award_is_declined() -> None:
 
 
 def test_recertification_is_already_awarded_and_the_earliest_is_the_basis() -> None:
-    d = decide(facts(adm(1, date(2015, 5, 1)), Certification(_id(11), date(2018, 1, 1)), Certification(_id(10), date(2015, 9, 1))), POLICY)
+    d = decide(
+        facts(
+            adm(1, date(2015, 5, 1)), Certification(_id(11), date(2018, 1, 1)), Certification(_id(10), date(2015, 9, 1))
+        ),
+        POLICY,
+    )
     assert {p.basis_event_id for p in d.payouts} == {_id(10)}
     assert reasons(d) == {(Rule.HIGH_TECH_CERTIFICATION, DeclineReason.ALREADY_AWARDED, _id(11))}
 
 
 def test_two_qualifying_stints_pay_the_latest_admissions_operator() -> None:
     d = decide(
-        facts(adm(1, date(2015, 5, 1), "INC-A", OP_A), grad(2, date(2015, 12, 31), "INC-A"),
-              adm(3, date(2016, 3, 1), "INC-B", OP_B), Certification(_id(10), date(2016, 6, 1))),
+        facts(
+            adm(1, date(2015, 5, 1), "INC-A", OP_A),
+            grad(2, date(2015, 12, 31), "INC-A"),
+            adm(3, date(2016, 3, 1), "INC-B", OP_B),
+            Certification(_id(10), date(2016, 6, 1)),
+        ),
         POLICY,
     )
     assert {(p.recipient_role, p.recipient_uscc, p.incubator_id) for p in d.payouts} == {
-        (RecipientRole.OPERATOR, OP_B, "INC-B"), (RecipientRole.ENTERPRISE, ENT, "INC-B"),
+        (RecipientRole.OPERATOR, OP_B, "INC-B"),
+        (RecipientRole.ENTERPRISE, ENT, "INC-B"),
     }
 
 
 def test_a_late_graduation_makes_the_certification_ineligible() -> None:
     before = decide(facts(adm(1, date(2015, 5, 1)), Certification(_id(10), date(2017, 6, 1))), POLICY)
     assert len(before.payouts) == 2
-    after = decide(facts(adm(1, date(2015, 5, 1)), grad(2, date(2016, 1, 10)), Certification(_id(10), date(2017, 6, 1))), POLICY)
-    assert after.payouts == () and reasons(after) == {(Rule.HIGH_TECH_CERTIFICATION, DeclineReason.OUTSIDE_WINDOW, _id(10))}
+    after = decide(
+        facts(adm(1, date(2015, 5, 1)), grad(2, date(2016, 1, 10)), Certification(_id(10), date(2017, 6, 1))), POLICY
+    )
+    assert after.payouts == () and reasons(after) == {
+        (Rule.HIGH_TECH_CERTIFICATION, DeclineReason.OUTSIDE_WINDOW, _id(10))
+    }
 
 
 def test_amounts_windows_and_effective_date_are_configuration() -> None:
-    policy = Policy(effective_from=date(2016, 1, 1), amounts={Rule.HIGH_TECH_CERTIFICATION: 5, Rule.EQUITY_LISTING: 7, Rule.BOARD_TRANSFER: 3},
-                    window_years={Rule.HIGH_TECH_CERTIFICATION: 3, Rule.EQUITY_LISTING: 2})
-    d = decide(facts(adm(1, date(2015, 5, 1)), grad(2, date(2016, 1, 10)), Certification(_id(10), date(2018, 6, 1))), policy)
+    policy = Policy(
+        effective_from=date(2016, 1, 1),
+        amounts={Rule.HIGH_TECH_CERTIFICATION: 5, Rule.EQUITY_LISTING: 7, Rule.BOARD_TRANSFER: 3},
+        window_years={Rule.HIGH_TECH_CERTIFICATION: 3, Rule.EQUITY_LISTING: 2},
+    )
+    d = decide(
+        facts(adm(1, date(2015, 5, 1)), grad(2, date(2016, 1, 10)), Certification(_id(10), date(2018, 6, 1))), policy
+    )
     assert {p.amount_cny for p in d.payouts} == {5} and len(d.payouts) == 2

@@ -35,7 +35,10 @@ def test_each_service_gets_every_setting_it_needs_and_only_known_ones(name: str)
     assert port == spec_port == settings_cls.model_fields[f"{name}_port"].default  # SPEC §4 default ports
     assert svc["ports"] == [f"{port}:{port}"]
     assert f"http://127.0.0.1:{port}/readyz" in " ".join(svc["healthcheck"]["test"])
-    assert svc["depends_on"] == {"kafka": {"condition": "service_healthy"}, "postgres": {"condition": "service_healthy"}}
+    assert svc["depends_on"] == {
+        "kafka": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+    }
 
 
 def test_brokers_and_database_agree_with_the_services() -> None:
@@ -46,7 +49,12 @@ def test_brokers_and_database_agree_with_the_services() -> None:
         assert f"PLAINTEXT://{env['KAFKA_BOOTSTRAP_SERVERS']}" == kafka["KAFKA_ADVERTISED_LISTENERS"]
         dsn = urlsplit(env["DATABASE_URL"])
         assert (dsn.username, dsn.password, dsn.hostname, dsn.port, dsn.path.lstrip("/")) == (
-            pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"], "postgres", 5432, pg["POSTGRES_DB"])
+            pg["POSTGRES_USER"],
+            pg["POSTGRES_PASSWORD"],
+            "postgres",
+            5432,
+            pg["POSTGRES_DB"],
+        )
     # Services create their topics at start; the broker must not invent others on a typo.
     assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert int(kafka["KAFKA_MESSAGE_MAX_BYTES"]) >= RegistrationSettings().max_event_bytes

@@ -54,8 +54,9 @@ def test_jobs_count_from_registration_and_follow_the_latest_report_by_business_d
 
 
 def test_registration_on_31_december_counts_for_that_year_only() -> None:
-    c = enterprise_contributions(registered_on=date(2015, 12, 31), reports=[Report(date(2015, 12, 31), 4, 0, "r")],
-                                 admissions=[])
+    c = enterprise_contributions(
+        registered_on=date(2015, 12, 31), reports=[Report(date(2015, 12, 31), 4, 0, "r")], admissions=[]
+    )
     assert as_of(c, JOBS, 2015, date(2015, 12, 30)) == 0
     assert as_of(c, JOBS, 2015, date(2015, 12, 31)) == 4
 
@@ -99,9 +100,7 @@ def test_predecessor_division_codes_roll_up_to_the_same_prefecture() -> None:
     assert not is_valid_on("110101", date(2015, 6, 1)) and not is_valid_on("650000", date(2015, 6, 1))
 
 
-reports_st = st.lists(
-    st.tuples(st.integers(0, 900), st.integers(0, 500)), min_size=0, max_size=5
-)
+reports_st = st.lists(st.tuples(st.integers(0, 900), st.integers(0, 500)), min_size=0, max_size=5)
 
 
 @settings(max_examples=200, deadline=None)

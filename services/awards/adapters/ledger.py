@@ -2,7 +2,7 @@
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -25,13 +25,17 @@ async def store_facts(conn: asyncpg.Connection, events: Sequence[Envelope]) -> s
     """Record new facts; return the enterprises whose awards must be re-decided."""
     registered = [e.data for e in events if e.event_type == "EnterpriseRegistered"]
     await insert_rows(
-        conn, "enterprises", {"uscc": "text", "name": "text", "division_code": "text", "registered_on": "date"},
+        conn,
+        "enterprises",
+        {"uscc": "text", "name": "text", "division_code": "text", "registered_on": "date"},
         [(d["uscc"], d["name"], d["division_code"], date.fromisoformat(d["registered_on"])) for d in registered],
         suffix="ON CONFLICT (uscc) DO NOTHING",
     )
     inputs = [e for e in events if e.event_type in RULE_INPUTS]
     await insert_rows(
-        conn, "facts", {"event_id": "uuid", "uscc": "text", "event_type": "text", "data": "jsonb"},
+        conn,
+        "facts",
+        {"event_id": "uuid", "uscc": "text", "event_type": "text", "data": "jsonb"},
         [(e.event_id, e.data["uscc"], e.event_type, orjson.dumps(e.data).decode()) for e in inputs],
         suffix="ON CONFLICT (event_id) DO NOTHING",
     )
@@ -76,13 +80,18 @@ def _fact(event_id: uuid.UUID, event_type: str, d: dict[str, Any]) -> object:
 
 async def load_ledger(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, list[LedgerPayout]]:
     ledger: dict[str, list[LedgerPayout]] = defaultdict(list)
-    for r in await conn.fetch(
-        "SELECT * FROM payouts WHERE enterprise_uscc = ANY($1) ORDER BY seq", usccs
-    ):
+    for r in await conn.fetch("SELECT * FROM payouts WHERE enterprise_uscc = ANY($1) ORDER BY seq", usccs):
         ledger[r["enterprise_uscc"]].append(
             LedgerPayout(
-                r["payout_id"], Rule(r["rule"]), RecipientRole(r["recipient_role"]), r["recipient_uscc"],
-                r["incubator_id"], r["amount_cny"], r["basis_event_id"], r["basis_date"], r["status"] == "issued",
+                r["payout_id"],
+                Rule(r["rule"]),
+                RecipientRole(r["recipient_role"]),
+                r["recipient_uscc"],
+                r["incubator_id"],
+                r["amount_cny"],
+                r["basis_event_id"],
+                r["basis_date"],
+                r["status"] == "issued",
             )
         )
     return ledger
@@ -109,9 +118,19 @@ async def write_changes(conn: asyncpg.Connection, uscc: str, changes: Changes) -
             "incubator_id, amount_cny, basis_event_id, basis_date, explanation, status) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'issued')",
             [
-                (i.payout_id, uscc, i.owed.rule.value, i.owed.recipient_role.value, i.owed.recipient_uscc,
-                 i.owed.recipient_name, i.owed.incubator_id, i.owed.amount_cny, i.owed.basis_event_id,
-                 i.owed.basis_date, i.owed.explanation)
+                (
+                    i.payout_id,
+                    uscc,
+                    i.owed.rule.value,
+                    i.owed.recipient_role.value,
+                    i.owed.recipient_uscc,
+                    i.owed.recipient_name,
+                    i.owed.incubator_id,
+                    i.owed.amount_cny,
+                    i.owed.basis_event_id,
+                    i.owed.basis_date,
+                    i.owed.explanation,
+                )
                 for i in changes.issue
             ],
         )

@@ -83,10 +83,21 @@ def _windowed_rule(
     award: _Award | None = None
     for t in _ordered(triggers):
         if t.on < policy.effective_from:
-            declines.append(Decline(rule, DeclineReason.BEFORE_POLICY, say.before_policy(t.what, t.on, policy.effective_from), t.event_id))
+            declines.append(
+                Decline(
+                    rule,
+                    DeclineReason.BEFORE_POLICY,
+                    say.before_policy(t.what, t.on, policy.effective_from),
+                    t.event_id,
+                )
+            )
             continue
         if award is not None:
-            declines.append(Decline(rule, DeclineReason.ALREADY_AWARDED, say.already_awarded(t.what, t.on, award.trigger.on), t.event_id))
+            declines.append(
+                Decline(
+                    rule, DeclineReason.ALREADY_AWARDED, say.already_awarded(t.what, t.on, award.trigger.on), t.event_id
+                )
+            )
             continue
         stint = qualifying_stint(stints, t.on, years)
         if stint is not None:
@@ -94,12 +105,24 @@ def _windowed_rule(
             continue
         started = latest_started_before(stints, t.on)
         if started is None:
-            declines.append(Decline(rule, DeclineReason.NOT_INCUBATED, say.not_incubated(t.what, t.on, _first_admission(stints)), t.event_id))
+            declines.append(
+                Decline(
+                    rule,
+                    DeclineReason.NOT_INCUBATED,
+                    say.not_incubated(t.what, t.on, _first_admission(stints)),
+                    t.event_id,
+                )
+            )
         else:
             end = window_end(started, years)
             assert started.graduated_on is not None and end is not None
             declines.append(
-                Decline(rule, DeclineReason.OUTSIDE_WINDOW, say.outside_window(t.what, t.on, started.graduated_on, end, years), t.event_id)
+                Decline(
+                    rule,
+                    DeclineReason.OUTSIDE_WINDOW,
+                    say.outside_window(t.what, t.on, started.graduated_on, end, years),
+                    t.event_id,
+                )
             )
     return award
 
@@ -117,14 +140,32 @@ def _transfer_rule(
 ) -> None:
     rule = Rule.BOARD_TRANSFER
     awarded: _Trigger | None = None
-    for t in _ordered([_Trigger(x.event_id, x.transferred_on, "transferred from XJEE to NEEQ") for x in facts.transfers]):
+    for t in _ordered(
+        [_Trigger(x.event_id, x.transferred_on, "transferred from XJEE to NEEQ") for x in facts.transfers]
+    ):
         if t.on < policy.effective_from:
-            declines.append(Decline(rule, DeclineReason.BEFORE_POLICY, say.before_policy(t.what, t.on, policy.effective_from), t.event_id))
+            declines.append(
+                Decline(
+                    rule,
+                    DeclineReason.BEFORE_POLICY,
+                    say.before_policy(t.what, t.on, policy.effective_from),
+                    t.event_id,
+                )
+            )
         elif awarded is not None:
-            declines.append(Decline(rule, DeclineReason.ALREADY_AWARDED, say.already_awarded(t.what, t.on, awarded.on), t.event_id))
+            declines.append(
+                Decline(rule, DeclineReason.ALREADY_AWARDED, say.already_awarded(t.what, t.on, awarded.on), t.event_id)
+            )
         elif listing_award is None or listing_award.trigger.board is not Board.XJEE:
             basis = None if listing_award is None else listing_award.trigger
-            declines.append(Decline(rule, DeclineReason.XJEE_LISTING_NOT_AWARDED, say.xjee_not_awarded(t.on, basis and basis.what), t.event_id))
+            declines.append(
+                Decline(
+                    rule,
+                    DeclineReason.XJEE_LISTING_NOT_AWARDED,
+                    say.xjee_not_awarded(t.on, basis.what if basis else None),
+                    t.event_id,
+                )
+            )
         else:
             awarded = t
             payouts += _pay(rule, t, listing_award.stint, facts, policy)
@@ -132,10 +173,35 @@ def _transfer_rule(
 
 def _pay(rule: Rule, trigger: _Trigger, stint: Stint, facts: EnterpriseFacts, policy: Policy) -> list[OwedPayout]:
     amount = policy.amounts[rule]
-    why = say.granted(rule, trigger.what, trigger.on, stint.incubator_id, stint.admitted_on, stint.graduated_on)
+    why = say.granted(
+        rule,
+        what=trigger.what,
+        on=trigger.on,
+        incubator=stint.incubator_id,
+        admitted=stint.admitted_on,
+        graduated=stint.graduated_on,
+    )
     return [
-        OwedPayout(rule, RecipientRole.OPERATOR, stint.admission.operator_uscc, stint.admission.operator_name,
-                   stint.incubator_id, amount, trigger.event_id, trigger.on, why),
-        OwedPayout(rule, RecipientRole.ENTERPRISE, facts.uscc, facts.name,
-                   stint.incubator_id, amount, trigger.event_id, trigger.on, why),
+        OwedPayout(
+            rule,
+            RecipientRole.OPERATOR,
+            stint.admission.operator_uscc,
+            stint.admission.operator_name,
+            stint.incubator_id,
+            amount,
+            trigger.event_id,
+            trigger.on,
+            why,
+        ),
+        OwedPayout(
+            rule,
+            RecipientRole.ENTERPRISE,
+            facts.uscc,
+            facts.name,
+            stint.incubator_id,
+            amount,
+            trigger.event_id,
+            trigger.on,
+            why,
+        ),
     ]

@@ -66,9 +66,12 @@ def xjee_not_awarded(on: date, basis: str | None) -> str:
     )
 
 
-def granted(rule: Rule, what: str, on: date, incubator: str, admitted: date, graduated: date | None) -> str:
+def granted(rule: Rule, *, what: str, on: date, incubator: str, admitted: date, graduated: date | None) -> str:
     stint_zh = f"{admitted} 入驻孵化器 {incubator}" + (f"，{graduated} 毕业" if graduated else "，仍在孵")
     stint_en = f"admitted to incubator {incubator} on {admitted}" + (
         f", graduated {graduated}" if graduated else ", still incubated"
     )
-    return f"{_zh(what)}日期 {on}（{stint_zh}），给予{_RULE_ZH[rule]}。 {what.capitalize()} on {on} ({stint_en}): {rule} granted."
+    return (
+        f"{_zh(what)}日期 {on}（{stint_zh}），给予{_RULE_ZH[rule]}。"
+        f" {what.capitalize()} on {on} ({stint_en}): {rule} granted."
+    )

@@ -52,7 +52,10 @@ class Changes:
 
 def _same(p: LedgerPayout, o: OwedPayout) -> bool:
     return (p.recipient_uscc, p.incubator_id, p.amount_cny, p.basis_event_id) == (
-        o.recipient_uscc, o.incubator_id, o.amount_cny, o.basis_event_id
+        o.recipient_uscc,
+        o.incubator_id,
+        o.amount_cny,
+        o.basis_event_id,
     )
 
 
@@ -80,17 +83,23 @@ def reconcile(
 
     issue = []
     for key, o in sorted(owed.items()):
-        p = active.get(key)
-        if p is not None and _same(p, o):
+        live = active.get(key)
+        if live is not None and _same(live, o):
             continue
         generation = sum(
-            1 for q in ledger
-            if (q.rule, q.recipient_role, q.recipient_uscc, q.basis_event_id) == (o.rule, o.recipient_role, o.recipient_uscc, o.basis_event_id)
+            1
+            for q in ledger
+            if (q.rule, q.recipient_role, q.recipient_uscc, q.basis_event_id)
+            == (o.rule, o.recipient_role, o.recipient_uscc, o.basis_event_id)
         )
-        pid = derived_id("payout", enterprise_uscc, o.rule, o.recipient_role, o.recipient_uscc, o.basis_event_id, generation)
+        pid = derived_id(
+            "payout", enterprise_uscc, o.rule, o.recipient_role, o.recipient_uscc, o.basis_event_id, generation
+        )
         issue.append(Issue(pid, o))
 
-    new_declines = tuple(d for k, d in sorted(why_not.items(), key=lambda kv: str(kv[0])) if declined.get(k) != d.reason)
+    new_declines = tuple(
+        d for k, d in sorted(why_not.items(), key=lambda kv: str(kv[0])) if declined.get(k) != d.reason
+    )
     cleared = tuple(sorted((k for k in declined if k not in why_not), key=str))
     return Changes(tuple(issue), tuple(reverse), new_declines, cleared)
 
@@ -102,7 +111,8 @@ def _superseded(p: LedgerPayout, o: OwedPayout | None) -> str:
             f" The award based on fact {p.basis_event_id} is no longer owed; reversed."
         )
     return (
-        f"奖励依据由 {p.basis_date} 的事实变更为 {o.basis_date} 的事实（受奖方 {o.recipient_uscc}），原发放予以撤销并重新发放。"
+        f"奖励依据由 {p.basis_date} 的事实变更为 {o.basis_date} 的事实（受奖方 {o.recipient_uscc}），"
+        "原发放予以撤销并重新发放。"
         f" The basis changed from the fact of {p.basis_date} to the fact of {o.basis_date}"
         f" (recipient {o.recipient_uscc}); the earlier payout is reversed and a new one issued."
     )

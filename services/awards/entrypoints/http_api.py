@@ -10,7 +10,7 @@ router = APIRouter(prefix="/v1", tags=["awards"])
 
 
 def _pool(request: Request) -> asyncpg.Pool:
-    return request.app.state.runtime.pool  # type: ignore[no-any-return]
+    return request.app.state.runtime.pool
 
 
 def _payout(r: asyncpg.Record) -> dict[str, Any]:
@@ -53,8 +53,12 @@ async def enterprise_awards(uscc: str, request: Request) -> dict[str, Any]:
         "enterprise_uscc": uscc,
         "payouts": [_payout(p) for p in payouts],
         "declines": [
-            {"rule": d["rule"], "reason_code": d["reason_code"], "explanation": d["explanation"],
-             "basis_event_id": str(d["basis_event_id"])}
+            {
+                "rule": d["rule"],
+                "reason_code": d["reason_code"],
+                "explanation": d["explanation"],
+                "basis_event_id": str(d["basis_event_id"]),
+            }
             for d in declines
         ],
         "net_amount_cny": net,
@@ -79,7 +83,10 @@ async def list_payouts(
         rows = await conn.fetch(
             "SELECT * FROM payouts WHERE seq > $1 AND ($2::text IS NULL OR rule = $2) "
             "AND ($3::text IS NULL OR status = $3) ORDER BY seq LIMIT $4",
-            after, rule, status, limit + 1,
+            after,
+            rule,
+            status,
+            limit + 1,
         )
     page, more = rows[:limit], len(rows) > limit
     next_cursor = base64.urlsafe_b64encode(str(page[-1]["seq"]).encode()).decode() if more and page else None

@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 
 from shared.db import insert_rows
-
 from shared.enums import Level
 from shared.events import (
     BoardTransferred,
@@ -31,21 +30,56 @@ from shared.events import (
     ServicePlatformRegistered,
 )
 
-
 _COLUMNS: dict[str, dict[str, str]] = {
     "intake_log": {"event_id": "uuid", "content_hash": "bytea", "event_type": "text"},
-    "enterprises": {"uscc": "text", "name": "text", "division_code": "text", "registered_on": "date", "size": "text",
-                    "employees": "int", "college_student_founders": "int", "event_id": "uuid"},
-    "incubators": {"incubator_id": "text", "name": "text", "operator_uscc": "text", "operator_name": "text",
-                   "level": "text", "division_code": "text", "recognized_on": "date", "event_id": "uuid"},
-    "service_platforms": {"platform_id": "text", "name": "text", "operator_uscc": "text", "operator_name": "text",
-                          "level": "text", "division_code": "text", "recognized_on": "date", "event_id": "uuid"},
-    "stints": {"admission_event_id": "uuid", "uscc": "text", "incubator_id": "text", "admitted_on": "date",
-               "graduated_on": "date", "graduation_event_id": "uuid"},
+    "enterprises": {
+        "uscc": "text",
+        "name": "text",
+        "division_code": "text",
+        "registered_on": "date",
+        "size": "text",
+        "employees": "int",
+        "college_student_founders": "int",
+        "event_id": "uuid",
+    },
+    "incubators": {
+        "incubator_id": "text",
+        "name": "text",
+        "operator_uscc": "text",
+        "operator_name": "text",
+        "level": "text",
+        "division_code": "text",
+        "recognized_on": "date",
+        "event_id": "uuid",
+    },
+    "service_platforms": {
+        "platform_id": "text",
+        "name": "text",
+        "operator_uscc": "text",
+        "operator_name": "text",
+        "level": "text",
+        "division_code": "text",
+        "recognized_on": "date",
+        "event_id": "uuid",
+    },
+    "stints": {
+        "admission_event_id": "uuid",
+        "uscc": "text",
+        "incubator_id": "text",
+        "admitted_on": "date",
+        "graduated_on": "date",
+        "graduation_event_id": "uuid",
+    },
     "certifications": {"event_id": "uuid", "uscc": "text", "certificate_no": "text", "certified_on": "date"},
     "listings": {"event_id": "uuid", "uscc": "text", "board": "text", "security_code": "text", "listed_on": "date"},
-    "transfers": {"event_id": "uuid", "uscc": "text", "from_board": "text", "to_board": "text",
-                  "security_code": "text", "transferred_on": "date"},
+    "transfers": {
+        "event_id": "uuid",
+        "uscc": "text",
+        "from_board": "text",
+        "to_board": "text",
+        "security_code": "text",
+        "transferred_on": "date",
+    },
     "employment_reports": {"event_id": "uuid", "uscc": "text", "employees": "int", "reported_on": "date"},
 }
 
@@ -155,29 +189,56 @@ class BatchRegistry:
         if isinstance(d, EnterpriseRegistered):
             self.enterprises.add(d.uscc)
             rows["enterprises"].append(
-                (d.uscc, d.name, d.division_code, d.registered_on, d.size.value, d.employees,
-                 d.college_student_founders, event_id)
+                (
+                    d.uscc,
+                    d.name,
+                    d.division_code,
+                    d.registered_on,
+                    d.size.value,
+                    d.employees,
+                    d.college_student_founders,
+                    event_id,
+                )
             )
         elif isinstance(d, IncubatorRegistered):
             self.incubators[d.incubator_id] = IncubatorState(
-                operator_uscc=d.operator_uscc, operator_name=d.operator_name, level=d.level,
+                operator_uscc=d.operator_uscc,
+                operator_name=d.operator_name,
+                level=d.level,
                 division_code=d.division_code,
             )
             rows["incubators"].append(
-                (d.incubator_id, d.name, d.operator_uscc, d.operator_name, d.level.value, d.division_code,
-                 d.recognized_on, event_id)
+                (
+                    d.incubator_id,
+                    d.name,
+                    d.operator_uscc,
+                    d.operator_name,
+                    d.level.value,
+                    d.division_code,
+                    d.recognized_on,
+                    event_id,
+                )
             )
         elif isinstance(d, ServicePlatformRegistered):
             self.platforms.add(d.platform_id)
             rows["service_platforms"].append(
-                (d.platform_id, d.name, d.operator_uscc, d.operator_name, d.level.value, d.division_code,
-                 d.recognized_on, event_id)
+                (
+                    d.platform_id,
+                    d.name,
+                    d.operator_uscc,
+                    d.operator_name,
+                    d.level.value,
+                    d.division_code,
+                    d.recognized_on,
+                    event_id,
+                )
             )
         elif isinstance(d, EnterpriseAdmitted):
             self.stints[d.uscc].append(_Stint(event_id, d.uscc, d.incubator_id, d.admitted_on, new=True))
         elif isinstance(d, EnterpriseGraduated):
             stint = next(
-                s for s in self.stints[d.uscc]
+                s
+                for s in self.stints[d.uscc]
                 if s.incubator_id == d.incubator_id and s.graduated_on is None and s.admitted_on == admitted_on
             )
             stint.graduated_on, stint.graduation_event_id, stint.closed_now = d.graduated_on, event_id, True
@@ -200,9 +261,13 @@ class BatchRegistry:
             await insert_rows(conn, table, _COLUMNS[table], rows)
         new = [s for ss in self.stints.values() for s in ss if s.new]
         await insert_rows(
-            conn, "stints", _COLUMNS["stints"],
-            [(s.admission_event_id, s.uscc, s.incubator_id, s.admitted_on, s.graduated_on, s.graduation_event_id)
-             for s in new],
+            conn,
+            "stints",
+            _COLUMNS["stints"],
+            [
+                (s.admission_event_id, s.uscc, s.incubator_id, s.admitted_on, s.graduated_on, s.graduation_event_id)
+                for s in new
+            ],
         )
         closed = [s for ss in self.stints.values() for s in ss if s.closed_now and not s.new]
         if closed:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from services.registration.domain.validation import FieldError, Rejection, ValidFact
 from shared.enums import IntakeError
 from shared.events import (
     BoardTransferred,
@@ -19,7 +20,6 @@ from shared.events import (
     ListedOnBoard,
     ServicePlatformRegistered,
 )
-from services.registration.domain.validation import FieldError, Rejection, ValidFact
 
 
 class RegistryView(Protocol):
@@ -78,8 +78,8 @@ def decide(fact: ValidFact, view: RegistryView) -> Decision:
         if view.has_platform(d.platform_id):
             return Rejection(IntakeError.ALREADY_REGISTERED, f"service platform {d.platform_id} is already registered")
         return Apply()
-    if not view.has_enterprise(d.uscc):  # type: ignore[attr-defined]
-        uscc = d.uscc  # type: ignore[attr-defined]
+    uscc = str(getattr(d, "uscc", ""))  # every other intake fact is about one enterprise
+    if not view.has_enterprise(uscc):
         return Park(enterprise_key(uscc), f"enterprise {uscc} is not registered yet")
     if isinstance(d, EnterpriseAdmitted):
         state = view.incubator_state(d.incubator_id)

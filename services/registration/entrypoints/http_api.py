@@ -21,7 +21,7 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
     limit = settings.max_event_bytes
 
     def pool(request: Request) -> asyncpg.Pool:
-        return request.app.state.runtime.pool  # type: ignore[no-any-return]
+        return request.app.state.runtime.pool
 
     @router.post("/events", status_code=202, responses={200: {}, 401: {}, 409: {}, 413: {}, 422: {}})
     async def post_event(request: Request) -> JSONResponse:

@@ -5,15 +5,19 @@ from collections.abc import Sequence
 import asyncpg
 
 from services.registration.intake import Incoming, IntakeBatch
-from shared.consumer import Record, record_headers
+from shared.consumer import BatchHandler, Record, record_headers
 
 
-def make_handler(max_bytes: int):  # type: ignore[no-untyped-def]
+def make_handler(max_bytes: int) -> BatchHandler:
     async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
         messages = [
             Incoming(
-                raw=r.value or b"", key=r.key, headers=record_headers(r),
-                topic=r.topic, partition=r.partition, offset=r.offset,
+                raw=r.value or b"",
+                key=r.key,
+                headers=record_headers(r),
+                topic=r.topic,
+                partition=r.partition,
+                offset=r.offset,
             )
             for r in records
         ]

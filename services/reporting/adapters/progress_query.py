@@ -11,8 +11,17 @@ from services.reporting.domain.progress import Window, period_of
 from shared.divisions import PREFECTURES
 
 _PER_YEAR = (
-    m.NEW_ENTERPRISES, m.JOBS, m.REGION_BASES, m.SERVICE_PLATFORMS, m.RESIDENT_ENTERPRISES, m.RESIDENT_JOBS,
-    m.HIGH_TECH_CERTIFICATIONS, m.LISTINGS_XJEE, m.LISTINGS_NEEQ, m.BOARD_TRANSFERS, m.GRADUATIONS,
+    m.NEW_ENTERPRISES,
+    m.JOBS,
+    m.REGION_BASES,
+    m.SERVICE_PLATFORMS,
+    m.RESIDENT_ENTERPRISES,
+    m.RESIDENT_JOBS,
+    m.HIGH_TECH_CERTIFICATIONS,
+    m.LISTINGS_XJEE,
+    m.LISTINGS_NEEQ,
+    m.BOARD_TRANSFERS,
+    m.GRADUATIONS,
 )
 
 
@@ -22,14 +31,18 @@ async def actuals_by_prefecture(conn: asyncpg.Connection, w: Window) -> dict[str
     for r in await conn.fetch(
         "SELECT prefecture, metric, sum(value)::bigint AS v FROM daily_counters "
         "WHERE metric = ANY($1::text[]) AND cohort = $2 AND day <= $3 GROUP BY 1, 2",
-        list(_PER_YEAR), w.year, w.end,
+        list(_PER_YEAR),
+        w.year,
+        w.end,
     ):
         out[r["prefecture"]][r["metric"]] = r["v"]
     start, end = period_of(m.COLLEGE_STUDENT_FOUNDERS, w)
     for r in await conn.fetch(
         "SELECT prefecture, sum(value)::bigint AS v FROM daily_counters "
         "WHERE metric = $1 AND day BETWEEN $2 AND $3 GROUP BY 1",
-        m.COLLEGE_STUDENT_FOUNDERS, start, end,
+        m.COLLEGE_STUDENT_FOUNDERS,
+        start,
+        end,
     ):
         out[r["prefecture"]][m.COLLEGE_STUDENT_FOUNDERS] = r["v"]
     for r in await conn.fetch(
@@ -57,7 +70,9 @@ async def award_totals(conn: asyncpg.Connection, w: Window, prefecture: str | No
         "FROM payouts p LEFT JOIN enterprises e ON e.uscc = p.enterprise_uscc "
         "WHERE p.issued AND p.basis_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR e.prefecture = $3) "
         "GROUP BY 1, 2, 3",
-        w.start, w.end, prefecture,
+        w.start,
+        w.end,
+        prefecture,
     )
     by_rule: dict[str, dict[str, int]] = {}
     payouts = reversals = net = reversed_cny = 0

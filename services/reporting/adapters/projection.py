@@ -6,7 +6,7 @@ counters, so neither arrival order nor a registration arriving late changes the 
 """
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -22,7 +22,7 @@ from shared.events import Envelope
 UNKNOWN_PREFECTURE = "000000"  # facts about an enterprise whose registration has not arrived
 CounterKey = tuple[str, int, str, date]
 
-_DATED_FACTS = {
+_DATED_FACTS: dict[str, tuple[Callable[[dict[str, Any]], str], str]] = {
     "EnterpriseGraduated": (lambda d: m.GRADUATIONS, "graduated_on"),
     "HighTechCertified": (lambda d: m.HIGH_TECH_CERTIFICATIONS, "certified_on"),
     "BoardTransferred": (lambda d: m.BOARD_TRANSFERS, "transferred_on"),
@@ -31,13 +31,26 @@ _DATED_FACTS = {
 
 
 _COLUMNS: dict[str, dict[str, str]] = {
-    "enterprises": {"uscc": "text", "division_code": "text", "prefecture": "text", "registered_on": "date",
-                    "employees": "int", "college_student_founders": "int", "event_id": "uuid"},
+    "enterprises": {
+        "uscc": "text",
+        "division_code": "text",
+        "prefecture": "text",
+        "registered_on": "date",
+        "employees": "int",
+        "college_student_founders": "int",
+        "event_id": "uuid",
+    },
     "employment_reports": {"event_id": "uuid", "uscc": "text", "reported_on": "date", "employees": "int"},
     "admissions": {"event_id": "uuid", "uscc": "text", "admitted_on": "date"},
     "enterprise_facts": {"event_id": "uuid", "uscc": "text", "metric": "text", "day": "date"},
-    "carriers": {"carrier_id": "text", "kind": "text", "level": "text", "division_code": "text", "prefecture": "text",
-                 "recognized_on": "date"},
+    "carriers": {
+        "carrier_id": "text",
+        "kind": "text",
+        "level": "text",
+        "division_code": "text",
+        "prefecture": "text",
+        "recognized_on": "date",
+    },
 }
 
 
@@ -45,7 +58,11 @@ class _Batch:
     def __init__(self) -> None:
         self.counters: Counter[CounterKey] = Counter()
         self.rows: dict[str, list[tuple[Any, ...]]] = {
-            "enterprises": [], "employment_reports": [], "admissions": [], "enterprise_facts": [], "carriers": []
+            "enterprises": [],
+            "employment_reports": [],
+            "admissions": [],
+            "enterprise_facts": [],
+            "carriers": [],
         }
         self.payouts_issued: list[tuple[Any, ...]] = []
         self.payouts_reversed: list[tuple[Any, ...]] = []
@@ -71,8 +88,15 @@ def _fold(b: _Batch, e: Envelope) -> None:
     day = date.fromisoformat
     if t == "EnterpriseRegistered":
         b.rows["enterprises"].append(
-            (d["uscc"], d["division_code"], prefecture_of(d["division_code"]), day(d["registered_on"]),
-             d["employees"], d.get("college_student_founders", 0), e.event_id)
+            (
+                d["uscc"],
+                d["division_code"],
+                prefecture_of(d["division_code"]),
+                day(d["registered_on"]),
+                d["employees"],
+                d.get("college_student_founders", 0),
+                e.event_id,
+            )
         )
     elif t == "EmploymentReported":
         b.rows["employment_reports"].append((e.event_id, d["uscc"], day(d["reported_on"]), d["employees"]))
@@ -93,13 +117,20 @@ def _fold(b: _Batch, e: Envelope) -> None:
         return
     elif t == "PayoutIssued":
         b.payouts_issued.append(
-            (d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"],
-             day(d["basis_date"]))
+            (
+                d["payout_id"],
+                d["enterprise_uscc"],
+                d["rule"],
+                d["recipient_role"],
+                d["amount_cny"],
+                day(d["basis_date"]),
+            )
         )
         return
     elif t == "PayoutReversed":
-        b.payouts_reversed.append((d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"],
-                                   d["amount_cny"]))
+        b.payouts_reversed.append(
+            (d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"])
+        )
         return
     else:
         return  # AwardDeclined and future types: nothing to count
@@ -158,8 +189,11 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
         e = enterprises.get(u)
         pref = e["prefecture"] if e else UNKNOWN_PREFECTURE
         new = enterprise_contributions(
-            registered_on=e and e["registered_on"], reports=reports[u], admissions=admissions[u],
-            founders=e["college_student_founders"] if e else 0, dated_facts=dated[u],
+            registered_on=e and e["registered_on"],
+            reports=reports[u],
+            admissions=admissions[u],
+            founders=e["college_student_founders"] if e else 0,
+            dated_facts=dated[u],
         )
         for (metric, cohort, day), value in new.items():
             b.counters[(metric, cohort, pref, day)] += value
@@ -173,6 +207,10 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
 async def _add_counters(conn: asyncpg.Connection, counters: Counter[CounterKey]) -> None:
     rows = sorted((metric, cohort, pref, day, v) for (metric, cohort, pref, day), v in counters.items() if v)
     await insert_rows(
-        conn, "daily_counters", {"metric": "text", "cohort": "int", "prefecture": "text", "day": "date", "value": "bigint"},
-        rows, suffix="ON CONFLICT (metric, cohort, prefecture, day) DO UPDATE SET value = daily_counters.value + excluded.value",
+        conn,
+        "daily_counters",
+        {"metric": "text", "cohort": "int", "prefecture": "text", "day": "date", "value": "bigint"},
+        rows,
+        suffix="ON CONFLICT (metric, cohort, prefecture, day) "
+        "DO UPDATE SET value = daily_counters.value + excluded.value",
     )

@@ -20,7 +20,7 @@ DASHBOARD = (Path(__file__).parent / "dashboard.html").read_text(encoding="utf-8
 
 
 def _pool(request: Request) -> asyncpg.Pool:
-    return request.app.state.runtime.pool  # type: ignore[no-any-return]
+    return request.app.state.runtime.pool
 
 
 def _window(year: int, as_of: date | None, milestone: Milestone | None) -> Window:
@@ -98,10 +98,20 @@ async def progress_csv(
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["key", "label_zh", "target", "actual", "ratio", "from", "to"])
     for key, v in doc["metrics"].items():
-        writer.writerow([key, v["label_zh"], v["target"] if v["target"] is not None else "", v["actual"],
-                         v["ratio"] if v["ratio"] is not None else "", v["period"]["from"], v["period"]["to"]])
+        writer.writerow(
+            [
+                key,
+                v["label_zh"],
+                v["target"] if v["target"] is not None else "",
+                v["actual"],
+                v["ratio"] if v["ratio"] is not None else "",
+                v["period"]["from"],
+                v["period"]["to"],
+            ]
+        )
     return PlainTextResponse(
-        buf.getvalue(), media_type="text/csv; charset=utf-8",
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="progress-{w.year}-{w.end}.csv"'},
     )
 

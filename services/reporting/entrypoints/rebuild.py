@@ -29,7 +29,9 @@ async def rebuild(settings: ReportingSettings) -> None:
     await consumer.start()
     try:
         partitions = [
-            TopicPartition(t, p) for t in SOURCE_TOPICS for p in await partitions_of(settings.kafka_bootstrap_servers, t)
+            TopicPartition(t, p)
+            for t in SOURCE_TOPICS
+            for p in await partitions_of(settings.kafka_bootstrap_servers, t)
         ]
         consumer.assign(partitions)
         # A simple (non-member) commit: allowed only while no service instance is in the group.
