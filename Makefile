@@ -24,8 +24,7 @@ status: setup
 	$(PY) -m stack.localstack status
 
 # Foreground: the stack, a simulated 2015 fed into it (DEMO=0 skips), logs until Ctrl-C.
-run: setup
-	$(PY) -m stack.localstack up
+run: up
 	@if [ "$${DEMO:-1}" != "0" ]; then $(PY) -m simulator --year 2015 --enterprises $${DEMO_ENTERPRISES:-3000} --seed 2015; fi
 	$(PY) -m stack.localstack run
 
