@@ -239,7 +239,8 @@ def start_postgres() -> None:
     opts = (
         f"-p {PG_PORT} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
-        "-c shared_buffers=256MB"
+        "-c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements "
+        "-c autovacuum_naptime=10s"
     )
     pg_log = PG_DIR / "postgres.log"
     subprocess.run(

@@ -45,10 +45,15 @@ async def store_facts(conn: asyncpg.Connection, events: Sequence[Envelope]) -> s
 
 async def load_facts(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, EnterpriseFacts]:
     names = {
-        r["uscc"]: r["name"] for r in await conn.fetch("SELECT uscc, name FROM enterprises WHERE uscc = ANY($1)", usccs)
+        r["uscc"]: r["name"]
+        for r in await conn.fetch(
+            "SELECT uscc, name FROM unnest($1::text[]) AS k(uscc) JOIN enterprises USING (uscc)", usccs
+        )
     }
     parts: dict[str, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
-    for r in await conn.fetch("SELECT event_id, uscc, event_type, data FROM facts WHERE uscc = ANY($1)", usccs):
+    for r in await conn.fetch(
+        "SELECT event_id, uscc, event_type, data FROM unnest($1::text[]) AS k(uscc) JOIN facts USING (uscc)", usccs
+    ):
         d = orjson.loads(r["data"])
         parts[r["uscc"]][r["event_type"]].add(_fact(r["event_id"], r["event_type"], d))
     return {
@@ -80,7 +85,10 @@ def _fact(event_id: uuid.UUID, event_type: str, d: dict[str, Any]) -> object:
 
 async def load_ledger(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, list[LedgerPayout]]:
     ledger: dict[str, list[LedgerPayout]] = defaultdict(list)
-    for r in await conn.fetch("SELECT * FROM payouts WHERE enterprise_uscc = ANY($1) ORDER BY seq", usccs):
+    for r in await conn.fetch(
+        "SELECT * FROM unnest($1::text[]) AS k(enterprise_uscc) JOIN payouts USING (enterprise_uscc) ORDER BY seq",
+        usccs,
+    ):
         ledger[r["enterprise_uscc"]].append(
             LedgerPayout(
                 r["payout_id"],
@@ -99,7 +107,9 @@ async def load_ledger(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, l
 
 async def load_declines(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, dict[tuple[Rule, uuid.UUID], str]]:
     declined: dict[str, dict[tuple[Rule, uuid.UUID], str]] = defaultdict(dict)
-    for r in await conn.fetch("SELECT * FROM declines WHERE enterprise_uscc = ANY($1)", usccs):
+    for r in await conn.fetch(
+        "SELECT * FROM unnest($1::text[]) AS k(enterprise_uscc) JOIN declines USING (enterprise_uscc)", usccs
+    ):
         declined[r["enterprise_uscc"]][(Rule(r["rule"]), r["basis_event_id"])] = r["reason_code"]
     return declined
 

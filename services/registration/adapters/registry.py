@@ -143,28 +143,33 @@ class BatchRegistry:
         platform_ids = [f.platform_id for f in facts if isinstance(f, ServicePlatformRegistered)]
         if ids:
             for r in await conn.fetch(
-                "SELECT event_id, content_hash FROM intake_log WHERE event_id = ANY($1::uuid[])", ids
+                "SELECT event_id, content_hash FROM unnest($1::uuid[]) AS k(event_id) JOIN intake_log USING (event_id)",
+                ids,
             ):
                 self.seen[r["event_id"]] = bytes(r["content_hash"])
         if usccs:
-            for r in await conn.fetch("SELECT uscc FROM enterprises WHERE uscc = ANY($1::text[])", usccs):
+            for r in await conn.fetch(
+                "SELECT uscc FROM unnest($1::text[]) AS k(uscc) JOIN enterprises USING (uscc)", usccs
+            ):
                 self.enterprises.add(r["uscc"])
             known = {s.admission_event_id for ss in self.stints.values() for s in ss}
             for r in await conn.fetch(
                 "SELECT admission_event_id, uscc, incubator_id, admitted_on, graduated_on, graduation_event_id "
-                "FROM stints WHERE uscc = ANY($1::text[])",
+                "FROM unnest($1::text[]) AS k(uscc) JOIN stints USING (uscc)",
                 usccs,
             ):
                 if r["admission_event_id"] not in known:
                     self.stints[r["uscc"]].append(_Stint(**dict(r)))
             for r in await conn.fetch(
-                "SELECT uscc, listed_on FROM listings WHERE board = 'XJEE' AND uscc = ANY($1::text[])", usccs
+                "SELECT uscc, listed_on FROM unnest($1::text[]) AS k(uscc) JOIN listings USING (uscc) "
+                "WHERE board = 'XJEE'",
+                usccs,
             ):
                 self.xjee[r["uscc"]].append(r["listed_on"])
         if incubator_ids:
             for r in await conn.fetch(
                 "SELECT incubator_id, operator_uscc, operator_name, level, division_code "
-                "FROM incubators WHERE incubator_id = ANY($1::text[])",
+                "FROM unnest($1::text[]) AS k(incubator_id) JOIN incubators USING (incubator_id)",
                 incubator_ids,
             ):
                 self.incubators[r["incubator_id"]] = IncubatorState(
@@ -175,7 +180,9 @@ class BatchRegistry:
                 )
         if platform_ids:
             for r in await conn.fetch(
-                "SELECT platform_id FROM service_platforms WHERE platform_id = ANY($1::text[])", platform_ids
+                "SELECT platform_id FROM unnest($1::text[]) AS k(platform_id) "
+                "JOIN service_platforms USING (platform_id)",
+                platform_ids,
             ):
                 self.platforms.add(r["platform_id"])
 

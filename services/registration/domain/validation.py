@@ -94,7 +94,7 @@ def validate(raw: bytes, *, max_bytes: int, today: date) -> ValidFact | Rejectio
 
 
 def _check_values(envelope: Envelope, data: Data, today: date) -> Rejection | None:
-    fields = data.model_dump()
+    fields = {name: getattr(data, name) for name in type(data).model_fields}
     for name in USCC_FIELDS:
         value = fields.get(name)
         if value is not None and not _uscc_ok(value):

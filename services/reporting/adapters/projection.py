@@ -162,7 +162,7 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
         r["uscc"]: r
         for r in await conn.fetch(
             "SELECT uscc, prefecture, registered_on, employees, college_student_founders, event_id "
-            "FROM enterprises WHERE uscc = ANY($1)",
+            "FROM unnest($1::text[]) AS k(uscc) JOIN enterprises USING (uscc)",
             usccs,
         )
     }
@@ -170,17 +170,24 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
     for u, r in enterprises.items():
         reports[u].append(Report(r["registered_on"], r["employees"], 0, str(r["event_id"])))
     for r in await conn.fetch(
-        "SELECT uscc, reported_on, employees, event_id FROM employment_reports WHERE uscc = ANY($1)", usccs
+        "SELECT uscc, reported_on, employees, event_id "
+        "FROM unnest($1::text[]) AS k(uscc) JOIN employment_reports USING (uscc)",
+        usccs,
     ):
         reports[r["uscc"]].append(Report(r["reported_on"], r["employees"], 1, str(r["event_id"])))
     admissions: dict[str, list[date]] = {u: [] for u in usccs}
-    for r in await conn.fetch("SELECT uscc, admitted_on FROM admissions WHERE uscc = ANY($1)", usccs):
+    for r in await conn.fetch(
+        "SELECT uscc, admitted_on FROM unnest($1::text[]) AS k(uscc) JOIN admissions USING (uscc)", usccs
+    ):
         admissions[r["uscc"]].append(r["admitted_on"])
     dated: dict[str, list[tuple[str, date]]] = {u: [] for u in usccs}
-    for r in await conn.fetch("SELECT uscc, metric, day FROM enterprise_facts WHERE uscc = ANY($1)", usccs):
+    for r in await conn.fetch(
+        "SELECT uscc, metric, day FROM unnest($1::text[]) AS k(uscc) JOIN enterprise_facts USING (uscc)", usccs
+    ):
         dated[r["uscc"]].append((r["metric"], r["day"]))
     for r in await conn.fetch(
-        "DELETE FROM enterprise_contributions WHERE uscc = ANY($1) RETURNING prefecture, metric, cohort, day, value",
+        "DELETE FROM enterprise_contributions c USING unnest($1::text[]) AS k(uscc) WHERE c.uscc = k.uscc "
+        "RETURNING c.prefecture, c.metric, c.cohort, c.day, c.value",
         usccs,
     ):
         b.counters[(r["metric"], r["cohort"], r["prefecture"], r["day"])] -= r["value"]
