@@ -1,24 +1,31 @@
-"""`make bench`: throughput and latency of the whole pipeline on this machine (SPEC §7).
+"""`make bench`: throughput and latency on this machine (SPEC §7). Prints numbers only.
 
-Starts a fresh stack under .local/bench (own broker, database, ports), then:
-1. the raw aiokafka read rate of the intake topic — the machine's ceiling;
-2. end to end: N simulated intake events published at once, until every consumer group
-   has caught up and reporting's counters include them (events/s);
-3. latency: registrations at a steady rate; intake record timestamp -> reporting's
-   commit of the counter change (processed_at), p50/p95/p99;
-4. service memory (RSS) before and after.
+Starts a fresh stack under .local/bench (own broker, database, ports), then measures:
+1. each service alone: N simulated intake events through registration (the other two
+   stopped) until the last canonical event is out; then awards alone on those canonical
+   events; then reporting alone on all three topics (events/s each);
+2. the raw aiokafka read rate of the intake topic in the same run — the ceiling;
+3. end to end: another N intake events with all three services running, until every
+   consumer group has caught up (events/s);
+4. latency: registrations at a steady rate, intake record timestamp -> reporting's
+   commit (processed_at), p50/p95/p99;
+5. GET /v1/progress latency on a province-scale history (PROGRESS_ENTERPRISES
+   enterprises folded straight into a reporting schema);
+6. service memory (RSS) along the way.
 
-    BENCH_EVENTS=100000 BENCH_RATE=500 BENCH_SECONDS=20 python -m bench
+    BENCH_EVENTS=100000 BENCH_RATE=500 BENCH_SECONDS=20 PROGRESS_ENTERPRISES=300000 python -m bench
 """
 
 import asyncio
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import asyncpg
@@ -50,8 +57,9 @@ GROUPS = {
 }
 
 
-def stack(command: str) -> None:
+def stack(command: str, only: str = "") -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    env["STACK_SERVICES"] = only
     subprocess.run(
         [sys.executable, "-m", "stack.localstack", command],
         cwd=ROOT,
@@ -71,7 +79,7 @@ def rss_mb() -> dict[str, float]:
     return out
 
 
-async def wait_caught_up(timeout: float = 1800) -> None:
+async def wait_caught_up(timeout: float = 1800, groups: dict[str, list[str]] | None = None) -> None:
     """Poll every group's lag with one admin client and one consumer (cheap for the broker)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
     consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
@@ -79,7 +87,7 @@ async def wait_caught_up(timeout: float = 1800) -> None:
     await consumer.start()
     parts = {
         g: [TopicPartition(t, p) for t in names for p in await partitions_of(BOOTSTRAP, t)]
-        for g, names in GROUPS.items()
+        for g, names in (groups or GROUPS).items()
     }
     try:
         deadline = time.monotonic() + timeout
@@ -100,10 +108,75 @@ async def wait_caught_up(timeout: float = 1800) -> None:
         await admin.close()
 
 
-async def end_to_end(n_events: int) -> tuple[int, float]:
+async def outbox_empty(schema: str) -> None:
+    conn = await asyncpg.connect(DSN)
+    try:
+        while await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox"):
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+
+
+def stop_service(name: str) -> None:
+    pid = int((STACK / "run" / f"{name}.pid").read_text())
+    os.killpg(pid, signal.SIGTERM)
+    while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+        time.sleep(0.05)
+
+
+async def per_service(n_events: int) -> None:
+    stop_service("awards")
+    stop_service("reporting")
+    n, _ = await publish_simulated(n_events, seed=98)
+    t0 = time.monotonic()
+    await wait_caught_up(groups={"registration": GROUPS["registration"]})
+    await outbox_empty("registration")
+    t_reg = time.monotonic() - t0
+    print(
+        f"  registration alone: {n:,} intake events -> last canonical event out in {t_reg:.1f}s "
+        f"= {n / t_reg:,.0f} events/s"
+    )
+    stack("up", only="awards")
+    await wait_caught_up(groups={"awards": GROUPS["awards"]})
+    await outbox_empty("awards")
+    n_aw, t_aw = await busy_span("awards")
+    print(f"  awards alone: {n_aw:,} canonical enterprise events in {t_aw:.1f}s = {n_aw / t_aw:,.0f} facts/s")
+    stack("up", only="reporting")
+    await wait_caught_up(groups={"reporting": GROUPS["reporting"]})
+    n_rep, t_rep = await busy_span("reporting")
+    print(f"  reporting alone: {n_rep:,} events from 3 topics in {t_rep:.1f}s = {n_rep / t_rep:,.0f} events/s")
+    stack("up")
+
+
+async def busy_span(schema: str) -> tuple[int, float]:
+    """Events a consumer processed and the time from its first to its last commit."""
+    conn = await asyncpg.connect(DSN)
+    try:
+        row = await conn.fetchrow(
+            f"SELECT count(*) AS n, extract(epoch FROM max(processed_at) - min(processed_at)) AS s "
+            f"FROM {schema}.processed_events"
+        )
+    finally:
+        await conn.close()
+    return int(row["n"]), max(float(row["s"]), 1e-3)
+
+
+async def topic_size(topic: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in await partitions_of(BOOTSTRAP, topic)]
+        ends = await consumer.end_offsets(parts)
+        starts = await consumer.beginning_offsets(parts)
+        return sum(ends[tp] - starts[tp] for tp in parts)
+    finally:
+        await consumer.stop()
+
+
+async def publish_simulated(n_events: int, *, seed: int) -> tuple[int, float]:
     enterprises = max(100, int(n_events / 2.35))  # the simulator makes ~2.35 events per enterprise
     events = []
-    for e in generate(Options(year=2015, enterprises=enterprises, seed=99, duplicates=0.0)):
+    for e in generate(Options(year=2015, enterprises=enterprises, seed=seed, duplicates=0.0)):
         d = e["data"]
         events.append(((d.get("uscc") or d.get("incubator_id") or d.get("platform_id")).encode(), orjson.dumps(e)))
         if len(events) >= n_events:
@@ -121,11 +194,16 @@ async def end_to_end(n_events: int) -> tuple[int, float]:
             pending.clear()
     await asyncio.gather(*pending)
     await producer.stop()
-    published = time.monotonic() - t0
+    return len(events), time.monotonic() - t0
+
+
+async def end_to_end(n_events: int) -> tuple[int, float]:
+    t0 = time.monotonic()
+    n, published = await publish_simulated(n_events, seed=99)
     await wait_caught_up()
     elapsed = time.monotonic() - t0
-    print(f"  published {len(events):,} in {published:.1f}s; all consumers caught up after {elapsed:.1f}s")
-    return len(events), elapsed
+    print(f"  published {n:,} in {published:.1f}s; all consumers caught up after {elapsed:.1f}s")
+    return n, elapsed
 
 
 async def raw_read_rate() -> tuple[int, float]:
@@ -197,12 +275,72 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
+async def progress_latency(enterprises: int) -> None:
+    """Fold a province-scale history straight into a fresh reporting schema, then time
+    the API's own query path on it."""
+    from services.reporting.adapters.projection import project
+    from services.reporting.domain.progress import milestone_date, window
+    from services.reporting.entrypoints.http_api import progress_document
+    from shared import db
+    from shared.codec import decode_envelope
+
+    schema = "reporting_scale"
+    conn = await asyncpg.connect(DSN)
+    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    await conn.close()
+    await db.migrate(DSN, schema=schema, directory=ROOT / "services" / "reporting" / "migrations")
+    pool = await db.create_pool(DSN, schema=schema, max_size=2)
+    batch: list[bytes] = []
+    t0 = time.monotonic()
+    n = 0
+    for e in tqdm(
+        generate(Options(year=2015, enterprises=enterprises, seed=300, duplicates=0.0)),
+        desc="folding history",
+        unit="ev",
+        file=sys.stderr,
+    ):
+        batch.append(orjson.dumps(e))
+        if len(batch) >= 5000:
+            async with pool.acquire() as c, c.transaction():
+                await project(c, [decode_envelope(b) for b in batch])
+            n += len(batch)
+            batch.clear()
+    async with pool.acquire() as c, c.transaction():
+        await project(c, [decode_envelope(b) for b in batch])
+    n += len(batch)
+    async with pool.acquire() as c:
+        await c.execute("ANALYZE")
+        count = await c.fetchval("SELECT count(*) FROM enterprises")
+    print(
+        f"  folded {n:,} events ({count:,} enterprises) in {time.monotonic() - t0:.0f}s "
+        f"= {n / (time.monotonic() - t0):,.0f} events/s through the projection alone"
+    )
+    timings = []
+    today = date.today()
+    for i in range(300):
+        as_of = (None, milestone_date(2015, "mid_term"), milestone_date(2015, "annual"))[i % 3]
+        division = (None, "650100", "653100")[i % 3]
+        t = time.perf_counter()
+        async with pool.acquire() as c:
+            await progress_document(c, window(2015, as_of=as_of, today=today), division)
+        timings.append((time.perf_counter() - t) * 1000)
+    timings.sort()
+    print(
+        f"  /v1/progress query path at {count:,} enterprises: p50={pct(timings, 50):.1f} ms "
+        f"p95={pct(timings, 95):.1f} ms p99={pct(timings, 99):.1f} ms (n={len(timings)})"
+    )
+    await pool.close()
+
+
 async def run() -> None:
     n_events = int(os.environ.get("BENCH_EVENTS", "100000"))
     rate = int(os.environ.get("BENCH_RATE", "500"))
     seconds = int(os.environ.get("BENCH_SECONDS", "20"))
+    scale = int(os.environ.get("PROGRESS_ENTERPRISES", "300000"))
     rss_before = rss_mb()
-    print(f"== end to end: {n_events:,} simulated intake events -> reporting counters")
+    print(f"== each service alone: {n_events:,} simulated intake events")
+    await per_service(n_events)
+    print(f"== end to end: {n_events:,} more intake events, all services running")
     n, elapsed = await end_to_end(n_events)
     print(f"  end-to-end throughput: {n / elapsed:,.0f} events/s")
     rn, relapsed = await raw_read_rate()
@@ -218,9 +356,12 @@ async def run() -> None:
         f"max={max(lat):.0f} ms mean={statistics.fmean(lat):.0f} ms"
     )
     rss_after = rss_mb()
-    print("== memory (RSS MB) before / after bulk / after steady run")
+    print("== memory (RSS MB) at start / after bulk runs / after the steady run")
     for name in GROUPS:
         print(f"  {name:<13} {rss_before[name]:7.1f} {rss_mid[name]:7.1f} {rss_after[name]:7.1f}")
+    if scale:
+        print(f"== reporting reads at province scale: {scale:,} enterprises")
+        await progress_latency(scale)
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ class ServiceRuntime:
             self.settings.kafka_bootstrap_servers,
             client_id=self.name,
             logger=logging.getLogger(f"{self.name}.broker"),
+            log_level=logging.DEBUG,  # "Received"/"Processed" per batch: debug detail, not news
         )
 
     @property

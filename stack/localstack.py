@@ -287,9 +287,11 @@ def ready(port: int) -> bool:
 
 
 def start_services(env: dict[str, str]) -> None:
+    # STACK_SERVICES=awards,reporting starts only those (benchmarks time one service alone).
+    wanted = set(filter(None, os.environ.get("STACK_SERVICES", "").split(","))) or {s.name for s in SERVICES}
     started = []
     for svc in SERVICES:
-        if pid_alive(svc.name):
+        if svc.name not in wanted or pid_alive(svc.name):
             continue
         say(f"starting {svc.name} on :{svc.port}")
         spawn(
