@@ -82,22 +82,9 @@ def _windowed_rule(
     years = policy.window_years[rule]
     award: _Award | None = None
     for t in _ordered(triggers):
-        if t.on < policy.effective_from:
-            declines.append(
-                Decline(
-                    rule,
-                    DeclineReason.BEFORE_POLICY,
-                    say.before_policy(t.what, t.on, policy.effective_from),
-                    t.event_id,
-                )
-            )
-            continue
-        if award is not None:
-            declines.append(
-                Decline(
-                    rule, DeclineReason.ALREADY_AWARDED, say.already_awarded(t.what, t.on, award.trigger.on), t.event_id
-                )
-            )
+        gate = _gate(rule, t, policy, award.trigger if award else None)
+        if gate is not None:
+            declines.append(gate)
             continue
         stint = qualifying_stint(stints, t.on, years)
         if stint is not None:
@@ -127,6 +114,17 @@ def _windowed_rule(
     return award
 
 
+def _gate(rule: Rule, t: _Trigger, policy: Policy, awarded: _Trigger | None) -> Decline | None:
+    """The declines every rule shares: before the policy, or the award already given."""
+    if t.on < policy.effective_from:
+        return Decline(
+            rule, DeclineReason.BEFORE_POLICY, say.before_policy(t.what, t.on, policy.effective_from), t.event_id
+        )
+    if awarded is not None:
+        return Decline(rule, DeclineReason.ALREADY_AWARDED, say.already_awarded(t.what, t.on, awarded.on), t.event_id)
+    return None
+
+
 def _first_admission(stints: list[Stint]) -> date | None:
     return min((s.admitted_on for s in stints), default=None)
 
@@ -143,19 +141,9 @@ def _transfer_rule(
     for t in _ordered(
         [_Trigger(x.event_id, x.transferred_on, "transferred from XJEE to NEEQ") for x in facts.transfers]
     ):
-        if t.on < policy.effective_from:
-            declines.append(
-                Decline(
-                    rule,
-                    DeclineReason.BEFORE_POLICY,
-                    say.before_policy(t.what, t.on, policy.effective_from),
-                    t.event_id,
-                )
-            )
-        elif awarded is not None:
-            declines.append(
-                Decline(rule, DeclineReason.ALREADY_AWARDED, say.already_awarded(t.what, t.on, awarded.on), t.event_id)
-            )
+        gate = _gate(rule, t, policy, awarded)
+        if gate is not None:
+            declines.append(gate)
         elif listing_award is None or listing_award.trigger.board is not Board.XJEE:
             basis = None if listing_award is None else listing_award.trigger
             declines.append(
