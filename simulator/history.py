@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from stdnum.cn import uscc as uscc_check
@@ -48,6 +49,18 @@ class Options:
     duplicates: float = 0.01
 
 
+@lru_cache(maxsize=1024)
+def _counties(codes: frozenset[str], pref: str) -> tuple[str, ...]:
+    """County-level codes of one prefecture (or the 6590 group) in one revision."""
+    return tuple(
+        sorted(
+            c
+            for c in codes
+            if not c.endswith("00") and (c.startswith(pref) if len(pref) == 4 else prefecture_of(c) == pref)
+        )
+    )
+
+
 class _Maker:
     def __init__(self, opts: Options) -> None:
         self.rng = random.Random(opts.seed)
@@ -71,11 +84,7 @@ class _Maker:
     def county(self, on: date) -> str:
         weights = PREFECTURE_WEIGHTS
         pref = self.rng.choices(list(weights), weights=list(weights.values()))[0]
-        codes = sorted(
-            c
-            for c in codes_in_force(on)
-            if not c.endswith("00") and (c.startswith(pref) if len(pref) == 4 else prefecture_of(c) == pref)
-        )
+        codes = _counties(codes_in_force(on), pref)
         return self.rng.choice(codes) if codes else pref
 
     def envelope(self, event_type: str, data: dict[str, Any], on: date, source: str) -> dict[str, Any]:
@@ -95,6 +104,7 @@ def generate(opts: Options) -> Iterator[dict[str, Any]]:
     y0, y1 = date(opts.year, 1, 1), date(opts.year, 12, 31)
     events: list[tuple[date, dict[str, Any]]] = []
     incubators: list[str] = []
+    recognized_on: dict[str, date] = {}
     n_incubators = max(3, opts.enterprises // 60)
     for i in range(n_incubators):
         on = mk.day(y0, date(opts.year, 10, 31))
@@ -102,6 +112,7 @@ def generate(opts: Options) -> Iterator[dict[str, Any]]:
         level = "region" if i % 5 == 0 else ("prefecture" if i % 3 == 0 else "county")
         inc_id = f"INC-{opts.year}-{i:04d}"
         incubators.append(inc_id)
+        recognized_on[inc_id] = on
         op = mk.uscc(div)
         events.append(
             (
@@ -144,7 +155,6 @@ def generate(opts: Options) -> Iterator[dict[str, Any]]:
                 ),
             )
         )
-    first_incubator = min(on for on, e in events if e["event_type"] == "IncubatorRegistered")
     for i in range(opts.enterprises):
         registered = mk.day(y0, y1)
         div = mk.county(registered)
@@ -185,12 +195,7 @@ def generate(opts: Options) -> Iterator[dict[str, Any]]:
             )
         if mk.rng.random() < 0.4:
             inc = mk.rng.choice(incubators)
-            recognized = next(
-                e["data"]["recognized_on"]
-                for _, e in events
-                if e["data"].get("incubator_id") == inc and e["event_type"] == "IncubatorRegistered"
-            )
-            admitted = mk.day(max(registered, date.fromisoformat(recognized), first_incubator), y1)
+            admitted = mk.day(max(registered, recognized_on[inc]), y1)
             events.append(
                 (
                     admitted,
