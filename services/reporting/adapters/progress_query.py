@@ -25,42 +25,53 @@ _PER_YEAR = (
 )
 
 
-async def actuals_by_prefecture(conn: asyncpg.Connection, w: Window) -> dict[str, dict[str, int]]:
-    """{prefecture: {metric: actual}} for every metric and counter of SPEC §2.2."""
+REGION = "*"
+
+# Sum whole months from the monthly rollup and the days of the last month from the daily
+# one: at most ~12 + 31 rows per metric and prefecture, whatever the history's size.
+_RANGE_SUM = """
+SELECT prefecture, metric, sum(value)::bigint AS v FROM (
+    SELECT prefecture, metric, value FROM monthly_counters
+    WHERE metric = ANY($1::text[]) AND ($2::int IS NULL OR cohort = $2) AND prefecture {pref}
+      AND month >= date_trunc('month', $3::date) AND month < date_trunc('month', $4::date)
+    UNION ALL
+    SELECT prefecture, metric, value FROM daily_counters
+    WHERE metric = ANY($1::text[]) AND ($2::int IS NULL OR cohort = $2) AND prefecture {pref}
+      AND day >= greatest($3::date, date_trunc('month', $4::date)::date) AND day <= $4
+) s GROUP BY 1, 2
+"""
+
+
+async def actuals(conn: asyncpg.Connection, w: Window, *, prefecture: str | None) -> dict[str, dict[str, int]]:
+    """{prefecture: {metric: actual}}: the region-wide row for prefecture=None, one
+    prefecture's row, or (prefecture="all") every prefecture's row."""
+    if prefecture is None:
+        where, args = "= $5", [REGION]
+    elif prefecture == "all":
+        where, args = "<> $5", [REGION]
+    else:
+        where, args = "= $5", [prefecture]
+    sql = _RANGE_SUM.format(pref=where)
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for r in await conn.fetch(
-        "SELECT prefecture, metric, sum(value)::bigint AS v FROM daily_counters "
-        "WHERE metric = ANY($1::text[]) AND cohort = $2 AND day <= $3 GROUP BY 1, 2",
-        list(_PER_YEAR),
-        w.year,
-        w.end,
-    ):
+    # Every per-year metric's window is [Y-01-01, E] within its cohort (business dates).
+    for r in await conn.fetch(sql, list(_PER_YEAR), w.year, w.start, w.end, *args):
         out[r["prefecture"]][r["metric"]] = r["v"]
     start, end = period_of(m.COLLEGE_STUDENT_FOUNDERS, w)
-    for r in await conn.fetch(
-        "SELECT prefecture, sum(value)::bigint AS v FROM daily_counters "
-        "WHERE metric = $1 AND day BETWEEN $2 AND $3 GROUP BY 1",
-        m.COLLEGE_STUDENT_FOUNDERS,
-        start,
-        end,
-    ):
+    for r in await conn.fetch(sql, [m.COLLEGE_STUDENT_FOUNDERS], None, start, end, *args):
         out[r["prefecture"]][m.COLLEGE_STUDENT_FOUNDERS] = r["v"]
-    for r in await conn.fetch(
-        "SELECT DISTINCT prefecture FROM carriers WHERE kind = 'incubator' AND recognized_on <= $1", w.end
-    ):
-        if r["prefecture"] in PREFECTURES:
-            out[r["prefecture"]][m.PREFECTURES_WITH_BASE] = 1
+    bases = {
+        r["prefecture"]
+        for r in await conn.fetch(
+            "SELECT DISTINCT prefecture FROM carriers WHERE kind = 'incubator' AND recognized_on <= $1", w.end
+        )
+        if r["prefecture"] in PREFECTURES
+    }
+    if prefecture is None:
+        out[REGION][m.PREFECTURES_WITH_BASE] = len(bases)
+    else:
+        for p in bases if prefecture == "all" else bases & {prefecture}:
+            out[p][m.PREFECTURES_WITH_BASE] = 1
     return {p: dict(v) for p, v in out.items()}
-
-
-def total(by_prefecture: dict[str, dict[str, int]], prefecture: str | None) -> dict[str, int]:
-    if prefecture is not None:
-        return dict(by_prefecture.get(prefecture, {}))
-    sums: dict[str, int] = defaultdict(int)
-    for metrics in by_prefecture.values():
-        for k, v in metrics.items():
-            sums[k] += v
-    return dict(sums)
 
 
 async def award_totals(conn: asyncpg.Connection, w: Window, prefecture: str | None) -> dict[str, Any]:

@@ -211,13 +211,24 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
         )
 
 
+REGION = "*"  # the region-wide row beside the per-prefecture rows
+
+
 async def _add_counters(conn: asyncpg.Connection, counters: Counter[CounterKey]) -> None:
-    rows = sorted((metric, cohort, pref, day, v) for (metric, cohort, pref, day), v in counters.items() if v)
-    await insert_rows(
-        conn,
-        "daily_counters",
-        {"metric": "text", "cohort": "int", "prefecture": "text", "day": "date", "value": "bigint"},
-        rows,
-        suffix="ON CONFLICT (metric, cohort, prefecture, day) "
-        "DO UPDATE SET value = daily_counters.value + excluded.value",
-    )
+    """Add to the daily and the monthly rollups, per prefecture and region-wide."""
+    daily: Counter[CounterKey] = Counter()
+    monthly: Counter[CounterKey] = Counter()
+    for (metric, cohort, pref, day), v in counters.items():
+        if v:
+            for p in (pref, REGION):
+                daily[(metric, cohort, p, day)] += v
+                monthly[(metric, cohort, p, day.replace(day=1))] += v
+    for table, key, rows in (("daily_counters", "day", daily), ("monthly_counters", "month", monthly)):
+        await insert_rows(
+            conn,
+            table,
+            {"metric": "text", "cohort": "int", "prefecture": "text", key: "date", "value": "bigint"},
+            sorted((*k, v) for k, v in rows.items() if v),
+            suffix=f"ON CONFLICT (metric, cohort, prefecture, {key}) "
+            f"DO UPDATE SET value = {table}.value + excluded.value",
+        )

@@ -35,8 +35,8 @@ def _window(year: int, as_of: date | None, milestone: Milestone | None) -> Windo
 
 
 async def progress_document(conn: asyncpg.Connection, w: Window, division: str | None) -> dict[str, Any]:
-    by_prefecture = await q.actuals_by_prefecture(conn, w)
-    actual = q.total(by_prefecture, division)
+    found = await q.actuals(conn, w, prefecture=division)
+    actual = found.get(division or q.REGION, {})
     targets = await q.targets(conn, w.year) if division is None else {}
     return {
         "year": w.year,
@@ -71,7 +71,7 @@ async def progress_divisions(
 ) -> dict[str, Any]:
     w = _window(year, as_of, milestone)
     async with _pool(request).acquire() as conn:
-        by_prefecture = await q.actuals_by_prefecture(conn, w)
+        by_prefecture = await q.actuals(conn, w, prefecture="all")
     rows = []
     for code, name in {**PREFECTURES, **REGION_CITIES}.items():
         actual = by_prefecture.get(code, {})
