@@ -353,6 +353,11 @@ def run_foreground() -> None:
     up()
     say("logs follow; Ctrl-C stops the stack")
     tail = subprocess.Popen(["tail", "-n", "0", "-F", *(str(LOGS / f"{s.name}.log") for s in SERVICES)])
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the stack just like Ctrl-C
+
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         tail.wait()
     except KeyboardInterrupt:

@@ -1,5 +1,6 @@
 """Wiring: settings -> runtime (pool, broker) -> FastAPI app with the dashboard."""
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from fastapi import FastAPI
 
 from services.reporting.adapters.projection import project
 from services.reporting.entrypoints.http_api import router
+from services.reporting.entrypoints.progress_gauges import publish_progress_gauges
 from services.reporting.settings import ReportingSettings
 from shared import topics
 from shared.codec import decode_envelope
@@ -29,6 +31,13 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations", relay_lock_key=3_300_002
     )
     subscribe_batches(runtime, topics=list(SOURCE_TOPICS), dlq_topic=topics.REPORTING_DLQ, handle=handle)
+
+    async def export_progress() -> None:
+        async with runtime.pool.acquire() as conn:
+            await publish_progress_gauges(conn)
+        await asyncio.sleep(settings.progress_gauge_interval_seconds)
+
+    runtime.background.append(export_progress)
     app = service_app(
         runtime,
         title="reporting",

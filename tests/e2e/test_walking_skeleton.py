@@ -51,3 +51,23 @@ async def test_registered_enterprise_flows_through_all_three_services(stack: Sta
         return await _new_enterprises(stack)
 
     assert await eventually(count, lambda n: n == before + 1) == before + 1
+
+
+async def test_progress_is_exported_as_prometheus_gauges(stack: Stack) -> None:
+    import re
+
+    import httpx
+
+    async def scrape() -> tuple[str, int]:
+        async with httpx.AsyncClient(timeout=10) as client:
+            text = (await client.get(f"{stack.url('reporting')}/metrics")).text
+        return text, await _new_enterprises(stack)
+
+    def agrees(v: tuple[str, int]) -> bool:
+        m = re.search(r'^progress_actual\{metric="new_enterprises",year="2015"\} ([0-9.e+]+)$', v[0], re.M)
+        return m is not None and float(m.group(1)) == v[1]
+
+    text, actual = await eventually(scrape, agrees, timeout=20)
+    assert agrees((text, actual))
+    assert 'progress_target{metric="new_enterprises",year="2015"} 3000.0' in text
+    assert 'progress_target{metric="college_student_founders",year="2017"} 5000.0' in text
