@@ -31,12 +31,7 @@ async def enqueue(conn: asyncpg.Connection, messages: Sequence[OutgoingMessage])
             (m.topic, m.key, m.value, dumps([[k, v.decode("utf-8", "replace")] for k, v in m.headers]).decode())
             for m in messages
         ],
-        schema_name=await _schema(conn),
     )
-
-
-async def _schema(conn: asyncpg.Connection) -> str:
-    return str(await conn.fetchval("SELECT current_schema()"))
 
 
 class OutboxRelay:

@@ -206,9 +206,7 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
             b.counters[(metric, cohort, pref, day)] += value
             rows.append((u, pref, metric, cohort, day, value))
     if rows:
-        await conn.copy_records_to_table(
-            "enterprise_contributions", records=rows, schema_name=await conn.fetchval("SELECT current_schema()")
-        )
+        await conn.copy_records_to_table("enterprise_contributions", records=rows)
 
 
 REGION = "*"  # the region-wide row beside the per-prefecture rows
