@@ -7,13 +7,14 @@ Each service's `app.py` builds one of these from its settings and hands it to
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
+from pydantic import BaseModel
 
 from shared import db, topics
 from shared.kafka import ensure_topics, idempotent_producer
@@ -44,6 +45,11 @@ class ServiceRuntime:
             logger=logging.getLogger(f"{self.name}.broker"),
             log_level=logging.DEBUG,  # "Received"/"Processed" per batch: debug detail, not news
         )
+
+    def documents(self, topic: str, *, models: Sequence[type[BaseModel]], description: str) -> None:
+        """Declare an outgoing topic for the AsyncAPI document (the outbox relay publishes)."""
+        for model in models:
+            self.broker.publisher(topic, title=f"{topic}:{model.__name__}", description=description, schema=model)
 
     @property
     def schema(self) -> str:

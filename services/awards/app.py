@@ -9,6 +9,7 @@ from services.awards.processing import SERVICE, make_handler
 from services.awards.settings import AwardsSettings
 from shared import topics
 from shared.consumer import subscribe_batches
+from shared.events import AWARD_MODELS
 from shared.http import service_app
 from shared.runtime import ServiceRuntime
 
@@ -20,6 +21,11 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     )
     subscribe_batches(
         runtime, topics=[topics.ENTERPRISE_EVENTS], dlq_topic=topics.AWARDS_DLQ, handle=make_handler(settings.policy())
+    )
+    runtime.documents(
+        topics.AWARD_EVENTS,
+        models=list(AWARD_MODELS.values()),
+        description="PayoutIssued, PayoutReversed, AwardDeclined; key = enterprise USCC; deterministic ids.",
     )
     app = service_app(
         runtime,

@@ -13,6 +13,7 @@ from services.registration.intake import SERVICE, expire_parked
 from services.registration.settings import RegistrationSettings
 from shared import divisions, topics
 from shared.consumer import subscribe_batches
+from shared.events import CANONICAL_MODELS, CARRIER_EVENT_TYPES
 from shared.http import service_app
 from shared.runtime import ServiceRuntime
 
@@ -37,6 +38,16 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         await asyncio.sleep(settings.park_sweep_interval_seconds)
 
     runtime.background.append(sweep_parked)
+    runtime.documents(
+        topics.ENTERPRISE_EVENTS,
+        models=[m for t, m in CANONICAL_MODELS.items() if t not in CARRIER_EVENT_TYPES],
+        description="Canonical enterprise events; key = USCC; the intake event_id is kept.",
+    )
+    runtime.documents(
+        topics.CARRIER_EVENTS,
+        models=[CANONICAL_MODELS[t] for t in sorted(CARRIER_EVENT_TYPES)],
+        description="Incubators and service platforms; key = carrier id.",
+    )
     app = service_app(
         runtime,
         title="registration",

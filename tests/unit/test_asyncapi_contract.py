@@ -1,0 +1,19 @@
+"""The AsyncAPI document of each service names the topics of SPEC §3.2 it reads and writes."""
+
+from faststream.specification import AsyncAPI
+
+from services.awards.app import create_app as awards_app
+from services.registration.app import create_app as registration_app
+from services.reporting.app import create_app as reporting_app
+
+
+def channels(factory: object) -> set[str]:
+    app = factory()  # type: ignore[operator]
+    spec = AsyncAPI(app.state.runtime.broker).to_specification().to_jsonable()
+    return {name.split(":")[0] for name in spec["channels"]}
+
+
+def test_each_service_documents_its_topics() -> None:
+    assert channels(registration_app) == {"registration.intake.v1", "enterprise.events.v1", "carrier.events.v1"}
+    assert channels(awards_app) == {"enterprise.events.v1", "award.events.v1"}
+    assert channels(reporting_app) == {"enterprise.events.v1", "carrier.events.v1", "award.events.v1"}
