@@ -30,6 +30,21 @@ from shared.events import (
     ServicePlatformRegistered,
 )
 
+
+def _carrier_columns(id_column: str) -> dict[str, str]:
+    """Incubators and service platforms share one shape (SPEC §3.3)."""
+    return {
+        id_column: "text",
+        "name": "text",
+        "operator_uscc": "text",
+        "operator_name": "text",
+        "level": "text",
+        "division_code": "text",
+        "recognized_on": "date",
+        "event_id": "uuid",
+    }
+
+
 _COLUMNS: dict[str, dict[str, str]] = {
     "intake_log": {"event_id": "uuid", "content_hash": "bytea", "event_type": "text"},
     "enterprises": {
@@ -42,26 +57,8 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "college_student_founders": "int",
         "event_id": "uuid",
     },
-    "incubators": {
-        "incubator_id": "text",
-        "name": "text",
-        "operator_uscc": "text",
-        "operator_name": "text",
-        "level": "text",
-        "division_code": "text",
-        "recognized_on": "date",
-        "event_id": "uuid",
-    },
-    "service_platforms": {
-        "platform_id": "text",
-        "name": "text",
-        "operator_uscc": "text",
-        "operator_name": "text",
-        "level": "text",
-        "division_code": "text",
-        "recognized_on": "date",
-        "event_id": "uuid",
-    },
+    "incubators": _carrier_columns("incubator_id"),
+    "service_platforms": _carrier_columns("platform_id"),
     "stints": {
         "admission_event_id": "uuid",
         "uscc": "text",
