@@ -49,11 +49,14 @@ BATCH_SIZE = Histogram(
 )
 DEAD_LETTERED = Counter("dead_lettered_total", "Messages sent to a DLQ", ["service", "error_code"])
 
+# Transient: the batch is redelivered after a pause instead of being blamed on a message
+# (deadlocks and serialization failures included: replicas may race during a rebalance).
 INFRA_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    asyncpg.TransactionRollbackError,
 )
 
 

@@ -61,8 +61,10 @@ class OutboxRelay:
             try:
                 async with self._pool.acquire() as conn:
                     await self._run_holding_lock(conn)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("outbox relay of %s: %s; retrying", self._service, exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the relay must outlive any broker or database failure
+                log.exception("outbox relay of %s failed; retrying in 1 s (rows stay in the outbox)", self._service)
                 await asyncio.sleep(1)
 
     async def _run_holding_lock(self, conn: asyncpg.Connection) -> None:
