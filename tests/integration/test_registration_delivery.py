@@ -64,6 +64,12 @@ async def test_out_of_order_facts_are_parked_then_released_in_causal_order(stack
         "division_code": "650102",
     }
     assert not (ids & await _parked_ids(stack))
+    async with httpx.AsyncClient(timeout=10) as client:
+        carrier = (await client.get(f"{stack.url('registration')}/v1/incubators/{inc}")).json()
+        enterprise = (await client.get(f"{stack.url('registration')}/v1/enterprises/{uscc}")).json()
+    assert (carrier["operator_uscc"], carrier["level"], carrier["resident_enterprises"]) == (op, "region", 1)
+    assert enterprise["stints"] == [{"incubator_id": inc, "admitted_on": "2015-06-01", "graduated_on": None}]
+    assert enterprise["certifications"] == [{"certificate_no": "GR201565000001", "certified_on": "2015-09-01"}]
 
 
 async def test_same_intake_message_three_times_gives_one_canonical_event(stack: Stack) -> None:

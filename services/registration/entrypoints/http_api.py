@@ -74,13 +74,14 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
                 "ORDER BY reported_on DESC, event_id DESC LIMIT 1",
                 uscc,
             )
-        result = {k: _json(v) for k, v in dict(row).items()}
-        result["stints"] = [{k: _json(v) for k, v in dict(s).items()} for s in stints]
-        result["certifications"] = [{k: _json(v) for k, v in dict(c).items()} for c in certs]
-        result["listings"] = [{k: _json(v) for k, v in dict(x).items()} for x in listings]
-        result["transfers"] = [{k: _json(v) for k, v in dict(t).items()} for t in transfers]
-        result["latest_employment_report"] = latest and {k: _json(v) for k, v in dict(latest).items()}
-        return result
+        return {
+            **_row(row),
+            "stints": [_row(s) for s in stints],
+            "certifications": [_row(c) for c in certs],
+            "listings": [_row(x) for x in listings],
+            "transfers": [_row(t) for t in transfers],
+            "latest_employment_report": latest and _row(latest),
+        }
 
     @router.get("/incubators/{incubator_id}")
     async def get_incubator(incubator_id: str, request: Request) -> dict[str, Any]:
@@ -91,7 +92,7 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
             resident = await conn.fetchval(
                 "SELECT count(*) FROM stints WHERE incubator_id = $1 AND graduated_on IS NULL", incubator_id
             )
-        return {**{k: _json(v) for k, v in dict(row).items()}, "resident_enterprises": resident}
+        return {**_row(row), "resident_enterprises": resident}
 
     @router.get("/parked")
     async def get_parked(request: Request, limit: int = 100) -> dict[str, Any]:
@@ -102,9 +103,13 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
                 "source_offset FROM parked ORDER BY parked_at, event_id LIMIT $1",
                 max(1, min(limit, 1000)),
             )
-        return {"total": total, "parked": [{k: _json(v) for k, v in dict(r).items()} for r in rows]}
+        return {"total": total, "parked": [_row(r) for r in rows]}
 
     return router
+
+
+def _row(record: asyncpg.Record) -> dict[str, Any]:
+    return {k: _json(v) for k, v in record.items()}
 
 
 def _json(value: Any) -> Any:
