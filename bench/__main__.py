@@ -42,14 +42,14 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / ".local" / "bench"
 ENV = {
     "STACK_DIR": str(STACK),
-    "LOCAL_KAFKA_PORT": "49092",
-    "LOCAL_PG_PORT": "45432",
-    "REGISTRATION_PORT": "38001",
-    "AWARDS_PORT": "38002",
-    "REPORTING_PORT": "38000",
+    "LOCAL_KAFKA_PORT": "30192",
+    "LOCAL_PG_PORT": "30432",
+    "REGISTRATION_PORT": "30801",
+    "AWARDS_PORT": "30802",
+    "REPORTING_PORT": "30800",
 }
-BOOTSTRAP = "127.0.0.1:49092"
-DSN = "postgresql://xj:xj@127.0.0.1:45432/xj"
+BOOTSTRAP = "127.0.0.1:30192"
+DSN = "postgresql://xj:xj@127.0.0.1:30432/xj"
 GROUPS = {
     "registration": [topics.INTAKE],
     "awards": [topics.ENTERPRISE_EVENTS],

@@ -93,6 +93,8 @@ def _alive(pid: int) -> bool:
     return stat[2] != "Z"
 
 
+# Every port below the kernel's ephemeral range (32768+), where a client socket could
+# already hold it: the test stack, `make up`'s test stack and the bench all stay under it.
 def _stack_env(extra: dict[str, str]) -> dict[str, str]:
     return {
         "STACK_DIR": str(TEST_STACK),

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 STACK = ROOT / ".local" / "test-up"
 ENV = {
     "STACK_DIR": str(STACK),
-    "LOCAL_KAFKA_PORT": "39092",
-    "LOCAL_PG_PORT": "35432",
+    "LOCAL_KAFKA_PORT": "31092",
+    "LOCAL_PG_PORT": "31432",
     "REGISTRATION_PORT": "28001",
     "AWARDS_PORT": "28002",
     "REPORTING_PORT": "28000",
@@ -49,7 +49,7 @@ def alive(pid: int) -> bool:
 
 def stack_processes() -> list[str]:
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
-    return [line for line in ps.splitlines() if str(STACK) in line or ":35432" in line or "-p 35432" in line]
+    return [line for line in ps.splitlines() if str(STACK) in line or ":31432" in line or "-p 31432" in line]
 
 
 def test_make_up_twice_restart_one_and_down() -> None:
@@ -60,8 +60,8 @@ def test_make_up_twice_restart_one_and_down() -> None:
         started = pids()
         assert set(started) == set(NAMES) and all(alive(p) for p in started.values())
         env_file = (STACK / "stack.env").read_text()
-        assert "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:39092" in env_file
-        assert "DATABASE_URL=postgresql://xj:xj@127.0.0.1:35432/xj" in env_file
+        assert "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:31092" in env_file
+        assert "DATABASE_URL=postgresql://xj:xj@127.0.0.1:31432/xj" in env_file
         assert "REPORTING_URL=http://127.0.0.1:28000" in env_file
 
         t0 = time.monotonic()
