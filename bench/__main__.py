@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from shared import topics
 from shared.kafka import partitions_of
+from shared.kafka_settings import kafka_options
 from simulator.history import Options, generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +59,8 @@ GROUPS = {
 
 
 def stack(command: str, only: str = "") -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    # The bench measures the plain one-node stack, whatever the caller's shell points at.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_")) and k != "DATABASE_URL"}
     env["STACK_SERVICES"] = only
     subprocess.run(
         [sys.executable, "-m", "stack.localstack", command],
@@ -81,8 +83,8 @@ def rss_mb() -> dict[str, float]:
 
 async def wait_caught_up(timeout: float = 1800, groups: dict[str, list[str]] | None = None) -> None:
     """Poll every group's lag with one admin client and one consumer (cheap for the broker)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
-    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    admin = AIOKafkaAdminClient(**kafka_options(BOOTSTRAP))
+    consumer = AIOKafkaConsumer(**kafka_options(BOOTSTRAP))
     await admin.start()
     await consumer.start()
     parts = {
@@ -162,7 +164,7 @@ async def busy_span(schema: str) -> tuple[int, float]:
 
 
 async def topic_size(topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP)
+    consumer = AIOKafkaConsumer(**kafka_options(BOOTSTRAP))
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in await partitions_of(BOOTSTRAP, topic)]
@@ -182,7 +184,7 @@ async def publish_simulated(n_events: int, *, seed: int) -> tuple[int, float]:
         if len(events) >= n_events:
             break
     producer = AIOKafkaProducer(
-        bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20
+        **kafka_options(BOOTSTRAP), acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20
     )
     await producer.start()
     t0 = time.monotonic()
@@ -207,9 +209,7 @@ async def end_to_end(n_events: int) -> tuple[int, float]:
 
 
 async def raw_read_rate() -> tuple[int, float]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=BOOTSTRAP, enable_auto_commit=False, max_partition_fetch_bytes=8 << 20
-    )
+    consumer = AIOKafkaConsumer(**kafka_options(BOOTSTRAP), enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
     await consumer.start()
     parts = [TopicPartition(topics.INTAKE, p) for p in await partitions_of(BOOTSTRAP, topics.INTAKE)]
     consumer.assign(parts)
@@ -227,7 +227,7 @@ async def raw_read_rate() -> tuple[int, float]:
 async def latency(rate: int, seconds: int) -> list[float]:
     from stdnum.cn import uscc as uscc_check
 
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True, linger_ms=0)
+    producer = AIOKafkaProducer(**kafka_options(BOOTSTRAP), acks="all", enable_idempotence=True, linger_ms=0)
     await producer.start()
     ids: list[str] = []
     sent_at: dict[str, float] = {}

@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from shared import db, topics
-from shared.kafka import ensure_topics, idempotent_producer
+from shared.kafka import KafkaSetupError, ensure_topics, idempotent_producer, probe
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 
@@ -37,10 +37,13 @@ class ServiceRuntime:
     _relay_task: asyncio.Task[None] | None = field(default=None, init=False)
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
+    _kafka_task: asyncio.Task[None] | None = field(default=None, init=False)
+    _broker_started: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.broker = KafkaBroker(
-            self.settings.kafka_bootstrap_servers,
+            self.settings.bootstrap_list,
+            security=self.settings.faststream_security(),
             client_id=self.name,
             logger=logging.getLogger(f"{self.name}.broker"),
             log_level=logging.DEBUG,  # "Received"/"Processed" per batch: debug detail, not news
@@ -66,14 +69,36 @@ class ServiceRuntime:
         return self._producer
 
     async def start(self, *, pool_size: int = 8) -> None:
+        """PostgreSQL now; Kafka in the background, so a broker that refuses the settings
+        leaves the process serving /readyz 503 with one clear log line instead of a crash loop."""
         s = self.settings
         await db.migrate(s.dsn, schema=self.schema, directory=self.migrations)
-        await ensure_topics(s.kafka_bootstrap_servers, topics.ALL, partitions=s.topic_partitions)
         self._pool = await db.create_pool(s.dsn, schema=self.schema, max_size=pool_size)
-        self._producer = idempotent_producer(s.kafka_bootstrap_servers, client_id=f"{self.name}-outbox")
+        self._tasks = [asyncio.create_task(_forever(job), name=f"{self.name}-bg") for job in self.background]
+        self._kafka_task = asyncio.create_task(self._start_kafka(), name=f"{self.name}-kafka")
+        log.info("%s started; connecting to Kafka at %s", self.name, s.describe())
+
+    async def _start_kafka(self) -> None:
+        s = self.settings
+        reported = ""
+        while True:
+            try:
+                await probe(s)
+                await ensure_topics(s, topics.ALL, s.topic_spec)
+                break
+            except KafkaSetupError as exc:
+                if str(exc) != reported:  # one line per distinct cause, not one per retry
+                    log.error("%s (retrying every %.0f s)", exc, s.kafka_retry_interval_s)
+                    reported = str(exc)
+            except Exception as exc:  # noqa: BLE001 - a broker still starting: retry quietly
+                if type(exc).__name__ != reported:
+                    log.warning("Kafka not ready at %s: %r; retrying", s.describe(), exc)
+                    reported = type(exc).__name__
+            await asyncio.sleep(s.kafka_retry_interval_s)
+        self._producer = idempotent_producer(s, client_id=f"{self.name}-outbox")
         await self._producer.start()
         self._relay = OutboxRelay(
-            pool=self._pool,
+            pool=self.pool,
             producer=self._producer,
             service=self.name,
             lock_key=self.relay_lock_key,
@@ -82,15 +107,19 @@ class ServiceRuntime:
         )
         self._relay_task = asyncio.create_task(self._relay.run(), name=f"{self.name}-relay")
         await self.broker.start()
-        self._tasks = [asyncio.create_task(_forever(job), name=f"{self.name}-bg") for job in self.background]
-        log.info("%s started", self.name)
+        self._broker_started = True
+        log.info("%s connected to Kafka at %s", self.name, s.describe())
 
     async def stop(self) -> None:
         # Subscribers first: the in-flight batch finishes and commits; then the relay drains.
+        if self._kafka_task is not None and not self._kafka_task.done():
+            self._kafka_task.cancel()
+            await asyncio.gather(self._kafka_task, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.broker.stop()
+        if self._broker_started:
+            await self.broker.stop()
         if self._relay is not None and self._relay_task is not None:
             self._relay.stop()
             await asyncio.wait_for(self._relay_task, timeout=10)
@@ -105,7 +134,7 @@ class ServiceRuntime:
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             checks["postgres"] = self._pool is not None and await self._pool.fetchval("SELECT 1") == 1
         with contextlib.suppress(Exception):  # any failure means "not reachable"
-            checks["kafka"] = await self.broker.ping(timeout=2.0)
+            checks["kafka"] = self._broker_started and await self.broker.ping(timeout=2.0)
         return checks
 
 

@@ -1,15 +1,20 @@
 """Settings every service reads (environment variables, SPEC §6)."""
 
-from pydantic import Field, PostgresDsn, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PostgresDsn, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from shared.kafka import TopicSpec
+from shared.kafka_settings import KafkaSettings
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(KafkaSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
-    kafka_bootstrap_servers: str = "127.0.0.1:19092"
     database_url: PostgresDsn = PostgresDsn("postgresql://xj:xj@127.0.0.1:15432/xj")
     topic_partitions: int = Field(default=6, ge=1, le=256)
+    # 1 on the one-node local stack; 3 with min.insync.replicas 2 on a production cluster.
+    topic_replication_factor: int = Field(default=1, ge=1, le=16)
+    topic_min_insync_replicas: int | None = Field(default=None, ge=1, le=16)
     http_host: str = "127.0.0.1"
     log_level: str = "INFO"
     # Consumer batches: one database transaction per fetched batch.
@@ -19,13 +24,24 @@ class ServiceSettings(BaseSettings):
     outbox_idle_sleep_s: float = Field(default=0.02, gt=0, le=5)
     # Bounded retries before a message goes to the consumer's own DLQ (SPEC §3.2).
     max_attempts: int = Field(default=5, ge=1, le=100)
+    # How often a service retries a Kafka connection that its settings cannot make.
+    kafka_retry_interval_s: float = Field(default=5, gt=0, le=300)
 
-    @field_validator("kafka_bootstrap_servers")
-    @classmethod
-    def _non_empty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("KAFKA_BOOTSTRAP_SERVERS must name at least one broker")
-        return value
+    @model_validator(mode="after")
+    def _min_isr_fits(self) -> "ServiceSettings":
+        if (
+            self.topic_min_insync_replicas is not None
+            and self.topic_min_insync_replicas > self.topic_replication_factor
+        ):
+            raise ValueError(
+                f"TOPIC_MIN_INSYNC_REPLICAS={self.topic_min_insync_replicas} exceeds "
+                f"TOPIC_REPLICATION_FACTOR={self.topic_replication_factor}: no write could ever be acknowledged"
+            )
+        return self
+
+    @property
+    def topic_spec(self) -> TopicSpec:
+        return TopicSpec(self.topic_partitions, self.topic_replication_factor, self.topic_min_insync_replicas)
 
     @property
     def dsn(self) -> str:

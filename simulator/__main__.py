@@ -14,21 +14,22 @@ from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
 from shared import topics
+from shared.kafka_settings import KafkaSettings
 from simulator.history import Options, generate
 
 
-def _bootstrap() -> str:
+def _kafka() -> KafkaSettings:
+    """The environment's Kafka settings; without any, those `make up` wrote to stack.env."""
     env_file = Path(os.environ.get("STACK_DIR", ".local")) / "stack.env"
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and env_file.exists():
-        for line in env_file.read_text().splitlines():
-            if line.startswith("KAFKA_BOOTSTRAP_SERVERS="):
-                return line.split("=", 1)[1]
-    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+        lines = (line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+        return KafkaSettings.from_vars(dict(lines))
+    return KafkaSettings()
 
 
-async def publish(opts: Options, bootstrap: str) -> int:
+async def publish(opts: Options, kafka: KafkaSettings) -> int:
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20
+        **kafka.client_options(), acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20
     )
     await producer.start()
     sent = 0
@@ -61,9 +62,9 @@ def main() -> None:
             for e in tqdm(generate(opts), desc="simulating", unit="ev", file=sys.stderr):
                 fh.write(orjson.dumps(e) + b"\n")
         return
-    bootstrap = _bootstrap()
-    sent = asyncio.run(publish(opts, bootstrap))
-    print(f"published {sent} intake events for {args.year} to {bootstrap} ({topics.INTAKE})")
+    kafka = _kafka()
+    sent = asyncio.run(publish(opts, kafka))
+    print(f"published {sent} intake events for {args.year} to {kafka.describe()} ({topics.INTAKE})")
 
 
 if __name__ == "__main__":

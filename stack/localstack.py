@@ -4,8 +4,11 @@ jars, a real PostgreSQL from Debian's package, and the three services as process
     python -m stack.localstack up|down|status|run
 
 `up` is idempotent: it starts only what is not running and records pids under
-.local/run/. With KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL set it uses those instead of
-starting its own broker or database.
+.local/run/. With KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL set to somewhere else it uses
+those instead of starting its own broker or database; addresses that are this stack's
+own (a shell that sourced .local/stack.env) still count as local, so a dead broker is
+restarted. KAFKA_NODES=3 runs a three-node KRaft cluster, KAFKA_SECURITY=sasl_ssl a
+SASL_SSL listener (stack/kafka_nodes.py); SERVICE_REPLICAS=2 runs two of each service.
 """
 
 import argparse
@@ -22,6 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from stack.kafka_nodes import KafkaLayout, ensure_tls_material
 
 ROOT = Path(__file__).resolve().parent.parent
 # STACK_DIR lets the test suite run a second, disposable stack beside a developer's.
@@ -34,11 +40,12 @@ PG_DIR = LOCAL / "pg"
 STACK_ENV = LOCAL / "stack.env"
 
 KAFKA_PORT = int(os.environ.get("LOCAL_KAFKA_PORT", "19092"))
-KAFKA_CONTROLLER_PORT = KAFKA_PORT + 1
+KAFKA = KafkaLayout.from_env(base_port=KAFKA_PORT, kafka_dir=KAFKA_DIR)
 PG_PORT = int(os.environ.get("LOCAL_PG_PORT", "15432"))
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 LOCAL_DATABASE_URL = f"postgresql://xj:xj@127.0.0.1:{PG_PORT}/xj"
-LOCAL_BOOTSTRAP = f"127.0.0.1:{KAFKA_PORT}"
+REPLICAS = int(os.environ.get("SERVICE_REPLICAS") or "1")
+REPLICA_PORT_STEP = 100  # replica r of a service listens on its port + 100 * (r - 1)
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ def pid_alive(name: str) -> int | None:
     return pid
 
 
-def spawn(name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
+def spawn(name: str, argv: list[str], env: dict[str, str] | None = None, base: dict[str, str] | None = None) -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
     RUN.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
@@ -102,7 +109,7 @@ def spawn(name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
+        env={**(os.environ if base is None else base), **(env or {})},
         cwd=ROOT,
         start_new_session=True,
     )
@@ -131,7 +138,7 @@ def ensure_kafka_jars() -> None:
     )
 
 
-def kafka_java(main: str, *args: str, heap: str = "512m") -> list[str]:
+def kafka_java(main: str, *args: str, heap: str = "512m", logs: Path = LOGS) -> list[str]:
     return [
         "java",
         f"-Xms{heap}",
@@ -140,7 +147,7 @@ def kafka_java(main: str, *args: str, heap: str = "512m") -> list[str]:
         "-XX:MaxGCPauseMillis=20",
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={ROOT / 'stack' / 'kafka' / 'log4j2.properties'}",
-        f"-Dkafka.logs.dir={LOGS}",
+        f"-Dkafka.logs.dir={logs}",
         "-cp",
         f"{KAFKA_LIBS}/*",
         main,
@@ -148,27 +155,94 @@ def kafka_java(main: str, *args: str, heap: str = "512m") -> list[str]:
     ]
 
 
-def start_kafka() -> None:
-    if pid_alive("kafka") and port_open(KAFKA_PORT):
+def kafka_node_running(node: int) -> bool:
+    return pid_alive(KAFKA.name(node)) is not None and port_open(KAFKA.port(node))
+
+
+def start_kafka_node(node: int) -> None:
+    """Format the node's storage once (same cluster id for every node), then start it."""
+    if kafka_node_running(node):
         return
-    ensure_kafka_jars()
-    data = KAFKA_DIR / "data"
-    props = KAFKA_DIR / "server.properties"
-    KAFKA_DIR.mkdir(parents=True, exist_ok=True)
-    template = (ROOT / "stack" / "kafka" / "server.properties.template").read_text()
-    props.write_text(template.format(port=KAFKA_PORT, controller_port=KAFKA_CONTROLLER_PORT, data_dir=data))
+    props, data = KAFKA.properties_file(node), KAFKA.data_dir(node)
+    props.parent.mkdir(parents=True, exist_ok=True)
+    props.write_text(KAFKA.properties(node))
+    os.chmod(props, 0o600)  # it holds the SCRAM and keystore passwords under SASL_SSL
     if not (data / "meta.properties").exists():
-        cluster_id = uuid.uuid4().hex[:22]
+        id_file = KAFKA.root / "cluster.id"
+        if not id_file.exists():
+            id_file.write_text(uuid.uuid4().hex[:22])
         subprocess.run(
             kafka_java(
-                "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id, "-c", str(props), heap="256m"
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                id_file.read_text().strip(),
+                "-c",
+                str(props),
+                *KAFKA.scram_user_argument(),
+                heap="256m",
             ),
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    say(f"starting Kafka on {LOCAL_BOOTSTRAP}")
-    spawn("kafka", kafka_java("kafka.Kafka", str(props)))
-    wait_for("Kafka", lambda: port_open(KAFKA_PORT), 90)
+    say(f"starting {KAFKA.name(node)} on 127.0.0.1:{KAFKA.port(node)} ({KAFKA.listener})")
+    node_logs = LOGS / KAFKA.name(node)
+    node_logs.mkdir(parents=True, exist_ok=True)
+    spawn(KAFKA.name(node), kafka_java("kafka.Kafka", str(props), logs=node_logs))
+
+
+def start_kafka() -> None:
+    if all(kafka_node_running(n) for n in KAFKA.node_ids):
+        return
+    ensure_kafka_jars()
+    ensure_tls_material(KAFKA)
+    for node in KAFKA.node_ids:
+        start_kafka_node(node)
+    for node in KAFKA.node_ids:
+        wait_for(KAFKA.name(node), partial(port_open, KAFKA.port(node)), 90)
+    wait_for(f"{KAFKA.nodes} registered broker(s)", partial(brokers_registered, KAFKA.nodes), 90)
+
+
+def brokers_registered(expected: int) -> bool:
+    """The cluster can create RF-n topics only once every broker has registered."""
+    import asyncio
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from shared.kafka_settings import KafkaSettings
+
+    async def count() -> int:
+        settings = KafkaSettings.from_vars(KAFKA.client_env())
+        admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=5000)
+        await admin.start()
+        try:
+            return len((await admin.describe_cluster())["brokers"])
+        finally:
+            await admin.close()
+
+    try:
+        return asyncio.run(count()) >= expected
+    except Exception:  # noqa: BLE001 - not yet
+        return False
+
+
+def stop_kafka() -> None:
+    for pid_file in sorted(RUN.glob("kafka*.pid")):
+        stop_pid(pid_file.stem, timeout=30)
+
+
+def external_kafka() -> str | None:
+    """KAFKA_BOOTSTRAP_SERVERS when it points somewhere other than this stack's brokers."""
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    return None if not given or KAFKA.owns(given) else given
+
+
+def external_database() -> str | None:
+    given = os.environ.get("DATABASE_URL", "")
+    if not given:
+        return None
+    url = urlsplit(given)
+    return None if url.hostname in ("127.0.0.1", "localhost") and url.port == PG_PORT else given
 
 
 # --- PostgreSQL ----------------------------------------------------------------------
@@ -269,10 +343,11 @@ def stop_postgres() -> None:
 
 
 def endpoints() -> dict[str, str]:
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or LOCAL_BOOTSTRAP,
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or LOCAL_DATABASE_URL,
-    }
+    """Where clients find the broker(s), the database and the services (stack.env)."""
+    kafka = external_kafka()
+    # An existing cluster's security settings come from the caller's environment.
+    env = {k: v for k, v in os.environ.items() if k.startswith(("KAFKA_", "TOPIC_"))} if kafka else KAFKA.client_env()
+    env["DATABASE_URL"] = external_database() or LOCAL_DATABASE_URL
     for svc in SERVICES:
         env[svc.url_var] = f"http://127.0.0.1:{svc.port}"
     return env
@@ -286,35 +361,54 @@ def ready(port: int) -> bool:
         return False
 
 
+def replicas(svc: Service) -> list[tuple[str, int]]:
+    """(process name, port) of each replica: `registration`, `registration-2`, ..."""
+    return [
+        (svc.name if r == 1 else f"{svc.name}-{r}", svc.port + REPLICA_PORT_STEP * (r - 1))
+        for r in range(1, REPLICAS + 1)
+    ]
+
+
 def start_services(env: dict[str, str]) -> None:
     # STACK_SERVICES=awards,reporting starts only those (benchmarks time one service alone).
     wanted = set(filter(None, os.environ.get("STACK_SERVICES", "").split(","))) or {s.name for s in SERVICES}
+    # The child sees exactly the stack's Kafka settings, not leftovers of the caller's shell.
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_"))}
     started = []
     for svc in SERVICES:
-        if svc.name not in wanted or pid_alive(svc.name):
+        if svc.name not in wanted:
             continue
-        say(f"starting {svc.name} on :{svc.port}")
-        spawn(
-            svc.name,
-            [sys.executable, "-m", f"services.{svc.name}"],
-            {**env, f"{svc.name.upper()}_PORT": str(svc.port), "HTTP_PORT": str(svc.port)},
-        )
-        started.append(svc)
-    for svc in started:
-        wait_for(f"{svc.name} /readyz", partial(ready, svc.port), 120)
+        for name, port in replicas(svc):
+            if pid_alive(name):
+                continue
+            say(f"starting {name} on :{port}")
+            spawn(
+                name,
+                [sys.executable, "-m", f"services.{svc.name}"],
+                {**env, f"{svc.name.upper()}_PORT": str(port), "HTTP_PORT": str(port)},
+                base=base,
+            )
+            started.append((name, port))
+    for name, port in started:
+        wait_for(f"{name} /readyz", partial(ready, port), 120)
+
+
+def start_infra() -> None:
+    if not external_database():
+        start_postgres()
+    if not external_kafka():
+        start_kafka()
 
 
 def up() -> None:
     t0 = time.monotonic()
-    if not os.environ.get("DATABASE_URL"):
-        start_postgres()
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        start_kafka()
+    start_infra()
     env = endpoints()
     start_services(env)
     LOCAL.mkdir(exist_ok=True)
     STACK_ENV.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     say(f"up in {time.monotonic() - t0:.1f}s; endpoints in {STACK_ENV}")
+    say(f"  kafka        {env['KAFKA_BOOTSTRAP_SERVERS']} ({env.get('KAFKA_SECURITY_PROTOCOL', 'PLAINTEXT')})")
     for svc in SERVICES:
         say(f"  {svc.name:<12} {env[svc.url_var]}")
     say(f"  dashboard    {env['REPORTING_URL']}/")
@@ -334,19 +428,26 @@ def stop_pid(name: str, timeout: float = 20) -> None:
     (RUN / f"{name}.pid").unlink(missing_ok=True)
 
 
+def service_processes() -> list[str]:
+    """Every service process this stack has a pid file for, replicas included."""
+    names = {s.name for s in SERVICES}
+    return sorted(p.stem for p in RUN.glob("*.pid") if p.stem.split("-")[0] in names)
+
+
 def down() -> None:
-    for svc in SERVICES:
-        stop_pid(svc.name)
-    stop_pid("kafka", timeout=30)
+    for name in service_processes():
+        stop_pid(name)
+    stop_kafka()
     stop_postgres()
     say("down")
 
 
 def status() -> None:
-    for name in [s.name for s in SERVICES] + ["kafka"]:
+    kafka = sorted(p.stem for p in RUN.glob("kafka*.pid")) or [KAFKA.name(n) for n in KAFKA.node_ids]
+    for name in (service_processes() or [s.name for s in SERVICES]) + kafka:
         pid = pid_alive(name)
-        say(f"{name:<12} {'running pid ' + str(pid) if pid else 'stopped'}")
-    say(f"{'postgres':<12} {'running' if pg_running() else 'stopped'}")
+        say(f"{name:<14} {'running pid ' + str(pid) if pid else 'stopped'}")
+    say(f"{'postgres':<14} {'running' if pg_running() else 'stopped'}")
 
 
 def run_foreground() -> None:
@@ -372,10 +473,7 @@ def main() -> None:
     parser.add_argument("command", choices=["up", "down", "status", "run", "infra"])
     cmd = parser.parse_args().command
     if cmd == "infra":  # broker and database only (used by tests that start services themselves)
-        if not os.environ.get("DATABASE_URL"):
-            start_postgres()
-        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-            start_kafka()
+        start_infra()
         return
     {"up": up, "down": down, "status": status, "run": run_foreground}[cmd]()
 

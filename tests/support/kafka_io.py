@@ -10,12 +10,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 
 from shared import topics
 from shared.kafka import partitions_of
+from shared.kafka_settings import KafkaSettings, kafka_options
 from tests.support.factories import key_of
 
+Target = KafkaSettings | str  # a secured cluster's settings, or a plain bootstrap address
 
-async def publish(bootstrap: str, envelopes: Iterable[dict[str, Any]], *, topic: str = topics.INTAKE) -> None:
+
+async def publish(bootstrap: Target, envelopes: Iterable[dict[str, Any]], *, topic: str = topics.INTAKE) -> None:
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_request_size=8 << 20
+        **kafka_options(bootstrap), acks="all", enable_idempotence=True, max_request_size=8 << 20
     )
     await producer.start()
     try:
@@ -25,8 +28,8 @@ async def publish(bootstrap: str, envelopes: Iterable[dict[str, Any]], *, topic:
         await producer.stop()
 
 
-async def publish_raw(bootstrap: str, value: bytes, *, key: bytes | None = None, topic: str = topics.INTAKE) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=8 << 20)
+async def publish_raw(bootstrap: Target, value: bytes, *, key: bytes | None = None, topic: str = topics.INTAKE) -> None:
+    producer = AIOKafkaProducer(**kafka_options(bootstrap), acks="all", max_request_size=8 << 20)
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=key)
@@ -37,10 +40,10 @@ async def publish_raw(bootstrap: str, value: bytes, *, key: bytes | None = None,
 Record = ConsumerRecord[bytes | None, bytes | None]
 
 
-async def read_all(bootstrap: str, topic: str) -> list[Record]:
+async def read_all(bootstrap: Target, topic: str) -> list[Record]:
     """Every record currently in `topic`, from offset 0 to the end, in partition order."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka_options(bootstrap),
         enable_auto_commit=False,
         fetch_max_bytes=64 << 20,
         max_partition_fetch_bytes=16 << 20,
@@ -62,7 +65,7 @@ async def read_all(bootstrap: str, topic: str) -> list[Record]:
 
 
 async def wait_for_records(
-    bootstrap: str,
+    bootstrap: Target,
     topic: str,
     match: Callable[[Record], bool],
     *,
@@ -94,13 +97,13 @@ def headers(record: Record) -> dict[str, str]:
     return {k: bytes(v).decode() for k, v in (record.headers or ())}
 
 
-async def group_lag(bootstrap: str, group: str, topic_names: Iterable[str]) -> int:
+async def group_lag(bootstrap: Target, group: str, topic_names: Iterable[str]) -> int:
     """Messages in `topic_names` not yet committed by consumer group `group`."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap))
     await admin.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**kafka_options(bootstrap))
     await consumer.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
@@ -112,7 +115,7 @@ async def group_lag(bootstrap: str, group: str, topic_names: Iterable[str]) -> i
         await admin.close()
 
 
-async def wait_quiet(bootstrap: str, groups: dict[str, Iterable[str]], *, timeout: float = 120) -> None:
+async def wait_quiet(bootstrap: Target, groups: dict[str, Iterable[str]], *, timeout: float = 120) -> None:
     """Until every group has consumed everything (twice in a row, the relays having run)."""
     deadline = time.monotonic() + timeout
     calm = 0

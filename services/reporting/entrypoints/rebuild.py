@@ -14,6 +14,7 @@ from services.reporting.app import SERVICE, SOURCE_TOPICS
 from services.reporting.settings import ReportingSettings
 from shared import db
 from shared.kafka import partitions_of
+from shared.kafka_settings import kafka_options
 
 
 async def rebuild(settings: ReportingSettings) -> None:
@@ -23,16 +24,10 @@ async def rebuild(settings: ReportingSettings) -> None:
     finally:
         await conn.close()
     await db.migrate(settings.dsn, schema=SERVICE, directory=Path(__file__).parent.parent / "migrations")
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=SERVICE, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**kafka_options(settings), group_id=SERVICE, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(t, p)
-            for t in SOURCE_TOPICS
-            for p in await partitions_of(settings.kafka_bootstrap_servers, t)
-        ]
+        partitions = [TopicPartition(t, p) for t in SOURCE_TOPICS for p in await partitions_of(settings, t)]
         consumer.assign(partitions)
         # A simple (non-member) commit: allowed only while no service instance is in the group.
         await consumer.commit({tp: OffsetAndMetadata(0, "") for tp in partitions})
