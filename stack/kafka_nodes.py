@@ -11,6 +11,7 @@ except for writing its own config and TLS material.
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,11 +28,11 @@ class KafkaLayout:
     kafka_dir: Path
 
     @classmethod
-    def from_env(cls, *, base_port: int, kafka_dir: Path) -> "KafkaLayout":
-        nodes = int(os.environ.get("KAFKA_NODES") or "1")
+    def from_env(cls, *, base_port: int, kafka_dir: Path, env: Mapping[str, str] = os.environ) -> "KafkaLayout":
+        nodes = int(env.get("KAFKA_NODES") or "1")
         if not 1 <= nodes <= 5:
             raise SystemExit(f"KAFKA_NODES={nodes}: the local stack runs 1 to 5 nodes")
-        security = (os.environ.get("KAFKA_SECURITY") or "plaintext").lower()
+        security = (env.get("KAFKA_SECURITY") or "plaintext").lower()
         if security not in ("plaintext", "sasl_ssl"):
             raise SystemExit(f"KAFKA_SECURITY={security}: choose plaintext or sasl_ssl")
         return cls(nodes, security, base_port, kafka_dir)  # type: ignore[arg-type]

@@ -1,0 +1,125 @@
+"""Issue 8: the platform over a SASL_SSL broker (SCRAM-SHA-512, a CA the stack made), and
+what an operator sees when the password is wrong: one clear line, /readyz 503, no crash."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shared import topics
+from shared.kafka import KafkaSetupError, probe
+from tests.conftest import Infra
+from tests.support import factories as f
+from tests.support.extra_stack import ROOT, ExtraStack, fresh_database, http_status
+from tests.support.http import eventually, get_json
+from tests.support.kafka_io import publish, value_json, wait_for_records
+
+pytestmark = pytest.mark.e2e
+
+WRONG_PASSWORD = "not-the-password-7f3a"
+PROBE_PORT = 24901
+
+
+@pytest.fixture(scope="module")
+def secure(infra: Infra) -> Iterator[ExtraStack]:
+    dsn = asyncio.run(fresh_database(infra.dsn, "xj_secure"))
+    s = ExtraStack("secure", kafka_port=24092, service_port=24800, dsn=dsn, env={"KAFKA_SECURITY": "sasl_ssl"})
+    s.cli("down")
+    up = s.cli("up")
+    assert "starting kafka on 127.0.0.1:24092 (SASL_SSL)" in up
+    try:
+        yield s
+    finally:
+        s.cli("down")
+
+
+def test_stack_env_carries_what_a_client_needs(secure: ExtraStack) -> None:
+    env = secure.stack_env()
+    secrets = secure.dir / "kafka" / "sasl_ssl-1n" / "secrets"
+    assert {k: v for k, v in env.items() if k.startswith(("KAFKA_", "TOPIC_"))} == {
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:24092",
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "KAFKA_SASL_USERNAME": "xj",
+        "KAFKA_SASL_PASSWORD_FILE": str(secrets / "kafka-password"),
+        "KAFKA_SSL_CAFILE": str(secrets / "ca.pem"),
+        "KAFKA_NODES": "1",
+        "KAFKA_SECURITY": "sasl_ssl",
+        "TOPIC_REPLICATION_FACTOR": "1",
+        "TOPIC_MIN_INSYNC_REPLICAS": "1",
+    }
+    assert (secrets / "kafka-password").stat().st_mode & 0o077 == 0
+
+
+async def test_walking_skeleton_over_sasl_ssl(secure: ExtraStack) -> None:
+    kafka = secure.kafka()
+    uscc = f.new_uscc()
+    event = f.enterprise(uscc, registered_on="2015-06-01", employees=7)
+    await publish(kafka, [event])
+
+    canonical = await wait_for_records(
+        kafka, topics.ENTERPRISE_EVENTS, lambda r: r.key == uscc.encode(), count=1, timeout=30
+    )
+    assert [value_json(r)["event_id"] for r in canonical] == [event["event_id"]]
+
+    async def awards_view() -> tuple[int, Any]:
+        return await get_json(f"{secure.url('awards')}/v1/enterprises/{uscc}/awards")
+
+    status, body = await eventually(awards_view, lambda v: v[0] == 200)
+    assert (status, body["net_amount_cny"]) == (200, {"operator": 0, "enterprise": 0})
+
+    async def progress() -> tuple[int, Any]:
+        return await get_json(f"{secure.url('reporting')}/v1/progress?year=2015")
+
+    _, doc = await eventually(progress, lambda v: v[1]["metrics"]["jobs"]["actual"] == 7)
+    assert (doc["metrics"]["new_enterprises"]["actual"], doc["metrics"]["jobs"]["actual"]) == (1, 7)
+
+
+async def test_a_client_without_tls_or_credentials_is_refused_with_the_setting_named(secure: ExtraStack) -> None:
+    kafka = secure.kafka()
+    plaintext = kafka.model_copy(update={"kafka_security_protocol": "PLAINTEXT", "kafka_ssl_cafile": None})
+    with pytest.raises(KafkaSetupError, match=r"KAFKA_BOOTSTRAP_SERVERS=127\.0\.0\.1:24092 \(KAFKA_SECURITY_PROTOCOL"):
+        await probe(plaintext, timeout_s=3)
+    untrusted = kafka.model_copy(update={"kafka_ssl_cafile": None})  # system CAs do not know the stack's CA
+    with pytest.raises(KafkaSetupError, match=r"certificate of 127\.0\.0\.1:24092 is not trusted .*KAFKA_SSL_CAFILE"):
+        await probe(untrusted)
+
+
+def test_wrong_password_is_one_clear_line_and_readyz_503(secure: ExtraStack) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
+    env |= {k: v for k, v in secure.stack_env().items() if k != "KAFKA_SASL_PASSWORD_FILE"}
+    env |= {"KAFKA_SASL_PASSWORD": WRONG_PASSWORD, "REGISTRATION_PORT": str(PROBE_PORT), "KAFKA_RETRY_INTERVAL_S": "1"}
+    log_path = secure.dir / "logs" / "wrong-password.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.registration"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while http_status(f"http://127.0.0.1:{PROBE_PORT}/healthz") != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(5)  # several retries at a 1 s interval
+        assert proc.poll() is None, "the service must keep running, not crash-loop"
+        assert http_status(f"http://127.0.0.1:{PROBE_PORT}/readyz") == 503
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    text = log_path.read_text()
+    failures = [line for line in text.splitlines() if "Kafka authentication failed" in line]
+    assert len(failures) == 1, text
+    assert "KAFKA_SASL_USERNAME=xj" in failures[0] and "KAFKA_SASL_PASSWORD" in failures[0]
+    assert "Traceback" not in text
+    real_password = (secure.dir / "kafka" / "sasl_ssl-1n" / "secrets" / "kafka-password").read_text().strip()
+    assert WRONG_PASSWORD not in text and real_password not in text
+    assert real_password not in secure.log("registration") + secure.log("awards") + secure.log("reporting")
