@@ -2,6 +2,7 @@
 
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 
 import orjson
@@ -25,9 +26,31 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+class QuietRepeats(logging.Filter):
+    """aiokafka logs every reconnect attempt, ten a second while a broker is down: let each
+    distinct aiokafka line through once per `window_s` seconds, so the log stays readable."""
+
+    def __init__(self, window_s: float = 10.0) -> None:
+        super().__init__()
+        self._window_s = window_s
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiokafka"):
+            return True
+        key, now = f"{record.name}:{record.getMessage()}", time.monotonic()
+        if now - self._last.get(key, -self._window_s) < self._window_s:
+            return False
+        if len(self._last) > 1000:  # bounded: distinct messages are few, but never trust that
+            self._last.clear()
+        self._last[key] = now
+        return True
+
+
 def setup_logging(service: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(QuietRepeats())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -1,0 +1,126 @@
+"""Issue 8: on a three-node KRaft cluster (RF 3, min.insync.replicas 2) with two replicas
+of every service in one consumer group each, a shuffled history with duplicates flows
+while the broker leading the busiest partitions is killed (-9) and kept down 30 s, and
+later a different broker is killed. Afterwards every enterprise's net payouts and every
+reporting number equal what the pure rules compute from the same set of facts."""
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.awards.domain.policy import Policy
+from shared import topics
+from shared.kafka_settings import KafkaSettings
+from simulator.history import Options, generate
+from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts
+from tests.conftest import Infra
+from tests.support.extra_stack import ExtraStack, fresh_database
+from tests.support.kafka_io import publish, wait_quiet
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+ENTERPRISES = 1000
+GROUPS = {
+    "registration": [topics.INTAKE],
+    "awards": [topics.ENTERPRISE_EVENTS],
+    "reporting": [topics.ENTERPRISE_EVENTS, topics.CARRIER_EVENTS, topics.AWARD_EVENTS],
+}
+
+
+@pytest.fixture(scope="module")
+def cluster(infra: Infra) -> Iterator[ExtraStack]:
+    dsn = asyncio.run(fresh_database(infra.dsn, "xj_cluster"))
+    s = ExtraStack(
+        "cluster", kafka_port=23092, service_port=23800, dsn=dsn, env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2"}
+    )
+    s.cli("down")
+    s.cli("up")
+    try:
+        yield s
+    finally:
+        s.cli("down")
+
+
+async def leaders(kafka: KafkaSettings) -> Counter[int]:
+    """How many partitions of the busiest topics (intake, canonical) each broker leads."""
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topics.INTAKE, topics.ENTERPRISE_EVENTS])
+        return Counter(p["leader"] for t in described for p in t["partitions"] if p["leader"] >= 0)
+    finally:
+        await admin.close()
+
+
+async def publish_paced(kafka: KafkaSettings, events: list[dict[str, Any]], *, seconds: float) -> None:
+    """The history in 40 slices over `seconds`, so faults land while events flow."""
+    slices = [events[i::40] for i in range(40)]
+    for chunk in slices:
+        t0 = time.monotonic()
+        await publish(kafka, chunk)
+        await asyncio.sleep(max(0.0, seconds / 40 - (time.monotonic() - t0)))
+
+
+async def awards_net(stack: ExtraStack, usccs: list[str]) -> dict[str, dict[str, int]]:
+    out = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for u in usccs:
+            r = await client.get(f"{stack.url('awards', replica=1 + len(out) % 2)}/v1/enterprises/{u}/awards")
+            out[u] = r.json()["net_amount_cny"] if r.status_code == 200 else {}
+    return out
+
+
+def actuals_of(doc: dict[str, Any]) -> dict[str, int]:
+    c = doc["counters"]
+    found = {k: v["actual"] for k, v in doc["metrics"].items()} | {
+        "high_tech_certifications": c["high_tech_certifications"],
+        "listings_xjee": c["listings"]["XJEE"],
+        "listings_neeq": c["listings"]["NEEQ"],
+        "board_transfers": c["board_transfers"],
+        "graduations": c["graduations"],
+    }
+    return {k: v for k, v in found.items() if v}
+
+
+async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(cluster: ExtraStack) -> None:
+    kafka = cluster.kafka()
+    assert (kafka.kafka_security_protocol, len(kafka.bootstrap_list)) == ("PLAINTEXT", 3)
+    rng = random.Random(20150416)
+    history = list(generate(Options(year=2015, enterprises=ENTERPRISES, seed=77, duplicates=0.0)))
+    stream = history + rng.sample(history, len(history) // 5)  # about 20 % delivered twice
+    rng.shuffle(stream)
+
+    flowing = asyncio.create_task(publish_paced(kafka, stream, seconds=60))
+    await asyncio.sleep(10)
+    busiest = (await leaders(kafka)).most_common(1)[0][0]
+    cluster.kill9(f"kafka-{busiest}")
+    await asyncio.sleep(30)
+    assert f"starting kafka-{busiest}" in await asyncio.to_thread(cluster.cli, "up")
+    await asyncio.sleep(8)
+    second = next(n for n, _ in (await leaders(kafka)).most_common() if n != busiest)
+    cluster.kill9(f"kafka-{second}")
+    await asyncio.sleep(12)
+    assert f"starting kafka-{second}" in await asyncio.to_thread(cluster.cli, "up")
+    await flowing
+    await wait_quiet(kafka, GROUPS, timeout=240)
+
+    policy = Policy()
+    want = expected_net_payouts(history, policy)
+    assert sum(sum(v.values()) for v in want.values()) > 0  # the history exercises the rules
+    got = await awards_net(cluster, sorted(want))
+    assert {u: v for u, v in got.items() if v != want[u]} == {}
+
+    year_end = date(2015, 12, 31)
+    async with httpx.AsyncClient(timeout=10) as client:
+        doc = (await client.get(f"{cluster.url('reporting', replica=2)}/v1/progress?year=2015")).json()
+    assert actuals_of(doc) == {k: v for k, v in expected_actuals(history, year=2015, end=year_end).items() if v}
+    totals = expected_award_totals(history, policy, start=date(2015, 1, 1), end=year_end)
+    assert {k: doc["awards"][k] for k in totals} == totals
