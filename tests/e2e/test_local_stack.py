@@ -27,10 +27,17 @@ ENV = {
 NAMES = ("registration", "awards", "reporting", "kafka")
 
 
-def make(target: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+def make(target: str, sourced: dict[str, str] | None = None) -> str:
+    """`make target` from a clean shell, or from one that sourced stack.env (`sourced`)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_")) and k != "DATABASE_URL"}
     out = subprocess.run(
-        ["make", "-s", target], cwd=ROOT, env={**env, **ENV}, capture_output=True, text=True, timeout=300, check=False
+        ["make", "-s", target],
+        cwd=ROOT,
+        env={**env, **ENV, **(sourced or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
@@ -56,7 +63,7 @@ def test_make_up_twice_restart_one_and_down() -> None:
     shutil.rmtree(STACK, ignore_errors=True)
     try:
         first = make("up")
-        assert "starting Kafka" in first and "starting PostgreSQL" in first
+        assert "starting kafka on 127.0.0.1:31092 (PLAINTEXT)" in first and "starting PostgreSQL" in first
         started = pids()
         assert set(started) == set(NAMES) and all(alive(p) for p in started.values())
         env_file = (STACK / "stack.env").read_text()
@@ -79,6 +86,16 @@ def test_make_up_twice_restart_one_and_down() -> None:
         now = pids()
         assert now["awards"] != started["awards"]
         assert {k: v for k, v in now.items() if k != "awards"} == {k: v for k, v in started.items() if k != "awards"}
+
+        # A shell that sourced stack.env names the stack's own broker and database: they
+        # are still local, so a dead broker is restarted, not taken for an external one.
+        sourced = dict(line.split("=", 1) for line in (STACK / "stack.env").read_text().splitlines())
+        os.killpg(now["kafka"], signal.SIGKILL)
+        while alive(now["kafka"]):
+            time.sleep(0.05)
+        fourth = make("up", sourced)
+        assert re.findall(r"starting (\w+)", fourth) == ["kafka"]
+        assert alive(pids()["kafka"]) and pids()["kafka"] != now["kafka"]
     finally:
         make("down")
     assert not any(alive(p) for p in started.values())
