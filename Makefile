@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV_VERSION := 0.13.8
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup up down status run test test-unit lint typecheck bench simulate rebuild clean
+.PHONY: setup up down status run test test-unit lint typecheck bench chaos simulate rebuild clean
 
 setup: .venv/.synced
 
@@ -46,6 +46,11 @@ typecheck: setup
 bench: setup
 	$(PY) -m bench
 
+# Faults while events flow (one node, then a three-node cluster): prints a table and a RESULT line.
+chaos: setup
+	bash stack/system-deps.sh
+	$(PY) -m chaos
+
 simulate: setup
 	$(PY) -m simulator --year $${YEAR:-2015} --enterprises $${ENTERPRISES:-3000} --seed $${SEED:-2015}
 
@@ -53,4 +58,4 @@ rebuild: setup
 	$(PY) -m services.reporting rebuild
 
 clean: down
-	rm -rf .local/run .local/logs .local/kafka .local/pg .local/test
+	rm -rf .local/run .local/logs .local/kafka .local/pg .local/test*

@@ -21,8 +21,8 @@ from shared import topics
 from shared.kafka_settings import KafkaSettings
 from simulator.history import Options, generate
 from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts
+from stack.handle import ROOT, StackHandle, fresh_database
 from tests.conftest import Infra
-from tests.support.extra_stack import ExtraStack, fresh_database
 from tests.support.kafka_io import publish, wait_quiet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -36,10 +36,14 @@ GROUPS = {
 
 
 @pytest.fixture(scope="module")
-def cluster(infra: Infra) -> Iterator[ExtraStack]:
+def cluster(infra: Infra) -> Iterator[StackHandle]:
     dsn = asyncio.run(fresh_database(infra.dsn, "xj_cluster"))
-    s = ExtraStack(
-        "cluster", kafka_port=23092, service_port=23800, dsn=dsn, env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2"}
+    s = StackHandle(
+        ROOT / ".local" / "test-cluster",
+        kafka_port=23092,
+        service_port=23800,
+        dsn=dsn,
+        env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2"},
     )
     s.cli("down")
     s.cli("up")
@@ -69,7 +73,7 @@ async def publish_paced(kafka: KafkaSettings, events: list[dict[str, Any]], *, s
         await asyncio.sleep(max(0.0, seconds / 40 - (time.monotonic() - t0)))
 
 
-async def awards_net(stack: ExtraStack, usccs: list[str]) -> dict[str, dict[str, int]]:
+async def awards_net(stack: StackHandle, usccs: list[str]) -> dict[str, dict[str, int]]:
     out = {}
     async with httpx.AsyncClient(timeout=10) as client:
         for u in usccs:
@@ -90,7 +94,7 @@ def actuals_of(doc: dict[str, Any]) -> dict[str, int]:
     return {k: v for k, v in found.items() if v}
 
 
-async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(cluster: ExtraStack) -> None:
+async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(cluster: StackHandle) -> None:
     kafka = cluster.kafka()
     assert (kafka.kafka_security_protocol, len(kafka.bootstrap_list)) == ("PLAINTEXT", 3)
     rng = random.Random(20150416)

@@ -14,9 +14,9 @@ import pytest
 
 from shared import topics
 from shared.kafka import KafkaSetupError, probe
+from stack.handle import ROOT, StackHandle, fresh_database, http_status
 from tests.conftest import Infra
 from tests.support import factories as f
-from tests.support.extra_stack import ROOT, ExtraStack, fresh_database, http_status
 from tests.support.http import eventually, get_json
 from tests.support.kafka_io import publish, value_json, wait_for_records
 
@@ -27,9 +27,15 @@ PROBE_PORT = 24901
 
 
 @pytest.fixture(scope="module")
-def secure(infra: Infra) -> Iterator[ExtraStack]:
+def secure(infra: Infra) -> Iterator[StackHandle]:
     dsn = asyncio.run(fresh_database(infra.dsn, "xj_secure"))
-    s = ExtraStack("secure", kafka_port=24092, service_port=24800, dsn=dsn, env={"KAFKA_SECURITY": "sasl_ssl"})
+    s = StackHandle(
+        ROOT / ".local" / "test-secure",
+        kafka_port=24092,
+        service_port=24800,
+        dsn=dsn,
+        env={"KAFKA_SECURITY": "sasl_ssl"},
+    )
     s.cli("down")
     up = s.cli("up")
     assert "starting kafka on 127.0.0.1:24092 (SASL_SSL)" in up
@@ -39,7 +45,7 @@ def secure(infra: Infra) -> Iterator[ExtraStack]:
         s.cli("down")
 
 
-def test_stack_env_carries_what_a_client_needs(secure: ExtraStack) -> None:
+def test_stack_env_carries_what_a_client_needs(secure: StackHandle) -> None:
     env = secure.stack_env()
     secrets = secure.dir / "kafka" / "sasl_ssl-1n" / "secrets"
     assert {k: v for k, v in env.items() if k.startswith(("KAFKA_", "TOPIC_"))} == {
@@ -57,7 +63,7 @@ def test_stack_env_carries_what_a_client_needs(secure: ExtraStack) -> None:
     assert (secrets / "kafka-password").stat().st_mode & 0o077 == 0
 
 
-async def test_walking_skeleton_over_sasl_ssl(secure: ExtraStack) -> None:
+async def test_walking_skeleton_over_sasl_ssl(secure: StackHandle) -> None:
     kafka = secure.kafka()
     uscc = f.new_uscc()
     event = f.enterprise(uscc, registered_on="2015-06-01", employees=7)
@@ -81,7 +87,7 @@ async def test_walking_skeleton_over_sasl_ssl(secure: ExtraStack) -> None:
     assert (doc["metrics"]["new_enterprises"]["actual"], doc["metrics"]["jobs"]["actual"]) == (1, 7)
 
 
-async def test_a_client_without_tls_or_credentials_is_refused_with_the_setting_named(secure: ExtraStack) -> None:
+async def test_a_client_without_tls_or_credentials_is_refused_with_the_setting_named(secure: StackHandle) -> None:
     kafka = secure.kafka()
     plaintext = kafka.model_copy(update={"kafka_security_protocol": "PLAINTEXT", "kafka_ssl_cafile": None})
     with pytest.raises(KafkaSetupError, match=r"KAFKA_BOOTSTRAP_SERVERS=127\.0\.0\.1:24092 \(KAFKA_SECURITY_PROTOCOL"):
@@ -91,7 +97,7 @@ async def test_a_client_without_tls_or_credentials_is_refused_with_the_setting_n
         await probe(untrusted)
 
 
-def test_wrong_password_is_one_clear_line_and_readyz_503(secure: ExtraStack) -> None:
+def test_wrong_password_is_one_clear_line_and_readyz_503(secure: StackHandle) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
     env |= {k: v for k, v in secure.stack_env().items() if k != "KAFKA_SASL_PASSWORD_FILE"}
     env |= {"KAFKA_SASL_PASSWORD": WRONG_PASSWORD, "REGISTRATION_PORT": str(PROBE_PORT), "KAFKA_RETRY_INTERVAL_S": "1"}

@@ -1,6 +1,7 @@
-"""A second local stack for one test module: its own Kafka shape (a SASL_SSL broker, a
-three-node cluster), its own ports and service processes, and a database of its own in
-the session's PostgreSQL server."""
+"""A handle on one local stack in its own directory, driven from Python: its own Kafka
+shape (a SASL_SSL broker, a three-node cluster), ports, service processes and database.
+Tests use it for the secured and the clustered stacks; `make chaos` injects faults
+through it."""
 
 import os
 import signal
@@ -29,15 +30,27 @@ async def fresh_database(admin_dsn: str, name: str) -> str:
     return admin_dsn.rsplit("/", 1)[0] + f"/{name}"
 
 
-class ExtraStack:
-    def __init__(self, name: str, *, kafka_port: int, service_port: int, dsn: str, env: dict[str, str]) -> None:
-        self.dir = ROOT / ".local" / f"test-{name}"
+class StackHandle:
+    """`dsn` None: the stack runs its own PostgreSQL on `pg_port`; else it uses `dsn`."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        kafka_port: int,
+        service_port: int,
+        env: dict[str, str],
+        dsn: str | None = None,
+        pg_port: int | None = None,
+    ) -> None:
+        self.dir = directory
         self.service_port = service_port
+        self.pg_port = pg_port or kafka_port + 5
         self.env = {
             "STACK_DIR": str(self.dir),
             "LOCAL_KAFKA_PORT": str(kafka_port),
-            "LOCAL_PG_PORT": str(kafka_port + 5),  # never started: DATABASE_URL points elsewhere
-            "DATABASE_URL": dsn,
+            "LOCAL_PG_PORT": str(self.pg_port),
+            **({"DATABASE_URL": dsn} if dsn else {}),
             "REPORTING_PORT": str(service_port),
             "REGISTRATION_PORT": str(service_port + 1),
             "AWARDS_PORT": str(service_port + 2),
@@ -64,6 +77,10 @@ class ExtraStack:
         lines = (self.dir / "stack.env").read_text().splitlines()
         return dict(line.split("=", 1) for line in lines if "=" in line)
 
+    @property
+    def dsn(self) -> str:
+        return self.stack_env()["DATABASE_URL"]
+
     def kafka(self) -> KafkaSettings:
         return KafkaSettings.from_vars(self.stack_env())
 
@@ -76,11 +93,28 @@ class ExtraStack:
     def kill9(self, name: str) -> None:
         pid = self.pid(name)
         os.killpg(pid, signal.SIGKILL)
-        while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
-            time.sleep(0.05)
+        wait_gone(pid)
+
+    def postgres_pids(self) -> list[int]:
+        """The postmaster and its children (a signal to the postmaster alone leaves the
+        backends serving)."""
+        postmaster = int((self.dir / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False)
+        return [postmaster, *(int(p) for p in children.stdout.split())]
 
     def log(self, name: str) -> str:
         return (self.dir / "logs" / f"{name}.log").read_text(errors="replace")
+
+
+def wait_gone(pid: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+                return
+        except OSError:
+            return
+        time.sleep(0.05)
 
 
 def http_status(url: str) -> int:

@@ -1,0 +1,239 @@
+"""`make chaos`: real faults while events flow, and Jepsen's three questions for each —
+was an acknowledged message lost, was anything paid twice, did the platform recover by
+itself (and how fast). Prints figures; asserts nothing by timing.
+
+Runs two stacks of its own: a one-node stack under .local/chaos (kill -9 of the broker,
+of PostgreSQL and of each service; SIGSTOP of the broker and of PostgreSQL) and a
+three-node cluster with two replicas of every service under .local/chaos-cluster
+(leader kill, a second broker kill, a rolling restart). For each fault a fresh simulated
+year of intake facts (10 % delivered twice, shuffled) is published at CHAOS_RATE events/s
+for CHAOS_SECONDS while the fault happens; afterwards:
+
+- recovery_s: seconds from the end of the fault (and of the input) until every consumer
+  group's lag is 0 and every outbox is empty;
+- lost: facts acknowledged by the broker that never reached reporting, enterprises paid
+  less than the pure award rules owe them, reporting numbers below the metric definitions;
+- doubled: enterprises paid more than owed, reporting numbers above the definitions.
+
+    CHAOS_RATE=200 CHAOS_SECONDS=20 python -m chaos
+"""
+
+import asyncio
+import os
+import random
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from chaos.faults import CLUSTER, SINGLE_NODE, Fault
+from services.awards.domain.policy import Policy
+from shared import topics
+from shared.kafka_settings import KafkaSettings
+from shared.lag import LagReader
+from simulator.history import Options, generate
+from simulator.oracle import expected_actuals, expected_net_payouts
+from stack.handle import ROOT, StackHandle
+
+RATE = int(os.environ.get("CHAOS_RATE", "200"))
+SECONDS = float(os.environ.get("CHAOS_SECONDS", "20"))
+RECOVERY_LIMIT_S = 300.0
+GROUPS = {
+    "registration": [topics.INTAKE],
+    "awards": [topics.ENTERPRISE_EVENTS],
+    "reporting": [topics.ENTERPRISE_EVENTS, topics.CARRIER_EVENTS, topics.AWARD_EVENTS],
+}
+
+
+@dataclass
+class Row:
+    fault: str
+    fault_s: float
+    recovery_s: float | None
+    messages: int
+    lost: int
+    doubled: int
+
+    @property
+    def survived(self) -> bool:
+        return self.recovery_s is not None and self.lost == 0 and self.doubled == 0
+
+
+def history_for(year: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the set of facts, the stream as published: shuffled, about 10 % twice)."""
+    enterprises = max(50, int(RATE * SECONDS / 2.6))
+    facts = list(generate(Options(year=year, enterprises=enterprises, seed=seed, duplicates=0.0)))
+    rng = random.Random(seed)
+    stream = facts + rng.sample(facts, len(facts) // 10)
+    rng.shuffle(stream)
+    return facts, stream
+
+
+async def publish_steady(kafka: KafkaSettings, stream: list[dict[str, Any]]) -> int:
+    """Publish at RATE/s as an upstream system would: each message until acknowledged."""
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    t0, acked = time.monotonic(), 0
+    try:
+        for i, e in enumerate(stream):
+            await asyncio.sleep(max(0.0, t0 + i / RATE - time.monotonic()))
+            d = e["data"]
+            key = (d.get("uscc") or d.get("incubator_id") or d.get("platform_id")).encode()
+            while True:
+                try:
+                    await producer.send_and_wait(topics.INTAKE, orjson.dumps(e), key=key)
+                    acked += 1
+                    break
+                except Exception:  # noqa: BLE001 - not acknowledged: an upstream system retries
+                    await asyncio.sleep(0.5)
+    finally:
+        await producer.stop()
+    return acked
+
+
+async def recovered(stack: StackHandle) -> bool:
+    conn = await asyncpg.connect(stack.dsn, timeout=5)
+    try:
+        pending = sum([await conn.fetchval(f"SELECT count(*) FROM {s}.outbox") for s in GROUPS])
+    finally:
+        await conn.close()
+    if pending:
+        return False
+    async with LagReader(stack.kafka(), GROUPS) as lag:
+        return not any((await lag.read()).values())
+
+
+async def wait_recovered(stack: StackHandle) -> float | None:
+    t0 = time.monotonic()
+    calm = 0
+    while time.monotonic() - t0 < RECOVERY_LIMIT_S:
+        try:
+            calm = calm + 1 if await recovered(stack) else 0
+        except Exception:  # noqa: BLE001 - a broker or database still coming back
+            calm = 0
+        if calm >= 2:
+            return time.monotonic() - t0
+        await asyncio.sleep(0.5)
+    return None
+
+
+async def audit(stack: StackHandle, facts: list[dict[str, Any]], year: int) -> tuple[int, int]:
+    """(lost, doubled) against the pure award rules and metric definitions."""
+    conn = await asyncpg.connect(stack.dsn)
+    try:
+        ids = [e["event_id"] for e in facts]
+        reached = await conn.fetchval(
+            "SELECT count(*) FROM reporting.processed_events WHERE event_id = ANY($1::uuid[])", ids
+        )
+        rows = await conn.fetch(
+            "SELECT enterprise_uscc, recipient_role, sum(amount_cny)::bigint AS cny FROM awards.payouts "
+            "WHERE status = 'issued' AND enterprise_uscc = ANY($1::text[]) GROUP BY 1, 2",
+            [e["data"]["uscc"] for e in facts if e["event_type"] == "EnterpriseRegistered"],
+        )
+    finally:
+        await conn.close()
+    paid: dict[str, dict[str, int]] = {}
+    for r in rows:
+        paid.setdefault(r["enterprise_uscc"], {"operator": 0, "enterprise": 0})[r["recipient_role"]] = r["cny"]
+    owed = expected_net_payouts(facts, Policy())
+    lost = len(ids) - reached
+    doubled = 0
+    for uscc, want in owed.items():
+        got = paid.get(uscc, {"operator": 0, "enterprise": 0})
+        lost += sum(got[r] < want[r] for r in want)
+        doubled += sum(got[r] > want[r] for r in want)
+    want_metrics = expected_actuals(facts, year=year, end=date(year, 12, 31))
+    got_metrics = await reported_actuals(stack, year)
+    lost += sum(got_metrics.get(k, 0) < v for k, v in want_metrics.items())
+    doubled += sum(got_metrics.get(k, 0) > want_metrics.get(k, 0) for k in got_metrics)
+    return lost, doubled
+
+
+async def reported_actuals(stack: StackHandle, year: int) -> dict[str, int]:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        doc = (await client.get(f"{stack.url('reporting')}/v1/progress?year={year}")).json()
+    c = doc["counters"]
+    return {k: v["actual"] for k, v in doc["metrics"].items()} | {
+        "high_tech_certifications": c["high_tech_certifications"],
+        "listings_xjee": c["listings"]["XJEE"],
+        "listings_neeq": c["listings"]["NEEQ"],
+        "board_transfers": c["board_transfers"],
+        "graduations": c["graduations"],
+    }
+
+
+async def run_fault(stack: StackHandle, fault: Fault, *, year: int) -> Row:
+    facts, stream = history_for(year, seed=year * 7)
+    publisher = asyncio.create_task(publish_steady(stack.kafka(), stream))
+    await asyncio.sleep(min(3.0, SECONDS / 4))
+    t0 = time.monotonic()
+    await fault.inject(stack)
+    fault_s = time.monotonic() - t0
+    messages = await publisher
+    recovery_s = await wait_recovered(stack)
+    lost, doubled = await audit(stack, facts, year) if recovery_s is not None else (-1, -1)
+    row = Row(fault.name, fault_s, recovery_s, messages, lost, doubled)
+    print(format_row(row), flush=True)
+    return row
+
+
+def format_row(r: Row) -> str:
+    recovery = f"{r.recovery_s:10.1f}" if r.recovery_s is not None else "     never"
+    return f"  {r.fault:<36} {r.fault_s:7.1f} {recovery} {r.messages:9,d} {r.lost:5d} {r.doubled:7d}"
+
+
+async def run_schedule(stack: StackHandle, faults: tuple[Fault, ...], first_year: int) -> list[Row]:
+    rows = []
+    for i, fault in enumerate(faults):
+        rows.append(await run_fault(stack, fault, year=first_year + i))
+    return rows
+
+
+def fresh(stack: StackHandle) -> None:
+    stack.cli("down")
+    shutil.rmtree(stack.dir, ignore_errors=True)
+    stack.cli("up")
+
+
+def main() -> None:
+    single = StackHandle(ROOT / ".local" / "chaos", kafka_port=22092, service_port=22800, env={}, pg_port=22432)
+    cluster = StackHandle(
+        ROOT / ".local" / "chaos-cluster",
+        kafka_port=22192,
+        service_port=22900,
+        env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2"},
+        pg_port=22532,
+    )
+    print(f"chaos: {RATE} events/s for {SECONDS:.0f} s per fault; figures, not assertions", flush=True)
+    print(f"  {'fault':<36} {'fault_s':>7} {'recovery_s':>10} {'messages':>9} {'lost':>5} {'doubled':>7}")
+    rows: list[Row] = []
+    try:
+        print("== one-node stack", flush=True)
+        fresh(single)
+        rows += asyncio.run(run_schedule(single, SINGLE_NODE, first_year=2015))
+        single.cli("down")
+        print("== three-node cluster, two replicas of every service", flush=True)
+        fresh(cluster)
+        rows += asyncio.run(run_schedule(cluster, CLUSTER, first_year=2015))
+    finally:
+        single.cli("down")
+        cluster.cli("down")
+    recoveries = [r.recovery_s for r in rows if r.recovery_s is not None]
+    print(
+        f"RESULT faults={len(rows)} survived={sum(r.survived for r in rows)} "
+        f"lost={sum(max(r.lost, 0) for r in rows)} doubled={sum(max(r.doubled, 0) for r in rows)} "
+        f"max_recovery_s={max(recoveries, default=0.0):.1f}"
+    )
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

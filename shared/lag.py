@@ -1,0 +1,50 @@
+"""Consumer-group lag: messages in a group's topics not yet committed by the group."""
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.kafka_settings import KafkaSettings, kafka_options
+
+
+class LagReader:
+    """One admin client and one consumer kept open, so polling lag is cheap for the broker.
+
+    async with LagReader(kafka, {"awards": ["enterprise.events.v1"]}) as lag:
+        await lag.read()   # {"awards": 0}
+    """
+
+    def __init__(self, kafka: KafkaSettings | str, groups: Mapping[str, Sequence[str]]) -> None:
+        self._options = kafka_options(kafka)
+        self._groups = groups
+        self._admin = AIOKafkaAdminClient(**self._options, request_timeout_ms=10_000)
+        self._consumer = AIOKafkaConsumer(**self._options, request_timeout_ms=10_000)
+        self._partitions: dict[str, list[TopicPartition]] = {}
+
+    async def __aenter__(self) -> "LagReader":
+        await self._admin.start()
+        await self._consumer.start()
+        topics = sorted({t for names in self._groups.values() for t in names})
+        described = {d["topic"]: d["partitions"] for d in await self._admin.describe_topics(topics)}
+        self._partitions = {
+            g: [TopicPartition(t, p["partition"]) for t in names for p in described[t]]
+            for g, names in self._groups.items()
+        }
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._consumer.stop()
+        await self._admin.close()
+
+    async def read(self) -> dict[str, int]:
+        every = [tp for tps in self._partitions.values() for tp in tps]
+        ends = await self._consumer.end_offsets(every)
+        lags = {}
+        for group, tps in self._partitions.items():
+            committed = await self._admin.list_consumer_group_offsets(group)
+            lags[group] = sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in tps)
+        return lags
