@@ -28,7 +28,7 @@ _FASTSTREAM_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRA
 
 
 class KafkaSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
 
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     kafka_security_protocol: SecurityProtocol = "PLAINTEXT"

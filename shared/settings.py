@@ -8,7 +8,7 @@ from shared.kafka_settings import KafkaSettings
 
 
 class ServiceSettings(KafkaSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
 
     database_url: PostgresDsn = PostgresDsn("postgresql://xj:xj@127.0.0.1:15432/xj")
     topic_partitions: int = Field(default=6, ge=1, le=256)

@@ -16,7 +16,7 @@ import asyncpg
 from shared.kafka_settings import KafkaSettings
 from stack.kafka_nodes import KafkaLayout
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("reporting", "registration", "awards")  # ports base+0, +1, +2 (SPEC order 8000/8001/8002)
 
 

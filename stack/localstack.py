@@ -309,10 +309,12 @@ def start_postgres() -> None:
             stdout=subprocess.DEVNULL,
         )
     say(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
-    # Dev/test tuning: the stack's data is disposable, so no fsync per commit.
+    # Dev/test tuning: no fsync (an OS crash may lose the disposable data), but every commit
+    # reaches the kernel before it returns: a kill -9 of PostgreSQL must not undo a commit
+    # whose Kafka offsets were already committed (synchronous_commit=off would, `make chaos`).
     opts = (
         f"-p {PG_PORT} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+        "-c synchronous_commit=on -c full_page_writes=off -c max_connections=200 "
         "-c shared_buffers=256MB -c shared_preload_libraries=pg_stat_statements "
         "-c autovacuum_naptime=10s"
     )

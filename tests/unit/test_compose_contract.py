@@ -1,5 +1,10 @@
-"""docker-compose.yml agrees with what the services read (no Docker engine needed)."""
+"""docker-compose.yml agrees with what the services read and with what the official images
+do (no Docker engine needed): settings, brokers' data on volumes, the cluster profile's
+quorum, secrets only from the environment."""
 
+import base64
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,41 +18,85 @@ from services.registration.settings import RegistrationSettings
 from services.reporting.settings import ReportingSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+RAW = (ROOT / "docker-compose.yml").read_text()
+COMPOSE: dict[str, Any] = yaml.safe_load(RAW)
 SERVICES: dict[str, tuple[type[BaseSettings], int]] = {
     "registration": (RegistrationSettings, 8001),
     "awards": (AwardsSettings, 8002),
     "reporting": (ReportingSettings, 8000),
 }
+BROKERS = {name: svc for name, svc in COMPOSE["services"].items() if svc.get("image", "").startswith("apache/kafka")}
+CLUSTER = {name: svc for name, svc in BROKERS.items() if "cluster" in svc.get("profiles", [])}
 
 
+def dotenv(text: str, *, block: str | None = None) -> dict[str, str]:
+    """.env.example's active lines, plus the commented lines of the block titled `block`."""
+    values: dict[str, str] = {}
+    active = True
+    for line in text.splitlines():
+        if line.startswith("# ---"):
+            active = block is not None and block in line
+            continue
+        body = line.removeprefix("# ") if active and block and line.startswith("# ") else line
+        if "=" in body and not body.startswith("#") and re.match(r"^[A-Z_]+=", body):
+            key, value = body.split("=", 1)
+            values[key] = value
+    return values
+
+
+ENV_EXAMPLE = (ROOT / ".env.example").read_text()
+SINGLE_ENV = dotenv(ENV_EXAMPLE)
+CLUSTER_ENV = dotenv(ENV_EXAMPLE, block="Three KRaft brokers")
+
+
+def interpolate(value: Any, env: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error}, as `docker compose config` does."""
+
+    def one(m: re.Match[str]) -> str:
+        name, op, arg = m.group(1), m.group(2), m.group(3) or ""
+        if env.get(name):
+            return env[name]
+        if op == ":?":
+            raise AssertionError(f"{name} is required: {arg}")
+        return arg if op == ":-" else ""
+
+    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, str(value)).replace("$$", "$")
+
+
+def service_env(name: str, env: dict[str, str]) -> dict[str, str]:
+    return {k: interpolate(v, env) for k, v in COMPOSE["services"][name]["environment"].items()}
+
+
+@pytest.mark.parametrize("mode", ["single", "cluster"])
 @pytest.mark.parametrize("name", sorted(SERVICES))
-def test_each_service_gets_every_setting_it_needs_and_only_known_ones(name: str) -> None:
+def test_each_service_gets_every_setting_it_needs_and_only_known_ones(name: str, mode: str) -> None:
     settings_cls, spec_port = SERVICES[name]
     svc = COMPOSE["services"][name]
-    env = {k: str(v) for k, v in svc["environment"].items()}
+    env = service_env(name, SINGLE_ENV | (CLUSTER_ENV if mode == "cluster" else {}))
     assert svc["command"] == ["python", "-m", f"services.{name}"]
     assert {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "HTTP_HOST", f"{name.upper()}_PORT"} <= env.keys()
-    unknown = {k for k in env if k.lower() not in settings_cls.model_fields}
-    assert unknown == set()
+    assert {k for k in env if k.lower() not in settings_cls.model_fields} == set()
     settings = settings_cls.model_validate({k.lower(): v for k, v in env.items() if v != ""})
     port = getattr(settings, f"{name}_port")
     assert port == spec_port == settings_cls.model_fields[f"{name}_port"].default  # SPEC §4 default ports
     assert svc["ports"] == [f"{port}:{port}"]
     assert f"http://127.0.0.1:{port}/readyz" in " ".join(svc["healthcheck"]["test"])
-    assert svc["depends_on"] == {
-        "kafka": {"condition": "service_healthy"},
-        "postgres": {"condition": "service_healthy"},
+    brokers = CLUSTER if mode == "cluster" else {n: b for n, b in BROKERS.items() if n not in CLUSTER}
+    assert settings.bootstrap_list == [f"{b}:9092" for b in sorted(brokers)]
+    assert (settings.topic_replication_factor, settings.topic_min_insync_replicas) == (
+        (3, 2) if mode == "cluster" else (1, 1)
+    )
+    # The services wait for whichever brokers the active profile runs, and for PostgreSQL.
+    assert svc["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert {b: svc["depends_on"][b] for b in BROKERS} == {
+        b: {"condition": "service_healthy", "required": False} for b in BROKERS
     }
 
 
-def test_brokers_and_database_agree_with_the_services() -> None:
-    kafka = COMPOSE["services"]["kafka"]["environment"]
-    pg = COMPOSE["services"]["postgres"]["environment"]
+def test_database_url_and_postgres_agree_and_the_password_comes_from_the_environment() -> None:
+    pg = service_env("postgres", SINGLE_ENV)
     for name in SERVICES:
-        env = COMPOSE["services"][name]["environment"]
-        assert f"PLAINTEXT://{env['KAFKA_BOOTSTRAP_SERVERS']}" == kafka["KAFKA_ADVERTISED_LISTENERS"]
-        dsn = urlsplit(env["DATABASE_URL"])
+        dsn = urlsplit(service_env(name, SINGLE_ENV)["DATABASE_URL"])
         assert (dsn.username, dsn.password, dsn.hostname, dsn.port, dsn.path.lstrip("/")) == (
             pg["POSTGRES_USER"],
             pg["POSTGRES_PASSWORD"],
@@ -55,9 +104,72 @@ def test_brokers_and_database_agree_with_the_services() -> None:
             5432,
             pg["POSTGRES_DB"],
         )
-    # Services create their topics at start; the broker must not invent others on a typo.
-    assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
-    assert int(kafka["KAFKA_MESSAGE_MAX_BYTES"]) >= RegistrationSettings().max_event_bytes
-    assert COMPOSE["services"]["kafka"]["image"] == "apache/kafka:4.1.1"  # the version the local stack pins
-    pom = (ROOT / "stack" / "kafka" / "pom.xml").read_text()
-    assert "<kafka.version>4.1.1</kafka.version>" in pom
+    with pytest.raises(AssertionError, match="POSTGRES_PASSWORD is required"):
+        service_env("postgres", {})
+
+
+def test_nothing_secret_is_written_into_the_compose_file() -> None:
+    secret = re.compile(r"PASSWORD|TOKEN|SECRET", re.I)
+    for name, svc in COMPOSE["services"].items():
+        for key, value in (svc.get("environment") or {}).items():
+            if secret.search(key):
+                assert re.fullmatch(r"\$\{\w+(:-|:\?[^}]*)?\}", str(value)), f"{name}.{key} = {value!r}"
+    # The DSN's password part is the same variable as PostgreSQL's.
+    assert ":${POSTGRES_PASSWORD:?" in RAW
+    assert "xj:xj@" not in RAW
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, ".env must be ignored by git"
+
+
+@pytest.mark.parametrize("broker", sorted(BROKERS))
+def test_every_broker_keeps_its_log_on_its_own_volume(broker: str) -> None:
+    env = BROKERS[broker]["environment"]
+    mounts = dict(v.split(":", 1)[::-1] for v in BROKERS[broker]["volumes"])  # path -> volume
+    log_dirs = env["KAFKA_LOG_DIRS"].split(",")
+    assert all(any(d == p or d.startswith(p.rstrip("/") + "/") for p in mounts) for d in log_dirs)
+    assert all(vol in COMPOSE["volumes"] for vol in mounts.values())
+    others = {v.split(":", 1)[0] for n, b in BROKERS.items() if n != broker for v in b["volumes"]}
+    assert not set(mounts.values()) & others, "two brokers must never share a log volume"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert int(env["KAFKA_MESSAGE_MAX_BYTES"]) >= RegistrationSettings().max_event_bytes
+    assert BROKERS[broker]["image"] == "apache/kafka:4.1.1"  # the version the local stack pins
+    assert "<kafka.version>4.1.1</kafka.version>" in (ROOT / "stack" / "kafka" / "pom.xml").read_text()
+
+
+def test_postgres_keeps_its_data_on_a_volume() -> None:
+    assert COMPOSE["services"]["postgres"]["volumes"] == ["pg-data:/var/lib/postgresql/data"]
+
+
+def test_the_cluster_profile_agrees_with_itself() -> None:
+    assert sorted(CLUSTER) == ["kafka-1", "kafka-2", "kafka-3"]
+    envs = {name: {k: interpolate(v, {}) for k, v in b["environment"].items()} for name, b in CLUSTER.items()}
+    ids = {name: int(e["KAFKA_NODE_ID"]) for name, e in envs.items()}
+    assert sorted(ids.values()) == [1, 2, 3]
+    for name, e in envs.items():
+        listeners = dict(re.match(r"(\w+)://(.*)", x).groups() for x in e["KAFKA_LISTENERS"].split(","))  # type: ignore[union-attr]
+        controller_port = listeners["CONTROLLER"].rsplit(":", 1)[1]
+        client_port = listeners["PLAINTEXT"].rsplit(":", 1)[1]
+        assert e["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:{client_port}"
+        voters = e["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
+        assert f"{ids[name]}@{name}:{controller_port}" in voters
+        assert sorted(voters) == sorted(f"{i}@{n}:{controller_port}" for n, i in ids.items())
+        assert e["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert (e["KAFKA_DEFAULT_REPLICATION_FACTOR"], e["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+        assert (e["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"], e["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"]) == ("3", "2")
+        assert e["KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR"] == "3"
+        assert e["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
+    cluster_ids = {e["CLUSTER_ID"] for e in envs.values()}
+    assert len(cluster_ids) == 1
+    assert len(base64.urlsafe_b64decode(cluster_ids.pop() + "==")) == 16  # KRaft wants a base64 UUID
+    assert CLUSTER_ENV["COMPOSE_PROFILES"] == "cluster"
+    assert CLUSTER_ENV["KAFKA_BOOTSTRAP_SERVERS"].split(",") == [
+        envs[n]["KAFKA_ADVERTISED_LISTENERS"].removeprefix("PLAINTEXT://") for n in sorted(envs)
+    ]
+
+
+def test_the_single_profile_is_the_default_of_the_env_example() -> None:
+    kafka = {k: interpolate(v, {}) for k, v in BROKERS["kafka"]["environment"].items()}
+    assert BROKERS["kafka"]["profiles"] == ["single"] and SINGLE_ENV["COMPOSE_PROFILES"] == "single"
+    assert kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert kafka["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+    assert kafka["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
