@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
 from shared import topics
-from shared.kafka_settings import KafkaSettings
+from shared.kafka_settings import KafkaSettings, kafka_options
 from simulator.history import Options, generate
 
 
@@ -27,9 +27,9 @@ def _kafka() -> KafkaSettings:
     return KafkaSettings()
 
 
-async def publish(opts: Options, kafka: KafkaSettings) -> int:
+async def publish(opts: Options, kafka: KafkaSettings | str) -> int:
     producer = AIOKafkaProducer(
-        **kafka.client_options(), acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20
+        **kafka_options(kafka), acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20
     )
     await producer.start()
     sent = 0
