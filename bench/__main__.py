@@ -34,6 +34,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from tqdm import tqdm
 
+from bench.cpu import Processes, per_event_us
+from bench.state_size import print_state_sizes
 from shared import topics
 from shared.kafka import partitions_of
 from shared.kafka_settings import kafka_options
@@ -199,13 +201,25 @@ async def publish_simulated(n_events: int, *, seed: int) -> tuple[int, float]:
     return len(events), time.monotonic() - t0
 
 
-async def end_to_end(n_events: int) -> tuple[int, float]:
+def processes() -> Processes:
+    def pid(name: str) -> int:
+        return int((STACK / "run" / f"{name}.pid").read_text())
+
+    postmaster = int((STACK / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+    return Processes(services={n: pid(n) for n in GROUPS}, broker=pid("kafka"), postmaster=postmaster)
+
+
+async def end_to_end(n_events: int) -> tuple[int, float, dict[str, float]]:
+    procs = processes()
+    cpu0 = procs.sample()
     t0 = time.monotonic()
     n, published = await publish_simulated(n_events, seed=99)
     await wait_caught_up()
     elapsed = time.monotonic() - t0
+    cpu = per_event_us(cpu0, procs.sample(), n)
     print(f"  published {n:,} in {published:.1f}s; all consumers caught up after {elapsed:.1f}s")
-    return n, elapsed
+    print("  CPU per event (µs): " + "  ".join(f"{k} {v:,.0f}" for k, v in cpu.items()))
+    return n, elapsed, cpu
 
 
 async def raw_read_rate() -> tuple[int, float]:
@@ -275,7 +289,7 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-async def progress_latency(enterprises: int) -> None:
+async def progress_latency(enterprises: int) -> float:
     """Fold a province-scale history straight into a fresh reporting schema, then time
     the API's own query path on it."""
     from services.reporting.adapters.projection import project
@@ -293,12 +307,8 @@ async def progress_latency(enterprises: int) -> None:
     batch: list[bytes] = []
     t0 = time.monotonic()
     n = 0
-    for e in tqdm(
-        generate(Options(year=2015, enterprises=enterprises, seed=300, duplicates=0.0)),
-        desc="folding history",
-        unit="ev",
-        file=sys.stderr,
-    ):
+    history = list(generate(Options(year=2015, enterprises=enterprises, seed=300, duplicates=0.0)))
+    for e in tqdm(history, desc="folding history", unit="ev", file=sys.stderr):
         batch.append(orjson.dumps(e))
         if len(batch) >= 5000:
             async with pool.acquire() as c, c.transaction():
@@ -330,6 +340,7 @@ async def progress_latency(enterprises: int) -> None:
         f"p95={pct(timings, 95):.1f} ms p99={pct(timings, 99):.1f} ms (n={len(timings)})"
     )
     await pool.close()
+    return pct(timings, 99)
 
 
 async def run() -> None:
@@ -341,8 +352,10 @@ async def run() -> None:
     print(f"== each service alone: {n_events:,} simulated intake events")
     await per_service(n_events)
     print(f"== end to end: {n_events:,} more intake events, all services running")
-    n, elapsed = await end_to_end(n_events)
-    print(f"  end-to-end throughput: {n / elapsed:,.0f} events/s")
+    n, elapsed, cpu = await end_to_end(n_events)
+    e2e_eps = n / elapsed
+    print(f"  end-to-end throughput: {e2e_eps:,.0f} events/s")
+    await print_state_sizes(DSN, intake_events=await topic_size(topics.INTAKE))
     rn, relapsed = await raw_read_rate()
     print(
         f"== ceiling: raw aiokafka read of {topics.INTAKE}: {rn:,} records in {relapsed:.2f}s = "
@@ -359,9 +372,16 @@ async def run() -> None:
     print("== memory (RSS MB) at start / after bulk runs / after the steady run")
     for name in GROUPS:
         print(f"  {name:<13} {rss_before[name]:7.1f} {rss_mid[name]:7.1f} {rss_after[name]:7.1f}")
+    progress_p99 = float("nan")
     if scale:
         print(f"== reporting reads at province scale: {scale:,} enterprises")
-        await progress_latency(scale)
+        progress_p99 = await progress_latency(scale)
+    raw_eps = rn / relapsed
+    print(
+        f"RESULT e2e_eps={e2e_eps:.0f} raw_read_eps={raw_eps:.0f} ratio={e2e_eps / raw_eps:.4f} "
+        f"p50_ms={pct(lat, 50):.0f} p99_ms={pct(lat, 99):.0f} progress_p99_ms={progress_p99:.1f} "
+        f"cpu_us_per_event={cpu['total']:.0f}"
+    )
 
 
 def main() -> None:

@@ -35,7 +35,8 @@ async def publish(opts: Options, kafka: KafkaSettings | str) -> int:
     sent = 0
     try:
         pending = []
-        for e in tqdm(generate(opts), desc=f"simulating {opts.year}", unit="ev", file=sys.stderr):
+        history = list(generate(opts))  # built whole first, so the bar counts against a total
+        for e in tqdm(history, desc=f"publishing {opts.year}", unit="ev", file=sys.stderr):
             d = e["data"]
             key = (d.get("uscc") or d.get("incubator_id") or d.get("platform_id")).encode()
             pending.append(await producer.send(topics.INTAKE, orjson.dumps(e), key=key))
@@ -59,7 +60,7 @@ def main() -> None:
     opts = Options(year=args.year, enterprises=args.enterprises, seed=args.seed)
     if args.out:
         with args.out.open("wb") as fh:
-            for e in tqdm(generate(opts), desc="simulating", unit="ev", file=sys.stderr):
+            for e in tqdm(list(generate(opts)), desc="writing", unit="ev", file=sys.stderr):
                 fh.write(orjson.dumps(e) + b"\n")
         return
     kafka = _kafka()
