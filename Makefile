@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV_VERSION := 0.13.8
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup up down status run test test-unit lint typecheck bench chaos simulate rebuild clean
+.PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean
 
 setup: .venv/.synced
 
@@ -53,6 +53,10 @@ chaos: setup
 
 simulate: setup
 	$(PY) -m simulator --year $${YEAR:-2015} --enterprises $${ENTERPRISES:-3000} --seed $${SEED:-2015}
+
+# Dead letters back to their source topics: make redrive ARGS="--dlq registration.intake.v1.dlq --dry-run"
+redrive: setup
+	$(PY) -m shared.redrive $${ARGS}
 
 rebuild: setup
 	$(PY) -m services.reporting rebuild

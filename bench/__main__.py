@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / ".local" / "bench"
 ENV = {
     "STACK_DIR": str(STACK),
+    "STACK_PROMETHEUS": "0",
     "LOCAL_KAFKA_PORT": "30192",
     "LOCAL_PG_PORT": "30432",
     "REGISTRATION_PORT": "30801",

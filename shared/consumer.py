@@ -28,6 +28,7 @@ from shared import outbox
 from shared.dlq import dlq_message
 from shared.enums import IntakeError
 from shared.events import Envelope
+from shared.ops_metrics import OLDEST_UNPROCESSED
 
 if TYPE_CHECKING:
     from shared.runtime import ServiceRuntime
@@ -48,6 +49,11 @@ BATCH_SIZE = Histogram(
     "batch_size", "Records per consumed batch", ["service"], buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000)
 )
 DEAD_LETTERED = Counter("dead_lettered_total", "Messages sent to a DLQ", ["service", "error_code"])
+BATCH_FAILURES = Counter(
+    "batch_failures_total",
+    "Batches that failed: transient (redelivered after a pause) or isolated (retried message by message)",
+    ["service", "kind"],
+)
 
 # Transient: the batch is redelivered after a pause instead of being blamed on a message
 # (deadlocks and serialization failures included: replicas may race during a rebalance).
@@ -121,15 +127,20 @@ class BatchConsumer:
             return
         BATCH_SIZE.labels(self._service).observe(len(records))
         started = time.perf_counter()
+        oldest_ms = min(r.timestamp for r in records)
+        OLDEST_UNPROCESSED.labels(self._service).set(max(0.0, time.time() - oldest_ms / 1000))
         try:
             await self._in_transaction(records)
         except INFRA_ERRORS:
+            BATCH_FAILURES.labels(self._service, "transient").inc()
             await asyncio.sleep(1)  # a nack re-delivers at once (faststream #1721): back off
             raise
         except Exception:
+            BATCH_FAILURES.labels(self._service, "isolated").inc()
             log.exception("%s: batch of %d failed; isolating", self._service, len(records))
             for record in records:
                 await self._process_alone(record)
+        OLDEST_UNPROCESSED.labels(self._service).set(0)
         BATCH_SECONDS.labels(self._service).observe(time.perf_counter() - started)
         for record in records:
             CONSUMED.labels(self._service, record.topic).inc()
@@ -182,6 +193,7 @@ def subscribe_batches(
 ) -> None:
     """Register the service's batch subscriber (consumer group = service name)."""
     settings = runtime.settings
+    runtime.consumed_topics.extend(topics)
     consumers: list[BatchConsumer] = []
 
     def consumer() -> BatchConsumer:  # the pool exists only once the runtime has started

@@ -21,7 +21,8 @@ def dlq_message(
 ) -> OutgoingMessage:
     when = (failed_at or datetime.now(UTC)).isoformat()
     headers = (
-        *(h for h in original_headers if not h[0].startswith("dlq.")),
+        # The reason headers are this failure's; a redrive's mark stays (no redrive loops).
+        *(h for h in original_headers if not h[0].startswith("dlq.") or h[0] == "dlq.redriven_from"),
         ("dlq.error_code", error_code.encode()),
         ("dlq.error", error.encode()[:4000]),
         ("dlq.service", service.encode()),

@@ -40,6 +40,13 @@ class LagReader:
         await self._consumer.stop()
         await self._admin.close()
 
+    async def read_partitions(self, group: str) -> dict[tuple[str, int], int]:
+        """Lag of one group by (topic, partition)."""
+        tps = self._partitions[group]
+        ends = await self._consumer.end_offsets(tps)
+        committed = await self._admin.list_consumer_group_offsets(group)
+        return {(tp.topic, tp.partition): ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in tps}
+
     async def read(self) -> dict[str, int]:
         every = [tp for tps in self._partitions.values() for tp in tps]
         ends = await self._consumer.end_offsets(every)

@@ -11,19 +11,29 @@ from collections.abc import Sequence
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
+from shared import topics
 from shared.codec import OutgoingMessage, dumps
 
 log = logging.getLogger(__name__)
 
 RELAYED = Counter("outbox_relayed_total", "Outbox rows published to Kafka", ["service"])
-PENDING = Gauge("outbox_pending", "Outbox rows waiting for the relay", ["service"])
+DLQ_PUBLISHED = Counter(
+    "dlq_published_total", "Messages published to a dead-letter topic", ["service", "topic", "error_code"]
+)
+
+
+def channel(schema: str) -> str:
+    return f"outbox_{schema}"
 
 
 async def enqueue(conn: asyncpg.Connection, messages: Sequence[OutgoingMessage]) -> None:
     if not messages:
         return
+    # Delivered at commit (PostgreSQL folds repeats in one transaction): wakes the relay now
+    # instead of at its next poll.
+    await conn.execute("SELECT pg_notify('outbox_' || current_schema(), '')")
     await conn.copy_records_to_table(
         "outbox",
         columns=["topic", "key", "value", "headers"],
@@ -45,6 +55,7 @@ class OutboxRelay:
         batch_size: int,
         idle_sleep_s: float,
     ) -> None:
+        """`idle_sleep_s` is the fallback poll: a commit that enqueues wakes the relay at once."""
         self._pool = pool
         self._producer = producer
         self._service = service
@@ -52,6 +63,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._idle_sleep_s = idle_sleep_s
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -71,27 +83,38 @@ class OutboxRelay:
         while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
             if await self._sleep(0.5):
                 return
+        listening = channel(await conn.fetchval("SELECT current_schema()"))
+        await conn.add_listener(listening, self._notified)
         try:
             while not self._stopping.is_set():
+                self._wake.clear()  # before the read: a commit after it wakes the next sleep
                 sent = await self.relay_once(conn)
-                if sent == 0 and await self._sleep(self._idle_sleep_s):
+                if sent == 0 and await self._sleep(self._idle_sleep_s, wake=True):
                     return
         finally:
+            await conn.remove_listener(listening, self._notified)
             await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
 
-    async def _sleep(self, seconds: float) -> bool:
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _sleep(self, seconds: float, *, wake: bool = False) -> bool:
+        """Sleep up to `seconds` (less if woken by a commit); True when stopping."""
+        waits = [asyncio.ensure_future(self._stopping.wait())]
+        if wake:
+            waits.append(asyncio.ensure_future(self._wake.wait()))
         try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            return False
-        return True
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        return self._stopping.is_set()
 
     async def relay_once(self, conn: asyncpg.Connection) -> int:
         rows = await conn.fetch(
             "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1", self._batch_size
         )
         if not rows:
-            PENDING.labels(self._service).set(0)
             return 0
         futures = []
         for row in rows:
@@ -100,6 +123,10 @@ class OutboxRelay:
         await asyncio.gather(*futures)  # acks=all for every row before any is forgotten
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         RELAYED.labels(self._service).inc(len(rows))
+        for row in rows:
+            if row["topic"] in topics.DLQS:
+                code = dict(_json_list(row["headers"])).get("dlq.error_code", "")
+                DLQ_PUBLISHED.labels(self._service, row["topic"], code).inc()
         return len(rows)
 
 

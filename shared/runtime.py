@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from shared import db, topics
 from shared.kafka import KafkaSetupError, ensure_topics, idempotent_producer, probe
+from shared.ops_metrics import READY, LagExporter, refresh_outbox
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 
@@ -39,6 +40,8 @@ class ServiceRuntime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
     _kafka_task: asyncio.Task[None] | None = field(default=None, init=False)
     _broker_started: bool = field(default=False, init=False)
+    consumed_topics: list[str] = field(default_factory=list, init=False)
+    _lag: LagExporter | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.broker = KafkaBroker(
@@ -74,7 +77,8 @@ class ServiceRuntime:
         s = self.settings
         await db.migrate(s.dsn, schema=self.schema, directory=self.migrations)
         self._pool = await db.create_pool(s.dsn, schema=self.schema, max_size=pool_size)
-        self._tasks = [asyncio.create_task(_forever(job), name=f"{self.name}-bg") for job in self.background]
+        jobs = [*self.background, self._ops_metrics]
+        self._tasks = [asyncio.create_task(_forever(job), name=f"{self.name}-bg") for job in jobs]
         self._kafka_task = asyncio.create_task(self._start_kafka(), name=f"{self.name}-kafka")
         log.info("%s started; connecting to Kafka at %s", self.name, s.describe())
 
@@ -108,6 +112,7 @@ class ServiceRuntime:
         self._relay_task = asyncio.create_task(self._relay.run(), name=f"{self.name}-relay")
         await self.broker.start()
         self._broker_started = True
+        self._lag = LagExporter(s, service=self.name, topics=self.consumed_topics)
         log.info("%s connected to Kafka at %s", self.name, s.describe())
 
     async def stop(self) -> None:
@@ -118,6 +123,8 @@ class ServiceRuntime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._lag is not None:
+            await self._lag.close()
         if self._broker_started:
             await self.broker.stop()
         if self._relay is not None and self._relay_task is not None:
@@ -136,6 +143,15 @@ class ServiceRuntime:
         with contextlib.suppress(Exception):  # any failure means "not reachable"
             checks["kafka"] = self._broker_started and await self.broker.ping(timeout=2.0)
         return checks
+
+    async def _ops_metrics(self) -> None:
+        """Readiness, outbox backlog and consumer lag as gauges, every few seconds."""
+        READY.labels(self.name).set(int(all((await self.readiness()).values())))
+        async with self.pool.acquire() as conn:
+            await refresh_outbox(conn, self.name)
+        if self._lag is not None and self.consumed_topics:
+            await self._lag.refresh()
+        await asyncio.sleep(self.settings.ops_metrics_interval_s)
 
 
 async def _forever(job: Callable[[], Awaitable[None]]) -> None:

@@ -19,3 +19,5 @@ ALL: Final = (
     AWARDS_DLQ,
     REPORTING_DLQ,
 )
+
+DLQS: Final = frozenset({INTAKE_DLQ, AWARDS_DLQ, REPORTING_DLQ})

@@ -48,6 +48,7 @@ class StackHandle:
         self.pg_port = pg_port or kafka_port + 5
         self.env = {
             "STACK_DIR": str(self.dir),
+            "STACK_PROMETHEUS": "0",
             "LOCAL_KAFKA_PORT": str(kafka_port),
             "LOCAL_PG_PORT": str(self.pg_port),
             **({"DATABASE_URL": dsn} if dsn else {}),

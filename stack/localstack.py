@@ -12,6 +12,7 @@ SASL_SSL listener (stack/kafka_nodes.py); SERVICE_REPLICAS=2 runs two of each se
 """
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -44,6 +45,8 @@ KAFKA = KafkaLayout.from_env(base_port=KAFKA_PORT, kafka_dir=KAFKA_DIR)
 PG_PORT = int(os.environ.get("LOCAL_PG_PORT", "15432"))
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 LOCAL_DATABASE_URL = f"postgresql://xj:xj@127.0.0.1:{PG_PORT}/xj"
+PROMETHEUS_PORT = int(os.environ.get("LOCAL_PROMETHEUS_PORT", "9090"))
+WITH_PROMETHEUS = os.environ.get("STACK_PROMETHEUS", "1") != "0"  # 0 leaves it out (tests, bench)
 REPLICAS = int(os.environ.get("SERVICE_REPLICAS") or "1")
 REPLICA_PORT_STEP = 100  # replica r of a service listens on its port + 100 * (r - 1)
 
@@ -395,6 +398,38 @@ def start_services(env: dict[str, str]) -> None:
         wait_for(f"{name} /readyz", partial(ready, port), 120)
 
 
+# --- Prometheus ----------------------------------------------------------------------
+
+
+def start_prometheus() -> None:
+    """Debian's Prometheus with the project's config (ops/prometheus) and this stack's
+    service ports as its targets (file_sd: targets/*.json beside the config)."""
+    if not WITH_PROMETHEUS or (pid_alive("prometheus") and port_open(PROMETHEUS_PORT)):
+        return
+    ops, home = ROOT / "ops" / "prometheus", LOCAL / "prometheus"
+    (home / "targets").mkdir(parents=True, exist_ok=True)
+    for name in ("prometheus.yml", "alerts.yml"):
+        shutil.copyfile(ops / name, home / name)
+    targets = [
+        {"targets": [f"127.0.0.1:{port}"], "labels": {"service": svc.name, "replica": name}}
+        for svc in SERVICES
+        for name, port in replicas(svc)
+    ]
+    (home / "targets" / "local.json").write_text(json.dumps(targets, indent=1))
+    say(f"starting Prometheus on 127.0.0.1:{PROMETHEUS_PORT}")
+    spawn(
+        "prometheus",
+        [
+            "prometheus",
+            f"--config.file={home / 'prometheus.yml'}",
+            f"--storage.tsdb.path={home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+            "--storage.tsdb.retention.time=7d",
+        ],
+    )
+    wait_for("Prometheus", partial(port_open, PROMETHEUS_PORT), 60)
+
+
 def start_infra() -> None:
     if not external_database():
         start_postgres()
@@ -407,6 +442,9 @@ def up() -> None:
     start_infra()
     env = endpoints()
     start_services(env)
+    start_prometheus()
+    if WITH_PROMETHEUS:
+        env["PROMETHEUS_URL"] = f"http://127.0.0.1:{PROMETHEUS_PORT}"
     LOCAL.mkdir(exist_ok=True)
     STACK_ENV.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     say(f"up in {time.monotonic() - t0:.1f}s; endpoints in {STACK_ENV}")
@@ -414,6 +452,8 @@ def up() -> None:
     for svc in SERVICES:
         say(f"  {svc.name:<12} {env[svc.url_var]}")
     say(f"  dashboard    {env['REPORTING_URL']}/")
+    if WITH_PROMETHEUS:
+        say(f"  prometheus   {env['PROMETHEUS_URL']}/alerts")
 
 
 def stop_pid(name: str, timeout: float = 20) -> None:
@@ -439,6 +479,7 @@ def service_processes() -> list[str]:
 def down() -> None:
     for name in service_processes():
         stop_pid(name)
+    stop_pid("prometheus")
     stop_kafka()
     stop_postgres()
     say("down")
@@ -450,6 +491,9 @@ def status() -> None:
         pid = pid_alive(name)
         say(f"{name:<14} {'running pid ' + str(pid) if pid else 'stopped'}")
     say(f"{'postgres':<14} {'running' if pg_running() else 'stopped'}")
+    if WITH_PROMETHEUS:
+        pid = pid_alive("prometheus")
+        say(f"{'prometheus':<14} {'running pid ' + str(pid) if pid else 'stopped'}")
 
 
 def run_foreground() -> None:

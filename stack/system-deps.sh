@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # System packages the stack and the tests need, from Debian, installed only when missing:
-# Java + Maven (the Kafka broker), PostgreSQL 15, Chromium and a CJK font (the dashboard
+# Java + Maven (the Kafka broker), PostgreSQL 15, Prometheus and promtool (the local
+# stack's monitoring, the alert-rule tests), Chromium and a CJK font (the dashboard
 # browser test).
 set -euo pipefail
 need=()
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
+command -v promtool >/dev/null || need+=(prometheus)
 command -v chromium >/dev/null || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then

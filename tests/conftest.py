@@ -98,6 +98,7 @@ def _alive(pid: int) -> bool:
 def _stack_env(extra: dict[str, str]) -> dict[str, str]:
     return {
         "STACK_DIR": str(TEST_STACK),
+        "STACK_PROMETHEUS": "0",
         "LOCAL_KAFKA_PORT": "29092",
         "LOCAL_PG_PORT": "25432",
         "REGISTRATION_PORT": str(SERVICE_PORTS["registration"]),

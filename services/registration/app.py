@@ -18,6 +18,7 @@ from shared.http import service_app
 from shared.runtime import ServiceRuntime
 
 PARKED = Gauge("registration_parked_facts", "Intake facts parked until their reference arrives")
+PARKED_OLDEST = Gauge("registration_parked_oldest_seconds", "Age of the oldest parked fact (0 when none)")
 
 
 def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
@@ -34,7 +35,11 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         async with runtime.pool.acquire() as conn:
             async with conn.transaction():
                 await expire_parked(conn, ttl=timedelta(seconds=settings.park_ttl_seconds))
-            PARKED.set(await conn.fetchval("SELECT count(*) FROM parked"))
+            row = await conn.fetchrow(
+                "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(parked_at)), 0) AS age FROM parked"
+            )
+            PARKED.set(row["n"])
+            PARKED_OLDEST.set(float(row["age"]))
         await asyncio.sleep(settings.park_sweep_interval_seconds)
 
     runtime.background.append(sweep_parked)

@@ -1,12 +1,14 @@
 """Issue 2: `make up` is idempotent, restarts only what died, and `make down` leaves
 nothing behind. Runs a second full stack (own broker, database, ports) under .local/test-up."""
 
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,9 @@ ENV = {
     "REGISTRATION_PORT": "28001",
     "AWARDS_PORT": "28002",
     "REPORTING_PORT": "28000",
+    "LOCAL_PROMETHEUS_PORT": "28090",
 }
-NAMES = ("registration", "awards", "reporting", "kafka")
+NAMES = ("registration", "awards", "reporting", "kafka", "prometheus")
 
 
 def make(target: str, sourced: dict[str, str] | None = None) -> str:
@@ -54,6 +57,20 @@ def alive(pid: int) -> bool:
         return False
 
 
+def prometheus_targets(timeout: float = 60) -> set[tuple[str, str, str]]:
+    """(service, scrape URL, health) of every active target, once all have been scraped."""
+    deadline = time.monotonic() + timeout
+    found: set[tuple[str, str, str]] = set()
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen("http://127.0.0.1:28090/api/v1/targets", timeout=5) as r:
+            active = json.load(r)["data"]["activeTargets"]
+        found = {(t["labels"]["service"], t["scrapeUrl"], t["health"]) for t in active}
+        if len(found) == 3 and all(h == "up" for _, _, h in found):
+            break
+        time.sleep(1)
+    return found
+
+
 def stack_processes() -> list[str]:
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
     return [line for line in ps.splitlines() if str(STACK) in line or ":31432" in line or "-p 31432" in line]
@@ -70,6 +87,12 @@ def test_make_up_twice_restart_one_and_down() -> None:
         assert "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:31092" in env_file
         assert "DATABASE_URL=postgresql://xj:xj@127.0.0.1:31432/xj" in env_file
         assert "REPORTING_URL=http://127.0.0.1:28000" in env_file
+        assert "PROMETHEUS_URL=http://127.0.0.1:28090" in env_file
+        assert prometheus_targets() == {
+            ("registration", "http://127.0.0.1:28001/metrics", "up"),
+            ("awards", "http://127.0.0.1:28002/metrics", "up"),
+            ("reporting", "http://127.0.0.1:28000/metrics", "up"),
+        }
 
         t0 = time.monotonic()
         second = make("up")

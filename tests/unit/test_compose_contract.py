@@ -3,6 +3,7 @@ do (no Docker engine needed): settings, brokers' data on volumes, the cluster pr
 quorum, secrets only from the environment."""
 
 import base64
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -173,3 +174,12 @@ def test_the_single_profile_is_the_default_of_the_env_example() -> None:
     assert kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
     assert kafka["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
     assert kafka["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
+
+
+def test_prometheus_uses_the_local_stacks_config_and_scrapes_every_service() -> None:
+    prom = COMPOSE["services"]["prometheus"]
+    assert "./ops/prometheus:/etc/prometheus:ro" in prom["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prom["command"]
+    targets = json.loads((ROOT / "ops" / "prometheus" / "targets" / "compose.json").read_text())
+    scraped = {t["labels"]["service"]: t["targets"] for t in targets}
+    assert scraped == {name: [f"{name}:{port}"] for name, (_, port) in SERVICES.items()}

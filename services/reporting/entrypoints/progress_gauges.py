@@ -10,6 +10,7 @@ from services.reporting.domain.progress import window
 ACTUAL = Gauge("progress_actual", "Actual value of a plan metric as of today", ["metric", "year"])
 TARGET = Gauge("progress_target", "Target of a plan metric", ["metric", "year"])
 RATIO = Gauge("progress_ratio", "Actual / target", ["metric", "year"])
+REFRESHED = Gauge("progress_gauges_refreshed_timestamp_seconds", "When the progress gauges were last refreshed")
 
 
 async def publish_progress_gauges(conn: asyncpg.Connection) -> None:
@@ -24,3 +25,4 @@ async def publish_progress_gauges(conn: asyncpg.Connection) -> None:
             ACTUAL.labels(metric, str(year)).set(value)
             TARGET.labels(metric, str(year)).set(target)
             RATIO.labels(metric, str(year)).set(value / target if target else 0)
+    REFRESHED.set_to_current_time()

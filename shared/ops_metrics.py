@@ -1,0 +1,60 @@
+"""What an operator watches, refreshed by each service every few seconds off the hot path:
+consumer lag per partition, readiness, the outbox's backlog and its oldest row's age.
+The alert rules in ops/prometheus/alerts.yml read these names."""
+
+import logging
+import time
+from collections.abc import Sequence
+
+import asyncpg
+from prometheus_client import Gauge
+
+from shared.kafka_settings import KafkaSettings
+from shared.lag import LagReader
+
+log = logging.getLogger(__name__)
+
+LAG = Gauge(
+    "kafka_consumer_lag", "Messages not yet committed by the service's group", ["service", "topic", "partition"]
+)
+OLDEST_UNPROCESSED = Gauge(
+    "kafka_consumer_oldest_unprocessed_seconds",
+    "Age of the oldest record of the batch being processed (0 when idle)",
+    ["service"],
+)
+READY = Gauge("service_ready", "1 when /readyz would answer 200", ["service"])
+OUTBOX_PENDING = Gauge("outbox_pending", "Outbox rows waiting for the relay", ["service"])
+OUTBOX_OLDEST = Gauge("outbox_oldest_pending_seconds", "Age of the oldest outbox row (0 when empty)", ["service"])
+LAST_REFRESH = Gauge("ops_metrics_refreshed_timestamp_seconds", "When these gauges were last refreshed", ["service"])
+
+
+class LagExporter:
+    """Keeps one LagReader open for the service's own group; reopens it after a failure."""
+
+    def __init__(self, kafka: KafkaSettings, *, service: str, topics: Sequence[str]) -> None:
+        self._kafka, self._service, self._topics = kafka, service, list(topics)
+        self._reader: LagReader | None = None
+
+    async def refresh(self) -> None:
+        try:
+            if self._reader is None:
+                self._reader = await LagReader(self._kafka, {self._service: self._topics}).__aenter__()
+            for (topic, partition), lag in (await self._reader.read_partitions(self._service)).items():
+                LAG.labels(self._service, topic, str(partition)).set(lag)
+        except Exception:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            await reader.__aexit__(None, None, None)
+
+
+async def refresh_outbox(conn: asyncpg.Connection, service: str) -> None:
+    row = await conn.fetchrow(
+        "SELECT count(*) AS n, coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS age FROM outbox"
+    )
+    OUTBOX_PENDING.labels(service).set(row["n"])
+    OUTBOX_OLDEST.labels(service).set(float(row["age"]))
+    LAST_REFRESH.labels(service).set(time.time())

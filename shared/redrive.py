@@ -1,0 +1,197 @@
+"""Send dead-lettered messages back to where they came from, once the cause is fixed.
+
+    python -m shared.redrive --dlq registration.intake.v1.dlq --error-code PARK_EXPIRED --dry-run
+    python -m shared.redrive --dlq registration.intake.v1.dlq --error-code PARK_EXPIRED
+
+Reads the whole DLQ topic, keeps the messages that match the filters (error code, source
+topic, key, failure time), and re-publishes each one's original key, value and headers to
+its source topic with a `dlq.redriven_from` header naming the DLQ record. Idempotent: each
+redriven DLQ record is written down in PostgreSQL (`ops.redriven`) after its send is
+acknowledged, so a second run sends nothing twice (a crash between the two re-sends one
+message, which the consumers' event-id dedup absorbs). A redriven message that fails
+again reaches the DLQ again carrying `dlq.redriven_from`, and is not redriven again
+unless `--again` is given: no loops.
+"""
+
+import argparse
+import asyncio
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from shared import topics
+from shared.kafka import partitions_of
+from shared.kafka_settings import KafkaSettings, kafka_options
+
+REDRIVEN_FROM = "dlq.redriven_from"
+_TABLE = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS ops.redriven (
+    dlq_topic text NOT NULL,
+    dlq_partition int NOT NULL,
+    dlq_offset bigint NOT NULL,
+    source_topic text NOT NULL,
+    redriven_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (dlq_topic, dlq_partition, dlq_offset)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Filters:
+    error_code: str | None = None
+    source_topic: str | None = None
+    key: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    again: bool = False
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+    original_headers: tuple[tuple[str, bytes], ...]
+
+    @property
+    def source_topic(self) -> str:
+        return self.headers.get("dlq.source_topic", "")
+
+    @property
+    def failed_at(self) -> datetime | None:
+        raw = self.headers.get("dlq.failed_at")
+        return datetime.fromisoformat(raw) if raw else None
+
+    def matches(self, f: Filters) -> bool:
+        failed = self.failed_at
+        return (
+            (f.error_code is None or self.headers.get("dlq.error_code") == f.error_code)
+            and (f.source_topic is None or self.source_topic == f.source_topic)
+            and (f.key is None or (self.key or b"").decode(errors="replace") == f.key)
+            and (f.since is None or (failed is not None and failed >= f.since))
+            and (f.until is None or (failed is not None and failed <= f.until))
+            and (f.again or REDRIVEN_FROM not in self.headers)
+            and self.source_topic in topics.ALL
+            and self.source_topic not in topics.DLQS
+        )
+
+
+def _dead_letter(record: "ConsumerRecord[bytes | None, bytes | None]") -> DeadLetter:
+    raw = tuple((k, bytes(v)) for k, v in (record.headers or ()))
+    return DeadLetter(
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value or b"",
+        headers={k: v.decode(errors="replace") for k, v in raw},
+        original_headers=tuple(h for h in raw if not h[0].startswith("dlq.")),
+    )
+
+
+async def read_dlq(kafka: KafkaSettings | str, dlq_topic: str) -> list[DeadLetter]:
+    """Every record of the DLQ topic, from its beginning to its end as of now."""
+    consumer = AIOKafkaConsumer(**kafka_options(kafka), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(dlq_topic, p) for p in await partitions_of(kafka, dlq_topic)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        found: list[DeadLetter] = []
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=5000)).items():
+                found += [_dead_letter(r) for r in records if r.offset < ends[tp]]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def redrive(
+    kafka: KafkaSettings | str, dsn: str, dlq_topic: str, filters: Filters, *, dry_run: bool
+) -> list[DeadLetter]:
+    """The dead letters sent (or, with dry_run, that would be sent)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(_TABLE)
+        done = {
+            (r["dlq_partition"], r["dlq_offset"])
+            for r in await conn.fetch(
+                "SELECT dlq_partition, dlq_offset FROM ops.redriven WHERE dlq_topic = $1", dlq_topic
+            )
+        }
+        chosen = [
+            d for d in await read_dlq(kafka, dlq_topic) if d.matches(filters) and (d.partition, d.offset) not in done
+        ]
+        if dry_run or not chosen:
+            return chosen
+        producer = AIOKafkaProducer(**kafka_options(kafka), acks="all", enable_idempotence=True)
+        await producer.start()
+        try:
+            for d in chosen:
+                origin = f"{dlq_topic}/{d.partition}/{d.offset}".encode()
+                await producer.send_and_wait(
+                    d.source_topic, d.value, key=d.key, headers=[*d.original_headers, (REDRIVEN_FROM, origin)]
+                )
+                await conn.execute(
+                    "INSERT INTO ops.redriven (dlq_topic, dlq_partition, dlq_offset, source_topic) "
+                    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    dlq_topic,
+                    d.partition,
+                    d.offset,
+                    d.source_topic,
+                )
+        finally:
+            await producer.stop()
+        return chosen
+    finally:
+        await conn.close()
+
+
+def table(letters: Sequence[DeadLetter]) -> str:
+    lines = [f"{'partition/offset':<18} {'error code':<22} {'source topic':<24} {'failed at':<27} key"]
+    for d in letters:
+        lines.append(
+            f"{f'{d.partition}/{d.offset}':<18} {d.headers.get('dlq.error_code', ''):<22} {d.source_topic:<24} "
+            f"{d.headers.get('dlq.failed_at', '')[:26]:<27} {(d.key or b'').decode(errors='replace')}"
+        )
+    return "\n".join(lines)
+
+
+def _connection() -> tuple[KafkaSettings, str]:
+    """The environment's Kafka and database; without them, those `make up` wrote to stack.env."""
+    env_file = Path(os.environ.get("STACK_DIR", ".local")) / "stack.env"
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or not env_file.exists():
+        return KafkaSettings(), os.environ.get("DATABASE_URL", "postgresql://xj:xj@127.0.0.1:15432/xj")
+    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    return KafkaSettings.from_vars(env), env["DATABASE_URL"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dlq", required=True, choices=sorted(topics.DLQS), help="the DLQ topic to read")
+    parser.add_argument("--error-code", help="only messages with this dlq.error_code")
+    parser.add_argument("--source-topic", help="only messages that failed on this topic")
+    parser.add_argument("--key", help="only messages with this Kafka key (an enterprise USCC, an incubator id)")
+    parser.add_argument("--since", type=datetime.fromisoformat, help="failed at or after (ISO 8601, with offset)")
+    parser.add_argument("--until", type=datetime.fromisoformat, help="failed at or before (ISO 8601, with offset)")
+    parser.add_argument("--again", action="store_true", help="also messages that failed again after a redrive")
+    parser.add_argument("--dry-run", action="store_true", help="print what would be sent, send nothing")
+    args = parser.parse_args(argv)
+    kafka, dsn = _connection()
+    filters = Filters(args.error_code, args.source_topic, args.key, args.since, args.until, args.again)
+    letters = asyncio.run(redrive(kafka, dsn, args.dlq, filters, dry_run=args.dry_run))
+    print(table(letters))
+    verb = "would send" if args.dry_run else "sent"
+    print(f"{verb} {len(letters)} message(s) from {args.dlq} back to their source topics")
+
+
+if __name__ == "__main__":
+    main()
