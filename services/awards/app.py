@@ -11,6 +11,7 @@ from shared import topics
 from shared.consumer import subscribe_batches
 from shared.events import AWARD_MODELS
 from shared.http import service_app
+from shared.retention import pruning_job
 from shared.runtime import ServiceRuntime
 
 
@@ -26,6 +27,9 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
         topics.AWARD_EVENTS,
         models=list(AWARD_MODELS.values()),
         description="PayoutIssued, PayoutReversed, AwardDeclined; key = enterprise USCC; deterministic ids.",
+    )
+    runtime.background.append(
+        pruning_job(lambda: runtime.pool, retention_days=settings.processed_events_retention_days)
     )
     app = service_app(
         runtime,

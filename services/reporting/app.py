@@ -15,6 +15,7 @@ from shared import topics
 from shared.codec import decode_envelope
 from shared.consumer import Record, subscribe_batches
 from shared.http import service_app
+from shared.retention import pruning_job
 from shared.runtime import ServiceRuntime
 
 SERVICE = "reporting"
@@ -38,6 +39,9 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         await asyncio.sleep(settings.progress_gauge_interval_seconds)
 
     runtime.background.append(export_progress)
+    runtime.background.append(
+        pruning_job(lambda: runtime.pool, retention_days=settings.processed_events_retention_days)
+    )
     app = service_app(
         runtime,
         title="reporting",
