@@ -54,6 +54,12 @@ class Data(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time text with a UTC offset")
+    return value
+
+
 class Envelope(BaseModel):
     """SPEC §3.1. `data` is validated separately against the model of `event_type`."""
 
@@ -62,7 +68,8 @@ class Envelope(BaseModel):
     event_id: uuid.UUID
     event_type: Annotated[str, Field(min_length=1, max_length=64)]
     schema_version: Annotated[StrictInt, Field(ge=1, le=1)]
-    occurred_at: AwareDatetime
+    # Text only: lax mode would read a number as seconds since 1970 (schemathesis found it).
+    occurred_at: Annotated[AwareDatetime, BeforeValidator(_iso_text)]
     source: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_control_chars)]
     data: dict[str, Any]
 

@@ -2,14 +2,28 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
+from shared import http_errors
 from shared.runtime import ServiceRuntime
+
+
+class Health(BaseModel):
+    status: str
+    service: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, bool]
 
 
 def service_app(runtime: ServiceRuntime, *, title: str, description: str) -> FastAPI:
@@ -23,23 +37,39 @@ def service_app(runtime: ServiceRuntime, *, title: str, description: str) -> Fas
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
+    http_errors.install(app)
+    app.state.openapi_components = {}  # extra component schemas a service documents (e.g. intake events)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            http_errors.with_error_schema(schema)["components"]["schemas"].update(app.state.openapi_components)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     spec = AsyncAPI(runtime.broker, title=f"{title} events", version="1.0.0", description=description)
 
     @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": runtime.name}
+    async def healthz() -> Health:
+        return Health(status="ok", service=runtime.name)
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Kafka or PostgreSQL is not reachable"}},
+    )
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)  # Prometheus text format, not JSON
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/asyncapi.json", tags=["ops"])
+    @app.get("/asyncapi.json", tags=["ops"], response_model=dict[str, Any])
     async def asyncapi_json() -> JSONResponse:
         return JSONResponse(spec.to_specification().to_jsonable())
 

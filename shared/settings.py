@@ -1,10 +1,13 @@
 """Settings every service reads (environment variables, SPEC §6)."""
 
-from pydantic import Field, PostgresDsn, model_validator
+from pathlib import Path
+
+from pydantic import Field, PostgresDsn, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.kafka import TopicSpec
 from shared.kafka_settings import KafkaSettings
+from shared.read_access import read_tokens
 
 
 class ServiceSettings(KafkaSettings):
@@ -16,6 +19,9 @@ class ServiceSettings(KafkaSettings):
     topic_replication_factor: int = Field(default=1, ge=1, le=16)
     topic_min_insync_replicas: int | None = Field(default=None, ge=1, le=16)
     http_host: str = "127.0.0.1"
+    # Bearer tokens for the read endpoints (comma-separated, or one per line in the file); unset: open reads.
+    api_read_tokens: SecretStr | None = None
+    api_read_tokens_file: Path | None = None
     log_level: str = "INFO"
     # Consumer batches: one database transaction per fetched batch.
     batch_max_records: int = Field(default=2000, ge=1, le=50_000)
@@ -43,6 +49,9 @@ class ServiceSettings(KafkaSettings):
                 f"TOPIC_REPLICATION_FACTOR={self.topic_replication_factor}: no write could ever be acknowledged"
             )
         return self
+
+    def read_tokens(self) -> tuple[bytes, ...]:
+        return read_tokens(self.api_read_tokens, self.api_read_tokens_file)
 
     @property
     def topic_spec(self) -> TopicSpec:

@@ -20,14 +20,21 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("reporting", "registration", "awards")  # ports base+0, +1, +2 (SPEC order 8000/8001/8002)
 
 
-async def fresh_database(admin_dsn: str, name: str) -> str:
+async def fresh_database(admin_dsn: str, name: str, *, password: str | None = None) -> str:
+    """A new empty database; with `password`, owned by a new login role of the same name."""
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {name}")
+        if password is None:
+            await conn.execute(f"CREATE DATABASE {name}")
+            return admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+        await conn.execute(f"DROP ROLE IF EXISTS {name}")
+        await conn.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
+        await conn.execute(f"CREATE DATABASE {name} OWNER {name}")
     finally:
         await conn.close()
-    return admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+    host = admin_dsn.split("@", 1)[1].rsplit("/", 1)[0]
+    return f"postgresql://{name}:{password}@{host}/{name}"
 
 
 class StackHandle:

@@ -11,6 +11,7 @@ from shared import topics
 from shared.consumer import subscribe_batches
 from shared.events import AWARD_MODELS
 from shared.http import service_app
+from shared.read_access import reader_guard
 from shared.retention import pruning_job
 from shared.runtime import ServiceRuntime
 
@@ -36,5 +37,5 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
         title="awards",
         description="Policy award rules -> payouts, never twice, explained, reversible (SPEC §2.1, §3.4, §4).",
     )
-    app.include_router(router)
+    app.include_router(router, dependencies=reader_guard(settings.read_tokens()))
     return app

@@ -9,6 +9,7 @@ from prometheus_client import Gauge
 
 from services.registration.entrypoints.http_api import build_router
 from services.registration.entrypoints.intake_consumer import make_handler
+from services.registration.entrypoints.intake_schema import request_body_schema
 from services.registration.intake import SERVICE, expire_parked
 from services.registration.settings import RegistrationSettings
 from shared import divisions, topics
@@ -59,4 +60,5 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         description="Validated intake, registry of record and canonical events (SPEC §3, §4).",
     )
     app.include_router(build_router(settings))
+    app.state.openapi_components.update(request_body_schema()[1])  # the envelope per event type
     return app

@@ -15,6 +15,7 @@ from shared import topics
 from shared.codec import decode_envelope
 from shared.consumer import Record, subscribe_batches
 from shared.http import service_app
+from shared.read_access import reader_guard
 from shared.retention import pruning_job
 from shared.runtime import ServiceRuntime
 
@@ -47,5 +48,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         title="reporting",
         description="Running counters against the plan's targets, as of any date, per prefecture (SPEC §2.2, §4).",
     )
-    app.include_router(router)
+    # PUBLIC_DASHBOARD=false closes the dashboard and the progress API to all but token holders.
+    guard = [] if settings.public_dashboard else reader_guard(settings.read_tokens())
+    app.include_router(router, dependencies=guard)
     return app

@@ -8,3 +8,5 @@ from shared.settings import ServiceSettings
 class ReportingSettings(ServiceSettings):
     reporting_port: int = 8000
     progress_gauge_interval_seconds: float = Field(default=15, gt=0)
+    # false: the dashboard and /v1/progress* need one of API_READ_TOKENS, like the other reads.
+    public_dashboard: bool = True

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from shared import topics
@@ -17,24 +18,40 @@ from shared.kafka import KafkaSetupError, probe
 from stack.handle import ROOT, StackHandle, fresh_database, http_status
 from tests.conftest import Infra
 from tests.support import factories as f
-from tests.support.http import eventually, get_json
+from tests.support.http import eventually
 from tests.support.kafka_io import publish, value_json, wait_for_records
 
 pytestmark = pytest.mark.e2e
 
 WRONG_PASSWORD = "not-the-password-7f3a"
 PROBE_PORT = 24901
+DB_PASSWORD = "pg-secret-4b9d1c"
+READ_TOKENS = ("read-token-alpha-93", "read-token-beta-17")
+INTAKE_TOKEN = "intake-token-5e2a"
+
+
+async def read(url: str, token: str | None = READ_TOKENS[1]) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.get(url, headers=headers)
+    return r.status_code, (r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text)
 
 
 @pytest.fixture(scope="module")
 def secure(infra: Infra) -> Iterator[StackHandle]:
-    dsn = asyncio.run(fresh_database(infra.dsn, "xj_secure"))
+    dsn = asyncio.run(fresh_database(infra.dsn, "xj_secure", password=DB_PASSWORD))
     s = StackHandle(
         ROOT / ".local" / "test-secure",
         kafka_port=24092,
         service_port=24800,
         dsn=dsn,
-        env={"KAFKA_SECURITY": "sasl_ssl"},
+        # Every credential the platform takes is configured here, so the logs can be checked.
+        env={
+            "KAFKA_SECURITY": "sasl_ssl",
+            "API_READ_TOKENS": ",".join(READ_TOKENS),
+            "PUBLIC_DASHBOARD": "false",
+            "REGISTRATION_API_TOKEN": INTAKE_TOKEN,
+        },
     )
     s.cli("down")
     up = s.cli("up")
@@ -75,13 +92,13 @@ async def test_walking_skeleton_over_sasl_ssl(secure: StackHandle) -> None:
     assert [value_json(r)["event_id"] for r in canonical] == [event["event_id"]]
 
     async def awards_view() -> tuple[int, Any]:
-        return await get_json(f"{secure.url('awards')}/v1/enterprises/{uscc}/awards")
+        return await read(f"{secure.url('awards')}/v1/enterprises/{uscc}/awards")
 
     status, body = await eventually(awards_view, lambda v: v[0] == 200)
     assert (status, body["net_amount_cny"]) == (200, {"operator": 0, "enterprise": 0})
 
     async def progress() -> tuple[int, Any]:
-        return await get_json(f"{secure.url('reporting')}/v1/progress?year=2015")
+        return await read(f"{secure.url('reporting')}/v1/progress?year=2015")
 
     _, doc = await eventually(progress, lambda v: v[1]["metrics"]["jobs"]["actual"] == 7)
     assert (doc["metrics"]["new_enterprises"]["actual"], doc["metrics"]["jobs"]["actual"]) == (1, 7)
@@ -128,4 +145,57 @@ def test_wrong_password_is_one_clear_line_and_readyz_503(secure: StackHandle) ->
     assert "Traceback" not in text
     real_password = (secure.dir / "kafka" / "sasl_ssl-1n" / "secrets" / "kafka-password").read_text().strip()
     assert WRONG_PASSWORD not in text and real_password not in text
-    assert real_password not in secure.log("registration") + secure.log("awards") + secure.log("reporting")
+
+
+READS = {
+    "registration": ["/v1/enterprises/91650102MA7XXXXX0X", "/v1/incubators/INC-1", "/v1/parked"],
+    "awards": ["/v1/enterprises/91650102MA7XXXXX0X/awards", "/v1/payouts", "/v1/summary"],
+    "reporting": ["/", "/v1/progress?year=2015", "/v1/progress/divisions?year=2015", "/v1/progress.csv?year=2015"],
+}
+
+
+async def test_reads_need_one_of_the_read_tokens_and_ops_routes_stay_open(secure: StackHandle) -> None:
+    for service, paths in READS.items():
+        base = secure.url(service)
+        for path in paths:
+            async with httpx.AsyncClient(timeout=10) as client:
+                missing = await client.get(base + path)
+                wrong = await client.get(base + path, headers={"Authorization": "Bearer read-token-alpha-9"})
+            assert (missing.status_code, wrong.status_code) == (401, 401), path
+            assert missing.headers["www-authenticate"] == "Bearer"
+            assert missing.json() == {
+                "error_code": "UNAUTHORIZED",
+                "message": "a valid bearer token is required to read this",
+                "errors": [],
+            }
+            for token in READ_TOKENS:
+                status, _ = await read(base + path, token)
+                assert status in (200, 404), (path, status)
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert (await read(base + path, None))[0] == 200
+        async with httpx.AsyncClient(timeout=10) as client:
+            doc = (await client.get(f"{base}/openapi.json")).json()
+        scheme = doc["components"]["securitySchemes"]["HTTPBearer"]
+        assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+        open_reads = {
+            p for p, ops in doc["paths"].items() if p.startswith("/v1/") and not ops.get("get", {}).get("security", 1)
+        }
+        assert open_reads == set()
+
+
+async def test_intake_needs_its_own_token(secure: StackHandle) -> None:
+    event = f.enterprise(f.new_uscc(), registered_on="2015-06-02")
+    async with httpx.AsyncClient(timeout=10) as client:
+        url = f"{secure.url('registration')}/v1/events"
+        refused = await client.post(url, json=event, headers={"Authorization": f"Bearer {READ_TOKENS[0]}"})
+        accepted = await client.post(url, json=event, headers={"Authorization": f"Bearer {INTAKE_TOKEN}"})
+    assert (refused.status_code, refused.json()["error_code"]) == (401, "UNAUTHORIZED")
+    assert (accepted.status_code, accepted.json()) == (202, {"event_id": event["event_id"], "status": "accepted"})
+
+
+def test_no_credential_appears_in_any_log(secure: StackHandle) -> None:
+    kafka_password = (secure.dir / "kafka" / "sasl_ssl-1n" / "secrets" / "kafka-password").read_text().strip()
+    logs = "".join(p.read_text(errors="replace") for p in (secure.dir / "logs").glob("*.log"))
+    assert "registration started" in logs  # the logs are there to be searched
+    for secret in (kafka_password, DB_PASSWORD, INTAKE_TOKEN, *READ_TOKENS):
+        assert secret not in logs

@@ -4,7 +4,10 @@ import base64
 from typing import Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+
+from shared.enums import Rule
+from shared.http_errors import responses
 
 router = APIRouter(prefix="/v1", tags=["awards"])
 
@@ -32,8 +35,8 @@ def _payout(r: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-@router.get("/enterprises/{uscc}/awards")
-async def enterprise_awards(uscc: str, request: Request) -> dict[str, Any]:
+@router.get("/enterprises/{uscc}/awards", responses=responses(401, 404, 422))
+async def enterprise_awards(request: Request, uscc: str = Path(pattern=r"^[0-9A-Z]{18}$")) -> dict[str, Any]:
     async with _pool(request).acquire() as conn:
         known = await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM enterprises WHERE uscc = $1) OR EXISTS (SELECT 1 FROM facts WHERE uscc = $1)",
@@ -65,20 +68,22 @@ async def enterprise_awards(uscc: str, request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/payouts")
+@router.get("/payouts", responses=responses(401, 422))
 async def list_payouts(
     request: Request,
-    rule: str | None = None,
+    rule: Rule | None = None,
     status: Literal["issued", "reversed"] | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
-    cursor: str | None = None,
+    cursor: str | None = Query(default=None, max_length=64),
 ) -> dict[str, Any]:
     after = 0
     if cursor:
         try:
             after = int(base64.urlsafe_b64decode(cursor.encode()).decode())
         except ValueError as exc:
-            raise HTTPException(422, "invalid cursor") from exc
+            raise HTTPException(422, "invalid cursor: pass back next_cursor of the previous page unchanged") from exc
+        if not 0 <= after < 2**63:
+            raise HTTPException(422, "invalid cursor: pass back next_cursor of the previous page unchanged")
     async with _pool(request).acquire() as conn:
         rows = await conn.fetch(
             "SELECT * FROM payouts WHERE seq > $1 AND ($2::text IS NULL OR rule = $2) "
@@ -93,7 +98,7 @@ async def list_payouts(
     return {"payouts": [_payout(r) for r in page], "next_cursor": next_cursor}
 
 
-@router.get("/summary")
+@router.get("/summary", responses=responses(401))
 async def summary(request: Request) -> dict[str, Any]:
     async with _pool(request).acquire() as conn:
         rows = await conn.fetch(

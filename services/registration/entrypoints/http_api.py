@@ -1,29 +1,60 @@
 """Registration HTTP API (SPEC §4): intake through the same path as Kafka, registry reads."""
 
 import hmac
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
+from services.registration.entrypoints.intake_schema import request_body_schema
 from services.registration.intake import Incoming, IntakeBatch, Status
 from services.registration.settings import RegistrationSettings
 from shared.enums import IntakeError
+from shared.http_errors import error_response, responses
+from shared.read_access import BEARER, reader_guard
+
+USCC = Path(pattern=r"^[0-9A-Z]{18}$", description="Unified social credit code: 18 characters, 0-9 and A-Z")
+# Any printable text: a NUL or control character never reaches PostgreSQL (422 instead of 500).
+CARRIER_ID = Path(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")
+
+
+class Accepted(BaseModel):
+    event_id: str
+    status: Literal["accepted"]
+
+
+class Duplicate(BaseModel):
+    event_id: str
+    status: Literal["duplicate"]
 
 
 def _error(status: int, code: str, message: str, errors: list[dict[str, str]] | None = None) -> JSONResponse:
-    return JSONResponse({"error_code": code, "message": message, "errors": errors or []}, status_code=status)
+    return error_response(status, message, errors, code=code)
 
 
 def build_router(settings: RegistrationSettings) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["registration"])
     limit = settings.max_event_bytes
+    read = reader_guard(settings.read_tokens())
+    body_schema, _ = request_body_schema()
 
     def pool(request: Request) -> asyncpg.Pool:
         return request.app.state.runtime.pool
 
-    @router.post("/events", status_code=202, responses={200: {}, 401: {}, 409: {}, 413: {}, 422: {}})
+    @router.post(
+        "/events",
+        status_code=202,
+        response_model=Accepted,
+        responses={
+            200: {"model": Duplicate, "description": "Already received (same id, same content)"},
+            **responses(401, 409, 413, 422),
+        },
+        # The bearer scheme is documented when a token is configured; checked below.
+        dependencies=[Depends(BEARER)] if settings.registration_api_token is not None else [],
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}}},
+    )
     async def post_event(request: Request) -> JSONResponse:
         token = settings.registration_api_token
         if token is not None:
@@ -48,8 +79,8 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
             return _error(status, r.code, r.message, [{"loc": e.loc, "msg": e.msg} for e in r.errors])
         return JSONResponse({"event_id": str(outcome.event_id), "status": "accepted"}, status_code=202)
 
-    @router.get("/enterprises/{uscc}")
-    async def get_enterprise(uscc: str, request: Request) -> dict[str, Any]:
+    @router.get("/enterprises/{uscc}", dependencies=read, responses=responses(401, 404, 422))
+    async def get_enterprise(request: Request, uscc: str = USCC) -> dict[str, Any]:
         async with pool(request).acquire() as conn:
             row = await conn.fetchrow("SELECT * FROM enterprises WHERE uscc = $1", uscc)
             if row is None:
@@ -83,8 +114,8 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
             "latest_employment_report": latest and _row(latest),
         }
 
-    @router.get("/incubators/{incubator_id}")
-    async def get_incubator(incubator_id: str, request: Request) -> dict[str, Any]:
+    @router.get("/incubators/{incubator_id}", dependencies=read, responses=responses(401, 404, 422))
+    async def get_incubator(request: Request, incubator_id: str = CARRIER_ID) -> dict[str, Any]:
         async with pool(request).acquire() as conn:
             row = await conn.fetchrow("SELECT * FROM incubators WHERE incubator_id = $1", incubator_id)
             if row is None:
@@ -94,14 +125,14 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
             )
         return {**_row(row), "resident_enterprises": resident}
 
-    @router.get("/parked")
-    async def get_parked(request: Request, limit: int = 100) -> dict[str, Any]:
+    @router.get("/parked", dependencies=read, responses=responses(401, 422))
+    async def get_parked(request: Request, limit: int = Query(default=100, ge=1, le=1000)) -> dict[str, Any]:
         async with pool(request).acquire() as conn:
             total = await conn.fetchval("SELECT count(*) FROM parked")
             rows = await conn.fetch(
                 "SELECT event_id, event_type, waiting_for, reason, parked_at, source_topic, source_partition, "
                 "source_offset FROM parked ORDER BY parked_at, event_id LIMIT $1",
-                max(1, min(limit, 1000)),
+                limit,
             )
         return {"total": total, "parked": [_row(r) for r in rows]}
 

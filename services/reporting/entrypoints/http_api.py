@@ -14,6 +14,7 @@ from services.reporting.adapters import progress_query as q
 from services.reporting.domain.metric_definitions import TARGETED
 from services.reporting.domain.progress import Milestone, Window, metrics_block, milestone_date, window
 from shared.divisions import PREFECTURES, REGION_CITIES, is_prefecture, prefecture_of
+from shared.http_errors import responses
 
 router = APIRouter(tags=["reporting"])
 DASHBOARD = (Path(__file__).parent / "dashboard.html").read_text(encoding="utf-8")
@@ -51,7 +52,7 @@ async def progress_document(conn: asyncpg.Connection, w: Window, division: str |
 Year = Query(ge=2000, le=2100)
 
 
-@router.get("/v1/progress")
+@router.get("/v1/progress", responses=responses(401, 422))
 async def progress(
     request: Request,
     year: int = Year,
@@ -65,7 +66,7 @@ async def progress(
         return await progress_document(conn, w, rolled)
 
 
-@router.get("/v1/progress/divisions")
+@router.get("/v1/progress/divisions", responses=responses(401, 422))
 async def progress_divisions(
     request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
 ) -> dict[str, Any]:
@@ -87,10 +88,14 @@ async def progress_divisions(
     return {"year": w.year, "as_of": w.end.isoformat(), "divisions": rows}
 
 
-@router.get("/v1/progress.csv", response_class=PlainTextResponse)
+class CSVResponse(PlainTextResponse):
+    media_type = "text/csv"
+
+
+@router.get("/v1/progress.csv", response_class=CSVResponse, responses=responses(401, 422))
 async def progress_csv(
     request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
-) -> PlainTextResponse:
+) -> CSVResponse:
     w = _window(year, as_of, milestone)
     async with _pool(request).acquire() as conn:
         doc = await progress_document(conn, w, None)
@@ -109,9 +114,8 @@ async def progress_csv(
                 v["period"]["to"],
             ]
         )
-    return PlainTextResponse(
+    return CSVResponse(
         buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="progress-{w.year}-{w.end}.csv"'},
     )
 
