@@ -13,7 +13,15 @@ from datetime import date
 from typing import Any
 
 from services.awards.domain.award_rules import decide
-from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
+from services.awards.domain.facts import (
+    Admission,
+    Certification,
+    EnterpriseFacts,
+    Graduation,
+    Listing,
+    Transfer,
+    assemble,
+)
 from services.awards.domain.policy import Policy
 from services.reporting.domain import metric_definitions as m
 from services.reporting.domain.metric_definitions import COLLEGE_PERIOD, Report, enterprise_contributions
@@ -121,18 +129,7 @@ def enterprise_facts(events: Iterable[Event]) -> dict[str, EnterpriseFacts]:
             parts[d["uscc"]][t].add(Listing(eid, Board(d["board"]), day(d["listed_on"])))
         elif t == "BoardTransferred":
             parts[d["uscc"]][t].add(Transfer(eid, day(d["transferred_on"])))
-    return {
-        u: EnterpriseFacts(
-            uscc=u,
-            name=names.get(u, ""),
-            admissions=frozenset(parts[u]["EnterpriseAdmitted"]),
-            graduations=frozenset(parts[u]["EnterpriseGraduated"]),
-            certifications=frozenset(parts[u]["HighTechCertified"]),
-            listings=frozenset(parts[u]["ListedOnBoard"]),
-            transfers=frozenset(parts[u]["BoardTransferred"]),
-        )
-        for u in names
-    }
+    return {u: assemble(u, names.get(u, ""), parts[u]) for u in names}
 
 
 def expected_net_payouts(events: Iterable[Event], policy: Policy) -> dict[str, dict[str, int]]:

@@ -9,7 +9,15 @@ from typing import Any
 import asyncpg
 import orjson
 
-from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
+from services.awards.domain.facts import (
+    Admission,
+    Certification,
+    EnterpriseFacts,
+    Graduation,
+    Listing,
+    Transfer,
+    assemble,
+)
 from services.awards.domain.reconcile import Changes, LedgerPayout
 from shared.db import insert_rows
 from shared.enums import Board, RecipientRole, Rule
@@ -56,18 +64,7 @@ async def load_facts(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, En
     ):
         d = orjson.loads(r["data"])
         parts[r["uscc"]][r["event_type"]].add(_fact(r["event_id"], r["event_type"], d))
-    return {
-        u: EnterpriseFacts(
-            uscc=u,
-            name=names.get(u, ""),
-            admissions=frozenset(parts[u]["EnterpriseAdmitted"]),
-            graduations=frozenset(parts[u]["EnterpriseGraduated"]),
-            certifications=frozenset(parts[u]["HighTechCertified"]),
-            listings=frozenset(parts[u]["ListedOnBoard"]),
-            transfers=frozenset(parts[u]["BoardTransferred"]),
-        )
-        for u in usccs
-    }
+    return {u: assemble(u, names.get(u, ""), parts[u]) for u in usccs}
 
 
 def _fact(event_id: uuid.UUID, event_type: str, d: dict[str, Any]) -> object:

@@ -1,8 +1,10 @@
 """Plain values the award rules read: everything known about one enterprise."""
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from shared.enums import Board
 
@@ -51,3 +53,16 @@ class EnterpriseFacts:
     certifications: frozenset[Certification] = field(default_factory=frozenset)
     listings: frozenset[Listing] = field(default_factory=frozenset)
     transfers: frozenset[Transfer] = field(default_factory=frozenset)
+
+
+def assemble(uscc: str, name: str, by_type: Mapping[str, Iterable[Any]]) -> EnterpriseFacts:
+    """One enterprise's facts from its fact objects grouped by canonical event type."""
+    return EnterpriseFacts(
+        uscc=uscc,
+        name=name,
+        admissions=frozenset(by_type.get("EnterpriseAdmitted", ())),
+        graduations=frozenset(by_type.get("EnterpriseGraduated", ())),
+        certifications=frozenset(by_type.get("HighTechCertified", ())),
+        listings=frozenset(by_type.get("ListedOnBoard", ())),
+        transfers=frozenset(by_type.get("BoardTransferred", ())),
+    )
