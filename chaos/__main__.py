@@ -30,6 +30,7 @@ from datetime import date
 from typing import Any
 
 import asyncpg
+import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
@@ -39,7 +40,7 @@ from shared import topics
 from shared.kafka_settings import KafkaSettings
 from shared.lag import LagReader
 from simulator.history import Options, generate
-from simulator.oracle import expected_actuals, expected_net_payouts
+from simulator.oracle import expected_actuals, expected_net_payouts, reported_actuals
 from stack.handle import ROOT, StackHandle
 
 RATE = int(os.environ.get("CHAOS_RATE", "200"))
@@ -156,25 +157,16 @@ async def audit(
         lost += sum(got[r] < want[r] for r in want)
         doubled += sum(got[r] > want[r] for r in want)
     want_metrics = expected_actuals(everything, year=year, end=date(year, 12, 31))
-    got_metrics = await reported_actuals(stack, year)
+    got_metrics = await progress_of(stack, year)
     lost += sum(got_metrics.get(k, 0) < v for k, v in want_metrics.items())
     doubled += sum(got_metrics.get(k, 0) > want_metrics.get(k, 0) for k in got_metrics)
     return lost, doubled
 
 
-async def reported_actuals(stack: StackHandle, year: int) -> dict[str, int]:
-    import httpx
-
+async def progress_of(stack: StackHandle, year: int) -> dict[str, int]:
     async with httpx.AsyncClient(timeout=10) as client:
         doc = (await client.get(f"{stack.url('reporting')}/v1/progress?year={year}")).json()
-    c = doc["counters"]
-    return {k: v["actual"] for k, v in doc["metrics"].items()} | {
-        "high_tech_certifications": c["high_tech_certifications"],
-        "listings_xjee": c["listings"]["XJEE"],
-        "listings_neeq": c["listings"]["NEEQ"],
-        "board_transfers": c["board_transfers"],
-        "graduations": c["graduations"],
-    }
+    return reported_actuals(doc)
 
 
 async def run_fault(stack: StackHandle, fault: Fault, *, year: int, published: list[dict[str, Any]]) -> Row:

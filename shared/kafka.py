@@ -7,8 +7,9 @@ import logging
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
@@ -159,3 +160,23 @@ async def partitions_of(target: KafkaSettings | str, topic: str) -> list[int]:
         return sorted(p["partition"] for p in described["partitions"])
     finally:
         await admin.close()
+
+
+async def read_topic(
+    target: KafkaSettings | str, topic: str, **consumer_options: Any
+) -> list[ConsumerRecord[Any, Any]]:
+    """Every record of `topic` from its beginning to its end as of now, partition by partition."""
+    consumer = AIOKafkaConsumer(**kafka_options(target), enable_auto_commit=False, **consumer_options)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in await partitions_of(target, topic)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        found: list[ConsumerRecord[Any, Any]] = []
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).items():
+                found += [r for r in records if r.offset < ends[tp]]
+        return found
+    finally:
+        await consumer.stop()

@@ -11,6 +11,7 @@ secured cluster is configured once, by environment variables:
     KAFKA_SSL_CAFILE, KAFKA_SSL_CERTFILE, KAFKA_SSL_KEYFILE
 """
 
+import os
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
@@ -156,6 +157,16 @@ class _VarsOnly(KafkaSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
+
+
+def local_connection() -> tuple[KafkaSettings, str]:
+    """Kafka settings and DATABASE_URL from the environment; when it names no broker, from
+    the stack.env that `make up` wrote (STACK_DIR, default .local). For the CLIs."""
+    env_file = Path(os.environ.get("STACK_DIR", ".local")) / "stack.env"
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or not env_file.exists():
+        return KafkaSettings(), os.environ.get("DATABASE_URL", "postgresql://xj:xj@127.0.0.1:15432/xj")
+    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    return KafkaSettings.from_vars(env), env.get("DATABASE_URL", "postgresql://xj:xj@127.0.0.1:15432/xj")
 
 
 def kafka_options(target: "KafkaSettings | str") -> dict[str, Any]:

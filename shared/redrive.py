@@ -15,18 +15,16 @@ unless `--again` is given: no loops.
 
 import argparse
 import asyncio
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from shared import topics
-from shared.kafka import partitions_of
-from shared.kafka_settings import KafkaSettings, kafka_options
+from shared.kafka import read_topic
+from shared.kafka_settings import KafkaSettings, kafka_options, local_connection
 
 REDRIVEN_FROM = "dlq.redriven_from"
 _TABLE = """
@@ -98,20 +96,7 @@ def _dead_letter(record: "ConsumerRecord[bytes | None, bytes | None]") -> DeadLe
 
 async def read_dlq(kafka: KafkaSettings | str, dlq_topic: str) -> list[DeadLetter]:
     """Every record of the DLQ topic, from its beginning to its end as of now."""
-    consumer = AIOKafkaConsumer(**kafka_options(kafka), enable_auto_commit=False)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(dlq_topic, p) for p in await partitions_of(kafka, dlq_topic)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        found: list[DeadLetter] = []
-        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=5000)).items():
-                found += [_dead_letter(r) for r in records if r.offset < ends[tp]]
-        return found
-    finally:
-        await consumer.stop()
+    return [_dead_letter(r) for r in await read_topic(kafka, dlq_topic)]
 
 
 async def redrive(
@@ -165,15 +150,6 @@ def table(letters: Sequence[DeadLetter]) -> str:
     return "\n".join(lines)
 
 
-def _connection() -> tuple[KafkaSettings, str]:
-    """The environment's Kafka and database; without them, those `make up` wrote to stack.env."""
-    env_file = Path(os.environ.get("STACK_DIR", ".local")) / "stack.env"
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or not env_file.exists():
-        return KafkaSettings(), os.environ.get("DATABASE_URL", "postgresql://xj:xj@127.0.0.1:15432/xj")
-    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
-    return KafkaSettings.from_vars(env), env["DATABASE_URL"]
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dlq", required=True, choices=sorted(topics.DLQS), help="the DLQ topic to read")
@@ -185,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--again", action="store_true", help="also messages that failed again after a redrive")
     parser.add_argument("--dry-run", action="store_true", help="print what would be sent, send nothing")
     args = parser.parse_args(argv)
-    kafka, dsn = _connection()
+    kafka, dsn = local_connection()
     filters = Filters(args.error_code, args.source_topic, args.key, args.since, args.until, args.again)
     letters = asyncio.run(redrive(kafka, dsn, args.dlq, filters, dry_run=args.dry_run))
     print(table(letters))

@@ -5,7 +5,6 @@ python -m simulator --year 2015 --enterprises 3000 --seed 2015
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -14,17 +13,8 @@ from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
 from shared import topics
-from shared.kafka_settings import KafkaSettings, kafka_options
+from shared.kafka_settings import KafkaSettings, kafka_options, local_connection
 from simulator.history import Options, generate
-
-
-def _kafka() -> KafkaSettings:
-    """The environment's Kafka settings; without any, those `make up` wrote to stack.env."""
-    env_file = Path(os.environ.get("STACK_DIR", ".local")) / "stack.env"
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and env_file.exists():
-        lines = (line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
-        return KafkaSettings.from_vars(dict(lines))
-    return KafkaSettings()
 
 
 async def publish(opts: Options, kafka: KafkaSettings | str) -> int:
@@ -63,7 +53,7 @@ def main() -> None:
             for e in tqdm(list(generate(opts)), desc="writing", unit="ev", file=sys.stderr):
                 fh.write(orjson.dumps(e) + b"\n")
         return
-    kafka = _kafka()
+    kafka, _ = local_connection()
     sent = asyncio.run(publish(opts, kafka))
     print(f"published {sent} intake events for {args.year} to {kafka.describe()} ({topics.INTAKE})")
 

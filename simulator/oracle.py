@@ -103,6 +103,19 @@ def expected_actuals(events: Iterable[Event], *, year: int, end: date) -> dict[s
     return dict(actual)
 
 
+def reported_actuals(progress: dict[str, Any]) -> dict[str, int]:
+    """The same keys as `expected_actuals`, read from a /v1/progress document (zeros left out)."""
+    c = progress["counters"]
+    found = {k: v["actual"] for k, v in progress["metrics"].items()} | {
+        m.HIGH_TECH_CERTIFICATIONS: c["high_tech_certifications"],
+        m.LISTINGS_XJEE: c["listings"]["XJEE"],
+        m.LISTINGS_NEEQ: c["listings"]["NEEQ"],
+        m.BOARD_TRANSFERS: c["board_transfers"],
+        m.GRADUATIONS: c["graduations"],
+    }
+    return {k: v for k, v in found.items() if v}
+
+
 def enterprise_facts(events: Iterable[Event]) -> dict[str, EnterpriseFacts]:
     """Each enterprise's facts as the award rules read them (operators from the incubators)."""
     facts = unique(events)

@@ -20,7 +20,7 @@ from services.awards.domain.policy import Policy
 from shared import topics
 from shared.kafka_settings import KafkaSettings
 from simulator.history import Options, generate
-from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts
+from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts, reported_actuals
 from stack.handle import ROOT, StackHandle, fresh_database
 from tests.conftest import Infra
 from tests.support.kafka_io import publish, wait_quiet
@@ -82,18 +82,6 @@ async def awards_net(stack: StackHandle, usccs: list[str]) -> dict[str, dict[str
     return out
 
 
-def actuals_of(doc: dict[str, Any]) -> dict[str, int]:
-    c = doc["counters"]
-    found = {k: v["actual"] for k, v in doc["metrics"].items()} | {
-        "high_tech_certifications": c["high_tech_certifications"],
-        "listings_xjee": c["listings"]["XJEE"],
-        "listings_neeq": c["listings"]["NEEQ"],
-        "board_transfers": c["board_transfers"],
-        "graduations": c["graduations"],
-    }
-    return {k: v for k, v in found.items() if v}
-
-
 async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(cluster: StackHandle) -> None:
     kafka = cluster.kafka()
     assert (kafka.kafka_security_protocol, len(kafka.bootstrap_list)) == ("PLAINTEXT", 3)
@@ -125,6 +113,6 @@ async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(cluster: S
     year_end = date(2015, 12, 31)
     async with httpx.AsyncClient(timeout=10) as client:
         doc = (await client.get(f"{cluster.url('reporting', replica=2)}/v1/progress?year=2015")).json()
-    assert actuals_of(doc) == {k: v for k, v in expected_actuals(history, year=2015, end=year_end).items() if v}
+    assert reported_actuals(doc) == {k: v for k, v in expected_actuals(history, year=2015, end=year_end).items() if v}
     totals = expected_award_totals(history, policy, start=date(2015, 1, 1), end=year_end)
     assert {k: doc["awards"][k] for k in totals} == totals

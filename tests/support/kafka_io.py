@@ -9,7 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared import topics
-from shared.kafka import partitions_of
+from shared.kafka import partitions_of, read_topic
 from shared.kafka_settings import KafkaSettings, kafka_options
 from tests.support.factories import key_of
 
@@ -42,26 +42,7 @@ Record = ConsumerRecord[bytes | None, bytes | None]
 
 async def read_all(bootstrap: Target, topic: str) -> list[Record]:
     """Every record currently in `topic`, from offset 0 to the end, in partition order."""
-    consumer = AIOKafkaConsumer(
-        **kafka_options(bootstrap),
-        enable_auto_commit=False,
-        fetch_max_bytes=64 << 20,
-        max_partition_fetch_bytes=16 << 20,
-    )
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        records: list[Record] = []
-        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
-            for recs in batch.values():
-                records += recs
-        return records
-    finally:
-        await consumer.stop()
+    return await read_topic(bootstrap, topic, fetch_max_bytes=64 << 20, max_partition_fetch_bytes=16 << 20)
 
 
 async def wait_for_records(
