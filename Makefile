@@ -6,11 +6,16 @@ export PYTHONUNBUFFERED := 1
 
 .PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean
 
-setup: .venv/.synced
+setup: .venv/.synced web/node_modules/.package-lock.json
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null || python3 -m pip install -q "uv==$(UV_VERSION)"
 	uv sync --frozen --python 3.11
+	@touch $@
+
+# Apache ECharts for the dashboard, pinned by web/package-lock.json, served by reporting itself.
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
 	@touch $@
 
 up: setup

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.awards.entrypoints.http_api import router
+from services.awards.entrypoints import payout_export, what_if_api
+from services.awards.entrypoints.http_api import pages, router
 from services.awards.processing import SERVICE, make_handler
 from services.awards.settings import AwardsSettings
 from shared import topics
@@ -37,5 +38,8 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
         title="awards",
         description="Policy award rules -> payouts, never twice, explained, reversible (SPEC §2.1, §3.4, §4).",
     )
-    app.include_router(router, dependencies=reader_guard(settings.read_tokens()))
+    guard = reader_guard(settings.read_tokens())
+    for r in (router, payout_export.router, what_if_api.router):
+        app.include_router(r, dependencies=guard)
+    app.include_router(pages)  # the page is public; the data it fetches is guarded
     return app

@@ -8,6 +8,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from services.reporting.adapters.projection import project
+from services.reporting.entrypoints import reports_api
 from services.reporting.entrypoints.http_api import router
 from services.reporting.entrypoints.progress_gauges import publish_progress_gauges
 from services.reporting.settings import ReportingSettings
@@ -51,4 +52,5 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     # PUBLIC_DASHBOARD=false closes the dashboard and the progress API to all but token holders.
     guard = [] if settings.public_dashboard else reader_guard(settings.read_tokens())
     app.include_router(router, dependencies=guard)
+    app.include_router(reports_api.router, dependencies=guard)
     return app

@@ -10,3 +10,5 @@ class ReportingSettings(ServiceSettings):
     progress_gauge_interval_seconds: float = Field(default=15, gt=0)
     # false: the dashboard and /v1/progress* need one of API_READ_TOKENS, like the other reads.
     public_dashboard: bool = True
+    # Where browsers reach the awards service (the dashboard links its lookup page and exports).
+    awards_url: str = "http://127.0.0.1:8002"

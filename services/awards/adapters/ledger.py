@@ -2,7 +2,7 @@
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -19,6 +19,7 @@ from services.awards.domain.facts import (
     assemble,
 )
 from services.awards.domain.reconcile import Changes, LedgerPayout
+from services.awards.domain.what_if import Tally
 from shared.db import insert_rows
 from shared.enums import Board, RecipientRole, Rule
 from shared.events import Envelope
@@ -152,3 +153,38 @@ async def write_changes(conn: asyncpg.Connection, uscc: str, changes: Changes) -
             "DELETE FROM declines WHERE enterprise_uscc = $1 AND rule = $2 AND basis_event_id = $3",
             [(uscc, rule.value, basis) for rule, basis in changes.cleared_declines],
         )
+
+
+async def stream_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> AsyncIterator[list[EnterpriseFacts]]:
+    """Every enterprise that has facts, in batches, read through a cursor (inside the
+    caller's transaction) so a province's ledger never sits in memory at once."""
+    current: str | None = None
+    name = ""
+    parts: dict[str, set[Any]] = defaultdict(set)
+    out: list[EnterpriseFacts] = []
+    async for r in conn.cursor(
+        "SELECT f.uscc, f.event_id, f.event_type, f.data, e.name FROM facts f "
+        "LEFT JOIN enterprises e USING (uscc) ORDER BY f.uscc",
+        prefetch=5000,
+    ):
+        if r["uscc"] != current:
+            if current is not None:
+                out.append(assemble(current, name, parts))
+                if len(out) >= batch:
+                    yield out
+                    out = []
+            current, name, parts = r["uscc"], r["name"] or "", defaultdict(set)
+        parts[r["event_type"]].add(_fact(r["event_id"], r["event_type"], orjson.loads(r["data"])))
+    if current is not None:
+        out.append(assemble(current, name, parts))
+    if out:
+        yield out
+
+
+async def ledger_tally(conn: asyncpg.Connection) -> Tally:
+    """Live payouts by rule x recipient role x basis year."""
+    rows = await conn.fetch(
+        "SELECT rule, recipient_role, extract(year FROM basis_date)::int AS y, count(*) AS n, "
+        "sum(amount_cny)::bigint AS cny FROM payouts WHERE status = 'issued' GROUP BY 1, 2, 3"
+    )
+    return {(r["rule"], r["recipient_role"], r["y"]): [r["n"], r["cny"]] for r in rows}

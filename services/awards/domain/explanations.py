@@ -3,17 +3,13 @@
 from datetime import date
 
 from shared.enums import Rule
+from shared.labels_zh import RULE_ZH
 
 _WHAT_ZH = {
     "certified": "高新技术企业认定",
     "listed on XJEE": "在新疆股权交易中心挂牌",
     "listed on NEEQ": "在全国中小企业股份转让系统挂牌",
     "transferred from XJEE to NEEQ": "由新疆股权交易中心转板至新三板",
-}
-_RULE_ZH = {
-    Rule.HIGH_TECH_CERTIFICATION: "高新技术企业认定奖励",
-    Rule.EQUITY_LISTING: "股权挂牌奖励",
-    Rule.BOARD_TRANSFER: "转板奖励",
 }
 
 
@@ -72,6 +68,6 @@ def granted(rule: Rule, *, what: str, on: date, incubator: str, admitted: date, 
         f", graduated {graduated}" if graduated else ", still incubated"
     )
     return (
-        f"{_zh(what)}日期 {on}（{stint_zh}），给予{_RULE_ZH[rule]}。"
+        f"{_zh(what)}日期 {on}（{stint_zh}），给予{RULE_ZH[rule]}。"
         f" {what.capitalize()} on {on} ({stint_en}): {rule} granted."
     )

@@ -1,15 +1,24 @@
 """Awards HTTP API (SPEC §4): one enterprise's awards, the payout list, a summary."""
 
 import base64
+import uuid
+from pathlib import Path as FilePath
 from typing import Any, Literal
 
 import asyncpg
+import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse
 
+from services.awards.adapters.ledger import load_facts
+from services.awards.domain.stints import build_stints
+from shared.divisions import name_of
 from shared.enums import Rule
 from shared.http_errors import responses
 
 router = APIRouter(prefix="/v1", tags=["awards"])
+pages = APIRouter(include_in_schema=False)
+LOOKUP = (FilePath(__file__).parent / "lookup.html").read_text(encoding="utf-8")
 
 
 def _pool(request: Request) -> asyncpg.Pool:
@@ -35,19 +44,18 @@ def _payout(r: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-@router.get("/enterprises/{uscc}/awards", responses=responses(401, 404, 422))
-async def enterprise_awards(request: Request, uscc: str = Path(pattern=r"^[0-9A-Z]{18}$")) -> dict[str, Any]:
-    async with _pool(request).acquire() as conn:
-        known = await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM enterprises WHERE uscc = $1) OR EXISTS (SELECT 1 FROM facts WHERE uscc = $1)",
-            uscc,
-        )
-        if not known:
-            raise HTTPException(404, f"awards has never seen enterprise {uscc}")
-        payouts = await conn.fetch("SELECT * FROM payouts WHERE enterprise_uscc = $1 ORDER BY seq", uscc)
-        declines = await conn.fetch(
-            "SELECT * FROM declines WHERE enterprise_uscc = $1 ORDER BY rule, basis_event_id", uscc
-        )
+Uscc = Path(pattern=r"^[0-9A-Z]{18}$")
+
+
+async def awards_document(conn: asyncpg.Connection, uscc: str) -> dict[str, Any]:
+    known = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM enterprises WHERE uscc = $1) OR EXISTS (SELECT 1 FROM facts WHERE uscc = $1)",
+        uscc,
+    )
+    if not known:
+        raise HTTPException(404, f"awards has never seen enterprise {uscc}")
+    payouts = await conn.fetch("SELECT * FROM payouts WHERE enterprise_uscc = $1 ORDER BY seq", uscc)
+    declines = await conn.fetch("SELECT * FROM declines WHERE enterprise_uscc = $1 ORDER BY rule, basis_event_id", uscc)
     net = {"operator": 0, "enterprise": 0}
     for p in payouts:
         if p["status"] == "issued":
@@ -66,6 +74,53 @@ async def enterprise_awards(request: Request, uscc: str = Path(pattern=r"^[0-9A-
         ],
         "net_amount_cny": net,
     }
+
+
+@router.get("/enterprises/{uscc}/awards", responses=responses(401, 404, 422))
+async def enterprise_awards(request: Request, uscc: str = Uscc) -> dict[str, Any]:
+    async with _pool(request).acquire() as conn:
+        return await awards_document(conn, uscc)
+
+
+@router.get("/enterprises/{uscc}/record", responses=responses(401, 404, 422))
+async def enterprise_record(request: Request, uscc: str = Uscc) -> dict[str, Any]:
+    """What the lookup page shows: the registry facts awards holds, the incubation stints
+    built from them, and every grant, decline and reversal with its explanation."""
+    async with _pool(request).acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        doc = await awards_document(conn, uscc)
+        registered = await conn.fetchrow("SELECT * FROM enterprises WHERE uscc = $1", uscc)
+        facts = await conn.fetch("SELECT event_id, event_type, data FROM facts WHERE uscc = $1", uscc)
+        known = (await load_facts(conn, [uscc]))[uscc]
+    stints = build_stints(known.admissions, known.graduations)
+    listed = [fact_row(f["event_id"], f["event_type"], orjson.loads(f["data"])) for f in facts]
+    return {
+        "enterprise": None
+        if registered is None
+        else {
+            "uscc": uscc,
+            "name": registered["name"],
+            "division_code": registered["division_code"],
+            "division_name": name_of(registered["division_code"]),
+            "registered_on": registered["registered_on"].isoformat(),
+        },
+        "facts": sorted(listed, key=lambda f: (f["on"], f["event_type"])),
+        "stints": [
+            {
+                "incubator_id": s.incubator_id,
+                "operator_name": s.admission.operator_name,
+                "operator_uscc": s.admission.operator_uscc,
+                "admitted_on": s.admitted_on.isoformat(),
+                "graduated_on": s.graduated_on.isoformat() if s.graduated_on else None,
+            }
+            for s in stints
+        ],
+        **doc,
+    }
+
+
+def fact_row(event_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    on = next(v for k, v in data.items() if k.endswith("_on"))
+    return {"event_id": str(event_id), "event_type": event_type, "on": on, "data": data}
 
 
 @router.get("/payouts", responses=responses(401, 422))
@@ -132,3 +187,8 @@ async def summary(request: Request) -> dict[str, Any]:
         "by_rule": by_rule,
         "declines": [{"rule": d["rule"], "reason_code": d["reason_code"], "count": d["n"]} for d in declines],
     }
+
+
+@pages.get("/lookup", response_class=HTMLResponse)
+async def lookup_page() -> str:
+    return LOOKUP

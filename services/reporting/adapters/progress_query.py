@@ -124,3 +124,22 @@ def today_in_xinjiang() -> date:
     from zoneinfo import ZoneInfo
 
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+async def award_months(conn: asyncpg.Connection, w: Window, prefecture: str | None) -> list[asyncpg.Record]:
+    """Payouts by rule x recipient role x basis month in the window: everything issued
+    (a later reversal included) and, of that, what was reversed."""
+    return list(
+        await conn.fetch(
+            "SELECT p.rule, p.recipient_role, date_trunc('month', p.basis_date)::date AS month, "
+            "count(*) AS issued, sum(p.amount_cny)::bigint AS issued_cny, "
+            "count(*) FILTER (WHERE p.reversed) AS reversed, "
+            "coalesce(sum(p.amount_cny) FILTER (WHERE p.reversed), 0)::bigint AS reversed_cny "
+            "FROM payouts p LEFT JOIN enterprises e ON e.uscc = p.enterprise_uscc "
+            "WHERE p.issued AND p.basis_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR e.prefecture = $3) "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            w.start,
+            w.end,
+            prefecture,
+        )
+    )

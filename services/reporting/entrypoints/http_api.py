@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 
 from services.reporting.adapters import progress_query as q
 from services.reporting.domain.metric_definitions import TARGETED
@@ -18,13 +18,16 @@ from shared.http_errors import responses
 
 router = APIRouter(tags=["reporting"])
 DASHBOARD = (Path(__file__).parent / "dashboard.html").read_text(encoding="utf-8")
+# Apache ECharts from web/ (npm ci by `make setup`, a build stage in the Dockerfile): the
+# dashboard works on an intranet with no internet, so nothing comes from a CDN.
+ECHARTS = Path(__file__).parents[3] / "web" / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+def pool_of(request: Request) -> asyncpg.Pool:
     return request.app.state.runtime.pool
 
 
-def _window(year: int, as_of: date | None, milestone: Milestone | None) -> Window:
+def request_window(year: int, as_of: date | None, milestone: Milestone | None) -> Window:
     if as_of is not None and milestone is not None:
         raise HTTPException(422, "give as_of or milestone, not both")
     if milestone is not None:
@@ -60,19 +63,14 @@ async def progress(
     milestone: Milestone | None = None,
     division: str | None = Query(default=None, pattern=r"^65\d{4}$"),
 ) -> dict[str, Any]:
-    w = _window(year, as_of, milestone)
+    w = request_window(year, as_of, milestone)
     rolled = None if division is None else prefecture_of(division)
-    async with _pool(request).acquire() as conn:
+    async with pool_of(request).acquire() as conn:
         return await progress_document(conn, w, rolled)
 
 
-@router.get("/v1/progress/divisions", responses=responses(401, 422))
-async def progress_divisions(
-    request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
-) -> dict[str, Any]:
-    w = _window(year, as_of, milestone)
-    async with _pool(request).acquire() as conn:
-        by_prefecture = await q.actuals(conn, w, prefecture="all")
+async def divisions_document(conn: asyncpg.Connection, w: Window) -> dict[str, Any]:
+    by_prefecture = await q.actuals(conn, w, prefecture="all")
     rows = []
     for code, name in {**PREFECTURES, **REGION_CITIES}.items():
         actual = by_prefecture.get(code, {})
@@ -88,6 +86,15 @@ async def progress_divisions(
     return {"year": w.year, "as_of": w.end.isoformat(), "divisions": rows}
 
 
+@router.get("/v1/progress/divisions", responses=responses(401, 422))
+async def progress_divisions(
+    request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
+) -> dict[str, Any]:
+    w = request_window(year, as_of, milestone)
+    async with pool_of(request).acquire() as conn:
+        return await divisions_document(conn, w)
+
+
 class CSVResponse(PlainTextResponse):
     media_type = "text/csv"
 
@@ -96,8 +103,8 @@ class CSVResponse(PlainTextResponse):
 async def progress_csv(
     request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
 ) -> CSVResponse:
-    w = _window(year, as_of, milestone)
-    async with _pool(request).acquire() as conn:
+    w = request_window(year, as_of, milestone)
+    async with pool_of(request).acquire() as conn:
         doc = await progress_document(conn, w, None)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -121,5 +128,13 @@ async def progress_csv(
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def dashboard() -> str:
-    return DASHBOARD
+async def dashboard(request: Request) -> str:
+    # Links to the awards service (lookup page, payout exports) point where it is published.
+    return DASHBOARD.replace("__AWARDS_URL__", request.app.state.runtime.settings.awards_url.rstrip("/"))
+
+
+@router.get("/static/echarts.min.js", include_in_schema=False)
+async def echarts() -> FileResponse:
+    if not ECHARTS.is_file():
+        raise HTTPException(503, f"{ECHARTS} is missing: run `make setup` (npm ci in web/)")
+    return FileResponse(ECHARTS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})

@@ -1,0 +1,106 @@
+"""The milestone workbook (目标完成情况 / 各地州市 / 奖励发放) from the API's own documents."""
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import xlsxwriter
+
+from shared.labels_zh import ROLE_ZH, RULE_ZH
+
+TARGETS_SHEET = "目标完成情况"
+DIVISIONS_SHEET = "各地州市"
+AWARDS_SHEET = "奖励发放"
+TARGETS_HEADER = ("指标", "指标代码", "目标", "完成", "完成率", "统计起", "统计止")
+COUNTER_LABELS = {
+    "high_tech_certifications": "高新技术企业认定",
+    "listings_xjee": "新疆股权交易中心挂牌",
+    "listings_neeq": "新三板挂牌",
+    "board_transfers": "转板",
+    "graduations": "毕业出孵",
+}
+AWARDS_HEADER = (
+    "奖励类型",
+    "规则代码",
+    "领取方",
+    "月份",
+    "发放笔数",
+    "发放金额(元)",
+    "撤销笔数",
+    "撤销金额(元)",
+    "净发放金额(元)",
+)
+
+
+def flat_counters(counters: dict[str, Any]) -> dict[str, int]:
+    return {
+        "high_tech_certifications": counters["high_tech_certifications"],
+        "listings_xjee": counters["listings"]["XJEE"],
+        "listings_neeq": counters["listings"]["NEEQ"],
+        "board_transfers": counters["board_transfers"],
+        "graduations": counters["graduations"],
+    }
+
+
+def build(progress: dict[str, Any], divisions: dict[str, Any], award_rows: Sequence[dict[str, Any]]) -> bytes:
+    """progress: GET /v1/progress; divisions: GET /v1/progress/divisions (same window);
+    award_rows: rule, recipient_role, month, issued, issued_cny, reversed, reversed_cny."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book.set_properties({"title": f"{progress['year']} 年目标完成情况（截至 {progress['as_of']}）"})
+    head = book.add_format({"bold": True, "bg_color": "#DDEBE4", "border": 1, "text_wrap": True})
+    count = book.add_format({"num_format": "#,##0"})
+    pct = book.add_format({"num_format": "0.0%"})
+
+    sheet = book.add_worksheet(TARGETS_SHEET)
+    sheet.write_row(0, 0, TARGETS_HEADER, head)
+    for r, (key, m) in enumerate(progress["metrics"].items(), start=1):
+        sheet.write_string(r, 0, m["label_zh"])
+        sheet.write_string(r, 1, key)
+        if m["target"] is not None:
+            sheet.write_number(r, 2, m["target"], count)
+        sheet.write_number(r, 3, m["actual"], count)
+        if m["ratio"] is not None:
+            sheet.write_number(r, 4, m["ratio"], pct)
+        sheet.write_string(r, 5, m["period"]["from"])
+        sheet.write_string(r, 6, m["period"]["to"])
+    sheet.set_column(0, 0, 30)
+    sheet.set_column(1, 1, 26)
+    sheet.set_column(2, 6, 12)
+    sheet.freeze_panes(1, 0)
+
+    sheet = book.add_worksheet(DIVISIONS_SHEET)
+    metric_keys = list(progress["metrics"])
+    labels = [progress["metrics"][k]["label_zh"] for k in metric_keys]
+    sheet.write_row(0, 0, ["地州市代码", "地州市", "地级", *labels, *COUNTER_LABELS.values()], head)
+    for r, d in enumerate(divisions["divisions"], start=1):
+        sheet.write_string(r, 0, d["division_code"])
+        sheet.write_string(r, 1, d["name_zh"])
+        sheet.write_string(r, 2, "是" if d["prefecture_level"] else "否")
+        values = [d["metrics"][k] for k in metric_keys] + list(flat_counters(d["counters"]).values())
+        for c, v in enumerate(values, start=3):
+            sheet.write_number(r, c, v, count)
+    sheet.set_column(0, 0, 11)
+    sheet.set_column(1, 1, 22)
+    sheet.set_column(3, 3 + len(values), 13)
+    sheet.freeze_panes(1, 3)
+
+    sheet = book.add_worksheet(AWARDS_SHEET)
+    sheet.write_row(0, 0, AWARDS_HEADER, head)
+    for r, a in enumerate(award_rows, start=1):
+        sheet.write_string(r, 0, RULE_ZH.get(a["rule"], a["rule"]))
+        sheet.write_string(r, 1, a["rule"])
+        sheet.write_string(r, 2, ROLE_ZH.get(a["recipient_role"], a["recipient_role"]))
+        sheet.write_string(r, 3, a["month"].strftime("%Y-%m"))
+        for c, v in enumerate(
+            (a["issued"], a["issued_cny"], a["reversed"], a["reversed_cny"], a["issued_cny"] - a["reversed_cny"]),
+            start=4,
+        ):
+            sheet.write_number(r, c, v, count)
+    sheet.set_column(0, 0, 22)
+    sheet.set_column(1, 1, 26)
+    sheet.set_column(2, 3, 12)
+    sheet.set_column(4, 8, 15)
+    sheet.freeze_panes(1, 0)
+    book.close()
+    return out.getvalue()
