@@ -3,7 +3,6 @@
 import asyncio
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +15,8 @@ import pytest
 from shared import topics
 from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
-from tests.conftest import ROOT, TEST_STACK, Stack
+from tests.conftest import ROOT, Stack
+from tests.support.browser import chromium, screenshot
 from tests.support.kafka_io import wait_quiet
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +26,6 @@ GROUPS = {
     "awards": [topics.ENTERPRISE_EVENTS],
     "reporting": [topics.ENTERPRISE_EVENTS, topics.CARRIER_EVENTS, topics.AWARD_EVENTS],
 }
-ARTIFACTS = ROOT / "artifacts"
 
 
 async def _snapshot(stack: Stack) -> dict[str, Any]:
@@ -79,29 +78,9 @@ async def test_rebuild_from_offset_zero_gives_identical_numbers(simulated: Stack
         assert after[view] == before[view], view
 
 
-def _chromium(*args: str) -> str:
-    exe = shutil.which("chromium")
-    assert exe, "chromium is installed by stack/system-deps.sh"
-    profile = TEST_STACK / "chromium-profile"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=8000",
-    ]
-    result = subprocess.run([exe, *flags, *args], capture_output=True, text=True, timeout=120, check=True)
-    return result.stdout
-
-
 async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack) -> None:
     url = simulated.url("reporting")
-    dom = _chromium("--dump-dom", f"{url}/")
+    dom = chromium("--dump-dom", f"{url}/")
     assert 'data-loaded="true"' in dom
     shown = {
         m: int(v.replace(",", ""))
@@ -116,7 +95,5 @@ async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack) -> Non
     assert awards["high_tech_certifications"] == api["counters"]["high_tech_certifications"]
     rows = re.findall(r'<tr data-division="(\d{6})">', dom)
     assert len(rows) == 23 and len(set(rows)) == 23  # 14 prefectures + 9 region-level cities
-    ARTIFACTS.mkdir(exist_ok=True)
-    for name, size in (("dashboard-desktop.png", "1280,1800"), ("dashboard-phone.png", "390,2400")):
-        _chromium(f"--window-size={size}", f"--screenshot={ARTIFACTS / name}", f"{url}/")
-        assert (ARTIFACTS / name).stat().st_size > 10_000
+    for name, size in (("dashboard-desktop.png", "1280,2800"), ("dashboard-phone.png", "390,4200")):
+        assert screenshot(f"{url}/", name, size).stat().st_size > 10_000

@@ -13,6 +13,11 @@ _WHAT_ZH = {
 }
 
 
+def _sentence(what: str) -> str:
+    # str.capitalize() would lower the rest: "listed on XJEE" -> "Listed on xjee".
+    return what[:1].upper() + what[1:]
+
+
 def _zh(what: str) -> str:
     return _WHAT_ZH.get(what, what)
 
@@ -35,18 +40,18 @@ def not_incubated(what: str, on: date, first_admission: date | None) -> str:
     if first_admission is None:
         return (
             f"{_zh(what)}日期 {on}，该企业从未入驻孵化器，不予奖励。"
-            f" {what.capitalize()} on {on}, but the enterprise was never admitted to an incubator; no award."
+            f" {_sentence(what)} on {on}, but the enterprise was never admitted to an incubator; no award."
         )
     return (
         f"{_zh(what)}日期 {on} 早于首次入驻日期 {first_admission}，不予奖励。"
-        f" {what.capitalize()} on {on}, before its first admission on {first_admission}; no award."
+        f" {_sentence(what)} on {on}, before its first admission on {first_admission}; no award."
     )
 
 
 def outside_window(what: str, on: date, graduated: date, end: date, years: int) -> str:
     return (
         f"{_zh(what)}日期 {on}，毕业日期 {graduated}，毕业后{years}年期限截至 {end}，已超出期限，不予奖励。"
-        f" {what.capitalize()} {on}, graduated {graduated}, the {years}-year window ended {end}; no award."
+        f" {_sentence(what)} {on}, graduated {graduated}, the {years}-year window ended {end}; no award."
     )
 
 
@@ -69,5 +74,5 @@ def granted(rule: Rule, *, what: str, on: date, incubator: str, admitted: date, 
     )
     return (
         f"{_zh(what)}日期 {on}（{stint_zh}），给予{RULE_ZH[rule]}。"
-        f" {what.capitalize()} on {on} ({stint_en}): {rule} granted."
+        f" {_sentence(what)} on {on} ({stint_en}): {rule} granted."
     )

@@ -1,0 +1,35 @@
+"""Headless Debian Chromium (installed by stack/system-deps.sh) for the page tests."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import ROOT, TEST_STACK
+
+ARTIFACTS = ROOT / "artifacts"
+
+
+def chromium(*args: str) -> str:
+    exe = shutil.which("chromium")
+    assert exe, "chromium is installed by stack/system-deps.sh"
+    profile = TEST_STACK / "chromium-profile"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=8000",
+    ]
+    result = subprocess.run([exe, *flags, *args], capture_output=True, text=True, timeout=120, check=True)
+    return result.stdout
+
+
+def screenshot(url: str, name: str, size: str = "1280,1800") -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    chromium(f"--window-size={size}", f"--screenshot={ARTIFACTS / name}", url)
+    return ARTIFACTS / name
