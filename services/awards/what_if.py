@@ -4,26 +4,18 @@ emits nothing."""
 
 import asyncio
 from collections.abc import Callable
-from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from services.awards.adapters.ledger import ledger_tally, stream_facts
 from services.awards.domain.award_rules import decide
 from services.awards.domain.policy import Policy
 from services.awards.domain.what_if import Tally, adjusted, count_in, side_by_side, sum_of
 from shared.enums import Rule
+from shared.events import IsoDate
 
-def _iso_text(v: object) -> object:
-    # A number would pass as a Unix timestamp; the office means a calendar date.
-    if not isinstance(v, str | date):
-        raise ValueError("give the date as YYYY-MM-DD")
-    return v
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_text)]
 Years = Field(default=None, ge=1, le=10, description="calendar years after graduation, 1 to 10")
 Amount = Field(default=None, ge=0, le=100_000_000, description="CNY to each of operator and enterprise")
 
@@ -32,11 +24,11 @@ class PolicyOverrides(BaseModel):
     """Any of the policy's numbers; what is not given stays as the service is configured."""
 
     model_config = ConfigDict(extra="forbid")
-    high_tech_cny: int | None = Amount
-    listing_cny: int | None = Amount
-    transfer_cny: int | None = Amount
-    high_tech_window_years: int | None = Years
-    listing_window_years: int | None = Years
+    high_tech_cny: StrictInt | None = Amount
+    listing_cny: StrictInt | None = Amount
+    transfer_cny: StrictInt | None = Amount
+    high_tech_window_years: StrictInt | None = Years
+    listing_window_years: StrictInt | None = Years
     effective_from: IsoDate | None = Field(default=None, description="YYYY-MM-DD")
 
     def applied_to(self, policy: Policy) -> Policy:

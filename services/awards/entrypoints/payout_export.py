@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from shared.enums import Rule
+from shared.events import IsoDate
 from shared.http_errors import responses
 from shared.labels_zh import ROLE_ZH, RULE_ZH, STATUS_ZH
 
@@ -52,8 +53,8 @@ _SELECT = (
     "AND ($3::text IS NULL OR p.rule = $3) AND ($4::text IS NULL OR p.status = $4) ORDER BY p.seq"
 )
 Status = Literal["issued", "reversed"]
-From = Annotated[date | None, Query(alias="from", description="basis date, inclusive")]
-To = Annotated[date | None, Query(description="basis date, inclusive")]
+From = Annotated[IsoDate | None, Query(alias="from", description="basis date, inclusive")]
+To = Annotated[IsoDate | None, Query(description="basis date, inclusive")]
 
 
 async def _rows(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[list[asyncpg.Record]]:
