@@ -13,7 +13,11 @@ Starts a fresh stack under .local/bench (own broker, database, ports), then meas
    enterprises folded straight into a reporting schema);
 6. service memory (RSS) along the way.
 
-    BENCH_EVENTS=100000 BENCH_RATE=500 BENCH_SECONDS=20 PROGRESS_ENTERPRISES=300000 python -m bench
+7. the policy office's what-if and payout exports on an OFFICE_ENTERPRISES ledger
+   (bench/office.py).
+
+    BENCH_EVENTS=100000 BENCH_RATE=500 BENCH_SECONDS=20 PROGRESS_ENTERPRISES=300000 \
+    OFFICE_ENTERPRISES=300000 python -m bench
 """
 
 import asyncio
@@ -377,6 +381,12 @@ async def run() -> None:
     if scale:
         print(f"== reporting reads at province scale: {scale:,} enterprises")
         progress_p99 = await progress_latency(scale)
+    office = int(os.environ.get("OFFICE_ENTERPRISES", "300000"))
+    if office:
+        from bench.office import office_scale
+
+        print(f"== the policy office's tools at province scale: {office:,} enterprises")
+        await office_scale(DSN, office)
     raw_eps = rn / relapsed
     print(
         f"RESULT e2e_eps={e2e_eps:.0f} raw_read_eps={raw_eps:.0f} ratio={e2e_eps / raw_eps:.4f} "

@@ -89,24 +89,24 @@ async def payouts_csv(
     status: Status | None = None,
 ) -> StreamingResponse:
     args = _filters(from_, to, rule, status)
-
-    async def body() -> AsyncIterator[bytes]:
-        buf = io.StringIO()
-        out = csv.writer(buf, lineterminator="\r\n")
-        buf.write("\ufeff")  # Excel opens UTF-8 (the Chinese names) only with a BOM
-        out.writerow([key for key, _ in COLUMNS])
-        async for chunk in _rows(request.app.state.runtime.pool, args):
-            out.writerows([_cells(r) for r in chunk])
-            yield buf.getvalue().encode()
-            buf.seek(0)
-            buf.truncate()
-        yield buf.getvalue().encode()
-
     return StreamingResponse(
-        body(),
+        csv_chunks(request.app.state.runtime.pool, args),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{_name(args, "csv")}"'},
     )
+
+
+async def csv_chunks(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[bytes]:
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\r\n")
+    buf.write("\ufeff")  # Excel opens UTF-8 (the Chinese names) only with a BOM
+    out.writerow([key for key, _ in COLUMNS])
+    async for chunk in _rows(pool, args):
+        out.writerows([_cells(r) for r in chunk])
+        yield buf.getvalue().encode()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue().encode()
 
 
 def _cells(r: asyncpg.Record) -> list[Any]:
@@ -131,7 +131,18 @@ async def payouts_xlsx(
     args = _filters(from_, to, rule, status)
     tmp = Path(tempfile.mkdtemp(prefix="payouts-"))
     path = tmp / "payouts.xlsx"
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": str(tmp)})
+    await write_workbook(request.app.state.runtime.pool, args, path)
+    return FileResponse(
+        path,
+        media_type=XLSX,
+        filename=_name(args, "xlsx"),
+        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
+    )
+
+
+async def write_workbook(pool: asyncpg.Pool, args: tuple[Any, ...], path: Path) -> int:
+    """The filtered ledger as one sheet, written row by row; returns the rows written."""
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": str(path.parent)})
     sheet = book.add_worksheet("奖励发放明细")
     head = book.add_format({"bold": True, "bg_color": "#DDEBE4", "border": 1})
     money = book.add_format({"num_format": "#,##0"})
@@ -142,7 +153,7 @@ async def payouts_xlsx(
     sheet.set_column(8, 11, 12)
     sheet.set_column(12, 13, 80)
     row = 1
-    async for chunk in _rows(request.app.state.runtime.pool, args):
+    async for chunk in _rows(pool, args):
         for r in chunk:
             cells = _cells(r)
             cells[3] = ROLE_ZH.get(cells[3], cells[3])
@@ -153,10 +164,4 @@ async def payouts_xlsx(
             sheet.write_row(row, 9, cells[9:])
             row += 1
     book.close()
-
-    return FileResponse(
-        path,
-        media_type=XLSX,
-        filename=_name(args, "xlsx"),
-        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
-    )
+    return row - 1

@@ -1,0 +1,177 @@
+"""The policy office's tools at province scale (issue 10): a what-if over a 300,000-
+enterprise ledger and a 100,000-row payout export, timed, with the export's peak memory.
+
+A synthetic ledger (every enterprise incubated; some graduate, certify, list, transfer,
+partly outside the windows) is written into a scratch awards schema and decided by the
+service's own `decide_and_reconcile`, so the what-if compares against a real ledger.
+
+    OFFICE_ENTERPRISES=300000 python -m bench.office     # or as part of `make bench`
+"""
+
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import asyncpg
+import orjson
+from tqdm import tqdm
+
+from services.awards.domain.policy import Policy
+from services.awards.domain.what_if import adjusted
+from services.awards.entrypoints.payout_export import csv_chunks, write_workbook
+from services.awards.processing import decide_and_reconcile
+from services.awards.what_if import what_if
+from shared import db
+from shared.enums import Rule
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = "awards_scale"
+
+
+Registered = tuple[str, str, str, date]
+Fact = tuple[uuid.UUID, str, str, str]
+
+
+def synthetic(n: int, seed: int = 10) -> tuple[list[Registered], list[Fact]]:
+    rng = random.Random(seed)
+    start = date(2015, 1, 1)
+    enterprises: list[Registered] = []
+    facts: list[Fact] = []
+
+    def fact(uscc: str, kind: str, data: dict[str, object]) -> None:
+        facts.append((uuid.UUID(int=rng.getrandbits(128)), uscc, kind, orjson.dumps({"uscc": uscc, **data}).decode()))
+
+    for i in range(n):
+        uscc = f"91650100{i:09d}X"
+        registered = start + timedelta(days=rng.randrange(365))
+        enterprises.append((uscc, f"企业 {i}", "650102", registered))
+        inc = rng.randrange(400)
+        admitted = registered + timedelta(days=rng.randrange(60))
+        fact(
+            uscc,
+            "EnterpriseAdmitted",
+            {
+                "incubator_id": f"INC-{inc}",
+                "admitted_on": admitted.isoformat(),
+                "operator_uscc": f"9165010000{inc:07d}Y",
+                "operator_name": f"运营方 {inc}",
+            },
+        )
+        if rng.random() < 0.6:
+            fact(
+                uscc,
+                "EnterpriseGraduated",
+                {
+                    "incubator_id": f"INC-{inc}",
+                    "graduated_on": (admitted + timedelta(rng.randrange(90, 700))).isoformat(),
+                },
+            )
+        if rng.random() < 0.15:
+            fact(uscc, "HighTechCertified", {"certified_on": (admitted + timedelta(rng.randrange(1100))).isoformat()})
+        if rng.random() < 0.08:
+            board = "XJEE" if rng.random() < 0.6 else "NEEQ"
+            listed = admitted + timedelta(rng.randrange(1100))
+            fact(uscc, "ListedOnBoard", {"board": board, "listed_on": listed.isoformat()})
+            if board == "XJEE" and rng.random() < 0.3:
+                fact(
+                    uscc,
+                    "BoardTransferred",
+                    {"transferred_on": (listed + timedelta(rng.randrange(30, 400))).isoformat()},
+                )
+    return enterprises, facts
+
+
+async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    await conn.close()
+    await db.migrate(dsn, schema=SCHEMA, directory=ROOT / "services" / "awards" / "migrations")
+    pool = await db.create_pool(dsn, schema=SCHEMA, max_size=2)
+    policy = Policy()
+    t0 = time.monotonic()
+    registered, facts = synthetic(enterprises)
+    async with pool.acquire() as c:
+        await c.copy_records_to_table("enterprises", records=registered, schema_name=SCHEMA)
+        await c.copy_records_to_table(
+            "facts", records=facts, columns=["event_id", "uscc", "event_type", "data"], schema_name=SCHEMA
+        )
+    usccs = [e[0] for e in registered]
+    with tqdm(total=len(usccs), desc="deciding the ledger", unit=" enterprises", file=sys.stderr) as bar:
+        for i in range(0, len(usccs), 2000):
+            async with pool.acquire() as c, c.transaction():
+                await decide_and_reconcile(c, usccs[i : i + 2000], policy)
+            bar.update(len(usccs[i : i + 2000]))
+    async with pool.acquire() as c:
+        await c.execute("ANALYZE")
+        payouts = await c.fetchval("SELECT count(*) FROM payouts")
+    print(
+        f"  ledger: {enterprises:,} enterprises, {len(facts):,} facts, {payouts:,} payouts "
+        f"(built in {time.monotonic() - t0:.0f}s)"
+    )
+    out: dict[str, float] = {}
+    for label, p in (
+        ("policy unchanged", policy),
+        ("listing window 3 years", adjusted(policy, window_years={Rule.EQUITY_LISTING: 3})),
+    ):
+        t = time.monotonic()
+        async with pool.acquire() as c:
+            result = await what_if(c, p, current=policy)
+        took = time.monotonic() - t
+        tot = result["totals"]
+        print(
+            f"  what-if ({label}): {took:.1f}s for {result['enterprises']:,} enterprises; "
+            f"what-if {tot['what_if']['payouts']:,} payouts {tot['what_if']['amount_cny']:,} CNY, "
+            f"ledger {tot['ledger']['payouts']:,} payouts {tot['ledger']['amount_cny']:,} CNY"
+        )
+        out[f"what_if_{'same' if p is policy else 'wider'}_s"] = took
+    args = (None, None, None, None)
+
+    async def csv_bytes() -> int:
+        return sum([len(chunk) async for chunk in csv_chunks(pool, args)])
+
+    async def xlsx_rows() -> tuple[int, float]:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = await write_workbook(pool, args, Path(tmp) / "payouts.xlsx")
+            return rows, (Path(tmp) / "payouts.xlsx").stat().st_size / 1e6
+
+    t = time.monotonic()
+    size = await csv_bytes()
+    csv_s = time.monotonic() - t
+    t = time.monotonic()
+    rows, xlsx_mb = await xlsx_rows()
+    xlsx_s = time.monotonic() - t
+    # Again under tracemalloc (slower): the most Python memory either export held at once.
+    tracemalloc.start()
+    await csv_bytes()
+    _, csv_peak = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    await xlsx_rows()
+    _, xlsx_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"  payout export, {rows:,} rows: CSV {size / 1e6:.1f} MB in {csv_s:.1f}s, peak Python heap "
+        f"{csv_peak / 1e6:.1f} MB; XLSX {xlsx_mb:.1f} MB in {xlsx_s:.1f}s, peak Python heap {xlsx_peak / 1e6:.1f} MB"
+    )
+    await pool.close()
+    return {**out, "export_rows": rows, "csv_peak_mb": csv_peak / 1e6, "xlsx_peak_mb": xlsx_peak / 1e6}
+
+
+def main() -> None:
+    from bench.__main__ import DSN, stack
+
+    stack("infra")
+    try:
+        asyncio.run(office_scale(DSN, int(os.environ.get("OFFICE_ENTERPRISES", "300000"))))
+    finally:
+        stack("down")
+
+
+if __name__ == "__main__":
+    main()
