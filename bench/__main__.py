@@ -145,29 +145,46 @@ async def per_service(n_events: int) -> None:
         f"  registration alone: {n:,} intake events -> last canonical event out in {t_reg:.1f}s "
         f"= {n / t_reg:,.0f} events/s"
     )
-    stack("up", only="awards")
-    await wait_caught_up(groups={"awards": GROUPS["awards"]})
+    span = asyncio.create_task(consumed_span("awards"))
+    await asyncio.to_thread(stack, "up", "awards")
+    n_aw, t_aw = await span
     await outbox_empty("awards")
-    n_aw, t_aw = await busy_span("awards")
     print(f"  awards alone: {n_aw:,} canonical enterprise events in {t_aw:.1f}s = {n_aw / t_aw:,.0f} facts/s")
-    stack("up", only="reporting")
-    await wait_caught_up(groups={"reporting": GROUPS["reporting"]})
-    n_rep, t_rep = await busy_span("reporting")
+    span = asyncio.create_task(consumed_span("reporting"))
+    await asyncio.to_thread(stack, "up", "reporting")
+    n_rep, t_rep = await span
     print(f"  reporting alone: {n_rep:,} events from 3 topics in {t_rep:.1f}s = {n_rep / t_rep:,.0f} events/s")
     stack("up")
 
 
-async def busy_span(schema: str) -> tuple[int, float]:
-    """Events a consumer processed and the time from its first to its last commit."""
-    conn = await asyncpg.connect(DSN)
+async def consumed_span(group: str) -> tuple[int, float]:
+    """Records the group consumes and the time from its first to its last offset commit
+    (startup excluded): call just before the service starts."""
+    admin = AIOKafkaAdminClient(**kafka_options(BOOTSTRAP))
+    consumer = AIOKafkaConsumer(**kafka_options(BOOTSTRAP))
+    await admin.start()
+    await consumer.start()
     try:
-        row = await conn.fetchrow(
-            f"SELECT count(*) AS n, extract(epoch FROM max(processed_at) - min(processed_at)) AS s "
-            f"FROM {schema}.processed_events"
-        )
+        tps = [TopicPartition(t, p) for t in GROUPS[group] for p in await partitions_of(BOOTSTRAP, t)]
+        ends = await consumer.end_offsets(tps)
+
+        async def committed() -> int:
+            got = await admin.list_consumer_group_offsets(group)
+            return sum(got[tp].offset if tp in got and got[tp].offset >= 0 else 0 for tp in tps)
+
+        start = await committed()
+        target = sum(ends.values())
+        first = None
+        while True:
+            now = await committed()
+            if first is None and now > start:
+                first = time.monotonic()
+            if now >= target:
+                return target - start, time.monotonic() - (first or time.monotonic())
+            await asyncio.sleep(0.05)
     finally:
-        await conn.close()
-    return int(row["n"]), max(float(row["s"]), 1e-3)
+        await consumer.stop()
+        await admin.close()
 
 
 async def topic_size(topic: str) -> int:
@@ -282,7 +299,7 @@ async def latency(rate: int, seconds: int) -> list[float]:
     await wait_caught_up()
     conn = await asyncpg.connect(DSN)
     rows = await conn.fetch(
-        "SELECT event_id::text, extract(epoch FROM processed_at) AS at FROM reporting.processed_events "
+        "SELECT event_id::text, extract(epoch FROM projected_at) AS at FROM reporting.enterprises "
         "WHERE event_id = ANY($1::uuid[])",
         ids,
     )

@@ -136,8 +136,13 @@ async def audit(
     conn = await asyncpg.connect(stack.dsn)
     try:
         ids = [e["event_id"] for e in facts]
+        # Reporting stores every event it projects under its event id.
         reached = await conn.fetchval(
-            "SELECT count(*) FROM reporting.processed_events WHERE event_id = ANY($1::uuid[])", ids
+            "SELECT count(*) FROM (SELECT event_id FROM reporting.enterprises UNION ALL "
+            "SELECT event_id FROM reporting.employment_reports UNION ALL SELECT event_id FROM reporting.admissions "
+            "UNION ALL SELECT event_id FROM reporting.enterprise_facts UNION ALL SELECT event_id FROM reporting.carriers"
+            ") s WHERE event_id = ANY($1::uuid[])",
+            ids,
         )
         rows = await conn.fetch(
             "SELECT enterprise_uscc, recipient_role, sum(amount_cny)::bigint AS cny FROM awards.payouts "

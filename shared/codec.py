@@ -1,14 +1,13 @@
 """Wire format: JSON envelope bytes, Kafka key = aggregate id, header `event_type`."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import orjson
 from pydantic import BaseModel
-
-from shared.events import Envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +62,29 @@ def event_message(*, topic: str, key: str, envelope_bytes: bytes, event_type: st
     )
 
 
-def decode_envelope(raw: bytes) -> Envelope:
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A platform event as its consumers read it: the three fields they use."""
+
+    event_id: uuid.UUID
+    event_type: str
+    data: dict[str, Any]
+
+
+def decode_envelope(raw: bytes) -> Delivered:
     """For the platform's own topics, already validated when written: parse, don't
     re-validate (intake validation lives in registration). A malformed record raises,
     and the consumer's bounded retries send it to its DLQ."""
     d = orjson.loads(raw)
-    return Envelope.model_construct(
-        event_id=uuid.UUID(d["event_id"]),
-        event_type=d["event_type"],
-        schema_version=d["schema_version"],
-        occurred_at=datetime.fromisoformat(d["occurred_at"]),
-        source=d["source"],
-        data=d["data"],
-    )
+    data = d["data"]
+    if not isinstance(data, dict):
+        raise TypeError(f"event {d['event_id']}: data is not an object")
+    return Delivered(uuid.UUID(d["event_id"]), d["event_type"], data)
+
+
+def unique(events: Iterable[Delivered]) -> list[Delivered]:
+    """Each event once: a batch can hold a redelivery (first copy wins)."""
+    first: dict[uuid.UUID, Delivered] = {}
+    for e in events:
+        first.setdefault(e.event_id, e)
+    return list(first.values())

@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -27,7 +26,6 @@ from prometheus_client import Counter, Histogram
 from shared import outbox
 from shared.dlq import dlq_message
 from shared.enums import IntakeError
-from shared.events import Envelope
 from shared.ops_metrics import OLDEST_UNPROCESSED
 
 if TYPE_CHECKING:
@@ -64,27 +62,6 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.TransactionRollbackError,
 )
-
-
-async def claim_new(conn: asyncpg.Connection, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Mark ids processed in the caller's transaction; return those not seen before."""
-    if not event_ids:
-        return set()
-    rows = await conn.fetch(
-        "INSERT INTO processed_events (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id",
-        list(dict.fromkeys(event_ids)),
-    )
-    return {r["event_id"] for r in rows}
-
-
-async def first_sight(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> list[Envelope]:
-    """The envelopes never processed before, each once (a batch can hold a redelivery)."""
-    fresh = await claim_new(conn, [e.event_id for e in envelopes])
-    unique: dict[uuid.UUID, Envelope] = {}
-    for e in envelopes:
-        if e.event_id in fresh:
-            unique.setdefault(e.event_id, e)
-    return list(unique.values())
 
 
 def crash_point(service: str) -> None:

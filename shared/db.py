@@ -68,18 +68,20 @@ async def insert_rows(
     rows: Sequence[Sequence[object]],
     *,
     suffix: str = "",
-) -> None:
+) -> list[asyncpg.Record]:
     """Insert many rows in one statement (`unnest` of one array per column).
 
     One statement per batch instead of one per row: a large share of the database's CPU
     under load. `columns` maps column name -> PostgreSQL type; `suffix` is e.g. an
-    ON CONFLICT clause.
+    ON CONFLICT clause, with a RETURNING clause the inserted rows come back.
     """
     if not rows:
-        return
+        return []
     names = ", ".join(columns)
     arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(columns.values()))
-    await conn.execute(
-        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {suffix}",
-        *(list(col) for col in zip(*rows, strict=True)),
+    return list(
+        await conn.fetch(
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {suffix}",
+            *(list(col) for col in zip(*rows, strict=True)),
+        )
     )

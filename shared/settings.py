@@ -29,8 +29,6 @@ class ServiceSettings(KafkaSettings):
     batch_timeout_ms: int = Field(default=10, ge=1, le=10_000)
     outbox_batch_size: int = Field(default=2000, ge=1, le=50_000)
     outbox_idle_sleep_s: float = Field(default=0.5, gt=0, le=5)  # fallback: commits NOTIFY the relay
-    # Dedup marks outlive any redelivery or re-publish by far, then go (shared/retention.py).
-    processed_events_retention_days: float = Field(default=30, gt=0)
     # Bounded retries before a message goes to the consumer's own DLQ (SPEC §3.2).
     max_attempts: int = Field(default=5, ge=1, le=100)
     # How often the ops gauges (lag, readiness, outbox age) are refreshed.

@@ -13,7 +13,6 @@ from shared.consumer import subscribe_batches
 from shared.events import AWARD_MODELS
 from shared.http import service_app
 from shared.read_access import reader_guard
-from shared.retention import pruning_job
 from shared.runtime import ServiceRuntime
 
 
@@ -29,9 +28,6 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
         topics.AWARD_EVENTS,
         models=list(AWARD_MODELS.values()),
         description="PayoutIssued, PayoutReversed, AwardDeclined; key = enterprise USCC; deterministic ids.",
-    )
-    runtime.background.append(
-        pruning_job(lambda: runtime.pool, retention_days=settings.processed_events_retention_days)
     )
     app = service_app(
         runtime,

@@ -1,4 +1,4 @@
-"""One batch of canonical enterprise events: dedup, store, re-decide, reconcile, emit.
+"""One batch of canonical enterprise events: store, re-decide, reconcile, emit.
 
 Everything happens in the caller's transaction: the processed-event marks, the ledger
 changes and the outgoing award events (outbox) commit together or not at all.
@@ -16,8 +16,8 @@ from services.awards.domain.award_rules import decide
 from services.awards.domain.policy import Policy
 from services.awards.domain.reconcile import Changes, reconcile
 from shared import outbox, topics
-from shared.codec import OutgoingMessage, decode_envelope, encode_envelope, event_message
-from shared.consumer import BatchHandler, Record, first_sight
+from shared.codec import OutgoingMessage, decode_envelope, encode_envelope, event_message, unique
+from shared.consumer import BatchHandler, Record
 from shared.db import lock_keys
 from shared.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_id
 
@@ -27,9 +27,10 @@ AWARD_EVENTS = Counter("award_events_total", "Award events emitted", ["event_typ
 
 def make_handler(policy: Policy) -> BatchHandler:
     async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
-        envelopes = [decode_envelope(r.value) for r in records if r.value is not None]
-        new = await first_sight(conn, envelopes)
-        affected = await ledger.store_facts(conn, new)
+        events = unique(decode_envelope(r.value) for r in records if r.value is not None)
+        # The facts table is the dedup: only facts stored now re-decide an enterprise, and
+        # a re-decision of an unchanged enterprise changes nothing anyway.
+        affected = await ledger.store_facts(conn, events)
         if affected:
             await decide_and_reconcile(conn, sorted(affected), policy)
 

@@ -17,7 +17,6 @@ from shared.codec import decode_envelope
 from shared.consumer import Record, subscribe_batches
 from shared.http import service_app
 from shared.read_access import reader_guard
-from shared.retention import pruning_job
 from shared.runtime import ServiceRuntime
 
 SERVICE = "reporting"
@@ -41,9 +40,6 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         await asyncio.sleep(settings.progress_gauge_interval_seconds)
 
     runtime.background.append(export_progress)
-    runtime.background.append(
-        pruning_job(lambda: runtime.pool, retention_days=settings.processed_events_retention_days)
-    )
     app = service_app(
         runtime,
         title="reporting",

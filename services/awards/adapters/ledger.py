@@ -20,9 +20,9 @@ from services.awards.domain.facts import (
 )
 from services.awards.domain.reconcile import Changes, LedgerPayout
 from services.awards.domain.what_if import Tally
+from shared.codec import Delivered
 from shared.db import insert_rows
 from shared.enums import Board, RecipientRole, Rule
-from shared.events import Envelope
 
 # Enterprise events the rules read; the rest (employment) is not stored here.
 RULE_INPUTS = frozenset(
@@ -30,26 +30,27 @@ RULE_INPUTS = frozenset(
 )
 
 
-async def store_facts(conn: asyncpg.Connection, events: Sequence[Envelope]) -> set[str]:
-    """Record new facts; return the enterprises whose awards must be re-decided."""
+async def store_facts(conn: asyncpg.Connection, events: Sequence[Delivered]) -> set[str]:
+    """Record new facts; return the enterprises whose awards must be re-decided: those
+    with a fact or a registration (their name) stored now, not those seen before."""
     registered = [e.data for e in events if e.event_type == "EnterpriseRegistered"]
-    await insert_rows(
+    named = await insert_rows(
         conn,
         "enterprises",
         {"uscc": "text", "name": "text", "division_code": "text", "registered_on": "date"},
         [(d["uscc"], d["name"], d["division_code"], date.fromisoformat(d["registered_on"])) for d in registered],
-        suffix="ON CONFLICT (uscc) DO NOTHING",
+        suffix="ON CONFLICT (uscc) DO NOTHING RETURNING uscc",
     )
     inputs = [e for e in events if e.event_type in RULE_INPUTS]
-    await insert_rows(
+    stored = await insert_rows(
         conn,
         "facts",
         {"event_id": "uuid", "uscc": "text", "event_type": "text", "data": "jsonb"},
         [(e.event_id, e.data["uscc"], e.event_type, orjson.dumps(e.data).decode()) for e in inputs],
-        suffix="ON CONFLICT (event_id) DO NOTHING",
+        suffix="ON CONFLICT (event_id) DO NOTHING RETURNING uscc",
     )
     # A registration can arrive after facts (another replica, a replay): re-decide for the name.
-    return {e.data["uscc"] for e in inputs} | {d["uscc"] for d in registered}
+    return {r["uscc"] for r in stored} | {r["uscc"] for r in named}
 
 
 async def load_facts(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, EnterpriseFacts]:

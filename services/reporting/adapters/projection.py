@@ -14,10 +14,9 @@ import asyncpg
 
 from services.reporting.domain import metric_definitions as m
 from services.reporting.domain.metric_definitions import Report, enterprise_contributions
-from shared.consumer import first_sight
+from shared.codec import Delivered, unique
 from shared.db import insert_rows, lock_keys
 from shared.divisions import prefecture_of
-from shared.events import Envelope
 
 UNKNOWN_PREFECTURE = "000000"  # facts about an enterprise whose registration has not arrived
 CounterKey = tuple[str, int, str, date]
@@ -50,7 +49,13 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "division_code": "text",
         "prefecture": "text",
         "recognized_on": "date",
+        "event_id": "uuid",
     },
+}
+# What a first insert reports back: the enterprise to recompute, or the carrier to count.
+_RETURNING = {
+    **{t: "RETURNING uscc" for t in ("enterprises", "employment_reports", "admissions", "enterprise_facts")},
+    "carriers": "RETURNING kind, level, prefecture, recognized_on",
 }
 
 
@@ -69,12 +74,11 @@ class _Batch:
         self.touched: set[str] = set()
 
 
-async def project(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
-    new = await first_sight(conn, envelopes)
-    if not new:
-        return
+async def project(conn: asyncpg.Connection, events: Sequence[Delivered]) -> None:
+    """The stored rows are the dedup: an event already projected inserts nothing, so it
+    touches no enterprise and counts no carrier; payout flags are idempotent."""
     b = _Batch()
-    for e in new:
+    for e in unique(events):
         _fold(b, e)
     await _write(conn, b)
     if b.touched:
@@ -83,7 +87,7 @@ async def project(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> No
     await _add_counters(conn, b.counters)
 
 
-def _fold(b: _Batch, e: Envelope) -> None:
+def _fold(b: _Batch, e: Delivered) -> None:
     d, t = e.data, e.event_type
     day = date.fromisoformat
     if t == "EnterpriseRegistered":
@@ -109,12 +113,7 @@ def _fold(b: _Batch, e: Envelope) -> None:
         kind = "incubator" if t == "IncubatorRegistered" else "service_platform"
         carrier_id = d["incubator_id"] if kind == "incubator" else d["platform_id"]
         pref, recognized = prefecture_of(d["division_code"]), day(d["recognized_on"])
-        b.rows["carriers"].append((carrier_id, kind, d["level"], d["division_code"], pref, recognized))
-        if kind == "service_platform":
-            b.counters[(m.SERVICE_PLATFORMS, recognized.year, pref, recognized)] += 1
-        elif d["level"] == "region":
-            b.counters[(m.REGION_BASES, recognized.year, pref, recognized)] += 1
-        return
+        b.rows["carriers"].append((carrier_id, kind, d["level"], d["division_code"], pref, recognized, e.event_id))
     elif t == "PayoutIssued":
         b.payouts_issued.append(
             (
@@ -126,20 +125,26 @@ def _fold(b: _Batch, e: Envelope) -> None:
                 day(d["basis_date"]),
             )
         )
-        return
     elif t == "PayoutReversed":
         b.payouts_reversed.append(
             (d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"])
         )
-        return
-    else:
-        return  # AwardDeclined and future types: nothing to count
-    b.touched.add(d["uscc"])
+    # AwardDeclined and future types: nothing to count.
 
 
 async def _write(conn: asyncpg.Connection, b: _Batch) -> None:
     for table, rows in b.rows.items():
-        await insert_rows(conn, table, _COLUMNS[table], rows, suffix="ON CONFLICT DO NOTHING")
+        new = await insert_rows(
+            conn, table, _COLUMNS[table], rows, suffix=f"ON CONFLICT DO NOTHING {_RETURNING[table]}"
+        )
+        if table != "carriers":
+            b.touched.update(r["uscc"] for r in new)
+            continue
+        for c in new:
+            if c["kind"] == "service_platform":
+                b.counters[(m.SERVICE_PLATFORMS, c["recognized_on"].year, c["prefecture"], c["recognized_on"])] += 1
+            elif c["level"] == "region":
+                b.counters[(m.REGION_BASES, c["recognized_on"].year, c["prefecture"], c["recognized_on"])] += 1
     if b.payouts_issued:
         await conn.executemany(
             "INSERT INTO payouts (payout_id, enterprise_uscc, rule, recipient_role, amount_cny, basis_date, issued) "
