@@ -9,6 +9,7 @@ including callees), then PostgreSQL's statements by total execution time
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,6 +108,7 @@ async def run(n_events: int) -> None:
 
 def main() -> None:
     stack("down")
+    shutil.rmtree(STACK, ignore_errors=True)  # fresh topics: a re-run's events would all be duplicates
     stack("up")
     try:
         asyncio.run(run(int(os.environ.get("BENCH_EVENTS", "100000"))))

@@ -162,7 +162,8 @@ async def _write(conn: asyncpg.Connection, b: _Batch) -> None:
 
 
 async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> None:
-    """Replace the contributions of the touched enterprises; add the difference."""
+    """Bring the touched enterprises' stored contributions to what their facts say now,
+    and add the difference to the counters."""
     enterprises = {
         r["uscc"]: r
         for r in await conn.fetch(
@@ -190,28 +191,56 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
         "SELECT uscc, metric, day FROM unnest($1::text[]) AS k(uscc) JOIN enterprise_facts USING (uscc)", usccs
     ):
         dated[r["uscc"]].append((r["metric"], r["day"]))
+    before: dict[str, dict[tuple[str, int, date], tuple[str, int]]] = {u: {} for u in usccs}
     for r in await conn.fetch(
-        "DELETE FROM enterprise_contributions c USING unnest($1::text[]) AS k(uscc) WHERE c.uscc = k.uscc "
-        "RETURNING c.prefecture, c.metric, c.cohort, c.day, c.value",
+        "SELECT c.uscc, c.prefecture, c.metric, c.cohort, c.day, c.value "
+        "FROM unnest($1::text[]) AS k(uscc) JOIN enterprise_contributions c USING (uscc)",
         usccs,
     ):
-        b.counters[(r["metric"], r["cohort"], r["prefecture"], r["day"])] -= r["value"]
-    rows = []
+        before[r["uscc"]][(r["metric"], r["cohort"], r["day"])] = (r["prefecture"], r["value"])
+    # Write only what changed: most batches add a few rows per enterprise and keep the rest.
+    upserts, deletes = [], []
     for u in usccs:
         e = enterprises.get(u)
         pref = e["prefecture"] if e else UNKNOWN_PREFECTURE
-        new = enterprise_contributions(
-            registered_on=e and e["registered_on"],
-            reports=reports[u],
-            admissions=admissions[u],
-            founders=e["college_student_founders"] if e else 0,
-            dated_facts=dated[u],
+        after = {
+            key: (pref, value)
+            for key, value in enterprise_contributions(
+                registered_on=e and e["registered_on"],
+                reports=reports[u],
+                admissions=admissions[u],
+                founders=e["college_student_founders"] if e else 0,
+                dated_facts=dated[u],
+            ).items()
+        }
+        old = before[u]
+        for key in old.keys() | after.keys():
+            was, now = old.get(key), after.get(key)
+            if was == now:
+                continue
+            metric, cohort, day = key
+            if was is not None:
+                b.counters[(metric, cohort, was[0], day)] -= was[1]
+            if now is None:
+                deletes.append((u, metric, cohort, day))
+            else:
+                b.counters[(metric, cohort, now[0], day)] += now[1]
+                upserts.append((u, now[0], metric, cohort, day, now[1]))
+    await insert_rows(
+        conn,
+        "enterprise_contributions",
+        {"uscc": "text", "prefecture": "text", "metric": "text", "cohort": "int", "day": "date", "value": "bigint"},
+        upserts,
+        suffix="ON CONFLICT (uscc, metric, cohort, day) DO UPDATE "
+        "SET prefecture = excluded.prefecture, value = excluded.value",
+    )
+    if deletes:
+        await conn.execute(
+            "DELETE FROM enterprise_contributions c USING unnest($1::text[], $2::text[], $3::int[], $4::date[]) "
+            "AS k(uscc, metric, cohort, day) "
+            "WHERE (c.uscc, c.metric, c.cohort, c.day) = (k.uscc, k.metric, k.cohort, k.day)",
+            *(list(col) for col in zip(*deletes, strict=True)),
         )
-        for (metric, cohort, day), value in new.items():
-            b.counters[(metric, cohort, pref, day)] += value
-            rows.append((u, pref, metric, cohort, day, value))
-    if rows:
-        await conn.copy_records_to_table("enterprise_contributions", records=rows)
 
 
 REGION = "*"  # the region-wide row beside the per-prefecture rows
