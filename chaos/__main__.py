@@ -138,10 +138,12 @@ async def audit(
         ids = [e["event_id"] for e in facts]
         # Reporting stores every event it projects under its event id.
         reached = await conn.fetchval(
-            "SELECT count(*) FROM (SELECT event_id FROM reporting.enterprises UNION ALL "
-            "SELECT event_id FROM reporting.employment_reports UNION ALL SELECT event_id FROM reporting.admissions "
-            "UNION ALL SELECT event_id FROM reporting.enterprise_facts UNION ALL SELECT event_id FROM reporting.carriers"
-            ") s WHERE event_id = ANY($1::uuid[])",
+            "SELECT count(*) FROM ("
+            + " UNION ALL ".join(
+                f"SELECT event_id FROM reporting.{t}"
+                for t in ("enterprises", "employment_reports", "admissions", "enterprise_facts", "carriers")
+            )
+            + ") s WHERE event_id = ANY($1::uuid[])",
             ids,
         )
         rows = await conn.fetch(

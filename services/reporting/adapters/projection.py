@@ -199,7 +199,9 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
     ):
         before[r["uscc"]][(r["metric"], r["cohort"], r["day"])] = (r["prefecture"], r["value"])
     # Write only what changed: most batches add a few rows per enterprise and keep the rest.
-    upserts, deletes = [], []
+    added: list[tuple[Any, ...]] = []
+    changed: list[tuple[Any, ...]] = []
+    deletes: list[tuple[Any, ...]] = []
     for u in usccs:
         e = enterprises.get(u)
         pref = e["prefecture"] if e else UNKNOWN_PREFECTURE
@@ -225,15 +227,18 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
                 deletes.append((u, metric, cohort, day))
             else:
                 b.counters[(metric, cohort, now[0], day)] += now[1]
-                upserts.append((u, now[0], metric, cohort, day, now[1]))
-    await insert_rows(
-        conn,
-        "enterprise_contributions",
-        {"uscc": "text", "prefecture": "text", "metric": "text", "cohort": "int", "day": "date", "value": "bigint"},
-        upserts,
-        suffix="ON CONFLICT (uscc, metric, cohort, day) DO UPDATE "
-        "SET prefecture = excluded.prefecture, value = excluded.value",
-    )
+                (added if was is None else changed).append((u, now[0], metric, cohort, day, now[1]))
+    # The enterprises are locked (lock_keys): rows not there before cannot appear meanwhile.
+    if added:
+        await conn.copy_records_to_table("enterprise_contributions", records=added)
+    if changed:
+        await conn.execute(
+            "UPDATE enterprise_contributions c SET prefecture = k.prefecture, value = k.value "
+            "FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[], $6::bigint[]) "
+            "AS k(uscc, prefecture, metric, cohort, day, value) "
+            "WHERE (c.uscc, c.metric, c.cohort, c.day) = (k.uscc, k.metric, k.cohort, k.day)",
+            *(list(col) for col in zip(*changed, strict=True)),
+        )
     if deletes:
         await conn.execute(
             "DELETE FROM enterprise_contributions c USING unnest($1::text[], $2::text[], $3::int[], $4::date[]) "
