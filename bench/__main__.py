@@ -304,7 +304,10 @@ async def latency(rate: int, seconds: int) -> list[float]:
         ids,
     )
     await conn.close()
-    return sorted((float(r["at"]) - sent_at[r["event_id"]]) * 1000 for r in rows)
+    series = sorted((sent_at[r["event_id"]] - t0, (float(r["at"]) - sent_at[r["event_id"]]) * 1000) for r in rows)
+    if os.environ.get("BENCH_LATENCY_SERIES"):  # when each slow one was sent: periodic stalls show up
+        Path(os.environ["BENCH_LATENCY_SERIES"]).write_text("".join(f"{s:.3f},{ms:.1f}\n" for s, ms in series))
+    return sorted(ms for _, ms in series)
 
 
 def pct(values: list[float], p: float) -> float:

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
-from shared import db, topics
+from shared import db, gc_pauses, topics
 from shared.kafka import KafkaSetupError, ensure_topics, idempotent_producer, probe
 from shared.ops_metrics import READY, LagExporter, refresh_outbox
 from shared.outbox import OutboxRelay
@@ -77,6 +77,8 @@ class ServiceRuntime:
         s = self.settings
         await db.migrate(s.dsn, schema=self.schema, directory=self.migrations)
         self._pool = await db.create_pool(s.dsn, schema=self.schema, max_size=pool_size)
+        gc_pauses.watch()
+        gc_pauses.freeze_startup_heap()
         jobs = [*self.background, self._ops_metrics]
         self._tasks = [asyncio.create_task(_forever(job), name=f"{self.name}-bg") for job in jobs]
         self._kafka_task = asyncio.create_task(self._start_kafka(), name=f"{self.name}-kafka")
