@@ -9,6 +9,7 @@ consumer's DLQ through the outbox, so nothing is skipped silently.
 """
 
 import asyncio
+import collections
 import logging
 import os
 import signal
@@ -119,8 +120,8 @@ class BatchConsumer:
                 await self._process_alone(record)
         OLDEST_UNPROCESSED.labels(self._service).set(0)
         BATCH_SECONDS.labels(self._service).observe(time.perf_counter() - started)
-        for record in records:
-            CONSUMED.labels(self._service, record.topic).inc()
+        for topic, n in collections.Counter(r.topic for r in records).items():
+            CONSUMED.labels(self._service, topic).inc(n)
         crash_point(self._service)
 
     async def _in_transaction(self, records: Sequence[Record]) -> None:

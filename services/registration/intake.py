@@ -77,7 +77,8 @@ class IntakeBatch:
 
     async def run(self, messages: list[Incoming]) -> list[Outcome]:
         await self._conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
-        checked = [validate(m.raw, max_bytes=self._max_bytes, today=today()) for m in messages]
+        now = today()
+        checked = [validate(m.raw, max_bytes=self._max_bytes, today=now) for m in messages]
         facts = [c for c in checked if isinstance(c, ValidFact)]
         self._reg = await BatchRegistry.load(
             self._conn, event_ids=[f.envelope.event_id for f in facts], facts=[f.data for f in facts]
