@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from services.reporting.adapters.projection import project
 from services.reporting.domain.progress import milestone_date, window
 from services.reporting.entrypoints.http_api import progress_document
 from shared import db
-from shared.events import Envelope
+from shared.codec import Delivered, decode_envelope
 from tests.conftest import ROOT, Infra
 from tests.support import factories as f
 
@@ -43,8 +44,8 @@ async def pools(infra: Infra) -> AsyncIterator[list[asyncpg.Pool]]:
         await conn.close()
 
 
-def env(event: dict[str, Any]) -> Envelope:
-    return Envelope.model_validate(event)
+def env(event: dict[str, Any]) -> Delivered:
+    return decode_envelope(orjson.dumps(event))  # as the consumer reads it
 
 
 def award(event_type: str, uscc: str, payout_id: uuid.UUID, basis: str, amount: int, role: str) -> dict[str, Any]:
@@ -209,6 +210,40 @@ async def _reset(pool: asyncpg.Pool) -> None:
             if r["tablename"] not in ("targets", "outbox") and not r["tablename"].startswith(("_yoyo", "yoyo"))
         ]
         await conn.execute(f"TRUNCATE {', '.join(tables)}")
+
+
+async def test_a_redelivered_event_counts_once_without_dedup_marks(pools: list[asyncpg.Pool]) -> None:
+    """The stored rows are the dedup: the same events again, in the same batch or a later
+    one, change no number."""
+    pool = pools[0]
+    op, ent = f.new_uscc(), f.new_uscc()
+    inc, plat = f.new_id(), f.new_id("PLT")
+    pid = uuid.uuid4()
+    events = [
+        f.incubator(inc, operator_uscc=op, recognized_on="2015-05-01"),
+        f.platform(plat, operator_uscc=op, recognized_on="2015-05-02"),
+        f.enterprise(ent, registered_on="2015-05-04", employees=7),
+        f.employment(ent, 9, "2015-06-01"),
+        f.admitted(ent, inc, "2015-05-10"),
+        f.certified(ent, "2015-07-01"),
+        award("PayoutIssued", ent, pid, "2015-07-01", 100_000, "enterprise"),
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        await project(conn, [env(e) for e in events + events])  # a redelivery inside one batch
+    once = await doc(pool, 2015, None)
+    for _ in range(2):  # and in later batches
+        async with pool.acquire() as conn, conn.transaction():
+            await project(conn, [env(e) for e in reversed(events)])
+    assert await doc(pool, 2015, None) == once
+    assert {k: once["metrics"][k]["actual"] for k in ("region_bases", "service_platforms", "new_enterprises")} == {
+        "region_bases": 1,
+        "service_platforms": 1,
+        "new_enterprises": 1,
+    }
+    assert once["metrics"]["jobs"]["actual"] == 9
+    assert once["metrics"]["resident_enterprises"]["actual"] == 1
+    assert once["counters"]["high_tech_certifications"] == 1
+    assert once["awards"]["net_amount_cny"] == 100_000
 
 
 HISTORY = random_history(random.Random(2015), 30)
