@@ -71,7 +71,8 @@ async def what_if(
     tally: Tally = {}
     enterprises = 0
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        total = await conn.fetchval("SELECT count(DISTINCT uscc) FROM facts")
+        # The count is one more scan: only for a progress bar.
+        total = await conn.fetchval("SELECT count(DISTINCT uscc) FROM facts") if progress else 0
         async for batch in stream_facts(conn, batch=250):
             for facts in batch:
                 count_in(tally, decide(facts, policy).payouts)

@@ -65,11 +65,11 @@ async def load_facts(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, En
         "SELECT event_id, uscc, event_type, data FROM unnest($1::text[]) AS k(uscc) JOIN facts USING (uscc)", usccs
     ):
         d = orjson.loads(r["data"])
-        parts[r["uscc"]][r["event_type"]].add(_fact(r["event_id"], r["event_type"], d))
+        parts[r["uscc"]][r["event_type"]].add(fact_of(r["event_id"], r["event_type"], d))
     return {u: assemble(u, names.get(u, ""), parts[u]) for u in usccs}
 
 
-def _fact(event_id: uuid.UUID, event_type: str, d: dict[str, Any]) -> object:
+def fact_of(event_id: uuid.UUID, event_type: str, d: dict[str, Any]) -> object:
     day = date.fromisoformat
     if event_type == "EnterpriseAdmitted":
         return Admission(event_id, d["incubator_id"], day(d["admitted_on"]), d["operator_uscc"], d["operator_name"])
@@ -175,7 +175,7 @@ async def stream_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> AsyncI
                     yield out
                     out = []
             current, name, parts = r["uscc"], r["name"] or "", defaultdict(set)
-        parts[r["event_type"]].add(_fact(r["event_id"], r["event_type"], orjson.loads(r["data"])))
+        parts[r["event_type"]].add(fact_of(r["event_id"], r["event_type"], orjson.loads(r["data"])))
     if current is not None:
         out.append(assemble(current, name, parts))
     if out:

@@ -10,7 +10,8 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from services.awards.adapters.ledger import load_facts
+from services.awards.adapters.ledger import fact_of
+from services.awards.domain.facts import Admission, Graduation
 from services.awards.domain.stints import build_stints
 from shared.divisions import name_of
 from shared.enums import Rule
@@ -89,10 +90,14 @@ async def enterprise_record(request: Request, uscc: str = Uscc) -> dict[str, Any
     async with _pool(request).acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         doc = await awards_document(conn, uscc)
         registered = await conn.fetchrow("SELECT * FROM enterprises WHERE uscc = $1", uscc)
-        facts = await conn.fetch("SELECT event_id, event_type, data FROM facts WHERE uscc = $1", uscc)
-        known = (await load_facts(conn, [uscc]))[uscc]
-    stints = build_stints(known.admissions, known.graduations)
-    listed = [fact_row(f["event_id"], f["event_type"], orjson.loads(f["data"])) for f in facts]
+        rows = await conn.fetch("SELECT event_id, event_type, data FROM facts WHERE uscc = $1", uscc)
+    facts = [(r["event_id"], r["event_type"], orjson.loads(r["data"])) for r in rows]
+    parsed = [fact_of(*f) for f in facts]
+    stints = build_stints(
+        frozenset(f for f in parsed if isinstance(f, Admission)),
+        frozenset(f for f in parsed if isinstance(f, Graduation)),
+    )
+    listed = [fact_row(*f) for f in facts]
     return {
         "enterprise": None
         if registered is None

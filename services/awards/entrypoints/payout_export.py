@@ -44,6 +44,9 @@ COLUMNS = (
     ("explanation", "说明 Explanation"),
     ("reversal_explanation", "撤销说明 Reversal explanation"),
 )
+# Codes the workbook shows in Chinese (the CSV keeps the codes, for scripts).
+_IN_CHINESE: dict[str, dict[str, str]] = {"recipient_role": ROLE_ZH, "rule": RULE_ZH, "status": STATUS_ZH}
+_AMOUNT = [key for key, _ in COLUMNS].index("amount_cny")
 _SELECT = (
     "SELECT p.payout_id, p.recipient_name, p.recipient_uscc, p.recipient_role, p.enterprise_uscc, "
     "coalesce(e.name, '') AS enterprise_name, p.incubator_id, p.rule, p.amount_cny, p.basis_date, p.status, "
@@ -157,13 +160,10 @@ async def write_workbook(pool: asyncpg.Pool, args: tuple[Any, ...], path: Path) 
 
     def write(chunk: list[asyncpg.Record], first: int) -> None:
         for i, r in enumerate(chunk, start=first):
-            cells = _cells(r)
-            cells[3] = ROLE_ZH.get(cells[3], cells[3])
-            cells[7] = RULE_ZH.get(cells[7], cells[7])
-            cells[10] = STATUS_ZH.get(cells[10], cells[10])
-            sheet.write_row(i, 0, cells[:8])
-            sheet.write_number(i, 8, cells[8], money)
-            sheet.write_row(i, 9, cells[9:])
+            cells = [_IN_CHINESE.get(key, {}).get(v, v) for (key, _), v in zip(COLUMNS, _cells(r), strict=True)]
+            sheet.write_row(i, 0, cells[:_AMOUNT])
+            sheet.write_number(i, _AMOUNT, cells[_AMOUNT], money)
+            sheet.write_row(i, _AMOUNT + 1, cells[_AMOUNT + 1 :])
 
     async for chunk in _rows(pool, args):
         # ~200 µs a row: in a thread, so the service's consumer keeps running meanwhile.
