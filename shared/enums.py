@@ -38,6 +38,16 @@ class DeclineReason(StrEnum):
     ALREADY_AWARDED = "ALREADY_AWARDED"
 
 
+class IntakeStatus(StrEnum):
+    """What became of one intake event (registration.intake.results.v1)."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    PARKED = "parked"
+    RELEASED = "released"  # a parked fact applied once its reference arrived
+    REJECTED = "rejected"
+
+
 class IntakeError(StrEnum):
     MALFORMED_JSON = "MALFORMED_JSON"
     INVALID_ENVELOPE = "INVALID_ENVELOPE"

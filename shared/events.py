@@ -8,7 +8,7 @@ being silently reshaped.
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -20,7 +20,7 @@ from pydantic import (
     StrictInt,
 )
 
-from shared.enums import Board, Level, RecipientRole, Rule, Size
+from shared.enums import Board, IntakeError, IntakeStatus, Level, RecipientRole, Rule, Size
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -198,6 +198,48 @@ class AwardDeclined(Data):
     reason_code: str
     explanation: str
     basis_event_id: uuid.UUID
+
+
+# --- for the systems around the platform ------------------------------------------------
+
+
+class FieldErrorModel(Data):
+    loc: str
+    msg: str
+
+
+class IntakeResult(Data):
+    """registration.intake.results.v1, key `{source}/{event_id}` of the intake event (the
+    Kafka key it arrived with when its envelope was unreadable). One per intake message,
+    plus one more when a parked fact is released or expires."""
+
+    intake_event_id: uuid.UUID | None
+    intake_source: str | None
+    intake_event_type: str | None
+    status: IntakeStatus
+    error_code: IntakeError | None = None
+    message: str | None = None  # the rejection's message, or why the fact is parked
+    errors: list[FieldErrorModel] = []
+    received_via: Literal["kafka", "http"]
+    source_topic: str
+    source_partition: int
+    source_offset: int
+
+
+class ProgressChanged(Data):
+    """reporting.progress.v1 (compacted), key `{year}/{metric}/{division}`: one progress row
+    of /v1/progress as of `as_of`; published when its actual or target changes."""
+
+    year: int
+    metric: str
+    label_zh: str
+    division: DivisionCode  # 650000: the whole region (the only row with a target)
+    actual: int
+    target: int | None
+    ratio: float | None
+    period_from: IsoDate
+    period_to: IsoDate
+    as_of: IsoDate
 
 
 INTAKE_MODELS: Final[dict[str, type[Data]]] = {

@@ -21,6 +21,7 @@ from aiokafka.errors import (
     UnsupportedSaslMechanismError,
 )
 
+from shared import topics
 from shared.kafka_settings import KafkaSettings, kafka_options
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ async def ensure_topics(settings: KafkaSettings, names: Iterable[str], spec: Top
                             name=t,
                             num_partitions=spec.partitions,
                             replication_factor=spec.replication_factor,
-                            topic_configs=configs,
+                            topic_configs={**configs, **topics.CONFIGS.get(t, {})},
                         )
                         for t in missing
                     ]

@@ -9,6 +9,9 @@ CARRIER_EVENTS: Final = "carrier.events.v1"
 AWARD_EVENTS: Final = "award.events.v1"
 AWARDS_DLQ: Final = "award.events.v1.awards.dlq"
 REPORTING_DLQ: Final = "reporting.dlq.v1"
+# For the systems around the platform: what became of each intake event, and live progress.
+INTAKE_RESULTS: Final = "registration.intake.results.v1"
+PROGRESS: Final = "reporting.progress.v1"
 
 ALL: Final = (
     INTAKE,
@@ -18,6 +21,12 @@ ALL: Final = (
     AWARD_EVENTS,
     AWARDS_DLQ,
     REPORTING_DLQ,
+    INTAKE_RESULTS,
+    PROGRESS,
 )
 
 DLQS: Final = frozenset({INTAKE_DLQ, AWARDS_DLQ, REPORTING_DLQ})
+
+# Topic configs beyond partitions and replication. The progress topic keeps the latest
+# row per key (year/metric/division) forever, so a consumer starting late reads it whole.
+CONFIGS: Final[dict[str, dict[str, str]]] = {PROGRESS: {"cleanup.policy": "compact"}}

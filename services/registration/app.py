@@ -14,7 +14,7 @@ from services.registration.intake import SERVICE, expire_parked
 from services.registration.settings import RegistrationSettings
 from shared import divisions, topics
 from shared.consumer import subscribe_batches
-from shared.events import CANONICAL_MODELS, CARRIER_EVENT_TYPES
+from shared.events import CANONICAL_MODELS, CARRIER_EVENT_TYPES, IntakeResult
 from shared.http import service_app
 from shared.runtime import ServiceRuntime
 
@@ -53,6 +53,15 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         topics.CARRIER_EVENTS,
         models=[CANONICAL_MODELS[t] for t in sorted(CARRIER_EVENT_TYPES)],
         description="Incubators and service platforms; key = carrier id.",
+    )
+    runtime.documents(
+        topics.INTAKE_RESULTS,
+        models=[IntakeResult],
+        description=(
+            "What became of each intake message (accepted, duplicate, parked, released, rejected with the "
+            "SPEC §3.5 code); key = `{source}/{event_id}` of the intake event, header `intake_source`. "
+            "Written through the outbox with the decision; drop result ids already seen."
+        ),
     )
     app = service_app(
         runtime,

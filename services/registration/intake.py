@@ -7,7 +7,6 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,10 +17,11 @@ from prometheus_client import Counter as PromCounter
 from services.registration.adapters.registry import BatchRegistry
 from services.registration.domain.references import Apply, Park, decide, satisfied_keys
 from services.registration.domain.validation import Rejection, ValidFact, validate
+from services.registration.intake_results import Identity, Incoming, identity_of, result_message
 from shared import outbox, topics
 from shared.codec import OutgoingMessage, encode_envelope, event_message
 from shared.dlq import dlq_message
-from shared.enums import IntakeError
+from shared.enums import IntakeError, IntakeStatus
 from shared.events import CARRIER_EVENT_TYPES, aggregate_id
 
 SERVICE = "registration"
@@ -31,28 +31,12 @@ XINJIANG_TZ = ZoneInfo("Asia/Shanghai")  # the official (Beijing) time of the re
 OUTCOMES = PromCounter("intake_outcomes_total", "Intake messages by outcome", ["outcome", "error_code"])
 
 
-class Status(StrEnum):
-    ACCEPTED = "accepted"
-    PARKED = "parked"
-    DUPLICATE = "duplicate"
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    raw: bytes
-    key: bytes | None = None
-    headers: tuple[tuple[str, bytes], ...] = ()
-    topic: str = "http:/v1/events"
-    partition: int = -1
-    offset: int = -1
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    status: Status
+    status: IntakeStatus
     event_id: uuid.UUID | None = None
     rejection: Rejection | None = None
+    reason: str | None = None  # why it is parked
 
 
 def today() -> date:
@@ -83,7 +67,11 @@ class IntakeBatch:
         self._reg = await BatchRegistry.load(
             self._conn, event_ids=[f.envelope.event_id for f in facts], facts=[f.data for f in facts]
         )
-        outcomes = [self._first_sight(m, c) for m, c in zip(messages, checked, strict=True)]
+        outcomes = []
+        for m, c in zip(messages, checked, strict=True):
+            outcome = self._first_sight(m, c)
+            self._out.append(_result(m, c, outcome, first_sight=True))
+            outcomes.append(outcome)
         await self._release()
         await self._reg.flush(self._conn)
         await self._store_parked()
@@ -100,7 +88,7 @@ class IntakeBatch:
         seen = self._reg.seen.get(event_id)
         if seen is not None:
             if seen == checked.content_hash:
-                return Outcome(Status.DUPLICATE, event_id)
+                return Outcome(IntakeStatus.DUPLICATE, event_id)
             conflict = Rejection(
                 IntakeError.CONFLICTING_DUPLICATE,
                 f"event_id {event_id} was already received with different content",
@@ -118,16 +106,16 @@ class IntakeBatch:
             return self._reject(message, decision, event_id)
         if isinstance(decision, Park):
             self._parked[decision.waiting_for].append((fact, message, decision.reason))
-            return Outcome(Status.PARKED, event_id)
+            return Outcome(IntakeStatus.PARKED, event_id, reason=decision.reason)
         self._reg.apply(event_id, fact.data, admitted_on=decision.admitted_on)
         self._out.append(canonical_message(fact, decision))
         self._satisfied.extend(satisfied_keys(fact))
-        return Outcome(Status.ACCEPTED, event_id)
+        return Outcome(IntakeStatus.ACCEPTED, event_id)
 
     def _reject(self, message: Incoming, rejection: Rejection, event_id: uuid.UUID | None) -> Outcome:
         if self._dead_letter:
             self._out.append(self._dlq(message, rejection.code, describe(rejection)))
-        return Outcome(Status.REJECTED, event_id, rejection)
+        return Outcome(IntakeStatus.REJECTED, event_id, rejection)
 
     def _dlq(self, message: Incoming, code: str, error: str) -> OutgoingMessage:
         return dlq_message(
@@ -163,7 +151,10 @@ class IntakeBatch:
                 waiting.append((fact, message, row["reason"]))
             await self._reg.extend(self._conn, event_ids=[], facts=[f.data for f, _, _ in waiting])
             for fact, message, _ in waiting:
-                self._settle(message, fact, decide(fact, self._reg))
+                outcome = self._settle(message, fact, decide(fact, self._reg))
+                if outcome.status is IntakeStatus.ACCEPTED:
+                    outcome = Outcome(IntakeStatus.RELEASED, outcome.event_id)
+                self._out.append(_result(message, fact, outcome, first_sight=False))
 
     async def _store_parked(self) -> None:
         rows = [
@@ -207,31 +198,60 @@ def canonical_message(fact: ValidFact, decision: Apply) -> OutgoingMessage:
     )
 
 
+def _result(
+    message: Incoming, checked: ValidFact | Rejection, outcome: Outcome, *, first_sight: bool
+) -> OutgoingMessage:
+    if isinstance(checked, ValidFact):
+        env = checked.envelope
+        who = Identity(env.event_id, env.source, env.event_type)
+    else:
+        who = identity_of(message.raw)
+    return result_message(
+        message, who, outcome.status, rejection=outcome.rejection, reason=outcome.reason, first_sight=first_sight
+    )
+
+
 def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
     items = orjson.loads(raw) if isinstance(raw, str) else raw
     return tuple((k, v.encode()) for k, v in items)
 
 
 async def expire_parked(conn: asyncpg.Connection, *, ttl: timedelta) -> int:
-    """Send facts parked longer than `ttl` to the DLQ with PARK_EXPIRED (SPEC §3.5)."""
+    """Send facts parked longer than `ttl` to the DLQ with PARK_EXPIRED (SPEC §3.5), and
+    tell their senders."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
     rows = await conn.fetch("DELETE FROM parked WHERE parked_at < now() - $1::interval RETURNING *", ttl)
-    messages = [
-        dlq_message(
-            dlq_topic=topics.INTAKE_DLQ,
-            service=SERVICE,
-            error_code=IntakeError.PARK_EXPIRED,
-            error=f"parked since {r['parked_at'].isoformat()} and expired after {ttl}: {r['reason']}",
-            source_topic=r["source_topic"],
-            source_partition=r["source_partition"],
-            source_offset=r["source_offset"],
+    messages: list[OutgoingMessage] = []
+    for r in rows:
+        incoming = Incoming(
+            raw=bytes(r["raw"]),
             key=r["key"] and bytes(r["key"]),
-            value=bytes(r["raw"]),
-            original_headers=_headers(r["headers"]),
+            headers=_headers(r["headers"]),
+            topic=r["source_topic"],
+            partition=r["source_partition"],
+            offset=r["source_offset"],
         )
-        for r in rows
-    ]
+        expired = Rejection(
+            IntakeError.PARK_EXPIRED,
+            f"parked since {r['parked_at'].isoformat()} and expired after {ttl}: {r['reason']}",
+        )
+        messages.append(
+            dlq_message(
+                dlq_topic=topics.INTAKE_DLQ,
+                service=SERVICE,
+                error_code=expired.code,
+                error=expired.message,
+                source_topic=incoming.topic,
+                source_partition=incoming.partition,
+                source_offset=incoming.offset,
+                key=incoming.key,
+                value=incoming.raw,
+                original_headers=incoming.headers,
+            )
+        )
+        outcome = Outcome(IntakeStatus.REJECTED, r["event_id"], expired)
+        messages.append(_result(incoming, expired, outcome, first_sight=False))
     # Forget the ids, so a later re-publish of the same fact is processed afresh.
     await conn.execute("DELETE FROM intake_log WHERE event_id = ANY($1::uuid[])", [r["event_id"] for r in rows])
     await outbox.enqueue(conn, messages)
-    return len(messages)
+    return len(rows)

@@ -11,10 +11,12 @@ from services.reporting.adapters.projection import project
 from services.reporting.entrypoints import reports_api
 from services.reporting.entrypoints.http_api import router
 from services.reporting.entrypoints.progress_gauges import publish_progress_gauges
+from services.reporting.entrypoints.progress_topic import publish_changes
 from services.reporting.settings import ReportingSettings
 from shared import topics
 from shared.codec import decode_envelope
 from shared.consumer import Record, subscribe_batches
+from shared.events import ProgressChanged
 from shared.http import service_app
 from shared.read_access import reader_guard
 from shared.runtime import ServiceRuntime
@@ -39,7 +41,20 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             await publish_progress_gauges(conn)
         await asyncio.sleep(settings.progress_gauge_interval_seconds)
 
-    runtime.background.append(export_progress)
+    async def publish_progress() -> None:
+        async with runtime.pool.acquire() as conn:
+            await publish_changes(conn)
+        await asyncio.sleep(settings.progress_publish_interval_seconds)
+
+    runtime.background += [export_progress, publish_progress]
+    runtime.documents(
+        topics.PROGRESS,
+        models=[ProgressChanged],
+        description=(
+            "Compacted: the latest progress row per key `{year}/{metric}/{division}` (650000 = the region, "
+            "the only rows with a target); published when a row's actual or target changes."
+        ),
+    )
     app = service_app(
         runtime,
         title="reporting",

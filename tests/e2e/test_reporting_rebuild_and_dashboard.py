@@ -11,8 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from services.reporting.entrypoints.progress_follow import follow
 from shared import topics
+from shared.kafka_settings import KafkaSettings
 from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
 from tests.conftest import ROOT, Stack
@@ -44,6 +48,43 @@ async def _snapshot(stack: Stack) -> dict[str, Any]:
     return views
 
 
+ProgressRows = dict[str, tuple[int, int | None, float | None, str]]
+
+
+async def _api_rows(stack: Stack, years: set[int]) -> ProgressRows:
+    """What /v1/progress and /v1/progress/divisions say, keyed as reporting.progress.v1 is."""
+    rows: ProgressRows = {}
+    async with httpx.AsyncClient(timeout=30) as client:
+        for year in years:
+            p = (await client.get(f"{stack.url('reporting')}/v1/progress?year={year}")).json()
+            for metric, m in p["metrics"].items():
+                rows[f"{year}/{metric}/650000"] = (m["actual"], m["target"], m["ratio"], p["as_of"])
+            d = (await client.get(f"{stack.url('reporting')}/v1/progress/divisions?year={year}")).json()
+            for division in d["divisions"]:
+                for metric, actual in division["metrics"].items():
+                    rows[f"{year}/{metric}/{division['division_code']}"] = (actual, None, None, d["as_of"])
+    return rows
+
+
+async def _topic_rows(stack: Stack) -> ProgressRows:
+    """The latest row of every key, read from offset 0 as a consumer starting now would."""
+    latest = await follow(KafkaSettings(kafka_bootstrap_servers=stack.bootstrap), once=True, out=lambda _: None)
+    return {k: (r["actual"], r["target"], r["ratio"], r["as_of"]) for k, r in latest.items()}
+
+
+async def _converged(stack: Stack, timeout: float = 30) -> ProgressRows:
+    """Wait until the topic says what the API says, for every year it carries."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        topic = await _topic_rows(stack)
+        api = await _api_rows(stack, {int(k.split("/")[0]) for k in topic})
+        if topic and topic == api:
+            return topic
+        if asyncio.get_running_loop().time() > deadline:
+            assert topic == api
+        await asyncio.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 async def simulated(stack: Stack) -> Stack:
     await publish_simulation(Options(year=2015, enterprises=400, seed=7), stack.bootstrap)
@@ -55,6 +96,11 @@ async def test_rebuild_from_offset_zero_gives_identical_numbers(simulated: Stack
     stack = simulated
     before = await _snapshot(stack)
     assert before["progress 2015"]["metrics"]["new_enterprises"]["actual"] >= 400
+    topic_before = await _converged(stack)
+    assert (
+        topic_before["2015/new_enterprises/650000"][0]
+        == before["progress 2015"]["metrics"]["new_enterprises"]["actual"]
+    )
 
     pid = stack.pid("reporting")
     os.killpg(pid, signal.SIGTERM)
@@ -76,6 +122,43 @@ async def test_rebuild_from_offset_zero_gives_identical_numbers(simulated: Stack
     assert after.keys() == before.keys()
     for view in before:
         assert after[view] == before[view], view
+    # reporting.progress.v1 republished from scratch and converged to the same rows.
+    assert await _converged(stack) == topic_before
+
+
+async def test_a_late_consumer_reads_the_latest_progress_of_every_key(simulated: Stack) -> None:
+    """The example follower, started after everything was published, prints the region's
+    2015 rows exactly as /v1/progress has them; the topic is compacted."""
+    expected = await _converged(simulated)
+    years = {int(k.split("/")[0]) for k in expected}
+    assert {2015, 2016, 2017} <= years  # the targets' years (college students run 2015–2017)
+    assert len(expected) == len(years) * 8 * 24  # 8 targeted metrics x (region + 23 divisions)
+    out = subprocess.run(
+        [sys.executable, "-m", "services.reporting.follow", "--year", "2015", "--division", "650000", "--once"],
+        cwd=ROOT,
+        env={**os.environ, **simulated.env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.splitlines()
+    async with httpx.AsyncClient(timeout=30) as client:
+        progress = (await client.get(f"{simulated.url('reporting')}/v1/progress?year=2015")).json()
+    want = sorted(progress["metrics"])
+    assert [line.split()[:3] for line in out] == [["2015", "650000", m] for m in want]
+    for line, metric in zip(out, want, strict=True):
+        m = progress["metrics"][metric]
+        assert line.split()[3] == f"{m['actual']:,}"
+        assert line.split()[5] == f"{m['target']:,}"
+        assert line.split()[6] == f"{m['ratio']:.1%}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=simulated.bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topics.PROGRESS)])
+        configs = {entry[0]: entry[1] for resource in described.resources for entry in resource[4]}
+    finally:
+        await admin.close()
+    assert configs["cleanup.policy"] == "compact"
 
 
 async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack) -> None:

@@ -89,7 +89,9 @@ async def test_kill9_between_db_commit_and_offset_commit_loses_and_duplicates_no
     flag = TEST_STACK / "crash-registration"
     flag.write_text("once")
     usccs = [f.new_uscc() for _ in range(200)]
-    await publish(stack.bootstrap, [f.enterprise(u) for u in usccs])
+    events = [f.enterprise(u) for u in usccs]
+    event_ids = [e["event_id"] for e in events]
+    await publish(stack.bootstrap, events)
 
     deadline = asyncio.get_running_loop().time() + 30
     while flag.exists() and asyncio.get_running_loop().time() < deadline:
@@ -106,3 +108,14 @@ async def test_kill9_between_db_commit_and_offset_commit_loses_and_duplicates_no
     per_key = Counter(r.key for r in out)
     assert len(out) == 200
     assert set(per_key) == wanted and set(per_key.values()) == {1}
+    # Results: the redelivered batch says "duplicate" under the same result ids, so a sender
+    # that drops ids it has seen reads exactly one "accepted" per event.
+    keys = {f"tests/{e}".encode() for e in event_ids}
+    results = await wait_for_records(stack.bootstrap, topics.INTAKE_RESULTS, lambda r: r.key in keys, count=200)
+    first: dict[str, dict[str, object]] = {}
+    for r in sorted(results, key=lambda r: (r.partition, r.offset)):
+        first.setdefault(value_json(r)["event_id"], value_json(r)["data"])
+    assert len(first) == 200
+    assert Counter((d["intake_event_id"], d["status"]) for d in first.values()) == Counter(
+        {(e, "accepted"): 1 for e in event_ids}
+    )

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 from shared import topics
 from tests.conftest import Stack
 from tests.support import factories as f
-from tests.support.kafka_io import headers, publish, wait_for_records
+from tests.support.kafka_io import headers, publish, value_json, wait_for_records
 
 pytestmark = pytest.mark.integration
 
@@ -299,6 +299,16 @@ async def test_park_expired_after_ttl(stack: Stack) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         parked = (await client.get(f"{stack.url('registration')}/v1/parked", params={"limit": 1000})).json()
     assert orphan["event_id"] not in {p["event_id"] for p in parked["parked"]}
+    # The sender learns it too, on the results topic: parked, then rejected when it expired.
+    results = await wait_for_records(
+        stack.bootstrap, topics.INTAKE_RESULTS, lambda r: r.key == f"tests/{orphan['event_id']}".encode(), count=2
+    )
+    said = [value_json(r)["data"] for r in results]
+    assert [(d["status"], d["error_code"], d["source_offset"]) for d in said] == [
+        ("parked", None, offset),
+        ("rejected", "PARK_EXPIRED", offset),
+    ]
+    assert said[1]["message"] == h["dlq.error"]
 
 
 async def test_bearer_token_guards_writes_when_configured() -> None:

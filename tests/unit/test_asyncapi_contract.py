@@ -14,6 +14,16 @@ def channels(factory: object) -> set[str]:
 
 
 def test_each_service_documents_its_topics() -> None:
-    assert channels(registration_app) == {"registration.intake.v1", "enterprise.events.v1", "carrier.events.v1"}
+    assert channels(registration_app) == {
+        "registration.intake.v1",
+        "enterprise.events.v1",
+        "carrier.events.v1",
+        "registration.intake.results.v1",
+    }
     assert channels(awards_app) == {"enterprise.events.v1", "award.events.v1"}
-    assert channels(reporting_app) == {"enterprise.events.v1", "carrier.events.v1", "award.events.v1"}
+    assert channels(reporting_app) == {
+        "enterprise.events.v1",
+        "carrier.events.v1",
+        "award.events.v1",
+        "reporting.progress.v1",
+    }

@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.registration.entrypoints.intake_schema import request_body_schema
-from services.registration.intake import Incoming, IntakeBatch, Status
+from services.registration.intake import IntakeBatch
+from services.registration.intake_results import Incoming
 from services.registration.settings import RegistrationSettings
-from shared.enums import IntakeError
+from shared.enums import IntakeError, IntakeStatus
 from shared.http_errors import error_response, responses
 from shared.read_access import BEARER, reader_guard
 
@@ -71,7 +72,7 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
                 return _error(413, IntakeError.TOO_LARGE, f"body exceeds {limit} bytes")
         async with pool(request).acquire() as conn, conn.transaction():
             (outcome,) = await IntakeBatch(conn, max_bytes=limit, dead_letter=False).run([Incoming(raw=bytes(body))])
-        if outcome.status is Status.DUPLICATE:
+        if outcome.status is IntakeStatus.DUPLICATE:
             return JSONResponse({"event_id": str(outcome.event_id), "status": "duplicate"}, status_code=200)
         if outcome.rejection is not None:
             r = outcome.rejection

@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.registration.intake import Incoming, IntakeBatch
+from services.registration.intake import IntakeBatch
+from services.registration.intake_results import Incoming
 from shared.consumer import BatchHandler, Record, record_headers
 
 

@@ -1,5 +1,6 @@
 """Windows, milestones and the shape of a progress answer (SPEC §2.2, §4). Pure."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -54,3 +55,43 @@ def metrics_block(w: Window, actuals: dict[str, int], targets: dict[str, int]) -
             "period": {"from": start.isoformat(), "to": end.isoformat()},
         }
     return block
+
+
+REGION_DIVISION = "650000"  # the autonomous region itself, in reporting.progress.v1 keys
+
+
+def progress_rows(
+    w: Window,
+    *,
+    region: dict[str, int],
+    targets: dict[str, int],
+    by_division: dict[str, dict[str, int]],
+    divisions: Iterable[str],
+) -> list[dict[str, Any]]:
+    """The progress rows of one year as reporting.progress.v1 carries them: each targeted
+    metric for the region (with its target) and for every prefecture-level division."""
+    rows = []
+    for division, actual, with_targets in [
+        (REGION_DIVISION, region, targets),
+        *((d, by_division.get(d, {}), {}) for d in divisions),
+    ]:
+        for metric, row in metrics_block(w, actual, with_targets).items():
+            rows.append(
+                {
+                    "year": w.year,
+                    "metric": metric,
+                    "label_zh": row["label_zh"],
+                    "division": division,
+                    "actual": row["actual"],
+                    "target": row["target"],
+                    "ratio": row["ratio"],
+                    "period_from": row["period"]["from"],
+                    "period_to": row["period"]["to"],
+                    "as_of": w.end.isoformat(),
+                }
+            )
+    return rows
+
+
+def progress_key(row: dict[str, Any]) -> str:
+    return f"{row['year']}/{row['metric']}/{row['division']}"

@@ -1,0 +1,75 @@
+"""reporting.progress.v1: every progress row, published when its numbers change.
+
+A background job recomputes the rows (the same queries as /v1/progress), compares them
+with what the topic last said (`progress_published`) and writes the changed ones to the
+outbox in the same transaction, so a change is never lost and never published for a
+state that did not commit. The topic is compacted: the latest row of every key stays.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from services.reporting.adapters import progress_query as q
+from services.reporting.domain.progress import progress_key, progress_rows, window
+from shared import outbox, topics
+from shared.codec import OutgoingMessage, encode_envelope, event_message
+from shared.divisions import PREFECTURES, REGION_CITIES
+
+PUBLISH_LOCK = 3_300_003  # two replicas: one publishes, the other then finds nothing changed
+
+
+async def current_rows(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    today = q.today_in_xinjiang()
+    years = {r["year"] for r in await conn.fetch("SELECT DISTINCT year FROM targets")}
+    years |= {r["cohort"] for r in await conn.fetch("SELECT DISTINCT cohort FROM monthly_counters")}
+    rows: list[dict[str, Any]] = []
+    for year in sorted(y for y in years | {today.year} if y <= today.year):
+        w = window(year, as_of=None, today=today)
+        rows += progress_rows(
+            w,
+            region=(await q.actuals(conn, w, prefecture=None)).get(q.REGION, {}),
+            targets=await q.targets(conn, year),
+            by_division=await q.actuals(conn, w, prefecture="all"),
+            divisions=[*PREFECTURES, *REGION_CITIES],
+        )
+    return rows
+
+
+def progress_message(row: dict[str, Any]) -> OutgoingMessage:
+    # A fresh id each time: a row can go back to an earlier value, and that is news too.
+    value = encode_envelope(
+        event_id=uuid.uuid4(),
+        event_type="ProgressChanged",
+        occurred_at=datetime.now(UTC),
+        source="reporting",
+        data=row,
+    )
+    return event_message(
+        topic=topics.PROGRESS, key=progress_key(row), envelope_bytes=value, event_type="ProgressChanged"
+    )
+
+
+async def publish_changes(conn: asyncpg.Connection) -> int:
+    """Publish the rows whose actual or target differ from what the topic last said."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", PUBLISH_LOCK)
+        said = {
+            (r["year"], r["metric"], r["division"]): (r["actual"], r["target"])
+            for r in await conn.fetch("SELECT year, metric, division, actual, target FROM progress_published")
+        }
+        changed = [
+            r
+            for r in await current_rows(conn)
+            if said.get((r["year"], r["metric"], r["division"])) != (r["actual"], r["target"])
+        ]
+        if changed:
+            await conn.executemany(
+                "INSERT INTO progress_published (year, metric, division, actual, target) VALUES ($1, $2, $3, $4, $5) "
+                "ON CONFLICT (year, metric, division) DO UPDATE SET actual = excluded.actual, target = excluded.target",
+                [(r["year"], r["metric"], r["division"], r["actual"], r["target"]) for r in changed],
+            )
+            await outbox.enqueue(conn, [progress_message(r) for r in changed])
+    return len(changed)
