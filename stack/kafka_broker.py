@@ -1,0 +1,128 @@
+"""Apache Kafka from the Maven Central jars: one KRaft node, or three (stack/kafka_nodes.py)."""
+
+import os
+import subprocess
+import uuid
+from functools import partial
+from pathlib import Path
+
+from stack.kafka_nodes import ensure_tls_material
+from stack.layout import KAFKA, KAFKA_LIBS, LOGS, ROOT, RUN
+from stack.processes import pid_alive, port_open, say, spawn, stop_pid, wait_for
+
+
+def ensure_kafka_jars() -> None:
+    if KAFKA_LIBS.exists() and any(KAFKA_LIBS.glob("kafka_2.13-*.jar")):
+        return
+    say("resolving Apache Kafka jars from Maven Central (stack/kafka/pom.xml)")
+    subprocess.run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={KAFKA_LIBS}",
+        ],
+        cwd=ROOT / "stack" / "kafka",
+        check=True,
+    )
+
+
+def kafka_java(main: str, *args: str, heap: str = "512m", logs: Path = LOGS) -> list[str]:
+    return [
+        "java",
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={ROOT / 'stack' / 'kafka' / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={logs}",
+        "-cp",
+        f"{KAFKA_LIBS}/*",
+        main,
+        *args,
+    ]
+
+
+def kafka_node_running(node: int) -> bool:
+    return pid_alive(KAFKA.name(node)) is not None and port_open(KAFKA.port(node))
+
+
+def start_kafka_node(node: int) -> None:
+    """Format the node's storage once (same cluster id for every node), then start it."""
+    if kafka_node_running(node):
+        return
+    props, data = KAFKA.properties_file(node), KAFKA.data_dir(node)
+    props.parent.mkdir(parents=True, exist_ok=True)
+    props.write_text(KAFKA.properties(node))
+    os.chmod(props, 0o600)  # it holds the SCRAM and keystore passwords under SASL_SSL
+    if not (data / "meta.properties").exists():
+        id_file = KAFKA.root / "cluster.id"
+        if not id_file.exists():
+            id_file.write_text(uuid.uuid4().hex[:22])
+        subprocess.run(
+            kafka_java(
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                id_file.read_text().strip(),
+                "-c",
+                str(props),
+                *KAFKA.scram_user_argument(),
+                heap="256m",
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    say(f"starting {KAFKA.name(node)} on 127.0.0.1:{KAFKA.port(node)} ({KAFKA.listener})")
+    node_logs = LOGS / KAFKA.name(node)
+    node_logs.mkdir(parents=True, exist_ok=True)
+    spawn(KAFKA.name(node), kafka_java("kafka.Kafka", str(props), logs=node_logs))
+
+
+def start_kafka() -> None:
+    if all(kafka_node_running(n) for n in KAFKA.node_ids):
+        return
+    ensure_kafka_jars()
+    ensure_tls_material(KAFKA)
+    for node in KAFKA.node_ids:
+        start_kafka_node(node)
+    for node in KAFKA.node_ids:
+        wait_for(KAFKA.name(node), partial(port_open, KAFKA.port(node)), 90)
+    wait_for(f"{KAFKA.nodes} registered broker(s)", partial(brokers_registered, KAFKA.nodes), 90)
+
+
+def brokers_registered(expected: int) -> bool:
+    """The cluster can create RF-n topics only once every broker has registered."""
+    import asyncio
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from shared.kafka_settings import KafkaSettings
+
+    async def count() -> int:
+        settings = KafkaSettings.from_vars(KAFKA.client_env())
+        admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=5000)
+        await admin.start()
+        try:
+            return len((await admin.describe_cluster())["brokers"])
+        finally:
+            await admin.close()
+
+    try:
+        return asyncio.run(count()) >= expected
+    except Exception:  # noqa: BLE001 - not yet
+        return False
+
+
+def stop_kafka() -> None:
+    for pid_file in sorted(RUN.glob("kafka*.pid")):
+        stop_pid(pid_file.stem, timeout=30)
+
+
+def external_kafka() -> str | None:
+    """KAFKA_BOOTSTRAP_SERVERS when it points somewhere other than this stack's brokers."""
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    return None if not given or KAFKA.owns(given) else given

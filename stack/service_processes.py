@@ -1,0 +1,68 @@
+"""The three services as processes (and their replicas), and where clients find them."""
+
+import os
+import sys
+import urllib.request
+from functools import partial
+
+from stack.kafka_broker import external_kafka
+from stack.layout import KAFKA, LOCAL_DATABASE_URL, REPLICA_PORT_STEP, REPLICAS, RUN, SERVICES, Service
+from stack.postgres import external_database
+from stack.processes import pid_alive, say, spawn, wait_for
+
+
+def endpoints() -> dict[str, str]:
+    """Where clients find the broker(s), the database and the services (stack.env)."""
+    kafka = external_kafka()
+    # An existing cluster's security settings come from the caller's environment.
+    env = {k: v for k, v in os.environ.items() if k.startswith(("KAFKA_", "TOPIC_"))} if kafka else KAFKA.client_env()
+    env["DATABASE_URL"] = external_database() or LOCAL_DATABASE_URL
+    for svc in SERVICES:
+        env[svc.url_var] = f"http://127.0.0.1:{svc.port}"
+    return env
+
+
+def ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def replicas(svc: Service) -> list[tuple[str, int]]:
+    """(process name, port) of each replica: `registration`, `registration-2`, ..."""
+    return [
+        (svc.name if r == 1 else f"{svc.name}-{r}", svc.port + REPLICA_PORT_STEP * (r - 1))
+        for r in range(1, REPLICAS + 1)
+    ]
+
+
+def start_services(env: dict[str, str]) -> None:
+    # STACK_SERVICES=awards,reporting starts only those (benchmarks time one service alone).
+    wanted = set(filter(None, os.environ.get("STACK_SERVICES", "").split(","))) or {s.name for s in SERVICES}
+    # The child sees exactly the stack's Kafka settings, not leftovers of the caller's shell.
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_"))}
+    started = []
+    for svc in SERVICES:
+        if svc.name not in wanted:
+            continue
+        for name, port in replicas(svc):
+            if pid_alive(name):
+                continue
+            say(f"starting {name} on :{port}")
+            spawn(
+                name,
+                [sys.executable, "-m", f"services.{svc.name}"],
+                {**env, f"{svc.name.upper()}_PORT": str(port), "HTTP_PORT": str(port)},
+                base=base,
+            )
+            started.append((name, port))
+    for name, port in started:
+        wait_for(f"{name} /readyz", partial(ready, port), 120)
+
+
+def service_processes() -> list[str]:
+    """Every service process this stack has a pid file for, replicas included."""
+    names = {s.name for s in SERVICES}
+    return sorted(p.stem for p in RUN.glob("*.pid") if p.stem.split("-")[0] in names)
