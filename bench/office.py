@@ -23,6 +23,7 @@ import asyncpg
 import orjson
 from tqdm import tqdm
 
+from bench.bench_stack import DSN, stack
 from services.awards.domain.policy import Policy
 from services.awards.domain.what_if import adjusted
 from services.awards.entrypoints.payout_export import csv_chunks, write_workbook
@@ -164,8 +165,6 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
 
 
 def main() -> None:
-    from bench.__main__ import DSN, stack
-
     stack("infra")
     try:
         asyncio.run(office_scale(DSN, int(os.environ.get("OFFICE_ENTERPRISES", "300000"))))

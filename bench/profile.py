@@ -18,7 +18,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.__main__ import DSN, GROUPS, STACK, publish_simulated, stack, wait_caught_up
+from bench.bench_stack import DSN, GROUPS, STACK, publish_simulated, stack, wait_caught_up
 
 TOP = int(os.environ.get("PROFILE_TOP", "25"))
 

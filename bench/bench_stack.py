@@ -1,0 +1,141 @@
+"""The bench's own stack (.local/bench, its own ports) and what every bench run does to
+it: start and stop it, feed it simulated intake, wait until every group caught up."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from tqdm import tqdm
+
+from bench.cpu import Processes
+from shared import topics
+from shared.kafka import partitions_of
+from shared.kafka_settings import kafka_options
+from simulator.history import Options, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK = ROOT / ".local" / "bench"
+ENV = {
+    "STACK_DIR": str(STACK),
+    "STACK_PROMETHEUS": "0",
+    "LOCAL_KAFKA_PORT": "30192",
+    "LOCAL_PG_PORT": "30432",
+    "REGISTRATION_PORT": "30801",
+    "AWARDS_PORT": "30802",
+    "REPORTING_PORT": "30800",
+}
+BOOTSTRAP = "127.0.0.1:30192"
+DSN = "postgresql://xj:xj@127.0.0.1:30432/xj"
+GROUPS = {
+    "registration": [topics.INTAKE],
+    "awards": [topics.ENTERPRISE_EVENTS],
+    "reporting": [topics.ENTERPRISE_EVENTS, topics.CARRIER_EVENTS, topics.AWARD_EVENTS],
+}
+
+
+def stack(command: str, only: str = "") -> None:
+    # The bench measures the plain one-node stack, whatever the caller's shell points at.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_")) and k != "DATABASE_URL"}
+    env["STACK_SERVICES"] = only
+    subprocess.run(
+        [sys.executable, "-m", "stack.localstack", command],
+        cwd=ROOT,
+        env={**env, **ENV},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def rss_mb() -> dict[str, float]:
+    out = {}
+    for name in GROUPS:
+        pid = int((STACK / "run" / f"{name}.pid").read_text())
+        status = Path(f"/proc/{pid}/status").read_text()
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+        out[name] = kb / 1024
+    return out
+
+
+async def wait_caught_up(timeout: float = 1800, groups: dict[str, list[str]] | None = None) -> None:
+    """Poll every group's lag with one admin client and one consumer (cheap for the broker)."""
+    admin = AIOKafkaAdminClient(**kafka_options(BOOTSTRAP))
+    consumer = AIOKafkaConsumer(**kafka_options(BOOTSTRAP))
+    await admin.start()
+    await consumer.start()
+    parts = {
+        g: [TopicPartition(t, p) for t in names for p in await partitions_of(BOOTSTRAP, t)]
+        for g, names in (groups or GROUPS).items()
+    }
+    try:
+        deadline = time.monotonic() + timeout
+        calm = 0
+        while time.monotonic() < deadline:
+            total = 0
+            for group, tps in parts.items():
+                committed = await admin.list_consumer_group_offsets(group)
+                ends = await consumer.end_offsets(tps)
+                total += sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in tps)
+            calm = calm + 1 if total == 0 else 0
+            if calm >= 2:
+                return
+            await asyncio.sleep(0.25)
+        raise SystemExit("pipeline did not catch up")
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def outbox_empty(schema: str) -> None:
+    conn = await asyncpg.connect(DSN)
+    try:
+        while await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox"):
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+
+
+def stop_service(name: str) -> None:
+    pid = int((STACK / "run" / f"{name}.pid").read_text())
+    os.killpg(pid, signal.SIGTERM)
+    while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+        time.sleep(0.05)
+
+
+async def publish_simulated(n_events: int, *, seed: int) -> tuple[int, float]:
+    enterprises = max(100, int(n_events / 2.35))  # the simulator makes ~2.35 events per enterprise
+    events = []
+    for e in generate(Options(year=2015, enterprises=enterprises, seed=seed, duplicates=0.0)):
+        d = e["data"]
+        events.append(((d.get("uscc") or d.get("incubator_id") or d.get("platform_id")).encode(), orjson.dumps(e)))
+        if len(events) >= n_events:
+            break
+    producer = AIOKafkaProducer(
+        **kafka_options(BOOTSTRAP), acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20
+    )
+    await producer.start()
+    t0 = time.monotonic()
+    pending = []
+    for key, value in tqdm(events, desc="publishing", unit="ev", file=sys.stderr):
+        pending.append(await producer.send(topics.INTAKE, value, key=key))
+        if len(pending) >= 10_000:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+    await producer.stop()
+    return len(events), time.monotonic() - t0
+
+
+def processes() -> Processes:
+    def pid(name: str) -> int:
+        return int((STACK / "run" / f"{name}.pid").read_text())
+
+    postmaster = int((STACK / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+    return Processes(services={n: pid(n) for n in GROUPS}, broker=pid("kafka"), postmaster=postmaster)
