@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from pydantic import ValidationError
 
-from services.awards.domain.award_rules import decide
+from services.awards.domain.award_rules import could_be_paid, decide
 from services.awards.domain.facts import Admission, Certification, Graduation, Listing, Transfer
 from services.awards.domain.policy import Policy
 from services.awards.domain.what_if import adjusted, side_by_side, sum_of, tally_of
@@ -77,6 +77,32 @@ def test_a_wider_window_never_pays_fewer_certification_or_listing_awards(items: 
             d = decide(facts, adjusted(POLICY, window_years={rule: years}))
             counts.append(sum(1 for p in d.payouts if p.rule == rule))
         assert counts == sorted(counts), (rule, counts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fact_sets())
+def test_an_enterprise_the_what_if_skips_is_paid_under_no_policy(items: list[object]) -> None:
+    """The what-if reads only enterprises with a stint and a certification or listing."""
+    facts = as_facts(items)
+    if could_be_paid(facts):
+        return
+    for years in (1, 2, 10):
+        for start in (date(2000, 1, 1), POLICY.effective_from):
+            policy = adjusted(POLICY, window_years={r: years for r in POLICY.window_years}, effective_from=start)
+            assert decide(facts, policy).payouts == ()
+
+
+def test_could_be_paid_needs_a_stint_and_a_certification_or_listing() -> None:
+    admission = Admission(_id(1), "INC-1", date(2016, 1, 1), "91650100MA00000009", "运营")
+    cert = Certification(_id(2), date(2016, 6, 1))
+    listing = Listing(_id(3), Board.NEEQ, date(2016, 6, 1))
+    transfer = Transfer(_id(4), date(2016, 9, 1))
+    assert [could_be_paid(as_facts(items)) for items in ([admission, cert], [admission, listing])] == [True, True]
+    assert [could_be_paid(as_facts(items)) for items in ([admission, transfer], [cert, listing], [admission])] == [
+        False,
+        False,
+        False,
+    ]
 
 
 @settings(max_examples=200, deadline=None)

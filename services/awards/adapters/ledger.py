@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.awards.domain.award_rules import BASIS_FACTS, STINT_FACT
 from services.awards.domain.facts import (
     Admission,
     Certification,
@@ -53,6 +54,16 @@ async def store_facts(conn: asyncpg.Connection, events: Sequence[Delivered]) -> 
     return {r["uscc"] for r in stored} | {r["uscc"] for r in named}
 
 
+# The rules' inputs as typed columns: PostgreSQL takes them out of the JSON (in C), so
+# reading a fact costs no JSON parsing and no date parsing here.
+FACT_COLUMNS = (
+    "f.event_id, f.uscc, f.event_type, f.data->>'incubator_id' AS incubator_id, "
+    "coalesce(f.data->>'admitted_on', f.data->>'graduated_on', f.data->>'certified_on', f.data->>'listed_on', "
+    "f.data->>'transferred_on')::date AS on_date, f.data->>'operator_uscc' AS operator_uscc, "
+    "f.data->>'operator_name' AS operator_name, f.data->>'board' AS board"
+)
+
+
 async def load_facts(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, EnterpriseFacts]:
     names = {
         r["uscc"]: r["name"]
@@ -62,24 +73,24 @@ async def load_facts(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, En
     }
     parts: dict[str, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
     for r in await conn.fetch(
-        "SELECT event_id, uscc, event_type, data FROM unnest($1::text[]) AS k(uscc) JOIN facts USING (uscc)", usccs
+        f"SELECT {FACT_COLUMNS} FROM unnest($1::text[]) AS k(uscc) JOIN facts f USING (uscc)", usccs
     ):
-        d = orjson.loads(r["data"])
-        parts[r["uscc"]][r["event_type"]].add(fact_of(r["event_id"], r["event_type"], d))
+        parts[r["uscc"]][r["event_type"]].add(fact_of(r))
     return {u: assemble(u, names.get(u, ""), parts[u]) for u in usccs}
 
 
-def fact_of(event_id: uuid.UUID, event_type: str, d: dict[str, Any]) -> object:
-    day = date.fromisoformat
+def fact_of(r: asyncpg.Record) -> object:
+    """A fact from a row of FACT_COLUMNS."""
+    event_type = r["event_type"]
     if event_type == "EnterpriseAdmitted":
-        return Admission(event_id, d["incubator_id"], day(d["admitted_on"]), d["operator_uscc"], d["operator_name"])
+        return Admission(r["event_id"], r["incubator_id"], r["on_date"], r["operator_uscc"], r["operator_name"])
     if event_type == "EnterpriseGraduated":
-        return Graduation(event_id, d["incubator_id"], day(d["graduated_on"]))
+        return Graduation(r["event_id"], r["incubator_id"], r["on_date"])
     if event_type == "HighTechCertified":
-        return Certification(event_id, day(d["certified_on"]))
+        return Certification(r["event_id"], r["on_date"])
     if event_type == "ListedOnBoard":
-        return Listing(event_id, Board(d["board"]), day(d["listed_on"]))
-    return Transfer(event_id, day(d["transferred_on"]))
+        return Listing(r["event_id"], Board(r["board"]), r["on_date"])
+    return Transfer(r["event_id"], r["on_date"])
 
 
 async def load_ledger(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, list[LedgerPayout]]:
@@ -157,15 +168,19 @@ async def write_changes(conn: asyncpg.Connection, uscc: str, changes: Changes) -
 
 
 async def stream_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> AsyncIterator[list[EnterpriseFacts]]:
-    """Every enterprise that has facts, in batches, read through a cursor (inside the
-    caller's transaction) so a province's ledger never sits in memory at once."""
+    """Every enterprise some policy could pay (`award_rules.could_be_paid`: a stint and a
+    certification or listing), in batches, read through a cursor (inside the caller's
+    transaction) so a province's ledger never sits in memory at once."""
     current: str | None = None
     name = ""
     parts: dict[str, set[Any]] = defaultdict(set)
     out: list[EnterpriseFacts] = []
     async for r in conn.cursor(
-        "SELECT f.uscc, f.event_id, f.event_type, f.data, e.name FROM facts f "
-        "LEFT JOIN enterprises e USING (uscc) ORDER BY f.uscc",
+        f"SELECT {FACT_COLUMNS}, e.name FROM facts f LEFT JOIN enterprises e USING (uscc) "
+        "WHERE f.uscc IN (SELECT uscc FROM facts WHERE event_type = ANY($1::text[]) "
+        "INTERSECT SELECT uscc FROM facts WHERE event_type = $2) ORDER BY f.uscc",
+        list(BASIS_FACTS),
+        STINT_FACT,
         prefetch=5000,
     ):
         if r["uscc"] != current:
@@ -175,7 +190,7 @@ async def stream_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> AsyncI
                     yield out
                     out = []
             current, name, parts = r["uscc"], r["name"] or "", defaultdict(set)
-        parts[r["event_type"]].add(fact_of(r["event_id"], r["event_type"], orjson.loads(r["data"])))
+        parts[r["event_type"]].add(fact_of(r))
     if current is not None:
         out.append(assemble(current, name, parts))
     if out:

@@ -7,6 +7,7 @@ the order they arrived in; the ledger is reconciled to it (see `reconcile.py`).
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 from services.awards.domain import explanations as say
 from services.awards.domain.facts import EnterpriseFacts
@@ -54,6 +55,17 @@ class _Trigger:
 class _Award:
     trigger: _Trigger
     stint: Stint
+
+
+# Every payout needs a stint (an admission) and a certification or a listing (a transfer
+# pays only on top of a listing award): an enterprise without both is paid under no
+# policy at all, so a what-if need not read it.
+STINT_FACT: Final = "EnterpriseAdmitted"
+BASIS_FACTS: Final = ("HighTechCertified", "ListedOnBoard")
+
+
+def could_be_paid(facts: EnterpriseFacts) -> bool:
+    return bool(facts.admissions) and bool(facts.certifications or facts.listings)
 
 
 def decide(facts: EnterpriseFacts, policy: Policy) -> Decision:

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from services.awards.adapters.ledger import fact_of
+from services.awards.adapters.ledger import FACT_COLUMNS, fact_of
 from services.awards.domain.facts import Admission, Graduation
 from services.awards.domain.stints import build_stints
 from shared.divisions import name_of
@@ -90,9 +90,9 @@ async def enterprise_record(request: Request, uscc: str = Uscc) -> dict[str, Any
     async with _pool(request).acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         doc = await awards_document(conn, uscc)
         registered = await conn.fetchrow("SELECT * FROM enterprises WHERE uscc = $1", uscc)
-        rows = await conn.fetch("SELECT event_id, event_type, data FROM facts WHERE uscc = $1", uscc)
+        rows = await conn.fetch(f"SELECT {FACT_COLUMNS}, f.data FROM facts f WHERE uscc = $1", uscc)
     facts = [(r["event_id"], r["event_type"], orjson.loads(r["data"])) for r in rows]
-    parsed = [fact_of(*f) for f in facts]
+    parsed = [fact_of(r) for r in rows]
     stints = build_stints(
         frozenset(f for f in parsed if isinstance(f, Admission)),
         frozenset(f for f in parsed if isinstance(f, Graduation)),
