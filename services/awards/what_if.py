@@ -9,10 +9,11 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from services.awards.adapters.ledger import ledger_tally, stream_facts
+from services.awards.adapters.ledger import PAYABLE_ARGS, PAYABLE_ENTERPRISES, ledger_tally, payable_facts
 from services.awards.domain.award_rules import decide
 from services.awards.domain.policy import Policy
 from services.awards.domain.what_if import Tally, adjusted, count_in, side_by_side, sum_of
+from shared import gc_pauses
 from shared.enums import Rule
 from shared.events import IsoDate
 
@@ -71,15 +72,17 @@ async def what_if(
     tally: Tally = {}
     enterprises = 0
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute("SET LOCAL work_mem = '64MB'")  # the sort by enterprise stays in memory
         # The count is one more scan: only for a progress bar.
-        total = await conn.fetchval("SELECT count(DISTINCT uscc) FROM facts") if progress else 0
-        async for batch in stream_facts(conn, batch=250):
-            for facts in batch:
-                count_in(tally, decide(facts, policy).payouts)
-            enterprises += len(batch)
-            if progress:
-                progress(len(batch), total)
-            await asyncio.sleep(0)  # ~15 ms of rules per batch, then the consumer gets a turn
+        total = await conn.fetchval(f"SELECT count(*) FROM ({PAYABLE_ENTERPRISES}) p", *PAYABLE_ARGS) if progress else 0
+        with gc_pauses.paused():
+            async for batch in payable_facts(conn, batch=250):
+                for facts in batch:
+                    count_in(tally, decide(facts, policy).payouts)
+                enterprises += len(batch)
+                if progress:
+                    progress(len(batch), total)
+                await asyncio.sleep(0)  # ~15 ms of rules per batch, then the consumer gets a turn
         ledger = await ledger_tally(conn)
     return {
         "policy": describe(policy),

@@ -1,4 +1,5 @@
 from services.registration.app import create_app
 from shared.serve import serve
 
-serve("registration", create_app, default_port=8001)
+if __name__ == "__main__":
+    serve("registration", create_app, default_port=8001)

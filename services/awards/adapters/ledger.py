@@ -1,5 +1,6 @@
 """Awards' PostgreSQL: the facts per enterprise, the payout ledger and current declines."""
 
+import asyncio
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
@@ -167,32 +168,42 @@ async def write_changes(conn: asyncpg.Connection, uscc: str, changes: Changes) -
         )
 
 
-async def stream_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> AsyncIterator[list[EnterpriseFacts]]:
-    """Every enterprise some policy could pay (`award_rules.could_be_paid`: a stint and a
-    certification or listing), in batches, read through a cursor (inside the caller's
-    transaction) so a province's ledger never sits in memory at once."""
+# Enterprises some policy could pay (`award_rules.could_be_paid`): a stint and a
+# certification or listing.
+PAYABLE_ENTERPRISES = (
+    "SELECT b.uscc FROM facts b WHERE b.event_type = ANY($1::text[]) "
+    "AND EXISTS (SELECT 1 FROM facts a WHERE a.uscc = b.uscc AND a.event_type = $2)"
+)
+PAYABLE_ARGS = (list(BASIS_FACTS), STINT_FACT)
+
+
+async def payable_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> AsyncIterator[list[EnterpriseFacts]]:
+    """The facts of every enterprise some policy could pay, in batches, read through a
+    cursor (inside the caller's transaction) so a province's ledger never sits in memory.
+    Without names: this is for tallies."""
     current: str | None = None
-    name = ""
     parts: dict[str, set[Any]] = defaultdict(set)
     out: list[EnterpriseFacts] = []
-    async for r in conn.cursor(
-        f"SELECT {FACT_COLUMNS}, e.name FROM facts f LEFT JOIN enterprises e USING (uscc) "
-        "WHERE f.uscc IN (SELECT uscc FROM facts WHERE event_type = ANY($1::text[]) "
-        "INTERSECT SELECT uscc FROM facts WHERE event_type = $2) ORDER BY f.uscc",
-        list(BASIS_FACTS),
-        STINT_FACT,
-        prefetch=5000,
-    ):
-        if r["uscc"] != current:
-            if current is not None:
-                out.append(assemble(current, name, parts))
-                if len(out) >= batch:
-                    yield out
-                    out = []
-            current, name, parts = r["uscc"], r["name"] or "", defaultdict(set)
-        parts[r["event_type"]].add(fact_of(r))
+    cursor = await conn.cursor(
+        f"SELECT {FACT_COLUMNS} FROM facts f WHERE f.uscc IN ({PAYABLE_ENTERPRISES}) ORDER BY f.uscc", *PAYABLE_ARGS
+    )
+    rows = await cursor.fetch(5000)
+    while rows:
+        # The next rows are computed by PostgreSQL while these become facts here.
+        ahead = asyncio.ensure_future(cursor.fetch(5000))
+        await asyncio.sleep(0)
+        for r in rows:
+            if r["uscc"] != current:
+                if current is not None:
+                    out.append(assemble(current, "", parts))
+                current, parts = r["uscc"], defaultdict(set)
+            parts[r["event_type"]].add(fact_of(r))
+        rows = await ahead
+        if len(out) >= batch:
+            yield out
+            out = []
     if current is not None:
-        out.append(assemble(current, name, parts))
+        out.append(assemble(current, "", parts))
     if out:
         yield out
 

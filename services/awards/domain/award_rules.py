@@ -85,7 +85,7 @@ def decide(facts: EnterpriseFacts, policy: Policy) -> Decision:
 
 
 def _ordered(triggers: list[_Trigger]) -> list[_Trigger]:
-    return sorted(triggers, key=lambda t: (t.on, str(t.event_id)))
+    return sorted(triggers, key=lambda t: (t.on, t.event_id))
 
 
 def _windowed_rule(

@@ -34,9 +34,9 @@ def build_stints(admissions: frozenset[Admission], graduations: frozenset[Gradua
     precedes it; sorting first makes the result independent of arrival order."""
     closed: dict[Admission, date] = {}
     by_incubator: dict[str, list[Admission]] = defaultdict(list)
-    for a in sorted(admissions, key=lambda a: (a.admitted_on, str(a.event_id))):
+    for a in sorted(admissions, key=lambda a: (a.admitted_on, a.event_id)):
         by_incubator[a.incubator_id].append(a)
-    for g in sorted(graduations, key=lambda g: (g.graduated_on, str(g.event_id))):
+    for g in sorted(graduations, key=lambda g: (g.graduated_on, g.event_id)):
         candidates = [a for a in by_incubator[g.incubator_id] if a not in closed and a.admitted_on <= g.graduated_on]
         if candidates:
             closed[candidates[-1]] = g.graduated_on
@@ -55,9 +55,9 @@ def qualifies(stint: Stint, on: date, years: int) -> bool:
 def qualifying_stint(stints: list[Stint], on: date, years: int) -> Stint | None:
     """The qualifying stint with the latest admission (ties: the larger incubator id)."""
     matches = [s for s in stints if qualifies(s, on, years)]
-    return max(matches, key=lambda s: (s.admitted_on, s.incubator_id, str(s.admission.event_id)), default=None)
+    return max(matches, key=lambda s: (s.admitted_on, s.incubator_id, s.admission.event_id), default=None)
 
 
 def latest_started_before(stints: list[Stint], on: date) -> Stint | None:
     started = [s for s in stints if s.admitted_on <= on]
-    return max(started, key=lambda s: (s.admitted_on, s.incubator_id, str(s.admission.event_id)), default=None)
+    return max(started, key=lambda s: (s.admitted_on, s.incubator_id, s.admission.event_id), default=None)
