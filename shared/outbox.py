@@ -6,12 +6,13 @@ relay per service holds a session advisory lock so rows leave in commit order.
 
 import asyncio
 import logging
+import random
 from collections.abc import Sequence
 
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
+from murmurhash2 import murmurhash2
 from prometheus_client import Counter
 
 from shared import topics
@@ -65,7 +66,6 @@ class OutboxRelay:
         self._idle_sleep_s = idle_sleep_s
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
-        self._partitioner = DefaultPartitioner()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -134,7 +134,7 @@ class OutboxRelay:
         partitions = {t: sorted(await self._producer.partitions_for(t)) for t in {r["topic"] for r in rows}}
         for row in rows:
             known = partitions[row["topic"]]
-            part = self._partitioner(row["key"], known, known)
+            part = partition_for(row["key"], known)
             by_partition.setdefault((row["topic"], part), []).append(row)
         futures = []
         for (topic, part), in_order in by_partition.items():
@@ -149,6 +149,17 @@ class OutboxRelay:
                         raise RuntimeError(f"outbox row {row['id']} does not fit an empty batch")
             futures.append(await self._producer.send_batch(batch, topic, partition=part))
         return futures
+
+
+KAFKA_MURMUR2_SEED = 0x9747B28C
+
+
+def partition_for(key: bytes | None, partitions: list[int]) -> int:
+    """The partition Kafka's default partitioner (Java's and aiokafka's) picks for `key`:
+    murmur2 in C, a tenth of aiokafka's pure-Python one, which was 9 % of registration's CPU."""
+    if key is None:
+        return random.choice(partitions)
+    return partitions[(murmurhash2(key, KAFKA_MURMUR2_SEED) & 0x7FFFFFFF) % len(partitions)]
 
 
 def _json_list(raw: str | list[list[str]]) -> list[list[str]]:

@@ -74,7 +74,11 @@ async def what_if(
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         await conn.execute("SET LOCAL work_mem = '64MB'")  # the sort by enterprise stays in memory
         # The count is one more scan: only for a progress bar.
-        total = await conn.fetchval(f"SELECT count(*) FROM ({PAYABLE_ENTERPRISES}) p", *PAYABLE_ARGS) if progress else 0
+        total = (
+            await conn.fetchval(f"SELECT count(DISTINCT uscc) FROM ({PAYABLE_ENTERPRISES}) p", *PAYABLE_ARGS)
+            if progress
+            else 0
+        )
         with gc_pauses.paused():
             async for batch in payable_facts(conn, batch=250):
                 for facts in batch:

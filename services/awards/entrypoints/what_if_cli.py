@@ -70,5 +70,5 @@ def main(argv: list[str]) -> None:
     result = asyncio.run(run(parse(argv)))
     print(f"policy  : {result['policy']}")
     print(f"current : {result['current_policy']}")
-    print(f"enterprises with facts: {result['enterprises']:,}")
+    print(f"enterprises some policy could pay: {result['enterprises']:,}")
     print(table(result))
