@@ -41,12 +41,13 @@ def encode_envelope(
     data: BaseModel | dict[str, Any],
 ) -> bytes:
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    # orjson writes a UUID and a datetime itself (in C), exactly as str() and isoformat() do.
     return dumps(
         {
-            "event_id": str(event_id),
+            "event_id": event_id,
             "event_type": event_type,
             "schema_version": 1,
-            "occurred_at": occurred_at.isoformat(),
+            "occurred_at": occurred_at,
             "source": source,
             "data": payload,
         }

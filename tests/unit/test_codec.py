@@ -1,0 +1,35 @@
+"""The envelope's bytes do not depend on how they are produced: orjson's own UUID and
+datetime output is the text str() and isoformat() give."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shared.codec import decode_envelope, encode_envelope
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [
+        datetime(2015, 6, 1, 10, 0, tzinfo=timezone(timedelta(hours=8))),
+        datetime(2026, 12, 2, 1, 2, 3, 456789, tzinfo=UTC),
+        datetime(2016, 2, 29, 23, 59, 59, 1, tzinfo=ZoneInfo("Asia/Shanghai")),
+        datetime(2015, 1, 1, 0, 0, 0, 500000, tzinfo=timezone(timedelta(hours=-3, minutes=-30))),
+    ],
+)
+def test_envelope_text_is_str_and_isoformat(occurred_at: datetime) -> None:
+    event_id = uuid.UUID("6f1d3c52-8e0b-4f5a-9a51-2015041600aa")
+    raw = encode_envelope(event_id=event_id, event_type="X", occurred_at=occurred_at, source="s", data={"a": 1})
+    assert json.loads(raw) == {
+        "event_id": str(event_id),
+        "event_type": "X",
+        "schema_version": 1,
+        "occurred_at": occurred_at.isoformat(),
+        "source": "s",
+        "data": {"a": 1},
+    }
+    decoded = decode_envelope(raw)
+    assert (decoded.event_id, decoded.event_type, decoded.data) == (event_id, "X", {"a": 1})
