@@ -7,13 +7,14 @@ relay per service holds a session advisory lock so rows leave in commit order.
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Sequence
 
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
 from murmurhash2 import murmurhash2
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from shared import topics
 from shared.codec import OutgoingMessage, dumps
@@ -21,6 +22,12 @@ from shared.codec import OutgoingMessage, dumps
 log = logging.getLogger(__name__)
 
 RELAYED = Counter("outbox_relayed_total", "Outbox rows published to Kafka", ["service"])
+RELAY_SECONDS = Histogram(
+    "outbox_relay_seconds",
+    "One relay round: reading the rows, sending them (until acked), deleting them",
+    ["service", "step"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 DLQ_PUBLISHED = Counter(
     "dlq_published_total", "Messages published to a dead-letter topic", ["service", "topic", "error_code"]
 )
@@ -113,13 +120,28 @@ class OutboxRelay:
         return self._stopping.is_set()
 
     async def relay_once(self, conn: asyncpg.Connection) -> int:
+        started = time.perf_counter()
         rows = await conn.fetch(
             "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1", self._batch_size
         )
         if not rows:
             return 0
+        read = time.perf_counter()
         await asyncio.gather(*await self._send(rows))  # acks=all for every row before any is forgotten
+        sent = time.perf_counter()
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+        done = time.perf_counter()
+        for step, seconds in (("read", read - started), ("send", sent - read), ("delete", done - sent)):
+            RELAY_SECONDS.labels(self._service, step).observe(seconds)
+        if done - started > 0.25:
+            log.warning(
+                "slow outbox relay round of %s: %d rows, read %.0f ms, send %.0f ms, delete %.0f ms",
+                self._service,
+                len(rows),
+                (read - started) * 1000,
+                (sent - read) * 1000,
+                (done - sent) * 1000,
+            )
         RELAYED.labels(self._service).inc(len(rows))
         for row in rows:
             if row["topic"] in topics.DLQS:
