@@ -114,22 +114,8 @@ class IntakeBatch:
 
     def _reject(self, message: Incoming, rejection: Rejection, event_id: uuid.UUID | None) -> Outcome:
         if self._dead_letter:
-            self._out.append(self._dlq(message, rejection.code, describe(rejection)))
+            self._out.append(dead_letter(message, rejection.code, describe(rejection)))
         return Outcome(IntakeStatus.REJECTED, event_id, rejection)
-
-    def _dlq(self, message: Incoming, code: str, error: str) -> OutgoingMessage:
-        return dlq_message(
-            dlq_topic=topics.INTAKE_DLQ,
-            service=SERVICE,
-            error_code=code,
-            error=error,
-            source_topic=message.topic,
-            source_partition=message.partition,
-            source_offset=message.offset,
-            key=message.key,
-            value=message.raw,
-            original_headers=message.headers,
-        )
 
     async def _release(self) -> None:
         """Apply parked facts whose reference has now arrived, until nothing more moves."""
@@ -140,15 +126,7 @@ class IntakeBatch:
             for row in sorted(rows, key=lambda r: (r["parked_at"], r["source_offset"])):
                 fact = validate(bytes(row["raw"]), max_bytes=1 << 30, today=date.max)
                 assert isinstance(fact, ValidFact), "a parked fact was valid when parked"
-                message = Incoming(
-                    raw=bytes(row["raw"]),
-                    key=row["key"] and bytes(row["key"]),
-                    headers=_headers(row["headers"]),
-                    topic=row["source_topic"],
-                    partition=row["source_partition"],
-                    offset=row["source_offset"],
-                )
-                waiting.append((fact, message, row["reason"]))
+                waiting.append((fact, _parked_message(row), row["reason"]))
             await self._reg.extend(self._conn, event_ids=[], facts=[f.data for f, _, _ in waiting])
             for fact, message, _ in waiting:
                 outcome = self._settle(message, fact, decide(fact, self._reg))
@@ -211,9 +189,32 @@ def _result(
     )
 
 
-def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
-    items = orjson.loads(raw) if isinstance(raw, str) else raw
-    return tuple((k, v.encode()) for k, v in items)
+def dead_letter(message: Incoming, code: str, error: str) -> OutgoingMessage:
+    return dlq_message(
+        dlq_topic=topics.INTAKE_DLQ,
+        service=SERVICE,
+        error_code=code,
+        error=error,
+        source_topic=message.topic,
+        source_partition=message.partition,
+        source_offset=message.offset,
+        key=message.key,
+        value=message.raw,
+        original_headers=message.headers,
+    )
+
+
+def _parked_message(row: asyncpg.Record) -> Incoming:
+    """A parked fact as it first arrived."""
+    items = orjson.loads(row["headers"]) if isinstance(row["headers"], str) else row["headers"]
+    return Incoming(
+        raw=bytes(row["raw"]),
+        key=row["key"] and bytes(row["key"]),
+        headers=tuple((k, v.encode()) for k, v in items),
+        topic=row["source_topic"],
+        partition=row["source_partition"],
+        offset=row["source_offset"],
+    )
 
 
 async def expire_parked(conn: asyncpg.Connection, *, ttl: timedelta) -> int:
@@ -223,32 +224,10 @@ async def expire_parked(conn: asyncpg.Connection, *, ttl: timedelta) -> int:
     rows = await conn.fetch("DELETE FROM parked WHERE parked_at < now() - $1::interval RETURNING *", ttl)
     messages: list[OutgoingMessage] = []
     for r in rows:
-        incoming = Incoming(
-            raw=bytes(r["raw"]),
-            key=r["key"] and bytes(r["key"]),
-            headers=_headers(r["headers"]),
-            topic=r["source_topic"],
-            partition=r["source_partition"],
-            offset=r["source_offset"],
-        )
-        expired = Rejection(
-            IntakeError.PARK_EXPIRED,
-            f"parked since {r['parked_at'].isoformat()} and expired after {ttl}: {r['reason']}",
-        )
-        messages.append(
-            dlq_message(
-                dlq_topic=topics.INTAKE_DLQ,
-                service=SERVICE,
-                error_code=expired.code,
-                error=expired.message,
-                source_topic=incoming.topic,
-                source_partition=incoming.partition,
-                source_offset=incoming.offset,
-                key=incoming.key,
-                value=incoming.raw,
-                original_headers=incoming.headers,
-            )
-        )
+        incoming = _parked_message(r)
+        since = r["parked_at"].isoformat()
+        expired = Rejection(IntakeError.PARK_EXPIRED, f"parked since {since} and expired after {ttl}: {r['reason']}")
+        messages.append(dead_letter(incoming, expired.code, expired.message))
         outcome = Outcome(IntakeStatus.REJECTED, r["event_id"], expired)
         messages.append(_result(incoming, expired, outcome, first_sight=False))
     # Forget the ids, so a later re-publish of the same fact is processed afresh.
