@@ -20,8 +20,9 @@ from shared.kafka_settings import KafkaSettings
 from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
 from tests.conftest import ROOT, Stack
+from tests.support import factories as f
 from tests.support.browser import chromium, screenshot
-from tests.support.kafka_io import wait_quiet
+from tests.support.kafka_io import publish, wait_quiet
 
 pytestmark = pytest.mark.e2e
 
@@ -124,6 +125,41 @@ async def test_rebuild_from_offset_zero_gives_identical_numbers(simulated: Stack
         assert after[view] == before[view], view
     # reporting.progress.v1 republished from scratch and converged to the same rows.
     assert await _converged(stack) == topic_before
+
+
+async def test_the_follower_prints_a_line_when_a_number_changes(simulated: Stack) -> None:
+    """Live: one more 2015 registration moves the region's new_enterprises by one, and the
+    running follower prints that row."""
+    rows = await _converged(simulated)
+    before, jobs = rows["2015/new_enterprises/650000"][0], rows["2015/jobs/650000"][0]
+    follower = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "services.reporting.follow", "--year", "2015", "--division", "650000"],
+        cwd=ROOT,
+        env={**os.environ, **simulated.env},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert follower.stdout is not None
+
+    async def line() -> list[str]:
+        assert follower.stdout is not None
+        return (await asyncio.wait_for(follower.stdout.readline(), timeout=60)).decode().split()
+
+    try:
+        table = []
+        while (row := await line())[:2] != ["--", "following"]:  # the current table, then the marker
+            table.append(row)
+        assert [row[:4] for row in table if row[2] == "new_enterprises"] == [
+            ["2015", "650000", "new_enterprises", f"{before:,}"]
+        ]
+        await publish(simulated.bootstrap, [f.enterprise(f.new_uscc(), registered_on="2015-05-04")])
+        changed = [await line() for _ in range(2)]  # its jobs row moves too (10 employees)
+        assert sorted(row[:4] for row in changed) == [
+            ["2015", "650000", "jobs", f"{jobs + 10:,}"],
+            ["2015", "650000", "new_enterprises", f"{before + 1:,}"],
+        ]
+    finally:
+        follower.terminate()
+        await follower.wait()
 
 
 async def test_a_late_consumer_reads_the_latest_progress_of_every_key(simulated: Stack) -> None:
