@@ -43,7 +43,7 @@ def freeze_startup_heap() -> None:
 def paused() -> Iterator[None]:
     """No cyclic collection for a while: a bulk read that builds and drops ~10^5 small
     objects (what-if) spends as long in collections that find nothing as in its work.
-    Reference counting still frees everything; one collection runs at the end."""
+    Reference counting still frees all of it (it holds no cycles)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -62,7 +62,7 @@ class StackHandle:
             "REPORTING_PORT": str(service_port),
             "REGISTRATION_PORT": str(service_port + 1),
             "AWARDS_PORT": str(service_port + 2),
-            "PROGRESS_GAUGE_INTERVAL_SECONDS": "1",
+            "PROGRESS_PUBLISH_INTERVAL_SECONDS": "1",
             **env,
         }
         self.layout = KafkaLayout.from_env(base_port=kafka_port, kafka_dir=self.dir / "kafka", env=self.env)

@@ -108,7 +108,6 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
         "PARK_TTL_SECONDS": "12",
         "PARK_SWEEP_INTERVAL_SECONDS": "1",
         "TOPIC_PARTITIONS": "6",
-        "PROGRESS_GAUGE_INTERVAL_SECONDS": "1",
         "PROGRESS_PUBLISH_INTERVAL_SECONDS": "1",
         "XJ_CRASH_FILE": str(TEST_STACK / "crash-{service}"),
         **extra,

@@ -8,9 +8,8 @@ import asyncpg
 from fastapi import FastAPI
 
 from services.reporting.adapters.projection import project
-from services.reporting.entrypoints import reports_api
+from services.reporting.entrypoints import progress_gauges, reports_api
 from services.reporting.entrypoints.http_api import router
-from services.reporting.entrypoints.progress_gauges import publish_progress_gauges
 from services.reporting.entrypoints.progress_topic import publish_changes
 from services.reporting.settings import ReportingSettings
 from shared import topics
@@ -38,15 +37,10 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
 
     async def export_progress() -> None:
         async with runtime.pool.acquire() as conn:
-            await publish_progress_gauges(conn)
-        await asyncio.sleep(settings.progress_gauge_interval_seconds)
-
-    async def publish_progress() -> None:
-        async with runtime.pool.acquire() as conn:
-            await publish_changes(conn)
+            progress_gauges.show(await publish_changes(conn))
         await asyncio.sleep(settings.progress_publish_interval_seconds)
 
-    runtime.background += [export_progress, publish_progress]
+    runtime.background.append(export_progress)
     runtime.documents(
         topics.PROGRESS,
         models=[ProgressChanged],

@@ -196,12 +196,12 @@ async def payable_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> Async
             if r["uscc"] != current:
                 if current is not None:
                     out.append(assemble(current, "", parts))
+                    if len(out) >= batch:
+                        yield out
+                        out = []
                 current, parts = r["uscc"], defaultdict(set)
             parts[r["event_type"]].add(fact_of(r))
         rows = await ahead
-        if len(out) >= batch:
-            yield out
-            out = []
     if current is not None:
         out.append(assemble(current, "", parts))
     if out:

@@ -52,19 +52,17 @@ def progress_message(row: dict[str, Any]) -> OutgoingMessage:
     )
 
 
-async def publish_changes(conn: asyncpg.Connection) -> int:
-    """Publish the rows whose actual or target differ from what the topic last said."""
+async def publish_changes(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Publish the rows whose actual or target differ from what the topic last said;
+    return every row as it is now (the progress gauges show them too)."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", PUBLISH_LOCK)
         said = {
             (r["year"], r["metric"], r["division"]): (r["actual"], r["target"])
             for r in await conn.fetch("SELECT year, metric, division, actual, target FROM progress_published")
         }
-        changed = [
-            r
-            for r in await current_rows(conn)
-            if said.get((r["year"], r["metric"], r["division"])) != (r["actual"], r["target"])
-        ]
+        rows = await current_rows(conn)
+        changed = [r for r in rows if said.get((r["year"], r["metric"], r["division"])) != (r["actual"], r["target"])]
         if changed:
             await conn.executemany(
                 "INSERT INTO progress_published (year, metric, division, actual, target) VALUES ($1, $2, $3, $4, $5) "
@@ -72,4 +70,4 @@ async def publish_changes(conn: asyncpg.Connection) -> int:
                 [(r["year"], r["metric"], r["division"], r["actual"], r["target"]) for r in changed],
             )
             await outbox.enqueue(conn, [progress_message(r) for r in changed])
-    return len(changed)
+    return rows
