@@ -200,6 +200,54 @@ class AwardDeclined(Data):
     basis_event_id: uuid.UUID
 
 
+# --- disbursement (awards): from owed to paid, and clawbacks -----------------------------
+
+
+class PayoutApproved(Data):
+    payout_id: uuid.UUID
+    rule: Rule
+    recipient_role: RecipientRole
+    recipient_uscc: Uscc
+    enterprise_uscc: Uscc
+    amount_cny: Cny
+    approved_by: str  # the approver's token subject
+    approved_on: IsoDate
+
+
+class PayoutPaid(Data):
+    payout_id: uuid.UUID
+    rule: Rule
+    recipient_role: RecipientRole
+    recipient_uscc: Uscc
+    enterprise_uscc: Uscc
+    amount_cny: Cny
+    batch_id: uuid.UUID
+    paid_on: IsoDate  # the value date of the treasury's confirmation
+    reference: str
+
+
+class ClawbackRaised(Data):
+    """A paid payout was reversed: the recipient owes its amount back."""
+
+    payout_id: uuid.UUID
+    rule: Rule
+    recipient_role: RecipientRole
+    recipient_uscc: Uscc
+    enterprise_uscc: Uscc
+    amount_cny: Cny
+    reason_code: str
+    raised_on: IsoDate
+
+
+class ClawbackSettled(Data):
+    payout_id: uuid.UUID
+    recipient_uscc: Uscc
+    enterprise_uscc: Uscc
+    amount_cny: Cny
+    settled_on: IsoDate
+    reference: str
+
+
 # --- for the systems around the platform ------------------------------------------------
 
 
@@ -263,7 +311,18 @@ CANONICAL_MODELS: Final[dict[str, type[Data]]] = {
     "EnterpriseGraduated": CanonicalEnterpriseGraduated,
 }
 
-AWARD_MODELS: Final[dict[str, type[Data]]] = {m.__name__: m for m in (PayoutIssued, PayoutReversed, AwardDeclined)}
+AWARD_MODELS: Final[dict[str, type[Data]]] = {
+    m.__name__: m
+    for m in (
+        PayoutIssued,
+        PayoutReversed,
+        AwardDeclined,
+        PayoutApproved,
+        PayoutPaid,
+        ClawbackRaised,
+        ClawbackSettled,
+    )
+}
 
 CARRIER_EVENT_TYPES: Final = frozenset({"IncubatorRegistered", "ServicePlatformRegistered"})
 

@@ -4,11 +4,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.awards.entrypoints import payout_export, what_if_api
+from services.awards.entrypoints import disbursement_api, payout_export, what_if_api
 from services.awards.entrypoints.http_api import pages, router
 from services.awards.processing import SERVICE, make_handler
 from services.awards.settings import AwardsSettings
 from shared import topics
+from shared.auth import JwtVerifier
 from shared.consumer import subscribe_batches
 from shared.events import AWARD_MODELS
 from shared.http import service_app
@@ -27,7 +28,10 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     runtime.documents(
         topics.AWARD_EVENTS,
         models=list(AWARD_MODELS.values()),
-        description="PayoutIssued, PayoutReversed, AwardDeclined; key = enterprise USCC; deterministic ids.",
+        description=(
+            "PayoutIssued, PayoutReversed, AwardDeclined; disbursement: PayoutApproved, PayoutPaid, ClawbackRaised, "
+            "ClawbackSettled. Key = enterprise USCC; deterministic ids."
+        ),
     )
     app = service_app(
         runtime,
@@ -37,5 +41,10 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     guard = reader_guard(settings.read_tokens())
     for r in (router, payout_export.router, what_if_api.router):
         app.include_router(r, dependencies=guard)
-    app.include_router(pages)  # the page is public; the data it fetches is guarded
+    # Disbursement acts for named people: JWTs with roles, not the shared read tokens.
+    auth = settings.auth()
+    app.state.verifier = JwtVerifier(auth) if auth.configured else None
+    app.include_router(disbursement_api.router)
+    app.include_router(pages)  # the pages are public; the data they fetch is guarded
+    app.include_router(disbursement_api.pages)
     return app

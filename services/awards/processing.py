@@ -9,20 +9,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import asyncpg
-from prometheus_client import Counter
 
+from services.awards import disbursing
 from services.awards.adapters import ledger
+from services.awards.award_events import award_message
 from services.awards.domain.award_rules import decide
 from services.awards.domain.policy import Policy
-from services.awards.domain.reconcile import Changes, reconcile
-from shared import outbox, topics
-from shared.codec import OutgoingMessage, decode_envelope, encode_envelope, event_message, unique
+from services.awards.domain.reconcile import Changes, Reversal, reconcile
+from shared import outbox
+from shared.codec import OutgoingMessage, decode_envelope, unique
 from shared.consumer import BatchHandler, Record
 from shared.db import lock_keys
 from shared.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_id
 
 SERVICE = "awards"
-AWARD_EVENTS = Counter("award_events_total", "Award events emitted", ["event_type", "rule"])
 
 
 def make_handler(policy: Policy) -> BatchHandler:
@@ -43,6 +43,7 @@ async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], polic
     books = await ledger.load_ledger(conn, usccs)
     declined = await ledger.load_declines(conn, usccs)
     out: list[OutgoingMessage] = []
+    reversed_: list[tuple[str, Reversal]] = []
     for uscc in usccs:
         changes = reconcile(
             enterprise_uscc=uscc, decision=decide(facts[uscc], policy), ledger=books[uscc], declined=declined[uscc]
@@ -51,6 +52,9 @@ async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], polic
             continue
         await ledger.write_changes(conn, uscc, changes)
         out += award_messages(uscc, changes)
+        reversed_ += [(uscc, r) for r in changes.reverse]
+    # After the reversals' row locks: an approval or a payment of the same payout waits.
+    out += await disbursing.after_reversals(conn, reversed_)
     await outbox.enqueue(conn, out)
 
 
@@ -95,15 +99,4 @@ def award_messages(uscc: str, changes: Changes) -> list[OutgoingMessage]:
             basis_event_id=d.basis_event_id,
         )
         messages.append((derived_id("declined", uscc, d.rule, d.basis_event_id, d.reason), "AwardDeclined", declined))
-    result = []
-    for event_id, event_type, data in messages:
-        AWARD_EVENTS.labels(event_type, data.rule).inc()
-        value = encode_envelope(
-            event_id=event_id,
-            event_type=event_type,
-            occurred_at=now,
-            source="xj-awards",
-            data=data,
-        )
-        result.append(event_message(topic=topics.AWARD_EVENTS, key=uscc, envelope_bytes=value, event_type=event_type))
-    return result
+    return [award_message(event_id, event_type, data, uscc, now) for event_id, event_type, data in messages]

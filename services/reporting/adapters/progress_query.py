@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from services.reporting.adapters.projection import UNKNOWN_PREFECTURE
 from services.reporting.domain import metric_definitions as m
 from services.reporting.domain.progress import Window, period_of
 from shared.divisions import PREFECTURES
@@ -141,5 +142,30 @@ async def award_months(conn: asyncpg.Connection, w: Window, prefecture: str | No
             w.start,
             w.end,
             prefecture,
+        )
+    )
+
+
+DISBURSEMENT_KINDS = ("owed", "approved", "paid", "clawed_back", "recovered")
+
+
+async def disbursement_months(conn: asyncpg.Connection, w: Window, prefecture: str | None) -> list[asyncpg.Record]:
+    """CNY by month x prefecture x kind in the window: owed = live payouts by basis month;
+    approved, paid, clawed back and recovered by the day each happened."""
+    return list(
+        await conn.fetch(
+            "WITH flows AS ("
+            " SELECT f.day, f.enterprise_uscc, f.kind, f.amount_cny FROM disbursement_flows f"
+            " WHERE f.day BETWEEN $1 AND $2"
+            " UNION ALL"
+            " SELECT p.basis_date, p.enterprise_uscc, 'owed', p.amount_cny FROM payouts p"
+            " WHERE p.issued AND NOT p.reversed AND p.basis_date BETWEEN $1 AND $2) "
+            "SELECT date_trunc('month', f.day)::date AS month, coalesce(e.prefecture, $4) AS prefecture, f.kind, "
+            "sum(f.amount_cny)::bigint AS cny FROM flows f LEFT JOIN enterprises e ON e.uscc = f.enterprise_uscc "
+            "WHERE $3::text IS NULL OR e.prefecture = $3 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            w.start,
+            w.end,
+            prefecture,
+            UNKNOWN_PREFECTURE,
         )
     )

@@ -5,6 +5,7 @@ stored facts (pure `enterprise_contributions`) and the difference is added to th
 counters, so neither arrival order nor a registration arriving late changes the result.
 """
 
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -28,6 +29,13 @@ _DATED_FACTS: dict[str, tuple[Callable[[dict[str, Any]], str], str]] = {
     "ListedOnBoard": (lambda d: m.LISTINGS_XJEE if d["board"] == "XJEE" else m.LISTINGS_NEEQ, "listed_on"),
 }
 
+# Disbursement events: the flow each one is, and the field that dates it.
+_DISBURSEMENT_FLOWS = {
+    "PayoutApproved": ("approved", "approved_on"),
+    "PayoutPaid": ("paid", "paid_on"),
+    "ClawbackRaised": ("clawed_back", "raised_on"),
+    "ClawbackSettled": ("recovered", "settled_on"),
+}
 
 _COLUMNS: dict[str, dict[str, str]] = {
     "enterprises": {
@@ -71,6 +79,7 @@ class _Batch:
         }
         self.payouts_issued: list[tuple[Any, ...]] = []
         self.payouts_reversed: list[tuple[Any, ...]] = []
+        self.disbursement_flows: list[tuple[Any, ...]] = []
         self.touched: set[str] = set()
 
 
@@ -129,6 +138,11 @@ def _fold(b: _Batch, e: Delivered) -> None:
         b.payouts_reversed.append(
             (d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"])
         )
+    elif t in _DISBURSEMENT_FLOWS:
+        kind, field = _DISBURSEMENT_FLOWS[t]
+        b.disbursement_flows.append(
+            (e.event_id, kind, uuid.UUID(d["payout_id"]), d["enterprise_uscc"], day(d[field]), d["amount_cny"])
+        )
     # AwardDeclined and future types: nothing to count.
 
 
@@ -152,6 +166,20 @@ async def _write(conn: asyncpg.Connection, b: _Batch) -> None:
             "ON CONFLICT (payout_id) DO UPDATE SET issued = true, basis_date = excluded.basis_date",
             b.payouts_issued,
         )
+    await insert_rows(
+        conn,
+        "disbursement_flows",
+        {
+            "event_id": "uuid",
+            "kind": "text",
+            "payout_id": "uuid",
+            "enterprise_uscc": "text",
+            "day": "date",
+            "amount_cny": "bigint",
+        },
+        b.disbursement_flows,
+        suffix="ON CONFLICT DO NOTHING",
+    )
     if b.payouts_reversed:
         # The issue normally comes first (same key, same partition); if not, the row waits for it.
         await conn.executemany(

@@ -6,11 +6,23 @@ from typing import Any
 
 import xlsxwriter
 
+from services.reporting.adapters.progress_query import DISBURSEMENT_KINDS
 from shared.labels_zh import ROLE_ZH, RULE_ZH
 
 TARGETS_SHEET = "目标完成情况"
 DIVISIONS_SHEET = "各地州市"
 AWARDS_SHEET = "奖励发放"
+DISBURSEMENT_SHEET = "奖励兑付"
+DISBURSEMENT_HEADER = (
+    "月份",
+    "地州市代码",
+    "地州市",
+    "应发金额(元)",
+    "已审批金额(元)",
+    "已支付金额(元)",
+    "追回应收金额(元)",
+    "已追回金额(元)",
+)
 TARGETS_HEADER = ("指标", "指标代码", "目标", "完成", "完成率", "统计起", "统计止")
 COUNTER_LABELS = {
     "high_tech_certifications": "高新技术企业认定",
@@ -42,9 +54,15 @@ def flat_counters(counters: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def build(progress: dict[str, Any], divisions: dict[str, Any], award_rows: Sequence[dict[str, Any]]) -> bytes:
+def build(
+    progress: dict[str, Any],
+    divisions: dict[str, Any],
+    award_rows: Sequence[dict[str, Any]],
+    disbursement_rows: Sequence[dict[str, Any]],
+) -> bytes:
     """progress: GET /v1/progress; divisions: GET /v1/progress/divisions (same window);
-    award_rows: rule, recipient_role, month, issued, issued_cny, reversed, reversed_cny."""
+    award_rows: rule, recipient_role, month, issued, issued_cny, reversed, reversed_cny;
+    disbursement_rows: the rows of GET /v1/disbursement."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     book.set_properties({"title": f"{progress['year']} 年目标完成情况（截至 {progress['as_of']}）"})
@@ -101,6 +119,19 @@ def build(progress: dict[str, Any], divisions: dict[str, Any], award_rows: Seque
     sheet.set_column(1, 1, 26)
     sheet.set_column(2, 3, 12)
     sheet.set_column(4, 8, 15)
+    sheet.freeze_panes(1, 0)
+
+    sheet = book.add_worksheet(DISBURSEMENT_SHEET)
+    sheet.write_row(0, 0, DISBURSEMENT_HEADER, head)
+    for r, d in enumerate(disbursement_rows, start=1):
+        sheet.write_string(r, 0, d["month"])
+        sheet.write_string(r, 1, d["prefecture"])
+        sheet.write_string(r, 2, d["name_zh"])
+        for c, kind in enumerate(DISBURSEMENT_KINDS, start=3):
+            sheet.write_number(r, c, d[f"{kind}_cny"], count)
+    sheet.set_column(0, 1, 11)
+    sheet.set_column(2, 2, 22)
+    sheet.set_column(3, 7, 15)
     sheet.freeze_panes(1, 0)
     book.close()
     return out.getvalue()

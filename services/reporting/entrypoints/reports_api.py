@@ -3,12 +3,14 @@ milestone workbook. Both are built from the same queries as /v1/progress, so a m
 end in the series and a sheet's figures equal the progress answer for that date."""
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.reporting.adapters import progress_query as q
+from services.reporting.adapters.projection import UNKNOWN_PREFECTURE
 from services.reporting.domain.metric_definitions import LABELS_ZH, TARGETED
 from services.reporting.domain.progress import window
 from services.reporting.domain.trends import month_ends, pace, target_period
@@ -20,7 +22,7 @@ from services.reporting.entrypoints.http_api import (
     progress_document,
     request_window,
 )
-from shared.divisions import prefecture_of
+from shared.divisions import name_of, prefecture_of
 from shared.http_errors import responses
 
 router = APIRouter(tags=["reporting"])
@@ -73,6 +75,37 @@ async def progress_monthly(
     }
 
 
+@router.get("/v1/disbursement", responses=responses(401, 422))
+async def disbursement(
+    request: Request, year: int = Year, division: str | None = Query(default=None, pattern=r"^65\d{4}$")
+) -> dict[str, Any]:
+    """CNY owed / approved / paid / clawed back / recovered per month and prefecture:
+    owed = live payouts by basis month; the others by the day they happened."""
+    w = request_window(year, None, None)
+    async with pool_of(request).acquire() as conn:
+        rows = await q.disbursement_months(conn, w, None if division is None else prefecture_of(division))
+    return {"year": year, **disbursement_table(rows)}
+
+
+def disbursement_table(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Rows of `disbursement_months` as one line per month x prefecture, and totals."""
+    lines: dict[tuple[date, str], dict[str, Any]] = {}
+    totals = dict.fromkeys(q.DISBURSEMENT_KINDS, 0)
+    for r in rows:
+        line = lines.setdefault(
+            (r["month"], r["prefecture"]),
+            {
+                "month": r["month"].strftime("%Y-%m"),
+                "prefecture": r["prefecture"],
+                "name_zh": name_of(r["prefecture"]) if r["prefecture"] != UNKNOWN_PREFECTURE else "未登记",
+                **{f"{k}_cny": 0 for k in q.DISBURSEMENT_KINDS},
+            },
+        )
+        line[f"{r['kind']}_cny"] += r["cny"]
+        totals[r["kind"]] += r["cny"]
+    return {"rows": list(lines.values()), "totals": {f"{k}_cny": v for k, v in totals.items()}}
+
+
 @router.get(
     "/v1/reports/{year}/{milestone}.xlsx",
     response_class=Response,
@@ -88,6 +121,7 @@ async def milestone_report(
         progress = await progress_document(conn, w, None)
         divisions = await divisions_document(conn, w)
         award_rows = [dict(r) for r in await q.award_months(conn, w, None)]
-    body = milestone_workbook.build(progress, divisions, award_rows)
+        money = disbursement_table(await q.disbursement_months(conn, w, None))
+    body = milestone_workbook.build(progress, divisions, award_rows, money["rows"])
     name = f"progress-{year}-{milestone}-{w.end.isoformat()}.xlsx"
     return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})

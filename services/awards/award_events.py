@@ -1,0 +1,19 @@
+"""Events on award.events.v1: keyed by the enterprise's USCC, so one enterprise's payouts,
+approvals, payments and clawbacks stay in order."""
+
+import uuid
+from datetime import datetime
+
+from prometheus_client import Counter
+
+from shared import topics
+from shared.codec import OutgoingMessage, encode_envelope, event_message
+from shared.events import Data
+
+AWARD_EVENTS = Counter("award_events_total", "Award events emitted", ["event_type", "rule"])
+
+
+def award_message(event_id: uuid.UUID, event_type: str, data: Data, uscc: str, now: datetime) -> OutgoingMessage:
+    AWARD_EVENTS.labels(event_type, getattr(data, "rule", "")).inc()
+    value = encode_envelope(event_id=event_id, event_type=event_type, occurred_at=now, source="xj-awards", data=data)
+    return event_message(topic=topics.AWARD_EVENTS, key=uscc, envelope_bytes=value, event_type=event_type)

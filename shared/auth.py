@@ -1,0 +1,113 @@
+"""Named people with roles: bearer JWTs (RS256) verified against a JWKS.
+
+AUTH_JWKS_FILE (a JWKS document on disk) or AUTH_JWKS_URL (an identity provider's
+`jwks_uri`), with AUTH_ISSUER and AUTH_AUDIENCE, which every token must match. Roles come
+from the AUTH_ROLES_CLAIM claim (a list, or a space-separated string). Unconfigured, the
+endpoints that act for a person answer 503: an approval needs somebody to be named.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+from pydantic import BaseModel, model_validator
+
+from shared.read_access import Credentials
+
+
+class Role(StrEnum):
+    APPROVER = "approver"  # approves payouts and releases payment batches
+    TREASURER = "treasurer"  # prepares payment batches, imports confirmations
+    READER = "reader"  # reads the disbursement state and the audit trail
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str  # the token's `sub`: who did it
+    name: str  # `name` claim when present, else the subject
+    roles: frozenset[str]
+
+
+class AuthSettings(BaseModel):
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    roles_claim: str = "roles"
+    leeway_s: int = 30
+
+    @model_validator(mode="after")
+    def _complete(self) -> "AuthSettings":
+        if (self.jwks_file or self.jwks_url) and not (self.issuer and self.audience):
+            raise ValueError("AUTH_JWKS_FILE / AUTH_JWKS_URL need AUTH_ISSUER and AUTH_AUDIENCE as well")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.jwks_file or self.jwks_url)
+
+
+class JwtVerifier:
+    def __init__(self, settings: AuthSettings) -> None:
+        self._s = settings
+        self._client = jwt.PyJWKClient(settings.jwks_url, lifespan=300) if settings.jwks_url else None
+        self._file_keys: dict[str, Any] = {}
+
+    def _key(self, token: str) -> Any:
+        if self._client is not None:
+            return self._client.get_signing_key_from_jwt(token).key
+        kid = jwt.get_unverified_header(token).get("kid")
+        if kid not in self._file_keys:  # a rotated key: read the file again
+            assert self._s.jwks_file is not None
+            keys = jwt.PyJWKSet.from_json(self._s.jwks_file.read_text()).keys
+            self._file_keys = {k.key_id: k.key for k in keys if k.key_id}
+        if kid not in self._file_keys:
+            raise jwt.InvalidTokenError(f"no key {kid!r} in the JWKS")
+        return self._file_keys[kid]
+
+    def verify(self, token: str) -> Principal:
+        claims = jwt.decode(
+            token,
+            self._key(token),
+            algorithms=["RS256"],
+            issuer=self._s.issuer,
+            audience=self._s.audience,
+            leeway=self._s.leeway_s,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+        raw = claims.get(self._s.roles_claim, [])
+        roles = raw.split() if isinstance(raw, str) else [str(r) for r in raw] if isinstance(raw, list) else []
+        return Principal(str(claims["sub"]), str(claims.get("name") or claims["sub"]), frozenset(roles))
+
+
+def requires(*roles: Role) -> Any:
+    """A FastAPI dependency giving the verified person, who must hold one of `roles`."""
+    wanted = {r.value for r in roles}
+
+    async def person(request: Request, credentials: Credentials) -> Principal:
+        verifier: JwtVerifier | None = request.app.state.verifier
+        if verifier is None:
+            raise HTTPException(503, "sign-in is not configured: set AUTH_JWKS_FILE or AUTH_JWKS_URL")
+        if credentials is None:
+            raise HTTPException(401, "a bearer token (JWT) is required", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            # A JWKS URL may be fetched: off the event loop.
+            principal = await asyncio.to_thread(verifier.verify, credentials.credentials)
+        except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
+            raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
+        if not wanted & principal.roles:
+            raise HTTPException(
+                403, f"this needs the role {' or '.join(sorted(wanted))}; the token has {sorted(principal.roles)}"
+            )
+        return principal
+
+    return Depends(person)
+
+
+Approver = Annotated[Principal, requires(Role.APPROVER)]
+Treasurer = Annotated[Principal, requires(Role.TREASURER)]
+Reader = Annotated[Principal, requires(Role.READER, Role.APPROVER, Role.TREASURER)]
