@@ -22,6 +22,8 @@ from tests.support.backends import current_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_STACK = ROOT / ".local" / "test"
+AUTH_ISSUER = "https://id.xj-incentives.test"
+AUTH_AUDIENCE = "xj-awards"
 SERVICE_PORTS = {"registration": 18001, "awards": 18002, "reporting": 18000}
 
 
@@ -72,6 +74,19 @@ class Stack:
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.05)
 
+    def start_replica(self, service: str, port: int) -> "subprocess.Popen[bytes]":
+        """A second process of `service` in the same consumer group, on its own HTTP port."""
+        env = {**os.environ, **self.env, f"{service.upper()}_PORT": str(port)}
+        log = open(TEST_STACK / "logs" / f"{service}-replica-{port}.log", "ab")  # noqa: SIM115
+        return subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
     def wait_ready(self, service: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -110,6 +125,10 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
         "TOPIC_PARTITIONS": "6",
         "PROGRESS_PUBLISH_INTERVAL_SECONDS": "1",
         "XJ_CRASH_FILE": str(TEST_STACK / "crash-{service}"),
+        # tests/support/auth.py writes this JWKS and mints the tokens.
+        "AUTH_JWKS_FILE": str(TEST_STACK / "jwks.json"),
+        "AUTH_ISSUER": AUTH_ISSUER,
+        "AUTH_AUDIENCE": AUTH_AUDIENCE,
         **extra,
     }
 
@@ -147,6 +166,9 @@ def infra() -> Iterator[Infra]:
 @pytest.fixture(scope="session")
 def stack(infra: Infra) -> Iterator[Stack]:
     s = Stack(infra, _stack_env({"KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap, "DATABASE_URL": infra.dsn}))
+    from tests.support.auth import write_jwks
+
+    write_jwks()
     s.up()
     try:
         yield s

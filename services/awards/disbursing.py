@@ -30,6 +30,7 @@ from services.awards.domain.reconcile import Reversal
 from shared import outbox
 from shared.codec import OutgoingMessage
 from shared.consumer import crash_point
+from shared.enums import RecipientRole, Rule
 from shared.events import ClawbackRaised, ClawbackSettled, PayoutApproved, PayoutPaid, derived_id
 
 # XJ_CRASH_FILE's failpoint between a disbursement's commit and its events' relay.
@@ -78,13 +79,19 @@ def _approval_message(outcome: ApprovalOutcome, r: asyncpg.Record | None) -> str
     return "no such payout; nothing changed"
 
 
+def _payout_fields(r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "payout_id": r["payout_id"],
+        "rule": Rule(r["rule"]),
+        "recipient_role": RecipientRole(r["recipient_role"]),
+        "recipient_uscc": r["recipient_uscc"],
+        "enterprise_uscc": r["enterprise_uscc"],
+    }
+
+
 def _approved(r: asyncpg.Record, actor: Actor, now: datetime) -> OutgoingMessage:
     event = PayoutApproved(
-        payout_id=r["payout_id"],
-        rule=r["rule"],
-        recipient_role=r["recipient_role"],
-        recipient_uscc=r["recipient_uscc"],
-        enterprise_uscc=r["enterprise_uscc"],
+        **_payout_fields(r),
         amount_cny=r["amount_cny"],
         approved_by=actor.subject,
         approved_on=now.date(),
@@ -92,11 +99,13 @@ def _approved(r: asyncpg.Record, actor: Actor, now: datetime) -> OutgoingMessage
     return award_message(derived_id("approved", r["payout_id"]), "PayoutApproved", event, r["enterprise_uscc"], now)
 
 
-async def prepare_batch(conn: asyncpg.Connection, actor: Actor, limit: int) -> dict[str, Any]:
+async def prepare_batch(
+    conn: asyncpg.Connection, actor: Actor, limit: int, only: Sequence[uuid.UUID] | None
+) -> dict[str, Any]:
     batch_id = uuid.uuid4()
     now = datetime.now(UTC)
     async with conn.transaction():
-        taken = await books.take_approved(conn, batch_id, limit)
+        taken = await books.take_approved(conn, batch_id, limit, only)
         if not taken:
             raise Refused(409, "no approved payout waits for a payment batch")
         files = payment_files.render(batch_id, taken, now)
@@ -199,11 +208,7 @@ async def import_confirmation(conn: asyncpg.Connection, actor: Actor, text: str)
 
 def _paid(p: ConfirmationLine, r: asyncpg.Record, now: datetime) -> OutgoingMessage:
     event = PayoutPaid(
-        payout_id=p.payout_id,
-        rule=r["rule"],
-        recipient_role=r["recipient_role"],
-        recipient_uscc=r["recipient_uscc"],
-        enterprise_uscc=r["enterprise_uscc"],
+        **_payout_fields(r),
         amount_cny=p.amount_cny,
         batch_id=r["batch_id"],
         paid_on=p.value_date,

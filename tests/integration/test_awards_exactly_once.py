@@ -6,8 +6,6 @@ import asyncio
 import os
 import random
 import signal
-import subprocess
-import sys
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -20,7 +18,7 @@ from services.awards.domain.facts import Admission, Certification, EnterpriseFac
 from services.awards.domain.policy import Policy
 from shared import topics
 from shared.enums import Board
-from tests.conftest import ROOT, TEST_STACK, Stack
+from tests.conftest import TEST_STACK, Stack
 from tests.support import factories as f
 from tests.support.http import eventually
 from tests.support.kafka_io import publish
@@ -121,19 +119,6 @@ def generate(rng: random.Random, n: int) -> tuple[list[dict[str, Any]], dict[str
     return events, expected
 
 
-def _start_replica(stack: Stack) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **stack.env, "AWARDS_PORT": str(REPLICA_PORT)}
-    log = open(TEST_STACK / "logs" / "awards-replica.log", "ab")  # noqa: SIM115
-    return subprocess.Popen(
-        [sys.executable, "-m", "services.awards"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
 async def _net(stack: Stack, usccs: list[str]) -> dict[str, tuple[int, int, int]]:
     """Per enterprise: (live payouts, net CNY, payouts ever issued)."""
     out = {}
@@ -159,7 +144,7 @@ async def test_replayed_shuffled_stream_with_crashes_and_two_replicas_pays_exact
         expected[u] = (len(owed), sum(p.amount_cny for p in owed))
     assert sum(n for n, _ in expected.values()) > 20  # the sample exercises the rules
 
-    replica = _start_replica(stack)
+    replica = stack.start_replica("awards", REPLICA_PORT)
     try:
         first = events[:]
         rng.shuffle(first)
@@ -180,7 +165,7 @@ async def test_replayed_shuffled_stream_with_crashes_and_two_replicas_pays_exact
         assert not flag.exists(), "no awards replica reached the failpoint"
         await asyncio.sleep(rng.uniform(0.5, 1.5))
         if replica.poll() is not None:
-            replica = _start_replica(stack)
+            replica = stack.start_replica("awards", REPLICA_PORT)
         stack.up()
 
         usccs = sorted(facts)

@@ -57,13 +57,17 @@ async def audit(conn: asyncpg.Connection, actor: Actor, entries: Sequence[tuple[
 async def lock_payouts(conn: asyncpg.Connection, payout_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
     """The payouts with their disbursement state, locked (the rules' reversal locks the
     same payout row first, so an approval or a payment and a reversal take turns)."""
+    # Lock, then read in a second statement: a locking read that waited re-checks only the
+    # locked row, so its joined disbursement would be what it was before the wait.
+    await conn.execute(
+        "SELECT 1 FROM payouts WHERE payout_id = ANY($1::uuid[]) ORDER BY payout_id FOR UPDATE", list(payout_ids)
+    )
     rows = await conn.fetch(
         "SELECT p.payout_id, p.enterprise_uscc, p.rule, p.recipient_role, p.recipient_uscc, p.recipient_name, "
         "p.amount_cny, p.status, d.state, d.batch_id, d.paid_reference, b.approved_by AS batch_approved_by, "
         "c.amount_cny AS clawback_cny, c.settled_reference "
         "FROM payouts p LEFT JOIN disbursements d USING (payout_id) LEFT JOIN payment_batches b USING (batch_id) "
-        "LEFT JOIN clawbacks c USING (payout_id) WHERE p.payout_id = ANY($1::uuid[]) "
-        "ORDER BY p.payout_id FOR UPDATE OF p",
+        "LEFT JOIN clawbacks c USING (payout_id) WHERE p.payout_id = ANY($1::uuid[])",
         list(payout_ids),
     )
     return {r["payout_id"]: r for r in rows}
@@ -91,11 +95,14 @@ async def mark_approved(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]
     )
 
 
-async def take_approved(conn: asyncpg.Connection, batch_id: uuid.UUID, limit: int) -> list[asyncpg.Record]:
-    """Move up to `limit` approved payouts into the batch; a payout lands in one batch only
-    (concurrent preparers skip each other's rows instead of waiting)."""
+async def take_approved(
+    conn: asyncpg.Connection, batch_id: uuid.UUID, limit: int, only: Sequence[uuid.UUID] | None
+) -> list[asyncpg.Record]:
+    """Move up to `limit` approved payouts (of `only`, when given) into the batch; a payout
+    lands in one batch only (concurrent preparers skip each other's rows, not wait)."""
     taken: list[asyncpg.Record] = await conn.fetch(
         "WITH taken AS (SELECT payout_id FROM disbursements WHERE state = 'approved' "
+        "AND ($3::uuid[] IS NULL OR payout_id = ANY($3::uuid[])) "
         "ORDER BY approved_at, payout_id LIMIT $2 FOR UPDATE SKIP LOCKED) "
         "UPDATE disbursements d SET state = 'batched', batch_id = $1 FROM taken, payouts p "
         "WHERE d.payout_id = taken.payout_id AND p.payout_id = d.payout_id "
@@ -103,6 +110,7 @@ async def take_approved(conn: asyncpg.Connection, batch_id: uuid.UUID, limit: in
         "d.amount_cny",
         batch_id,
         limit,
+        None if only is None else list(only),
     )
     return taken
 

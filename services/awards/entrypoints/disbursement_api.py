@@ -65,6 +65,7 @@ async def approve(request: Request, response: Response, body: ApprovalRequest, w
 
 class BatchRequest(BaseModel):
     limit: int = Field(default=1000, ge=1, le=10_000)
+    payout_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=10_000)  # else any approved
 
 
 @router.post("/payment-batches", status_code=201, responses=responses(401, 403, 409, 422, 503))
@@ -74,7 +75,8 @@ async def prepare_batch(
     """Put approved payouts (oldest approval first, up to `limit`) into a new payment
     batch and write its CSV and XLSX files; an approver other than the preparer releases it."""
     actor = _actor(request, response, who)
-    return await _run(request, disbursing.prepare_batch, actor, (body or BatchRequest()).limit)  # type: ignore[no-any-return]
+    wanted = body or BatchRequest()
+    return await _run(request, disbursing.prepare_batch, actor, wanted.limit, wanted.payout_ids)  # type: ignore[no-any-return]
 
 
 BatchId = Annotated[uuid.UUID, Path()]

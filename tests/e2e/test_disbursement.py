@@ -1,0 +1,429 @@
+"""Issue 17: from owed to paid and back, over the real broker and database. Approvals by
+named people (RS256 JWTs), four eyes on payment batches, the treasury's files and
+confirmations, clawbacks, the append-only audit trail, reporting's view, and exactly
+once under kill -9, redelivery and two replicas."""
+
+import asyncio
+import csv
+import hashlib
+import io
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from typing import Any
+
+import asyncpg
+import httpx
+import openpyxl
+import pytest
+
+from shared import topics
+from tests.conftest import TEST_STACK, Stack
+from tests.support import factories as f
+from tests.support.auth import bearer
+from tests.support.http import eventually
+from tests.support.kafka_io import publish, read_all, value_json
+
+pytestmark = pytest.mark.e2e
+
+REPLICA_PORT = 18022
+ALICE = bearer("alice", "approver")  # approves payouts and releases batches
+BOB = bearer("bob", "treasurer", "approver")  # prepares batches: may not release his own
+CAROL = bearer("carol", "treasurer")  # imports the treasury's confirmations
+READER = bearer("rita", "reader")
+HEADER = "payout_id,direction,amount_cny,value_date,reference\n"
+
+
+def _state(uscc: str, inc: str, operator: str) -> dict[str, Any]:
+    return {
+        "uscc": uscc,
+        "incubator_id": inc,
+        "operator_uscc": operator,
+        "operator_name": "运营公司",
+        "level": "region",
+    }
+
+
+def _canonical_awarded(uscc: str, inc: str, operator: str, division: str) -> list[dict[str, Any]]:
+    """An enterprise incubated since 2015-01-05 and certified High-Tech on 2016-09-01:
+    100,000 CNY to the operator and 100,000 to the enterprise."""
+    state = {**_state(uscc, inc, operator), "division_code": division}
+    return [
+        f.enterprise(uscc, division=division, registered_on="2014-12-01"),
+        f.envelope("EnterpriseAdmitted", {**state, "admitted_on": "2015-01-05"}),
+        f.certified(uscc, "2016-09-01"),
+    ]
+
+
+def _graduated_early(uscc: str, inc: str, operator: str, division: str) -> dict[str, Any]:
+    """Graduated 2015-03-01: the certification falls outside the one-year window, so both
+    payouts are reversed."""
+    state = {**_state(uscc, inc, operator), "division_code": division}
+    return f.envelope("EnterpriseGraduated", {**state, "graduated_on": "2015-03-01"})
+
+
+async def _awarded(stack: Stack, division: str = "650102") -> tuple[str, str, list[dict[str, Any]], str]:
+    uscc, operator, inc = f.new_uscc(division), f.new_uscc(division), f.new_id("INC-DISB")
+    await publish(stack.bootstrap, _canonical_awarded(uscc, inc, operator, division), topic=topics.ENTERPRISE_EVENTS)
+
+    async def payouts() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=10) as c:
+            r = await c.get(f"{stack.url('awards')}/v1/enterprises/{uscc}/awards")
+        return r.json()["payouts"] if r.status_code == 200 else []
+
+    found = await eventually(payouts, lambda p: len(p) == 2)
+    assert sorted((p["recipient_role"], p["amount_cny"], p["status"]) for p in found) == [
+        ("enterprise", 100_000, "issued"),
+        ("operator", 100_000, "issued"),
+    ]
+    return uscc, operator, sorted(found, key=lambda p: p["recipient_role"]), inc
+
+
+async def _call(
+    stack: Stack, method: str, path: str, who: dict[str, str] | None, base: str | None = None, **kw: Any
+) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as c:
+        headers = {**(who or {}), **kw.pop("headers", {})}
+        return await c.request(method, f"{base or stack.url('awards')}{path}", headers=headers, **kw)
+
+
+async def _approve(stack: Stack, ids: list[str], who: dict[str, str] = ALICE, **kw: Any) -> list[str]:
+    r = await _call(stack, "POST", "/v1/approvals", who, json={"payout_ids": ids}, **kw)
+    assert r.status_code == 200, r.text
+    return [x["outcome"] for x in r.json()["results"]]
+
+
+async def _confirm(stack: Stack, text: str, base: str | None = None) -> dict[str, Any]:
+    r = await _call(stack, "POST", "/v1/confirmations", CAROL, base, content=text.encode())
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def _released_batch(stack: Stack, ids: list[str]) -> dict[str, Any]:
+    r = await _call(stack, "POST", "/v1/payment-batches", BOB, json={"payout_ids": ids})
+    assert r.status_code == 201, r.text
+    batch = r.json()
+    r = await _call(stack, "POST", f"/v1/payment-batches/{batch['batch_id']}/approval", ALICE)
+    assert r.status_code == 200, r.text
+    return batch
+
+
+async def _events(stack: Stack, uscc: str, settle: float = 0.0) -> Counter[str]:
+    await asyncio.sleep(settle)
+    records = await read_all(stack.bootstrap, topics.AWARD_EVENTS)
+    return Counter(value_json(r)["event_type"] for r in records if r.key == uscc.encode())
+
+
+async def _disbursement(stack: Stack, year: int) -> dict[tuple[str, str], dict[str, int]]:
+    async with httpx.AsyncClient(timeout=10) as c:
+        body = (await c.get(f"{stack.url('reporting')}/v1/disbursement", params={"year": year})).json()
+    return {(r["month"], r["prefecture"]): r for r in body["rows"]}
+
+
+async def test_owed_approved_batched_paid_clawed_back_and_settled(stack: Stack) -> None:
+    uscc, operator, (mine, theirs), inc = await _awarded(stack, "654002")
+    ids = [mine["payout_id"], theirs["payout_id"]]
+
+    # Who may do what.
+    assert (await _call(stack, "POST", "/v1/approvals", None, json={"payout_ids": ids})).status_code == 401
+    forbidden = await _call(stack, "POST", "/v1/approvals", READER, json={"payout_ids": ids})
+    assert forbidden.status_code == 403
+    assert forbidden.json()["message"] == "this needs the role approver; the token has ['reader']"
+    forged = {"Authorization": "Bearer " + bearer("mallory", "approver")["Authorization"][7:-4] + "AAAA"}
+    assert (await _call(stack, "POST", "/v1/approvals", forged, json={"payout_ids": ids})).status_code == 401
+
+    unknown = str(uuid.uuid4())
+    r = await _call(
+        stack, "POST", "/v1/approvals", ALICE, json={"payout_ids": [*ids, unknown]}, headers={"X-Request-ID": "r-1"}
+    )
+    assert r.headers["X-Request-ID"] == "r-1"
+    assert [(x["payout_id"], x["outcome"]) for x in r.json()["results"]] == [
+        (ids[0], "approved"),
+        (ids[1], "approved"),
+        (unknown, "unknown_payout"),
+    ]
+    assert await _approve(stack, ids) == ["already_approved", "already_approved"]
+
+    # A batch prepared by bob: its files, their hashes, and four eyes.
+    r = await _call(stack, "POST", "/v1/payment-batches", BOB, json={"payout_ids": ids})
+    assert r.status_code == 201
+    batch = r.json()
+    assert (batch["prepared_by"], batch["payouts"], batch["total_cny"], batch["released"]) == ("bob", 2, 200_000, False)
+    csv_file = await _call(stack, "GET", f"/v1/payment-batches/{batch['batch_id']}/file.csv", READER)
+    digest = hashlib.sha256(csv_file.content).hexdigest()
+    assert csv_file.headers["X-Content-SHA256"] == digest == batch["csv_sha256"]
+    rows = list(csv.reader(io.StringIO(csv_file.text)))
+    by_recipient = sorted([(mine["recipient_uscc"], ids[0]), (operator, ids[1])])
+    assert rows == [
+        [
+            "batch_id",
+            "line",
+            "payout_id",
+            "recipient_uscc",
+            "recipient_name",
+            "amount_cny",
+            "enterprise_uscc",
+            "rule",
+            "recipient_role",
+        ],
+        *[
+            [
+                batch["batch_id"],
+                str(n),
+                pid,
+                who,
+                _name(mine, theirs, pid),
+                "100000",
+                uscc,
+                "HIGH_TECH_CERTIFICATION",
+                _role(mine, theirs, pid),
+            ]
+            for n, (who, pid) in enumerate(by_recipient, start=1)
+        ],
+        [batch["batch_id"], "TOTAL", "", "", "2 payouts", "200000", "", "", ""],
+    ]
+    xlsx_file = await _call(stack, "GET", f"/v1/payment-batches/{batch['batch_id']}/file.xlsx", READER)
+    assert (
+        hashlib.sha256(xlsx_file.content).hexdigest() == xlsx_file.headers["X-Content-SHA256"] == batch["xlsx_sha256"]
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_file.content), read_only=True)["payments"]
+    assert [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)] == rows
+
+    early = await _confirm(stack, HEADER + f"{ids[0]},paid,100000,2016-10-08,BANK-1\n")
+    assert [x["outcome"] for x in early["lines"]] == ["not_released"]
+    own = await _call(stack, "POST", f"/v1/payment-batches/{batch['batch_id']}/approval", BOB)
+    assert own.status_code == 403
+    assert own.json()["message"] == "four eyes: bob prepared this batch and cannot also approve it"
+    released = await _call(stack, "POST", f"/v1/payment-batches/{batch['batch_id']}/approval", ALICE)
+    assert (released.json()["approved_by"], released.json()["released"]) == ("alice", True)
+
+    # The treasury's confirmation, twice.
+    before = await _disbursement(stack, 2016)
+    confirmation = (
+        HEADER
+        + f"{ids[0]},paid,100000,2016-10-08,BANK-1\n"
+        + f"{ids[1]},paid,100000,2016-10-08,BANK-2\n"
+        + f"{unknown},paid,100000,2016-10-08,BANK-3\n"
+        + "garbage\n"
+    )
+    first = await _confirm(stack, confirmation)
+    assert [(x["line"], x["outcome"]) for x in first["lines"]] == [
+        (2, "paid"),
+        (3, "paid"),
+        (4, "unknown_payout"),
+        (5, "invalid_line"),
+    ]
+    assert first["changed"] == 2
+    assert first["file_sha256"] == hashlib.sha256(confirmation.encode()).hexdigest()
+    again = await _confirm(stack, confirmation)
+    assert [x["outcome"] for x in again["lines"]] == ["already_paid", "already_paid", "unknown_payout", "invalid_line"]
+    assert again["lines"][0]["message"] == "paid before (reference BANK-1); nothing changed"
+    assert again["changed"] == 0
+
+    # A paid award reversed: a clawback each, once, even when the reversing fact comes twice.
+    graduation = _graduated_early(uscc, inc, operator, "654002")
+    await publish(stack.bootstrap, [graduation, graduation], topic=topics.ENTERPRISE_EVENTS)
+
+    async def clawbacks() -> int:
+        return (await _events(stack, uscc))["ClawbackRaised"]
+
+    assert await eventually(clawbacks, lambda n: n == 2) == 2
+    await publish(stack.bootstrap, [graduation], topic=topics.ENTERPRISE_EVENTS)
+    settle = HEADER + f"{ids[0]},recovered,100000,2017-01-09,BANK-9\n"
+    assert [x["outcome"] for x in (await _confirm(stack, settle))["lines"]] == ["settled"]
+    assert [x["outcome"] for x in (await _confirm(stack, settle))["lines"]] == ["already_settled"]
+    assert (await _call(stack, "GET", f"/v1/recipients/{uscc}/position", READER)).json() == {
+        "recipient_uscc": uscc,
+        "paid_cny": 100_000,
+        "clawed_back_cny": 100_000,
+        "recovered_cny": 100_000,
+        "outstanding_clawback_cny": 0,
+        "net_cny": 0,
+    }
+    assert (await _call(stack, "GET", f"/v1/recipients/{operator}/position", READER)).json()["net_cny"] == 100_000
+
+    events = await _events(stack, uscc, settle=2.0)
+    assert {k: events[k] for k in ("PayoutIssued", "PayoutApproved", "PayoutPaid", "PayoutReversed")} == dict.fromkeys(
+        ("PayoutIssued", "PayoutApproved", "PayoutPaid", "PayoutReversed"), 2
+    )
+    assert (events["ClawbackRaised"], events["ClawbackSettled"]) == (2, 1)
+
+    # The audit trail of the enterprise's own payout, and that it cannot be rewritten.
+    trail = (await _call(stack, "GET", "/v1/audit", READER, params={"subject": ids[0]})).json()["entries"]
+    assert [(e["action"], e["actor"], e["request_id"] if e["actor"] == "alice" else "") for e in trail] == [
+        ("payout.approve", "alice", "r-1"),
+        ("payout.paid", "carol", ""),
+        ("clawback.raise", "awards-rules", ""),
+        ("clawback.settle", "carol", ""),
+    ]
+    assert trail[0]["roles"] == ["approver"] and trail[0]["path"] == "/v1/approvals"
+    assert trail[1]["detail"] == {"amount_cny": 100_000, "reference": "BANK-1"}
+    conn = await asyncpg.connect(stack.dsn, server_settings={"search_path": "awards"})
+    try:
+        for sql in ("UPDATE audit_log SET actor = 'nobody'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="audit_log is append-only"):
+                await conn.execute(sql)
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE actor = 'nobody'") == 0
+    finally:
+        await conn.close()
+
+    # Reporting: paid in 2016-10 and recovered in 2017-01, in Ili (654000); owed is gone.
+    async def paid_row() -> dict[tuple[str, str], dict[str, int]]:
+        return await _disbursement(stack, 2016)
+
+    after = await eventually(paid_row, lambda d: d.get(("2016-10", "654000"), {}).get("paid_cny") == 200_000)
+    assert after[("2016-10", "654000")]["paid_cny"] - before.get(("2016-10", "654000"), {}).get("paid_cny", 0) == (
+        200_000
+    )
+    assert after.get(("2016-09", "654000"), {}).get("owed_cny", 0) == 0  # both payouts reversed
+    recovered = await eventually(lambda: _disbursement(stack, 2017), lambda d: ("2017-01", "654000") in d, timeout=20)
+    assert recovered[("2017-01", "654000")]["recovered_cny"] == 100_000
+
+
+def _name(mine: dict[str, Any], theirs: dict[str, Any], pid: str) -> str:
+    return str((mine if mine["payout_id"] == pid else theirs)["recipient_name"])
+
+
+def _role(mine: dict[str, Any], theirs: dict[str, Any], pid: str) -> str:
+    return str((mine if mine["payout_id"] == pid else theirs)["recipient_role"])
+
+
+async def test_a_reversal_before_payment_cancels_and_a_late_confirmation_changes_nothing(stack: Stack) -> None:
+    uscc, operator, payouts, inc = await _awarded(stack, "652901")
+    ids = [p["payout_id"] for p in payouts]
+    assert await _approve(stack, ids) == ["approved", "approved"]
+    await _released_batch(stack, ids)
+    await publish(stack.bootstrap, [_graduated_early(uscc, inc, operator, "652901")], topic=topics.ENTERPRISE_EVENTS)
+
+    async def cancelled() -> set[str]:
+        r = await _call(stack, "GET", "/v1/disbursement/payouts", READER, params={"stage": "cancelled"})
+        return {p["payout_id"] for p in r.json()["payouts"]}
+
+    assert set(ids) <= await eventually(cancelled, lambda c: set(ids) <= c)
+    late = await _confirm(stack, HEADER + f"{ids[0]},paid,100000,2016-11-02,BANK-L\n")
+    assert [(x["outcome"], x["message"]) for x in late["lines"]] == [
+        ("cancelled", "the payout was reversed before payment; nothing changed, follow up with the bank")
+    ]
+    assert await _approve(stack, ids) == ["not_owed", "not_owed"]
+    events = await _events(stack, uscc, settle=1.0)
+    assert (events["PayoutApproved"], events["PayoutReversed"], events["PayoutPaid"], events["ClawbackRaised"]) == (
+        2,
+        2,
+        0,
+        0,
+    )
+
+
+def _crash_and_recover(stack: Stack, before: int) -> None:
+    flag = TEST_STACK / "crash-awards-disbursement"
+    assert not flag.exists(), "the failpoint fired: awards was killed after its commit"
+    time.sleep(0.5)
+    stack.up()  # restarts just the killed service
+    assert stack.pid("awards") != before
+    stack.wait_ready("awards")
+
+
+async def test_kill9_between_committing_and_emitting_loses_and_doubles_nothing(stack: Stack) -> None:
+    uscc, _, payouts, _ = await _awarded(stack, "653101")
+    ids = [p["payout_id"] for p in payouts]
+
+    (TEST_STACK / "crash-awards-disbursement").write_text("once")
+    pid = stack.pid("awards")
+    with pytest.raises(httpx.TransportError):
+        await _approve(stack, ids)
+    _crash_and_recover(stack, pid)
+    assert await _approve(stack, ids) == ["already_approved", "already_approved"]
+    await _released_batch(stack, ids)
+
+    (TEST_STACK / "crash-awards-disbursement").write_text("once")
+    pid = stack.pid("awards")
+    confirmation = HEADER + "".join(f"{p},paid,100000,2016-12-05,BANK-K{n}\n" for n, p in enumerate(ids))
+    with pytest.raises(httpx.TransportError):
+        await _confirm(stack, confirmation)
+    _crash_and_recover(stack, pid)
+    assert [x["outcome"] for x in (await _confirm(stack, confirmation))["lines"]] == ["already_paid", "already_paid"]
+
+    async def emitted() -> Counter[str]:
+        return await _events(stack, uscc)
+
+    events = await eventually(emitted, lambda e: e["PayoutPaid"] == 2, timeout=30)
+    events = await _events(stack, uscc, settle=2.0)
+    assert (events["PayoutApproved"], events["PayoutPaid"]) == (2, 2)
+
+
+def _wait_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"no replica on {port}")
+
+
+async def test_two_replicas_approve_and_pay_each_payout_once(stack: Stack) -> None:
+    awarded = [await _awarded(stack, "650202") for _ in range(3)]
+    ids = [p["payout_id"] for _, _, payouts, _ in awarded for p in payouts]
+    replica = stack.start_replica("awards", REPLICA_PORT)
+    try:
+        _wait_port(REPLICA_PORT)
+        base = f"http://127.0.0.1:{REPLICA_PORT}"
+        approvals = await asyncio.gather(
+            _call(stack, "POST", "/v1/approvals", ALICE, json={"payout_ids": ids}),
+            _call(stack, "POST", "/v1/approvals", ALICE, base, json={"payout_ids": list(reversed(ids))}),
+        )
+        outcomes = Counter(x["outcome"] for r in approvals for x in r.json()["results"])
+        assert outcomes == {"approved": 6, "already_approved": 6}
+        await _released_batch(stack, ids)
+        confirmation = HEADER + "".join(f"{p},paid,100000,2016-12-20,BANK-R{n}\n" for n, p in enumerate(ids))
+        answers = await asyncio.gather(_confirm(stack, confirmation), _confirm(stack, confirmation, base))
+        per_payout = Counter((x["payout_id"], x["outcome"]) for a in answers for x in a["lines"])
+        assert per_payout == Counter({(p, "paid"): 1 for p in ids} | {(p, "already_paid"): 1 for p in ids})
+    finally:
+        replica.terminate()
+        replica.wait(timeout=30)
+    await asyncio.sleep(2.0)
+    records = await read_all(stack.bootstrap, topics.AWARD_EVENTS)
+    mine = {u.encode() for u, _, _, _ in awarded}
+    paid = Counter(value_json(r)["data"]["payout_id"] for r in records if r.key in mine and _type(r) == "PayoutPaid")
+    approved = Counter(
+        value_json(r)["data"]["payout_id"] for r in records if r.key in mine and _type(r) == "PayoutApproved"
+    )
+    assert paid == approved == dict.fromkeys(ids, 1)
+
+
+def _type(record: Any) -> str:
+    return str(value_json(record)["event_type"])
+
+
+@pytest.mark.browser
+async def test_the_approval_page_approves_a_payout_in_chromium(stack: Stack) -> None:
+    from playwright.async_api import async_playwright
+
+    _, _, payouts, _ = await _awarded(stack, "650402")
+    target = payouts[0]["payout_id"]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{stack.url('awards')}/approvals")
+            await page.fill("#token", ALICE["Authorization"].removeprefix("Bearer "))
+            await page.click("#load")
+            row = page.locator(f'tr[data-payout-id="{target}"]')
+            await row.locator("button.approve").click()
+            await page.wait_for_selector(f'tr[data-payout-id="{target}"][data-outcome="approved"]', timeout=15_000)
+            outcome = await row.locator("td.outcome").inner_text()
+            who = await page.inner_text("#who")
+        finally:
+            await browser.close()
+    assert outcome.startswith("approved — approved 100000 CNY to ")
+    assert who == "Alice · approver"
+    r = await _call(stack, "GET", "/v1/disbursement/payouts", READER, params={"stage": "approved", "limit": 1000})
+    assert [p["approved_by"] for p in r.json()["payouts"] if p["payout_id"] == target] == ["alice"]
+    trail = (await _call(stack, "GET", "/v1/audit", READER, params={"subject": target})).json()["entries"]
+    assert [(e["action"], e["actor"], e["method"], e["path"]) for e in trail] == [
+        ("payout.approve", "alice", "POST", "/v1/approvals")
+    ]
