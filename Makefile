@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV_VERSION := 0.13.8
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean
+.PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean token
 
 setup: .venv/.synced web/node_modules/.package-lock.json
 
@@ -55,6 +55,10 @@ bench: setup
 chaos: setup
 	bash stack/system-deps.sh
 	$(PY) -m chaos
+
+# A sign-in token for the local stack's disbursement API and approval page (8 hours).
+token: setup
+	@$(PY) -m stack.dev_auth $${WHO:-alice} $${ROLES:-approver}
 
 simulate: setup
 	$(PY) -m simulator --year $${YEAR:-2015} --enterprises $${ENTERPRISES:-3000} --seed $${SEED:-2015}

@@ -5,6 +5,7 @@ import sys
 import urllib.request
 from functools import partial
 
+from stack import dev_auth
 from stack.kafka_broker import external_kafka
 from stack.layout import KAFKA, LOCAL_DATABASE_URL, REPLICA_PORT_STEP, REPLICAS, RUN, SERVICES, Service
 from stack.postgres import external_database
@@ -44,6 +45,7 @@ def start_services(env: dict[str, str]) -> None:
     # The child sees exactly the stack's Kafka settings, not leftovers of the caller's shell.
     base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_"))}
     started = []
+    sign_in = dev_auth.service_env()  # awards' AUTH_*: the caller's, or the development key
     for svc in SERVICES:
         if svc.name not in wanted:
             continue
@@ -54,7 +56,12 @@ def start_services(env: dict[str, str]) -> None:
             spawn(
                 name,
                 [sys.executable, "-m", f"services.{svc.name}"],
-                {**env, f"{svc.name.upper()}_PORT": str(port), "HTTP_PORT": str(port)},
+                {
+                    **env,
+                    **(sign_in if svc.name == "awards" else {}),
+                    f"{svc.name.upper()}_PORT": str(port),
+                    "HTTP_PORT": str(port),
+                },
                 base=base,
             )
             started.append((name, port))

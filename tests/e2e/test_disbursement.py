@@ -7,6 +7,7 @@ import asyncio
 import csv
 import hashlib
 import io
+import re
 import time
 import urllib.request
 import uuid
@@ -22,6 +23,7 @@ from shared import topics
 from tests.conftest import TEST_STACK, Stack
 from tests.support import factories as f
 from tests.support.auth import bearer
+from tests.support.browser import chromium
 from tests.support.http import eventually
 from tests.support.kafka_io import publish, read_all, value_json
 
@@ -279,6 +281,24 @@ async def test_owed_approved_batched_paid_clawed_back_and_settled(stack: Stack) 
     assert after.get(("2016-09", "654000"), {}).get("owed_cny", 0) == 0  # both payouts reversed
     recovered = await eventually(lambda: _disbursement(stack, 2017), lambda d: ("2017-01", "654000") in d, timeout=20)
     assert recovered[("2017-01", "654000")]["recovered_cny"] == 100_000
+
+    # The dashboard and the milestone workbook show the same row.
+    dom = chromium("--dump-dom", f"{stack.url('reporting')}/?year=2016")
+    row = re.search(r'<tr data-month="2016-10" data-prefecture="654000">(.*?)</tr>', dom)
+    assert row is not None
+    assert re.findall(r'<td data-kind="(\w+)">([\d,]+)</td>', row.group(1)) == [
+        (k, f"{after[('2016-10', '654000')][k + '_cny']:,}")
+        for k in ("owed", "approved", "paid", "clawed_back", "recovered")
+    ]
+    async with httpx.AsyncClient(timeout=30) as c:
+        book = (await c.get(f"{stack.url('reporting')}/v1/reports/2016/to_date.xlsx")).content
+    sheet = openpyxl.load_workbook(io.BytesIO(book), read_only=True)["奖励兑付"]
+    lines = {(r[0], r[1]): r[2:] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    money = after[("2016-10", "654000")]
+    assert lines[("2016-10", "654000")] == (
+        "伊犁哈萨克自治州",
+        *(money[f"{k}_cny"] for k in ("owed", "approved", "paid", "clawed_back", "recovered")),
+    )
 
 
 def _name(mine: dict[str, Any], theirs: dict[str, Any], pid: str) -> str:

@@ -27,8 +27,14 @@ def test_a_valid_token_names_the_person_and_their_roles(verifier: JwtVerifier) -
     )
 
 
-def test_roles_may_be_a_space_separated_claim(verifier: JwtVerifier) -> None:
-    assert verifier.verify(auth.token("bob", roles="treasurer reader")).roles == frozenset({"treasurer", "reader"})
+def test_roles_come_from_the_configured_claim_which_may_be_space_separated(tmp_path: Path) -> None:
+    auth.write_jwks(tmp_path / "jwks.json")
+    groups = JwtVerifier(
+        AuthSettings(jwks_file=tmp_path / "jwks.json", issuer=auth.ISSUER, audience=auth.AUDIENCE, roles_claim="groups")
+    )
+    assert groups.verify(auth.token("bob", "approver", groups="treasurer reader")).roles == frozenset(
+        {"treasurer", "reader"}
+    )
 
 
 @pytest.mark.parametrize(

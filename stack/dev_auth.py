@@ -1,0 +1,95 @@
+"""Sign-in for the local stack: a development signing key, its JWKS for awards, and RS256
+tokens for named people, so the approval page and the disbursement API work after
+`make up` without an identity provider. Production points AUTH_JWKS_URL at a real one.
+
+    python -m stack.dev_auth alice approver          # prints a token valid for 8 hours
+    python -m stack.dev_auth bob treasurer approver
+"""
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from stack.layout import LOCAL
+
+DIR = LOCAL / "auth"
+KEY_FILE = DIR / "dev-signing-key.pem"
+JWKS_FILE = DIR / "jwks.json"
+DEV_ISSUER = "http://127.0.0.1/dev-sign-in"
+DEV_AUDIENCE = "xj-awards"
+DEV_KID = "dev-1"
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def jwks_of(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    return {"keys": [{**public, "kid": kid, "use": "sig", "alg": "RS256"}]}
+
+
+def mint(
+    key: rsa.RSAPrivateKey,
+    kid: str,
+    subject: str,
+    roles: list[str],
+    *,
+    issuer: str,
+    audience: str,
+    ttl_s: int = 8 * 3600,
+    **claims: Any,
+) -> str:
+    now = int(time.time())
+    body = {
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "name": subject.title(),
+        "roles": roles,
+        "iat": now,
+        "exp": now + ttl_s,
+        **claims,
+    }
+    return jwt.encode(body, key, algorithm="RS256", headers={"kid": kid})
+
+
+def dev_key() -> rsa.RSAPrivateKey:
+    """The stack's signing key, made on first use and kept under .local/auth (0600)."""
+    if not KEY_FILE.exists():
+        DIR.mkdir(parents=True, exist_ok=True)
+        pem = new_key().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        KEY_FILE.touch(mode=0o600)
+        KEY_FILE.write_bytes(pem)
+    key = serialization.load_pem_private_key(KEY_FILE.read_bytes(), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
+def service_env() -> dict[str, str]:
+    """AUTH_* for awards: the caller's own when set, else the development key's JWKS."""
+    if os.environ.get("AUTH_JWKS_FILE") or os.environ.get("AUTH_JWKS_URL"):
+        return {k: v for k, v in os.environ.items() if k.startswith("AUTH_")}
+    JWKS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    JWKS_FILE.write_text(json.dumps(jwks_of(dev_key(), DEV_KID)))
+    return {"AUTH_JWKS_FILE": str(JWKS_FILE), "AUTH_ISSUER": DEV_ISSUER, "AUTH_AUDIENCE": DEV_AUDIENCE}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("subject", help="who: the token's sub")
+    parser.add_argument("roles", nargs="+", choices=["approver", "treasurer", "reader"])
+    args = parser.parse_args()
+    print(mint(dev_key(), DEV_KID, args.subject, args.roles, issuer=DEV_ISSUER, audience=DEV_AUDIENCE))
+
+
+if __name__ == "__main__":
+    main()
