@@ -7,6 +7,7 @@ codes below. FastAPI's own 422 (HTTPValidationError) and HTTPException bodies ar
 replaced by handlers, so what a client generator reads is what the service sends.
 """
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 
 class FieldError(BaseModel):
@@ -110,10 +112,24 @@ def install(app: FastAPI) -> None:
     app.add_middleware(HeaderLimit)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))  # 405 keeps `Allow`
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and (documented := allowed_methods(request)):
+            headers["Allow"] = ", ".join(documented)
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": _loc(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()]
         return error_response(422, "the request's parameters are invalid", errors)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every documented method at this request's path: GET and POST of one path are two
+    routes, and Starlette's 405 names only the first."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        paths = request.app.openapi().get("paths", {})
+        table = [(compile_path(p)[0], {m.upper() for m in ops}) for p, ops in paths.items()]
+        request.app.state.allow_table = table
+    return sorted(set().union(*(methods for regex, methods in table if regex.match(request.url.path))))

@@ -14,6 +14,7 @@ from services.awards.adapters import payment_files
 from services.awards.adapters.disbursement_books import RULES_ACTOR, Actor
 from services.awards.award_events import award_message
 from services.awards.domain.disbursement import (
+    HEADER_WANTED,
     ApprovalOutcome,
     BadLine,
     ConfirmationLine,
@@ -163,6 +164,8 @@ async def release_batch(conn: asyncpg.Connection, actor: Actor, batch_id: uuid.U
 
 async def import_confirmation(conn: asyncpg.Connection, actor: Actor, text: str) -> dict[str, Any]:
     parsed = parse_confirmation(text)
+    if parsed[:1] == [BadLine(1, HEADER_WANTED)]:
+        raise Refused(422, f"not a confirmation file: {HEADER_WANTED}")
     file_sha256 = payment_files.sha256(text.encode())
     now = datetime.now(UTC)
     answers: list[dict[str, Any]] = []

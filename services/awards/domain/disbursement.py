@@ -81,6 +81,7 @@ def net_position(paid_cny: int, recovered_cny: int) -> int:
 # --- the treasury's confirmation file --------------------------------------------------
 
 CONFIRMATION_HEADER = ("payout_id", "direction", "amount_cny", "value_date", "reference")
+HEADER_WANTED = f"the header must be {','.join(CONFIRMATION_HEADER)}"
 
 
 class Direction(StrEnum):
@@ -109,7 +110,7 @@ def parse_confirmation(text: str) -> list[ConfirmationLine | BadLine]:
     the good ones, and each is answered."""
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or tuple(c.strip() for c in rows[0]) != CONFIRMATION_HEADER:
-        return [BadLine(1, f"the header must be {','.join(CONFIRMATION_HEADER)}")]
+        return [BadLine(1, HEADER_WANTED)]
     out: list[ConfirmationLine | BadLine] = []
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):

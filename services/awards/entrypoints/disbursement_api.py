@@ -1,7 +1,6 @@
 """Disbursement over HTTP: approvals, payment batches and their files, confirmations,
 recipients' positions and the audit trail. Every call acts for a named person (JWT)."""
 
-import base64
 import uuid
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -14,7 +13,8 @@ from pydantic import BaseModel, Field
 
 from services.awards import disbursing
 from services.awards.adapters import disbursement_books as books
-from services.awards.domain.disbursement import Stage, net_position
+from services.awards.domain.disbursement import CONFIRMATION_HEADER, Stage, net_position
+from services.awards.entrypoints.http_api import next_cursor, seq_after
 from shared.auth import Approver, Principal, Reader, Treasurer
 from shared.http_errors import responses
 
@@ -55,7 +55,7 @@ class ApprovalRequest(BaseModel):
     payout_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
 
 
-@router.post("/approvals", responses=responses(401, 403, 422, 503))
+@router.post("/approvals", responses=responses(400, 401, 403, 422, 503))
 async def approve(request: Request, response: Response, body: ApprovalRequest, who: Approver) -> dict[str, Any]:
     """Approve owed payouts. Each id is answered: approved, already_approved, not_owed
     (reversed or cancelled) or unknown_payout; only `approved` changes anything."""
@@ -68,7 +68,7 @@ class BatchRequest(BaseModel):
     payout_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=10_000)  # else any approved
 
 
-@router.post("/payment-batches", status_code=201, responses=responses(401, 403, 409, 422, 503))
+@router.post("/payment-batches", status_code=201, responses=responses(400, 401, 403, 409, 422, 503))
 async def prepare_batch(
     request: Request, response: Response, who: Treasurer, body: BatchRequest | None = None
 ) -> dict[str, Any]:
@@ -148,7 +148,14 @@ async def batch_file(
 @router.post(
     "/confirmations",
     responses=responses(401, 403, 413, 422, 503),
-    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "text/csv": {"schema": {"type": "string", "pattern": f"^\ufeff?{','.join(CONFIRMATION_HEADER)}"}}
+            },
+            "required": True,
+        }
+    },
 )
 async def import_confirmation(request: Request, response: Response, who: Treasurer) -> dict[str, Any]:
     """The treasury's confirmation CSV (payout_id,direction,amount_cny,value_date,reference;
@@ -156,6 +163,8 @@ async def import_confirmation(request: Request, response: Response, who: Treasur
     anything, so importing a file twice is safe."""
     actor = _actor(request, response, who)
     raw = await request.body()
+    if not raw.strip():
+        raise HTTPException(422, "the body is the confirmation file (CSV); it is empty")
     if len(raw) > MAX_CONFIRMATION_BYTES:
         raise HTTPException(413, f"a confirmation file is at most {MAX_CONFIRMATION_BYTES} bytes")
     try:
@@ -180,12 +189,7 @@ async def payouts_by_stage(
     limit: int = Query(default=100, ge=1, le=1000),
     cursor: str | None = Query(default=None, max_length=64),
 ) -> dict[str, Any]:
-    after = 0
-    if cursor:
-        try:
-            after = int(base64.urlsafe_b64decode(cursor.encode()).decode())
-        except ValueError as exc:
-            raise HTTPException(422, "invalid cursor: pass back next_cursor of the previous page unchanged") from exc
+    after = seq_after(cursor)
     async with _pool(request).acquire() as conn:
         rows = await conn.fetch(
             "SELECT p.seq, p.payout_id, p.enterprise_uscc, p.rule, p.recipient_role, p.recipient_uscc, "
@@ -214,7 +218,7 @@ async def payouts_by_stage(
             }
             for r in page
         ],
-        "next_cursor": base64.urlsafe_b64encode(str(page[-1]["seq"]).encode()).decode() if more and page else None,
+        "next_cursor": next_cursor(page, more),
     }
 
 

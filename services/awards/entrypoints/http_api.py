@@ -136,14 +136,7 @@ async def list_payouts(
     limit: int = Query(default=100, ge=1, le=1000),
     cursor: str | None = Query(default=None, max_length=64),
 ) -> dict[str, Any]:
-    after = 0
-    if cursor:
-        try:
-            after = int(base64.urlsafe_b64decode(cursor.encode()).decode())
-        except ValueError as exc:
-            raise HTTPException(422, "invalid cursor: pass back next_cursor of the previous page unchanged") from exc
-        if not 0 <= after < 2**63:
-            raise HTTPException(422, "invalid cursor: pass back next_cursor of the previous page unchanged")
+    after = seq_after(cursor)
     async with _pool(request).acquire() as conn:
         rows = await conn.fetch(
             "SELECT * FROM payouts WHERE seq > $1 AND ($2::text IS NULL OR rule = $2) "
@@ -154,8 +147,24 @@ async def list_payouts(
             limit + 1,
         )
     page, more = rows[:limit], len(rows) > limit
-    next_cursor = base64.urlsafe_b64encode(str(page[-1]["seq"]).encode()).decode() if more and page else None
-    return {"payouts": [_payout(r) for r in page], "next_cursor": next_cursor}
+    return {"payouts": [_payout(r) for r in page], "next_cursor": next_cursor(page, more)}
+
+
+def seq_after(cursor: str | None) -> int:
+    """The ledger position a `next_cursor` stands for (0: from the start)."""
+    if not cursor:
+        return 0
+    try:
+        after = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except ValueError as exc:
+        raise HTTPException(422, "invalid cursor: pass back next_cursor of the previous page unchanged") from exc
+    if not 0 <= after < 2**63:
+        raise HTTPException(422, "invalid cursor: pass back next_cursor of the previous page unchanged")
+    return after
+
+
+def next_cursor(page: list[asyncpg.Record], more: bool) -> str | None:
+    return base64.urlsafe_b64encode(str(page[-1]["seq"]).encode()).decode() if more and page else None
 
 
 @router.get("/summary", responses=responses(401))
