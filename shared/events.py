@@ -203,38 +203,31 @@ class AwardDeclined(Data):
 # --- disbursement (awards): from owed to paid, and clawbacks -----------------------------
 
 
-class PayoutApproved(Data):
+class _PayoutAct(Data):
+    """What every disbursement event says of its payout."""
+
     payout_id: uuid.UUID
     rule: Rule
     recipient_role: RecipientRole
     recipient_uscc: Uscc
     enterprise_uscc: Uscc
     amount_cny: Cny
+
+
+class PayoutApproved(_PayoutAct):
     approved_by: str  # the approver's token subject
     approved_on: IsoDate
 
 
-class PayoutPaid(Data):
-    payout_id: uuid.UUID
-    rule: Rule
-    recipient_role: RecipientRole
-    recipient_uscc: Uscc
-    enterprise_uscc: Uscc
-    amount_cny: Cny
+class PayoutPaid(_PayoutAct):
     batch_id: uuid.UUID
     paid_on: IsoDate  # the value date of the treasury's confirmation
     reference: str
 
 
-class ClawbackRaised(Data):
+class ClawbackRaised(_PayoutAct):
     """A paid payout was reversed: the recipient owes its amount back."""
 
-    payout_id: uuid.UUID
-    rule: Rule
-    recipient_role: RecipientRole
-    recipient_uscc: Uscc
-    enterprise_uscc: Uscc
-    amount_cny: Cny
     reason_code: str
     raised_on: IsoDate
 

@@ -87,17 +87,19 @@ class Stack:
             start_new_session=True,
         )
 
-    def wait_ready(self, service: str, timeout: float = 60) -> None:
+    def wait_ready(self, service: str, timeout: float = 60, *, port: int | None = None) -> None:
+        """Until `service` (or its replica on `port`) answers /readyz with 200."""
+        url = f"http://127.0.0.1:{port}" if port else self.url(service)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.url(service)}/readyz", timeout=2) as r:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as r:
                     if r.status == 200:
                         return
             except OSError:
                 pass
             time.sleep(0.2)
-        raise AssertionError(f"{service} not ready")
+        raise AssertionError(f"{service} on {url} not ready")
 
 
 def _alive(pid: int) -> bool:

@@ -27,3 +27,16 @@ def test_each_service_documents_its_topics() -> None:
         "award.events.v1",
         "reporting.progress.v1",
     }
+
+
+def test_awards_documents_every_event_it_writes_including_disbursement() -> None:
+    spec = AsyncAPI(awards_app().state.runtime.broker).to_specification().to_jsonable()
+    assert {name.split(":")[1] for name in spec["channels"] if name.startswith("award.events.v1:")} == {
+        "PayoutIssued",
+        "PayoutReversed",
+        "AwardDeclined",
+        "PayoutApproved",
+        "PayoutPaid",
+        "ClawbackRaised",
+        "ClawbackSettled",
+    }

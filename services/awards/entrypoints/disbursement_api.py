@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from services.awards import disbursing
 from services.awards.adapters import disbursement_books as books
 from services.awards.domain.disbursement import CONFIRMATION_HEADER, Stage, net_position
-from services.awards.entrypoints.http_api import next_cursor, seq_after
+from services.awards.entrypoints.http_api import PageCursor, PageLimit, Uscc, next_cursor, seq_after
 from shared.auth import Approver, Principal, Reader, Treasurer
 from shared.http_errors import responses
 
@@ -186,8 +186,8 @@ async def payouts_by_stage(
     request: Request,
     _: Reader,
     stage: Stage = Stage.OWED,
-    limit: int = Query(default=100, ge=1, le=1000),
-    cursor: str | None = Query(default=None, max_length=64),
+    limit: int = PageLimit,
+    cursor: str | None = PageCursor,
 ) -> dict[str, Any]:
     after = seq_after(cursor)
     async with _pool(request).acquire() as conn:
@@ -223,7 +223,7 @@ async def payouts_by_stage(
 
 
 @router.get("/recipients/{uscc}/position", responses=responses(401, 403, 422, 503))
-async def position(request: Request, _: Reader, uscc: str = Path(pattern=r"^[0-9A-Z]{18}$")) -> dict[str, Any]:
+async def position(request: Request, _: Reader, uscc: str = Uscc) -> dict[str, Any]:
     """What a recipient was paid and paid back: net = paid - recovered."""
     async with _pool(request).acquire() as conn:
         row = await conn.fetchrow(

@@ -46,6 +46,8 @@ def _payout(r: asyncpg.Record) -> dict[str, Any]:
 
 
 Uscc = Path(pattern=r"^[0-9A-Z]{18}$")
+PageLimit = Query(default=100, ge=1, le=1000)
+PageCursor = Query(default=None, max_length=64, description="next_cursor of the previous page")
 
 
 async def awards_document(conn: asyncpg.Connection, uscc: str) -> dict[str, Any]:
@@ -133,8 +135,8 @@ async def list_payouts(
     request: Request,
     rule: Rule | None = None,
     status: Literal["issued", "reversed"] | None = None,
-    limit: int = Query(default=100, ge=1, le=1000),
-    cursor: str | None = Query(default=None, max_length=64),
+    limit: int = PageLimit,
+    cursor: str | None = PageCursor,
 ) -> dict[str, Any]:
     after = seq_after(cursor)
     async with _pool(request).acquire() as conn:
