@@ -167,6 +167,17 @@ class CanonicalEnterpriseGraduated(EnterpriseGraduated, IncubatorState):
 # --- award events (SPEC §3.4) -----------------------------------------------------------
 
 
+class _PayoutAct(Data):
+    """What every event about one payout says of it (PayoutIssued also names the recipient)."""
+
+    payout_id: uuid.UUID
+    rule: Rule
+    recipient_role: RecipientRole
+    recipient_uscc: Uscc
+    enterprise_uscc: Uscc
+    amount_cny: Cny
+
+
 class PayoutIssued(Data):
     payout_id: uuid.UUID
     rule: Rule
@@ -180,13 +191,7 @@ class PayoutIssued(Data):
     basis_date: IsoDate
 
 
-class PayoutReversed(Data):
-    payout_id: uuid.UUID
-    rule: Rule
-    recipient_role: RecipientRole
-    recipient_uscc: Uscc
-    enterprise_uscc: Uscc
-    amount_cny: Cny
+class PayoutReversed(_PayoutAct):
     reason_code: str
     explanation: str
     basis_event_id: uuid.UUID
@@ -201,17 +206,6 @@ class AwardDeclined(Data):
 
 
 # --- disbursement (awards): from owed to paid, and clawbacks -----------------------------
-
-
-class _PayoutAct(Data):
-    """What every disbursement event says of its payout."""
-
-    payout_id: uuid.UUID
-    rule: Rule
-    recipient_role: RecipientRole
-    recipient_uscc: Uscc
-    enterprise_uscc: Uscc
-    amount_cny: Cny
 
 
 class PayoutApproved(_PayoutAct):
