@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import re
+import shutil
 import time
 import uuid
 from collections import Counter
@@ -428,7 +429,9 @@ async def test_the_approval_page_approves_a_payout_in_chromium(stack: Stack) -> 
     _, _, payouts, _ = await _awarded(stack, "650402")
     target = payouts[0]["payout_id"]
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        exe = shutil.which("chromium")
+        assert exe, "chromium is installed by stack/system-deps.sh"
+        browser = await p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
         try:
             page = await browser.new_page()
             await page.goto(f"{stack.url('awards')}/approvals")

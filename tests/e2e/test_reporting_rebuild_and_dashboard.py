@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,9 @@ async def _snapshot(stack: Stack) -> dict[str, Any]:
                     continue
                 views[f"progress {year}{q}"] = (await client.get(f"{base}/v1/progress?year={year}{q}")).json()
             views[f"divisions {year}"] = (await client.get(f"{base}/v1/progress/divisions?year={year}")).json()
+        # Disbursement flows (test_disbursement's payments of 2016 and repayments of 2017).
+        for year in (2015, 2016, 2017, date.today().year):
+            views[f"disbursement {year}"] = (await client.get(f"{base}/v1/disbursement?year={year}")).json()
         for code in ("650100", "650400", "652101", "659001"):
             views[f"division {code}"] = (await client.get(f"{base}/v1/progress?year=2015&division={code}")).json()
         views["csv"] = (await client.get(f"{base}/v1/progress.csv?year=2015")).text
