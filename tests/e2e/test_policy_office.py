@@ -15,7 +15,9 @@ import httpx
 import openpyxl
 import pytest
 
+from services.awards.entrypoints import payout_export
 from shared import topics
+from shared.labels_zh import ROLE_ZH
 from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
 from tests.conftest import ROOT, Stack
@@ -212,6 +214,13 @@ async def test_the_payout_exports_add_up_to_the_summary(office: Office) -> None:
     assert len(cells) - 1 == summary["payouts_issued"]
     assert sum(c[8] for c in cells[1:] if c[10] == "已发放") == summary["net_amount_cny"]
     assert {c[0] for c in cells[1:]} == {r["payout_id"] for r in rows}
+
+    assert {c[3] for c in cells[1:]} == set(ROLE_ZH.values())  # codes shown in Chinese
+    async with httpx.AsyncClient(timeout=60) as client:
+        empty = await client.get(f"{base}/v1/payouts.xlsx?from=1990-01-01&to=1990-12-31")
+    book = openpyxl.load_workbook(io.BytesIO(empty.content))["奖励发放明细"]
+    assert [list(r) for r in book.iter_rows(values_only=True)] == [[zh for _, zh, _ in payout_export.COLUMNS]]
+    assert (book.freeze_panes, book["A1"].font.b, book.column_dimensions["I"].width > 12) == ("A2", True, True)
 
     listed = list(csv.DictReader(io.StringIO(listing.content.decode("utf-8-sig"))))
     assert len(listed) == sum(v["reversed"] for v in summary["by_rule"]["EQUITY_LISTING"].values())
