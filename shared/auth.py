@@ -97,6 +97,8 @@ def requires(*roles: Role) -> Any:
         try:
             # A JWKS URL may be fetched: off the event loop.
             principal = await asyncio.to_thread(verifier.verify, credentials.credentials)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise HTTPException(503, f"the identity provider's keys cannot be fetched: {exc}") from exc
         except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
             raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
         if not wanted & principal.roles:

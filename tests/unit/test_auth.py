@@ -1,7 +1,9 @@
 """JWT verification (shared/auth.py) with keys minted here: who, which roles, and every
 way a token is refused."""
 
+import http.server
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -91,3 +93,28 @@ def test_a_token_without_a_subject_is_refused(verifier: JwtVerifier) -> None:
 def test_a_jwks_without_issuer_and_audience_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="need AUTH_ISSUER and AUTH_AUDIENCE"):
         AuthSettings(jwks_file=tmp_path / "jwks.json")
+
+
+def test_keys_come_from_a_jwks_url_as_an_identity_provider_serves_them() -> None:
+    body = json.dumps(auth.jwks()).encode()
+
+    class Jwks(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/.well-known/jwks.json" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+        verifier = JwtVerifier(AuthSettings(jwks_url=url, issuer=auth.ISSUER, audience=auth.AUDIENCE))
+        assert verifier.verify(auth.token("carol", "treasurer")).roles == frozenset({"treasurer"})
+        with pytest.raises(jwt.PyJWKClientError):
+            verifier.verify(auth.token("mallory", "approver", key=OTHER_KEY, kid="unknown"))
+    finally:
+        server.shutdown()
