@@ -112,7 +112,7 @@ async def prepare_batch(
         files = payment_files.render(batch_id, taken, now)
         stored = {kind: (content, payment_files.sha256(content)) for kind, content in files.items()}
         total = sum(p["amount_cny"] for p in taken)
-        await books.store_batch(
+        row = await books.store_batch(
             conn, batch_id=batch_id, prepared_by=actor.subject, payouts=len(taken), total_cny=total, files=stored
         )
         await books.audit(
@@ -126,8 +126,6 @@ async def prepare_batch(
                 )
             ],
         )
-        row = await books.batch(conn, batch_id)
-    assert row is not None
     return batch_document(row)
 
 
@@ -155,10 +153,8 @@ async def release_batch(conn: asyncpg.Connection, actor: Actor, batch_id: uuid.U
             why = four_eyes(b["prepared_by"], actor.subject)
             if why:
                 raise Refused(403, why)
-            await books.mark_released(conn, batch_id, actor.subject)
+            b = await books.mark_released(conn, batch_id, actor.subject)
             await books.audit(conn, actor, [("batch.approve", str(batch_id), {"total_cny": b["total_cny"]})])
-            b = await books.batch(conn, batch_id)
-            assert b is not None
     return batch_document(b)
 
 

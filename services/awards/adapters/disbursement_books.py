@@ -115,6 +115,11 @@ async def take_approved(
     return taken
 
 
+BATCH_COLUMNS = (
+    "batch_id, prepared_by, prepared_at, approved_by, approved_at, payouts, total_cny, csv_sha256, xlsx_sha256"
+)
+
+
 async def store_batch(
     conn: asyncpg.Connection,
     *,
@@ -123,10 +128,11 @@ async def store_batch(
     payouts: int,
     total_cny: int,
     files: dict[str, tuple[bytes, str]],
-) -> None:
-    await conn.execute(
+) -> asyncpg.Record:
+    """The batch's row (BATCH_COLUMNS), its files and their hashes stored with it."""
+    row: asyncpg.Record = await conn.fetchrow(
         "INSERT INTO payment_batches (batch_id, prepared_by, payouts, total_cny, csv, csv_sha256, xlsx, xlsx_sha256) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {BATCH_COLUMNS}",
         batch_id,
         prepared_by,
         payouts,
@@ -134,11 +140,7 @@ async def store_batch(
         *files["csv"],
         *files["xlsx"],
     )
-
-
-BATCH_COLUMNS = (
-    "batch_id, prepared_by, prepared_at, approved_by, approved_at, payouts, total_cny, csv_sha256, xlsx_sha256"
-)
+    return row
 
 
 async def batch(conn: asyncpg.Connection, batch_id: uuid.UUID, *, lock: bool = False) -> asyncpg.Record | None:
@@ -147,12 +149,14 @@ async def batch(conn: asyncpg.Connection, batch_id: uuid.UUID, *, lock: bool = F
     )
 
 
-async def mark_released(conn: asyncpg.Connection, batch_id: uuid.UUID, approver: str) -> None:
-    await conn.execute(
-        "UPDATE payment_batches SET approved_by = $2, approved_at = clock_timestamp() WHERE batch_id = $1",
+async def mark_released(conn: asyncpg.Connection, batch_id: uuid.UUID, approver: str) -> asyncpg.Record:
+    row: asyncpg.Record = await conn.fetchrow(
+        "UPDATE payment_batches SET approved_by = $2, approved_at = clock_timestamp() WHERE batch_id = $1 "
+        f"RETURNING {BATCH_COLUMNS}",
         batch_id,
         approver,
     )
+    return row
 
 
 async def batch_file(conn: asyncpg.Connection, batch_id: uuid.UUID, kind: str) -> tuple[bytes, str] | None:
