@@ -23,7 +23,7 @@ OLDEST_UNPROCESSED = Gauge(
     ["service"],
 )
 READY = Gauge("service_ready", "1 when /readyz would answer 200", ["service"])
-OUTBOX_PENDING = Gauge("outbox_pending", "Outbox rows waiting for the relay", ["service"])
+OUTBOX_PENDING = Gauge("outbox_pending", "Outbox messages waiting for the relay", ["service"])
 OUTBOX_OLDEST = Gauge("outbox_oldest_pending_seconds", "Age of the oldest outbox row (0 when empty)", ["service"])
 LAST_REFRESH = Gauge("ops_metrics_refreshed_timestamp_seconds", "When these gauges were last refreshed", ["service"])
 
@@ -53,7 +53,8 @@ class LagExporter:
 
 async def refresh_outbox(conn: asyncpg.Connection, service: str) -> None:
     row = await conn.fetchrow(
-        "SELECT count(*) AS n, coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS age FROM outbox"
+        "SELECT coalesce(sum(messages), 0) AS n, "
+        "coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS age FROM outbox"
     )
     OUTBOX_PENDING.labels(service).set(row["n"])
     OUTBOX_OLDEST.labels(service).set(float(row["age"]))

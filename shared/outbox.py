@@ -1,7 +1,9 @@
-"""Transactional outbox: rows written with the state change, relayed to Kafka afterwards.
+"""Transactional outbox: messages written with the state change, relayed to Kafka afterwards.
 
-A crash between publish and delete re-publishes; consumers dedup by event_id. One
-relay per service holds a session advisory lock so rows leave in commit order.
+One row per enqueue (a whole batch's messages, in order, in parallel arrays), not per
+message: a row costs PostgreSQL a tuple, an index entry and a sequence step. A crash
+between publish and delete re-publishes; consumers dedup by event_id. One relay per
+service holds a session advisory lock so rows leave in id order, messages in row order.
 """
 
 import asyncio
@@ -21,7 +23,9 @@ from shared.codec import OutgoingMessage, dumps
 
 log = logging.getLogger(__name__)
 
-RELAYED = Counter("outbox_relayed_total", "Outbox rows published to Kafka", ["service"])
+Pending = tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]  # topic, key, value, headers
+
+RELAYED = Counter("outbox_relayed_total", "Outbox messages published to Kafka", ["service"])
 RELAY_SECONDS = Histogram(
     "outbox_relay_seconds",
     "One relay round: reading the rows, sending them (until acked), deleting them",
@@ -38,18 +42,17 @@ def channel(schema: str) -> str:
 
 
 async def enqueue(conn: asyncpg.Connection, messages: Sequence[OutgoingMessage]) -> None:
+    """One row for the whole batch (its messages in order); the table's trigger wakes the
+    relay at commit instead of at its next poll."""
     if not messages:
         return
-    # Delivered at commit (PostgreSQL folds repeats in one transaction): wakes the relay now
-    # instead of at its next poll.
-    await conn.execute("SELECT pg_notify('outbox_' || current_schema(), '')")
-    await conn.copy_records_to_table(
-        "outbox",
-        columns=["topic", "key", "value", "headers"],
-        records=[
-            (m.topic, m.key, m.value, dumps([[k, v.decode("utf-8", "replace")] for k, v in m.headers]).decode())
-            for m in messages
-        ],
+    await conn.execute(
+        "INSERT INTO outbox (messages, topics, keys, payloads, headers) VALUES ($1, $2, $3, $4, $5)",
+        len(messages),
+        [m.topic for m in messages],
+        [m.key for m in messages],
+        [m.value for m in messages],
+        dumps([[[k, v.decode("utf-8", "replace")] for k, v in m.headers] for m in messages]).decode(),
     )
 
 
@@ -121,13 +124,12 @@ class OutboxRelay:
 
     async def relay_once(self, conn: asyncpg.Connection) -> int:
         started = time.perf_counter()
-        rows = await conn.fetch(
-            "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1", self._batch_size
-        )
+        rows = await conn.fetch(READ_ROUND, self._batch_size)
         if not rows:
             return 0
         read = time.perf_counter()
-        await asyncio.gather(*await self._send(rows))  # acks=all for every row before any is forgotten
+        pending = [m for row in rows for m in unpack(row)]
+        await asyncio.gather(*await self._send(pending))  # acks=all for every message before any is forgotten
         sent = time.perf_counter()
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         done = time.perf_counter()
@@ -135,42 +137,59 @@ class OutboxRelay:
             RELAY_SECONDS.labels(self._service, step).observe(seconds)
         if done - started > 0.25:
             log.warning(
-                "slow outbox relay round of %s: %d rows, read %.0f ms, send %.0f ms, delete %.0f ms",
+                "slow outbox relay round of %s: %d messages, read %.0f ms, send %.0f ms, delete %.0f ms",
                 self._service,
-                len(rows),
+                len(pending),
                 (read - started) * 1000,
                 (sent - read) * 1000,
                 (done - sent) * 1000,
             )
-        RELAYED.labels(self._service).inc(len(rows))
-        for row in rows:
-            if row["topic"] in topics.DLQS:
-                code = dict(_json_list(row["headers"])).get("dlq.error_code", "")
-                DLQ_PUBLISHED.labels(self._service, row["topic"], code).inc()
-        return len(rows)
+        RELAYED.labels(self._service).inc(len(pending))
+        for topic, _, _, headers in pending:
+            if topic in topics.DLQS:
+                code = next((v.decode() for k, v in headers if k == "dlq.error_code"), "")
+                DLQ_PUBLISHED.labels(self._service, topic, code).inc()
+        return len(pending)
 
-    async def _send(self, rows: Sequence[asyncpg.Record]) -> list[asyncio.Future[object]]:
-        """Rows as whole batches per partition, in id order within each: a third of the
-        CPU of one send() per row. Partitions as send() would pick them (murmur2 of the key)."""
-        by_partition: dict[tuple[str, int], list[asyncpg.Record]] = {}
-        partitions = {t: sorted(await self._producer.partitions_for(t)) for t in {r["topic"] for r in rows}}
-        for row in rows:
-            known = partitions[row["topic"]]
-            part = partition_for(row["key"], known)
-            by_partition.setdefault((row["topic"], part), []).append(row)
+    async def _send(self, messages: Sequence[Pending]) -> list[asyncio.Future[object]]:
+        """Messages as whole batches per partition, in outbox order within each: a third of
+        the CPU of one send() per message. Partitions as send() would pick them (murmur2 of the key)."""
+        by_partition: dict[tuple[str, int], list[Pending]] = {}
+        partitions = {t: sorted(await self._producer.partitions_for(t)) for t in {m[0] for m in messages}}
+        for m in messages:
+            by_partition.setdefault((m[0], partition_for(m[1], partitions[m[0]])), []).append(m)
         futures = []
         for (topic, part), in_order in by_partition.items():
             batch = self._producer.create_batch()
-            for row in in_order:
-                headers = [(k, v.encode()) for k, v in _json_list(row["headers"])]
-                if batch.append(key=row["key"], value=row["value"], timestamp=None, headers=headers) is None:
+            for _, key, value, headers in in_order:
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     futures.append(await self._producer.send_batch(batch, topic, partition=part))
                     batch = self._producer.create_batch()
                     # A fresh batch always takes its first record, whatever its size.
-                    if batch.append(key=row["key"], value=row["value"], timestamp=None, headers=headers) is None:
-                        raise RuntimeError(f"outbox row {row['id']} does not fit an empty batch")
+                    if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                        raise RuntimeError(f"an outbox message of {len(value):,} bytes does not fit an empty batch")
             futures.append(await self._producer.send_batch(batch, topic, partition=part))
         return futures
+
+
+# Whole rows in id order, as many as keep the round near `$1` messages (always one at least).
+READ_ROUND = """
+SELECT id, topics, keys, payloads, headers FROM outbox
+WHERE id <= (SELECT max(id) FROM (
+    SELECT id, sum(messages) OVER (ORDER BY id) - messages AS before
+    FROM (SELECT id, messages FROM outbox ORDER BY id LIMIT $1) first_rows
+) counted WHERE before < $1)
+ORDER BY id
+"""
+
+
+def unpack(row: asyncpg.Record) -> list[Pending]:
+    return [
+        (topic, key, value, [(k, v.encode()) for k, v in headers])
+        for topic, key, value, headers in zip(
+            row["topics"], row["keys"], row["payloads"], orjson.loads(row["headers"]), strict=True
+        )
+    ]
 
 
 KAFKA_MURMUR2_SEED = 0x9747B28C
@@ -182,7 +201,3 @@ def partition_for(key: bytes | None, partitions: list[int]) -> int:
     if key is None:
         return random.choice(partitions)
     return partitions[(murmurhash2(key, KAFKA_MURMUR2_SEED) & 0x7FFFFFFF) % len(partitions)]
-
-
-def _json_list(raw: str | list[list[str]]) -> list[list[str]]:
-    return orjson.loads(raw) if isinstance(raw, str) else raw

@@ -1,0 +1,115 @@
+"""The outbox keeps one row per transaction: rows of the old shape (one per message)
+survive the upgrade in order, a relay round takes whole rows up to its message budget,
+and the relay publishes every message of a row to the real broker in order, with its
+key, partition and headers."""
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from shared import db
+from shared.codec import OutgoingMessage
+from shared.kafka import TopicSpec, ensure_topics, idempotent_producer, read_topic
+from shared.kafka_settings import KafkaSettings
+from shared.outbox import READ_ROUND, OutboxRelay, enqueue, partition_for, unpack
+from tests.conftest import ROOT, Infra
+
+pytestmark = pytest.mark.integration
+MIGRATIONS = ROOT / "services" / "registration" / "migrations"
+PACKING = "0004_outbox_one_row_per_transaction.sql"
+
+
+@pytest.fixture
+async def schema(infra: Infra) -> AsyncIterator[str]:
+    name = f"outbox_{uuid.uuid4().hex[:10]}"
+    yield name
+    conn = await asyncpg.connect(infra.dsn)
+    await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    await conn.close()
+
+
+def message(i: int, *, key: bytes | None = b"k", topic: str = "t") -> OutgoingMessage:
+    return OutgoingMessage(topic, key, f"value {i}".encode(), (("event_type", f"Type{i}".encode()),))
+
+
+async def test_rows_of_the_old_shape_are_carried_over_in_order(infra: Infra, schema: str, tmp_path: Path) -> None:
+    before = tmp_path / "before"
+    before.mkdir()
+    for sql in sorted(MIGRATIONS.glob("*.sql")):
+        if sql.name < PACKING:
+            shutil.copy(sql, before / sql.name)
+    await db.migrate(infra.dsn, schema=schema, directory=before)
+    conn = await asyncpg.connect(infra.dsn, server_settings={"search_path": schema})
+    try:
+        await conn.executemany(
+            "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4::jsonb)",
+            [
+                ("registration.intake.dlq.v1", b"a", b"first", '[["dlq.error_code", "INVALID_USCC"]]'),
+                ("enterprise.events.v1", None, b"second", "[]"),
+                ("enterprise.events.v1", b"c", b"third", '[["event_type", "EnterpriseRegistered"]]'),
+            ],
+        )
+        await db.migrate(infra.dsn, schema=schema, directory=MIGRATIONS)
+        rows = await conn.fetch(READ_ROUND, 100)
+        assert [r["id"] for r in rows] == [1, 2, 3]
+        assert [m for r in rows for m in unpack(r)] == [
+            ("registration.intake.dlq.v1", b"a", b"first", [("dlq.error_code", b"INVALID_USCC")]),
+            ("enterprise.events.v1", None, b"second", []),
+            ("enterprise.events.v1", b"c", b"third", [("event_type", b"EnterpriseRegistered")]),
+        ]
+        assert await conn.fetchval("SELECT sum(messages) FROM outbox") == 3
+    finally:
+        await conn.close()
+
+
+async def test_a_round_takes_whole_rows_up_to_its_message_budget(infra: Infra, schema: str) -> None:
+    await db.migrate(infra.dsn, schema=schema, directory=MIGRATIONS)
+    conn = await asyncpg.connect(infra.dsn, server_settings={"search_path": schema})
+    try:
+        for first in (0, 3, 6):
+            async with conn.transaction():
+                await enqueue(conn, [message(i) for i in range(first, first + 3)])
+        await enqueue(conn, [])  # nothing to send writes no row
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 3
+        picked = {budget: [r["id"] for r in await conn.fetch(READ_ROUND, budget)] for budget in (1, 3, 4, 6, 7, 100)}
+        assert picked == {1: [1], 3: [1], 4: [1, 2], 6: [1, 2], 7: [1, 2, 3], 100: [1, 2, 3]}
+        rows = await conn.fetch(READ_ROUND, 100)
+        assert [m for r in rows for m in unpack(r)] == [
+            (m.topic, m.key, m.value, list(m.headers)) for m in (message(i) for i in range(9))
+        ]
+    finally:
+        await conn.close()
+
+
+async def test_the_relay_publishes_each_message_once_in_order(infra: Infra, schema: str) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    kafka = KafkaSettings(kafka_bootstrap_servers=infra.bootstrap)
+    await ensure_topics(kafka, [topic], TopicSpec(partitions=3))
+    await db.migrate(infra.dsn, schema=schema, directory=MIGRATIONS)
+    pool = await db.create_pool(infra.dsn, schema=schema, max_size=2)
+    producer = idempotent_producer(kafka, client_id="test-outbox")
+    await producer.start()
+    sent = [message(i, key=f"key-{i % 4}".encode(), topic=topic) for i in range(10)]
+    try:
+        async with pool.acquire() as conn:
+            for first in (0, 4, 7):
+                async with conn.transaction():
+                    await enqueue(conn, sent[first : first + {0: 4, 4: 3, 7: 3}[first]])
+            relay = OutboxRelay(
+                pool=pool, producer=producer, service="test", lock_key=1, batch_size=5, idle_sleep_s=0.1
+            )
+            assert [await relay.relay_once(conn) for _ in range(3)] == [7, 3, 0]  # rows of 4+3, then 3
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+    finally:
+        await producer.stop()
+        await pool.close()
+    got = await read_topic(infra.bootstrap, topic)
+    assert sorted((r.partition, r.offset, r.key, r.value, tuple(r.headers)) for r in got) == sorted(
+        (partition_for(m.key, [0, 1, 2]), offset, m.key, m.value, m.headers)
+        for p in range(3)
+        for offset, m in enumerate(m for m in sent if partition_for(m.key, [0, 1, 2]) == p)
+    )
