@@ -55,13 +55,16 @@ BATCH_FAILURES = Counter(
 )
 
 # Transient: the batch is redelivered after a pause instead of being blamed on a message
-# (deadlocks and serialization failures included: replicas may race during a rebalance).
+# (deadlocks and serialization failures included: replicas may race during a rebalance;
+# a missing table or column is an old replica running against a newer schema).
 INFRA_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.TransactionRollbackError,
+    asyncpg.UndefinedTableError,
+    asyncpg.UndefinedColumnError,
 )
 
 

@@ -46,13 +46,17 @@ async def enqueue(conn: asyncpg.Connection, messages: Sequence[OutgoingMessage])
     relay at commit instead of at its next poll."""
     if not messages:
         return
+    as_json: dict[tuple[tuple[str, bytes], ...], str] = {}  # a batch repeats a few header sets
+    for m in messages:
+        if m.headers not in as_json:
+            as_json[m.headers] = dumps([[k, v.decode("utf-8", "replace")] for k, v in m.headers]).decode()
     await conn.execute(
         "INSERT INTO outbox (messages, topics, keys, payloads, headers) VALUES ($1, $2, $3, $4, $5)",
         len(messages),
         [m.topic for m in messages],
         [m.key for m in messages],
         [m.value for m in messages],
-        dumps([[[k, v.decode("utf-8", "replace")] for k, v in m.headers] for m in messages]).decode(),
+        [as_json[m.headers] for m in messages],
     )
 
 
@@ -184,11 +188,13 @@ ORDER BY id
 
 
 def unpack(row: asyncpg.Record) -> list[Pending]:
+    parsed: dict[str, list[tuple[str, bytes]]] = {}
+    for text in row["headers"]:
+        if text not in parsed:
+            parsed[text] = [(k, v.encode()) for k, v in orjson.loads(text)]
     return [
-        (topic, key, value, [(k, v.encode()) for k, v in headers])
-        for topic, key, value, headers in zip(
-            row["topics"], row["keys"], row["payloads"], orjson.loads(row["headers"]), strict=True
-        )
+        (topic, key, value, parsed[text])
+        for topic, key, value, text in zip(row["topics"], row["keys"], row["payloads"], row["headers"], strict=True)
     ]
 
 

@@ -10,10 +10,10 @@ CREATE TABLE outbox_packed (
     topics text[] NOT NULL,
     keys bytea[] NOT NULL,
     payloads bytea[] NOT NULL,
-    headers json NOT NULL  -- per message, its [name, value] pairs
+    headers text[] NOT NULL  -- per message, its [name, value] pairs as JSON
 );
 INSERT INTO outbox_packed (created_at, messages, topics, keys, payloads, headers)
-SELECT created_at, 1, ARRAY[topic], ARRAY[key], ARRAY[value], json_build_array(headers)
+SELECT created_at, 1, ARRAY[topic], ARRAY[key], ARRAY[value], ARRAY[headers::text]
 FROM outbox ORDER BY id;
 DROP TABLE outbox;
 ALTER TABLE outbox_packed RENAME TO outbox;
