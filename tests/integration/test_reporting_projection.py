@@ -2,6 +2,7 @@
 edges, and identical progress for shuffled, duplicated, differently batched streams (G3)."""
 
 import random
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.reporting.adapters.projection import project
+from services.reporting.adapters.projection import UNKNOWN_PREFECTURE, project
 from services.reporting.domain.progress import milestone_date, window
 from services.reporting.entrypoints.http_api import progress_document
 from shared import db
@@ -272,3 +273,48 @@ async def test_shuffled_duplicated_rebatched_streams_give_identical_progress(
     assert total["metrics"]["new_enterprises"]["actual"] == sum(
         1 for e in events if e["event_type"] == "EnterpriseRegistered" and e["data"]["registered_on"] < "2016"
     )
+
+
+async def test_contributions_of_the_old_shape_are_carried_over(infra: Infra, tmp_path: Path) -> None:
+    """Upgrade: one row per (enterprise, metric, cohort, day) becomes one row per enterprise."""
+    before = tmp_path / "before"
+    before.mkdir()
+    for sql in sorted(MIGRATIONS.glob("*.sql")):
+        if sql.name < "0011_contributions_one_row_per_enterprise.sql":
+            shutil.copy(sql, before / sql.name)
+    schema = f"rpt_{uuid.uuid4().hex[:10]}"
+    await db.migrate(infra.dsn, schema=schema, directory=before)
+    conn = await asyncpg.connect(infra.dsn, server_settings={"search_path": schema})
+    a, b = f.new_uscc(), f.new_uscc()
+    try:
+        await conn.copy_records_to_table(
+            "enterprise_contributions",
+            records=[
+                (a, "650100", "jobs", 2015, date(2015, 6, 1), 2),
+                (a, "650100", "new_enterprises", 2015, date(2015, 5, 4), 1),
+                (a, "650100", "jobs", 2015, date(2015, 5, 4), 7),
+                (b, UNKNOWN_PREFECTURE, "high_tech_certifications", 2015, date(2015, 7, 1), 1),
+            ],
+        )
+        await db.migrate(infra.dsn, schema=schema, directory=MIGRATIONS)
+        rows = await conn.fetch("SELECT uscc, prefecture, entries FROM contributions")
+        assert sorted((r["uscc"], r["prefecture"], orjson.loads(r["entries"])) for r in rows) == sorted(
+            [
+                (
+                    a,
+                    "650100",
+                    [
+                        ["jobs", 2015, "2015-05-04", 7],
+                        ["jobs", 2015, "2015-06-01", 2],
+                        ["new_enterprises", 2015, "2015-05-04", 1],
+                    ],
+                ),
+                (b, UNKNOWN_PREFECTURE, [["high_tech_certifications", 2015, "2015-07-01", 1]]),
+            ]
+        )
+        assert await conn.fetchval("SELECT to_regclass('enterprise_contributions')") is None
+    finally:
+        await conn.close()
+        admin = await asyncpg.connect(infra.dsn)
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()

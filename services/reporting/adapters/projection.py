@@ -1,8 +1,9 @@
 """Fold a batch of canonical and award events into the reporting tables and counters.
 
 Enterprise-scoped numbers are recomputed per touched enterprise from the set of its
-stored facts (pure `enterprise_contributions`) and the difference is added to the daily
-counters, so neither arrival order nor a registration arriving late changes the result.
+stored facts (pure `enterprise_contributions`) and the difference from what it
+contributed before (its row of `contributions`) is added to the daily counters, so
+neither arrival order nor a registration arriving late changes the result.
 """
 
 import uuid
@@ -12,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import asyncpg
+import orjson
 
 from services.reporting.domain import metric_definitions as m
 from services.reporting.domain.metric_definitions import Report, enterprise_contributions
@@ -219,61 +221,46 @@ async def _recompute(conn: asyncpg.Connection, b: _Batch, usccs: list[str]) -> N
         "SELECT uscc, metric, day FROM unnest($1::text[]) AS k(uscc) JOIN enterprise_facts USING (uscc)", usccs
     ):
         dated[r["uscc"]].append((r["metric"], r["day"]))
-    before: dict[str, dict[tuple[str, int, date], tuple[str, int]]] = {u: {} for u in usccs}
+    before: dict[str, tuple[str, dict[tuple[str, int, date], int]]] = {}
     for r in await conn.fetch(
-        "SELECT c.uscc, c.prefecture, c.metric, c.cohort, c.day, c.value "
-        "FROM unnest($1::text[]) AS k(uscc) JOIN enterprise_contributions c USING (uscc)",
-        usccs,
+        "SELECT uscc, prefecture, entries FROM unnest($1::text[]) AS k(uscc) JOIN contributions USING (uscc)", usccs
     ):
-        before[r["uscc"]][(r["metric"], r["cohort"], r["day"])] = (r["prefecture"], r["value"])
-    # Write only what changed: most batches add a few rows per enterprise and keep the rest.
-    added: list[tuple[Any, ...]] = []
-    changed: list[tuple[Any, ...]] = []
-    deletes: list[tuple[Any, ...]] = []
+        entries = orjson.loads(r["entries"])
+        before[r["uscc"]] = (r["prefecture"], {(m, c, date.fromisoformat(d)): v for m, c, d, v in entries})
+    # One row per enterprise, rewritten only when its prefecture or a contribution changed.
+    rewritten: list[tuple[str, str, str]] = []  # uscc, prefecture, entries as JSON
+    emptied: list[str] = []
     for u in usccs:
         e = enterprises.get(u)
         pref = e["prefecture"] if e else UNKNOWN_PREFECTURE
-        after = {
-            key: (pref, value)
-            for key, value in enterprise_contributions(
-                registered_on=e and e["registered_on"],
-                reports=reports[u],
-                admissions=admissions[u],
-                founders=e["college_student_founders"] if e else 0,
-                dated_facts=dated[u],
-            ).items()
-        }
-        old = before[u]
-        for key in old.keys() | after.keys():
-            was, now = old.get(key), after.get(key)
-            if was == now:
-                continue
-            metric, cohort, day = key
-            if was is not None:
-                b.counters[(metric, cohort, was[0], day)] -= was[1]
-            if now is None:
-                deletes.append((u, metric, cohort, day))
-            else:
-                b.counters[(metric, cohort, now[0], day)] += now[1]
-                (added if was is None else changed).append((u, now[0], metric, cohort, day, now[1]))
+        after = enterprise_contributions(
+            registered_on=e and e["registered_on"],
+            reports=reports[u],
+            admissions=admissions[u],
+            founders=e["college_student_founders"] if e else 0,
+            dated_facts=dated[u],
+        )
+        old_pref, old = before.get(u, (pref, {}))
+        if old_pref == pref and old == after:
+            continue
+        for (metric, cohort, day), v in old.items():
+            b.counters[(metric, cohort, old_pref, day)] -= v
+        for (metric, cohort, day), v in after.items():
+            b.counters[(metric, cohort, pref, day)] += v
+        if after:
+            rewritten.append((u, pref, orjson.dumps([[*key, after[key]] for key in sorted(after)]).decode()))
+        elif u in before:
+            emptied.append(u)
     # The enterprises are locked (lock_keys): rows not there before cannot appear meanwhile.
-    if added:
-        await conn.copy_records_to_table("enterprise_contributions", records=added)
-    if changed:
-        await conn.execute(
-            "UPDATE enterprise_contributions c SET prefecture = k.prefecture, value = k.value "
-            "FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[], $6::bigint[]) "
-            "AS k(uscc, prefecture, metric, cohort, day, value) "
-            "WHERE (c.uscc, c.metric, c.cohort, c.day) = (k.uscc, k.metric, k.cohort, k.day)",
-            *(list(col) for col in zip(*changed, strict=True)),
-        )
-    if deletes:
-        await conn.execute(
-            "DELETE FROM enterprise_contributions c USING unnest($1::text[], $2::text[], $3::int[], $4::date[]) "
-            "AS k(uscc, metric, cohort, day) "
-            "WHERE (c.uscc, c.metric, c.cohort, c.day) = (k.uscc, k.metric, k.cohort, k.day)",
-            *(list(col) for col in zip(*deletes, strict=True)),
-        )
+    await insert_rows(
+        conn,
+        "contributions",
+        {"uscc": "text", "prefecture": "text", "entries": "json"},
+        rewritten,
+        suffix="ON CONFLICT (uscc) DO UPDATE SET prefecture = excluded.prefecture, entries = excluded.entries",
+    )
+    if emptied:
+        await conn.execute("DELETE FROM contributions WHERE uscc = ANY($1::text[])", emptied)
 
 
 REGION = "*"  # the region-wide row beside the per-prefecture rows
