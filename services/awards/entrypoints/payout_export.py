@@ -187,11 +187,7 @@ async def write_workbook(pool: asyncpg.Pool, args: tuple[Any, ...], path: Path) 
     return written
 
 
-async def _hand_over(
-    chunks: "queue.Queue[list[asyncpg.Record] | None]",
-    chunk: list[asyncpg.Record] | None,
-    writer: "asyncio.Future[None]",
-) -> None:
+async def _hand_over(chunks: "queue.Queue[Chunk]", chunk: Chunk, writer: "asyncio.Future[None]") -> None:
     """Queue a chunk for the writer, waiting while it is behind; a writer that failed
     raises here instead of leaving the cursor waiting forever."""
     while True:
