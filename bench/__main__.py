@@ -156,9 +156,9 @@ async def raw_read_rate() -> tuple[int, float]:
 async def progress_latency(enterprises: int) -> float:
     """Fold a province-scale history straight into a fresh reporting schema, then time
     the API's own query path on it."""
-    from services.reporting.adapters.projection import project
     from services.reporting.domain.progress import milestone_date, window
-    from services.reporting.entrypoints.http_api import progress_document
+    from services.reporting.service_layer.progress_queries import progress
+    from services.reporting.service_layer.projection import project
     from shared import db
     from shared.codec import decode_envelope
 
@@ -195,8 +195,7 @@ async def progress_latency(enterprises: int) -> float:
         as_of = (None, milestone_date(2015, "mid_term"), milestone_date(2015, "annual"))[i % 3]
         division = (None, "650100", "653100")[i % 3]
         t = time.perf_counter()
-        async with pool.acquire() as c:
-            await progress_document(c, window(2015, as_of=as_of, today=today), division)
+        await progress(pool, window(2015, as_of=as_of, today=today), division)
         timings.append((time.perf_counter() - t) * 1000)
     timings.sort()
     print(

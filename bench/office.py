@@ -24,11 +24,11 @@ import orjson
 from tqdm import tqdm
 
 from bench.bench_stack import DSN, stack
+from services.awards.adapters.payout_export import csv_chunks, write_workbook
 from services.awards.domain.policy import Policy
 from services.awards.domain.what_if import adjusted
-from services.awards.entrypoints.payout_export import csv_chunks, write_workbook
-from services.awards.processing import decide_and_reconcile
-from services.awards.what_if import what_if
+from services.awards.service_layer.rules import decide_and_reconcile
+from services.awards.service_layer.what_if_budget import what_if
 from shared import db
 from shared.enums import Rule
 
@@ -122,8 +122,7 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
         ("listing window 3 years", adjusted(policy, window_years={Rule.EQUITY_LISTING: 3})),
     ):
         t = time.monotonic()
-        async with pool.acquire() as c:
-            result = await what_if(c, p, current=policy)
+        result = await what_if(pool, p, current=policy)
         took = time.monotonic() - t
         tot = result["totals"]
         print(

@@ -11,8 +11,6 @@ consumer's DLQ through the outbox, so nothing is skipped silently.
 import asyncio
 import collections
 import logging
-import os
-import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -27,6 +25,7 @@ from prometheus_client import Counter, Histogram
 from shared import outbox
 from shared.dlq import dlq_message
 from shared.enums import IntakeError
+from shared.failpoints import crash_point
 from shared.ops_metrics import OLDEST_UNPROCESSED
 
 if TYPE_CHECKING:
@@ -66,19 +65,6 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.UndefinedTableError,
     asyncpg.UndefinedColumnError,
 )
-
-
-def crash_point(service: str) -> None:
-    """Failpoint for crash tests: the database has committed, the offsets have not.
-
-    With XJ_CRASH_FILE set (a path; "{service}" in it is replaced by the service name)
-    and that file present, the process deletes it and SIGKILLs itself here — exactly the
-    window G2 must survive. Unset in production.
-    """
-    flag = os.environ.get("XJ_CRASH_FILE", "").replace("{service}", service)
-    if flag and os.path.exists(flag):
-        os.unlink(flag)
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def record_headers(record: Record) -> tuple[tuple[str, bytes], ...]:

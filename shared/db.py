@@ -2,16 +2,15 @@
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
 from yoyo import get_backend, read_migrations
 
-log = logging.getLogger(__name__)
+from shared import locks
 
-# One key for "someone is creating a schema": CREATE SCHEMA IF NOT EXISTS races itself.
-_SCHEMA_LOCK_KEY = 2015_0416
+log = logging.getLogger(__name__)
 
 
 async def create_pool(dsn: str, *, schema: str, min_size: int = 2, max_size: int = 8) -> asyncpg.Pool:
@@ -27,8 +26,17 @@ async def ensure_schema(dsn: str, schema: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK_KEY)
+            await locks.hold(conn, locks.SCHEMA_CREATION)
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    finally:
+        await conn.close()
+
+
+async def drop_schema(dsn: str, schema: str) -> None:
+    """Drop a service's schema and everything in it (reporting's rebuild)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     finally:
         await conn.close()
 
@@ -49,16 +57,6 @@ async def migrate(dsn: str, *, schema: str, directory: Path) -> None:
     await ensure_schema(dsn, schema)
     applied = await asyncio.to_thread(_apply_migrations, dsn, schema, directory)
     log.info("schema %s: %d migration(s) applied", schema, applied)
-
-
-async def lock_keys(conn: asyncpg.Connection, namespace: str, keys: Iterable[str]) -> None:
-    """Transaction-scoped advisory locks on `keys`, taken in one sorted order (no deadlock)."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(k) FROM "
-        "(SELECT DISTINCT hashtext($1 || u) AS k FROM unnest($2::text[]) u ORDER BY 1) s",
-        f"{namespace}:",
-        sorted(keys),
-    )
 
 
 async def insert_rows(

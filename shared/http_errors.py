@@ -17,6 +17,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from shared import errors
+
 
 class FieldError(BaseModel):
     loc: str
@@ -34,6 +36,7 @@ MAX_HEADER_BYTES = 16 * 1024
 CODES = {
     400: "BAD_REQUEST",
     401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
@@ -49,6 +52,15 @@ DESCRIPTIONS = {
     413: "Body too large",
     422: "Invalid request: the fields are named in `errors`",
     503: "Not ready",
+}
+
+
+# A use case's refusal (shared.errors) as an HTTP status.
+STATUS_OF_REFUSAL: dict[type[errors.Refused], int] = {
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.NotAllowed: 403,
+    errors.Invalid: 422,
 }
 
 
@@ -117,6 +129,10 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405 and (documented := allowed_methods(request)):
             headers["Allow"] = ", ".join(documented)
         return error_response(exc.status_code, str(exc.detail), headers=headers)
+
+    @app.exception_handler(errors.Refused)
+    async def refused(_: Request, exc: errors.Refused) -> JSONResponse:
+        return error_response(STATUS_OF_REFUSAL.get(type(exc), 409), str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

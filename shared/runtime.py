@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
-from shared import db, gc_pauses, topics
+from shared import db, gc_pauses, locks, topics
 from shared.kafka import KafkaSetupError, ensure_topics, idempotent_producer, probe
 from shared.ops_metrics import READY, LagExporter, refresh_outbox
 from shared.outbox import OutboxRelay
@@ -30,7 +30,6 @@ class ServiceRuntime:
     name: str
     settings: ServiceSettings
     migrations: Path
-    relay_lock_key: int
     broker: KafkaBroker = field(init=False)
     _pool: asyncpg.Pool | None = field(default=None, init=False)
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
@@ -107,7 +106,7 @@ class ServiceRuntime:
             pool=self.pool,
             producer=self._producer,
             service=self.name,
-            lock_key=self.relay_lock_key,
+            lock_key=locks.OUTBOX_RELAY[self.name],
             batch_size=s.outbox_batch_size,
             idle_sleep_s=s.outbox_idle_sleep_s,
         )

@@ -25,6 +25,11 @@ ALL: Final = (
     PROGRESS,
 )
 
+# What each service consumes.
+REGISTRATION_INPUTS: Final = (INTAKE,)
+AWARDS_INPUTS: Final = (ENTERPRISE_EVENTS,)
+REPORTING_INPUTS: Final = (ENTERPRISE_EVENTS, CARRIER_EVENTS, AWARD_EVENTS)
+
 DLQS: Final = frozenset({INTAKE_DLQ, AWARDS_DLQ, REPORTING_DLQ})
 
 # Topic configs beyond partitions and replication. The progress topic keeps the latest

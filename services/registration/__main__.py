@@ -1,5 +1,4 @@
-from services.registration.app import create_app
-from shared.serve import serve
+from services.registration.entrypoints.cli import main
 
 if __name__ == "__main__":
-    serve("registration", create_app, default_port=8001)
+    main()

@@ -1,16 +1,13 @@
 """Wiring: settings -> runtime (pool, broker, outbox relay) -> FastAPI app."""
 
-import asyncio
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
-from prometheus_client import Gauge
 
+from services.registration.entrypoints.consumer import make_handler
 from services.registration.entrypoints.http_api import build_router
-from services.registration.entrypoints.intake_consumer import make_handler
 from services.registration.entrypoints.intake_schema import request_body_schema
-from services.registration.intake import SERVICE, expire_parked
+from services.registration.entrypoints.schedule import sweep_parked
 from services.registration.settings import RegistrationSettings
 from shared import divisions, topics
 from shared.consumer import subscribe_batches
@@ -18,32 +15,21 @@ from shared.events import CANONICAL_MODELS, CARRIER_EVENT_TYPES, IntakeResult
 from shared.http import service_app
 from shared.runtime import ServiceRuntime
 
-PARKED = Gauge("registration_parked_facts", "Intake facts parked until their reference arrives")
-PARKED_OLDEST = Gauge("registration_parked_oldest_seconds", "Age of the oldest parked fact (0 when none)")
+SERVICE = "registration"
 
 
 def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     settings = settings or RegistrationSettings()
     divisions.preload()
-    runtime = ServiceRuntime(
-        name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations", relay_lock_key=3_100_002
-    )
+    runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations")
     subscribe_batches(
-        runtime, topics=[topics.INTAKE], dlq_topic=topics.INTAKE_DLQ, handle=make_handler(settings.max_event_bytes)
+        runtime,
+        topics=list(topics.REGISTRATION_INPUTS),
+        dlq_topic=topics.INTAKE_DLQ,
+        handle=make_handler(settings.max_event_bytes),
     )
 
-    async def sweep_parked() -> None:
-        async with runtime.pool.acquire() as conn:
-            async with conn.transaction():
-                await expire_parked(conn, ttl=timedelta(seconds=settings.park_ttl_seconds))
-            row = await conn.fetchrow(
-                "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(parked_at)), 0) AS age FROM parked"
-            )
-            PARKED.set(row["n"])
-            PARKED_OLDEST.set(float(row["age"]))
-        await asyncio.sleep(settings.park_sweep_interval_seconds)
-
-    runtime.background.append(sweep_parked)
+    runtime.background.append(sweep_parked(runtime, settings))
     runtime.documents(
         topics.ENTERPRISE_EVENTS,
         models=[m for t, m in CANONICAL_MODELS.items() if t not in CARRIER_EVENT_TYPES],

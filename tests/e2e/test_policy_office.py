@@ -15,7 +15,7 @@ import httpx
 import openpyxl
 import pytest
 
-from services.awards.entrypoints import payout_export
+from services.awards.adapters import payout_export
 from shared import topics
 from shared.labels_zh import ROLE_ZH
 from simulator.__main__ import publish as publish_simulation

@@ -137,7 +137,7 @@ async def test_the_follower_prints_a_line_when_a_number_changes(simulated: Stack
     rows = await _converged(simulated)
     before, jobs = rows["2015/new_enterprises/650000"][0], rows["2015/jobs/650000"][0]
     follower = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "services.reporting.follow", "--year", "2015", "--division", "650000"],
+        *[sys.executable, "-m", "services.reporting", "follow", "--year", "2015", "--division", "650000"],
         cwd=ROOT,
         env={**os.environ, **simulated.env},
         stdout=asyncio.subprocess.PIPE,
@@ -174,7 +174,7 @@ async def test_a_late_consumer_reads_the_latest_progress_of_every_key(simulated:
     assert {2015, 2016, 2017} <= years  # the targets' years (college students run 2015–2017)
     assert len(expected) == len(years) * 8 * 24  # 8 targeted metrics x (region + 23 divisions)
     out = subprocess.run(
-        [sys.executable, "-m", "services.reporting.follow", "--year", "2015", "--division", "650000", "--once"],
+        [sys.executable, "-m", "services.reporting", "follow", "--year", "2015", "--division", "650000", "--once"],
         cwd=ROOT,
         env={**os.environ, **simulated.env},
         capture_output=True,

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.reporting.adapters.projection import UNKNOWN_PREFECTURE, project
 from services.reporting.domain.progress import milestone_date, window
-from services.reporting.entrypoints.http_api import progress_document
+from services.reporting.domain.projection import UNKNOWN_PREFECTURE
+from services.reporting.service_layer.progress_queries import progress
+from services.reporting.service_layer.projection import project
 from shared import db
 from shared.codec import Delivered, decode_envelope
 from tests.conftest import ROOT, Infra
@@ -67,8 +68,7 @@ def award(event_type: str, uscc: str, payout_id: uuid.UUID, basis: str, amount: 
 
 
 async def doc(pool: asyncpg.Pool, year: int, as_of: date | None, division: str | None = None) -> dict[str, Any]:
-    async with pool.acquire() as conn:
-        return await progress_document(conn, window(year, as_of=as_of, today=TODAY), division)
+    return await progress(pool, window(year, as_of=as_of, today=TODAY), division)
 
 
 async def test_exact_numbers_at_window_edges(pools: list[asyncpg.Pool]) -> None:

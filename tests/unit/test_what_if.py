@@ -11,8 +11,7 @@ from pydantic import ValidationError
 from services.awards.domain.award_rules import could_be_paid, decide
 from services.awards.domain.facts import Admission, Certification, Graduation, Listing, Transfer
 from services.awards.domain.policy import Policy
-from services.awards.domain.what_if import adjusted, side_by_side, sum_of, tally_of
-from services.awards.what_if import PolicyOverrides
+from services.awards.domain.what_if import PolicyOverrides, adjusted, side_by_side, sum_of, tally_of
 from shared.enums import Board, DeclineReason, Rule
 from tests.unit.test_award_order_independence import as_facts, fact_sets
 

@@ -3,30 +3,14 @@ and the append-only audit trail. Every function runs in the caller's transaction
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import asyncpg
 import orjson
 
+from services.awards.domain.audit import Actor
 from services.awards.domain.disbursement import Stage, Standing, stage_of
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who did it and from which request: every audit row carries this."""
-
-    subject: str
-    name: str
-    roles: tuple[str, ...]
-    request_id: str
-    client: str | None = None
-    method: str | None = None
-    path: str | None = None
-
-
-RULES_ACTOR = Actor("awards-rules", "awards rules engine", (), "-")
 
 
 async def audit(conn: asyncpg.Connection, actor: Actor, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> None:

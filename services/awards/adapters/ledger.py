@@ -184,6 +184,7 @@ async def payable_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> Async
     current: str | None = None
     parts: dict[str, set[Any]] = defaultdict(set)
     out: list[EnterpriseFacts] = []
+    await conn.execute("SET LOCAL work_mem = '64MB'")  # the sort by enterprise stays in memory
     cursor = await conn.cursor(
         f"SELECT {FACT_COLUMNS} FROM facts f WHERE f.uscc IN ({PAYABLE_ENTERPRISES}) ORDER BY f.uscc", *PAYABLE_ARGS
     )
@@ -206,6 +207,11 @@ async def payable_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> Async
         out.append(assemble(current, "", parts))
     if out:
         yield out
+
+
+async def payable_enterprise_count(conn: asyncpg.Connection) -> int:
+    n: int = await conn.fetchval(f"SELECT count(DISTINCT uscc) FROM ({PAYABLE_ENTERPRISES}) p", *PAYABLE_ARGS)
+    return n
 
 
 async def ledger_tally(conn: asyncpg.Connection) -> Tally:

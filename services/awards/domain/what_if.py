@@ -1,12 +1,16 @@
-"""What-if budgets: the award rules under other parameters, tallied. Pure."""
+"""What-if budgets: the award rules under other policy numbers, tallied. Pure."""
 
 import dataclasses
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from services.awards.domain.award_rules import Decision, OwedPayout
 from services.awards.domain.policy import Policy
 from shared.enums import Rule
+from shared.events import IsoDate
 
 # (rule, recipient role, basis year) -> [payouts, CNY]
 Tally = dict[tuple[str, str, int], list[int]]
@@ -62,3 +66,47 @@ def side_by_side(what_if: Tally, ledger: Tally) -> list[dict[str, object]]:
             }
         )
     return rows
+
+
+Years = Field(default=None, ge=1, le=10, description="calendar years after graduation, 1 to 10")
+Amount = Field(default=None, ge=0, le=100_000_000, description="CNY to each of operator and enterprise")
+
+
+class PolicyOverrides(BaseModel):
+    """Any of the policy's numbers; what is not given stays as the service is configured."""
+
+    model_config = ConfigDict(extra="forbid")
+    high_tech_cny: StrictInt | None = Amount
+    listing_cny: StrictInt | None = Amount
+    transfer_cny: StrictInt | None = Amount
+    high_tech_window_years: StrictInt | None = Years
+    listing_window_years: StrictInt | None = Years
+    effective_from: IsoDate | None = Field(default=None, description="YYYY-MM-DD")
+
+    def applied_to(self, policy: Policy) -> Policy:
+        amounts = {
+            rule: v
+            for rule, v in (
+                (Rule.HIGH_TECH_CERTIFICATION, self.high_tech_cny),
+                (Rule.EQUITY_LISTING, self.listing_cny),
+                (Rule.BOARD_TRANSFER, self.transfer_cny),
+            )
+            if v is not None
+        }
+        windows = {
+            rule: v
+            for rule, v in (
+                (Rule.HIGH_TECH_CERTIFICATION, self.high_tech_window_years),
+                (Rule.EQUITY_LISTING, self.listing_window_years),
+            )
+            if v is not None
+        }
+        return adjusted(policy, amounts=amounts, window_years=windows, effective_from=self.effective_from)
+
+
+def describe(policy: Policy) -> dict[str, Any]:
+    return {
+        "effective_from": policy.effective_from.isoformat(),
+        "amounts_cny": {str(r): v for r, v in policy.amounts.items()},
+        "window_years": {str(r): v for r, v in policy.window_years.items()},
+    }

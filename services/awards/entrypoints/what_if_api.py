@@ -5,8 +5,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from services.awards.what_if import PolicyOverrides, what_if
+from services.awards.domain.what_if import PolicyOverrides
+from services.awards.service_layer.what_if_budget import what_if
 from shared.http_errors import responses
+from shared.http_params import pool_of
 
 router = APIRouter(prefix="/v1", tags=["awards"])
 # One tally at a time: it is CPU work on the same loop that consumes events.
@@ -17,7 +19,6 @@ _one_at_a_time = asyncio.Lock()
 async def what_if_budget(request: Request, overrides: PolicyOverrides) -> dict[str, Any]:
     """Totals by rule x recipient role x basis year if the policy had these numbers,
     computed by the award rules over the stored facts. Never writes the ledger."""
-    runtime = request.app.state.runtime
-    current = runtime.settings.policy()
-    async with _one_at_a_time, runtime.pool.acquire() as conn:
-        return await what_if(conn, overrides.applied_to(current), current=current)
+    current = request.app.state.runtime.settings.policy()
+    async with _one_at_a_time:
+        return await what_if(pool_of(request), overrides.applied_to(current), current=current)

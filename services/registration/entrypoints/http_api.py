@@ -3,20 +3,18 @@
 import hmac
 from typing import Any, Literal
 
-import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.registration.entrypoints.intake_schema import request_body_schema
-from services.registration.intake import IntakeBatch
-from services.registration.intake_results import Incoming
+from services.registration.service_layer import intake, records
 from services.registration.settings import RegistrationSettings
 from shared.enums import IntakeError, IntakeStatus
 from shared.http_errors import error_response, responses
+from shared.http_params import Uscc, pool_of
 from shared.read_access import BEARER, reader_guard
 
-USCC = Path(pattern=r"^[0-9A-Z]{18}$", description="Unified social credit code: 18 characters, 0-9 and A-Z")
 # Any printable text: a NUL or control character never reaches PostgreSQL (422 instead of 500).
 CARRIER_ID = Path(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")
 
@@ -40,9 +38,6 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
     limit = settings.max_event_bytes
     read = reader_guard(settings.read_tokens())
     body_schema, _ = request_body_schema()
-
-    def pool(request: Request) -> asyncpg.Pool:
-        return request.app.state.runtime.pool
 
     @router.post(
         "/events",
@@ -70,8 +65,7 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
             body += chunk
             if len(body) > limit:
                 return _error(413, IntakeError.TOO_LARGE, f"body exceeds {limit} bytes")
-        async with pool(request).acquire() as conn, conn.transaction():
-            (outcome,) = await IntakeBatch(conn, max_bytes=limit, dead_letter=False).run([Incoming(raw=bytes(body))])
+        outcome = await intake.submit(pool_of(request), bytes(body), max_bytes=limit)
         if outcome.status is IntakeStatus.DUPLICATE:
             return JSONResponse({"event_id": str(outcome.event_id), "status": "duplicate"}, status_code=200)
         if outcome.rejection is not None:
@@ -81,72 +75,15 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
         return JSONResponse({"event_id": str(outcome.event_id), "status": "accepted"}, status_code=202)
 
     @router.get("/enterprises/{uscc}", dependencies=read, responses=responses(401, 404, 422))
-    async def get_enterprise(request: Request, uscc: str = USCC) -> dict[str, Any]:
-        async with pool(request).acquire() as conn:
-            row = await conn.fetchrow("SELECT * FROM enterprises WHERE uscc = $1", uscc)
-            if row is None:
-                raise HTTPException(404, f"enterprise {uscc} is not registered")
-            stints = await conn.fetch(
-                "SELECT incubator_id, admitted_on, graduated_on FROM stints WHERE uscc = $1 ORDER BY admitted_on",
-                uscc,
-            )
-            certs = await conn.fetch(
-                "SELECT certificate_no, certified_on FROM certifications WHERE uscc = $1 ORDER BY certified_on", uscc
-            )
-            listings = await conn.fetch(
-                "SELECT board, security_code, listed_on FROM listings WHERE uscc = $1 ORDER BY listed_on", uscc
-            )
-            transfers = await conn.fetch(
-                "SELECT from_board, to_board, security_code, transferred_on FROM transfers WHERE uscc = $1 "
-                "ORDER BY transferred_on",
-                uscc,
-            )
-            latest = await conn.fetchrow(
-                "SELECT employees, reported_on FROM employment_reports WHERE uscc = $1 "
-                "ORDER BY reported_on DESC, event_id DESC LIMIT 1",
-                uscc,
-            )
-        return {
-            **_row(row),
-            "stints": [_row(s) for s in stints],
-            "certifications": [_row(c) for c in certs],
-            "listings": [_row(x) for x in listings],
-            "transfers": [_row(t) for t in transfers],
-            "latest_employment_report": latest and _row(latest),
-        }
+    async def get_enterprise(request: Request, uscc: str = Uscc) -> dict[str, Any]:
+        return await records.enterprise(pool_of(request), uscc)
 
     @router.get("/incubators/{incubator_id}", dependencies=read, responses=responses(401, 404, 422))
     async def get_incubator(request: Request, incubator_id: str = CARRIER_ID) -> dict[str, Any]:
-        async with pool(request).acquire() as conn:
-            row = await conn.fetchrow("SELECT * FROM incubators WHERE incubator_id = $1", incubator_id)
-            if row is None:
-                raise HTTPException(404, f"incubator {incubator_id} is not registered")
-            resident = await conn.fetchval(
-                "SELECT count(*) FROM stints WHERE incubator_id = $1 AND graduated_on IS NULL", incubator_id
-            )
-        return {**_row(row), "resident_enterprises": resident}
+        return await records.incubator(pool_of(request), incubator_id)
 
     @router.get("/parked", dependencies=read, responses=responses(401, 422))
     async def get_parked(request: Request, limit: int = Query(default=100, ge=1, le=1000)) -> dict[str, Any]:
-        async with pool(request).acquire() as conn:
-            total = await conn.fetchval("SELECT count(*) FROM parked")
-            rows = await conn.fetch(
-                "SELECT event_id, event_type, waiting_for, reason, parked_at, source_topic, source_partition, "
-                "source_offset FROM parked ORDER BY parked_at, event_id LIMIT $1",
-                limit,
-            )
-        return {"total": total, "parked": [_row(r) for r in rows]}
+        return await records.parked(pool_of(request), limit)
 
     return router
-
-
-def _row(record: asyncpg.Record) -> dict[str, Any]:
-    return {k: _json(v) for k, v in record.items()}
-
-
-def _json(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return None
-    return str(value) if not isinstance(value, int | str | float | type(None)) else value

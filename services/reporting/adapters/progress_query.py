@@ -1,32 +1,29 @@
 """Read the maintained aggregates for one window: a few indexed range sums, no event scans."""
 
 from collections import defaultdict
-from datetime import date
 from typing import Any
 
 import asyncpg
 
-from services.reporting.adapters.projection import UNKNOWN_PREFECTURE
-from services.reporting.domain import metric_definitions as m
+from services.reporting.domain import metric_definitions as metrics
 from services.reporting.domain.progress import Window, period_of
+from services.reporting.domain.projection import REGION, UNKNOWN_PREFECTURE
 from shared.divisions import PREFECTURES
 
 _PER_YEAR = (
-    m.NEW_ENTERPRISES,
-    m.JOBS,
-    m.REGION_BASES,
-    m.SERVICE_PLATFORMS,
-    m.RESIDENT_ENTERPRISES,
-    m.RESIDENT_JOBS,
-    m.HIGH_TECH_CERTIFICATIONS,
-    m.LISTINGS_XJEE,
-    m.LISTINGS_NEEQ,
-    m.BOARD_TRANSFERS,
-    m.GRADUATIONS,
+    metrics.NEW_ENTERPRISES,
+    metrics.JOBS,
+    metrics.REGION_BASES,
+    metrics.SERVICE_PLATFORMS,
+    metrics.RESIDENT_ENTERPRISES,
+    metrics.RESIDENT_JOBS,
+    metrics.HIGH_TECH_CERTIFICATIONS,
+    metrics.LISTINGS_XJEE,
+    metrics.LISTINGS_NEEQ,
+    metrics.BOARD_TRANSFERS,
+    metrics.GRADUATIONS,
 )
 
-
-REGION = "*"
 
 # Sum whole months from the monthly rollup and the days of the last month from the daily
 # one: at most ~12 + 31 rows per metric and prefecture, whatever the history's size.
@@ -57,9 +54,9 @@ async def actuals(conn: asyncpg.Connection, w: Window, *, prefecture: str | None
     # Every per-year metric's window is [Y-01-01, E] within its cohort (business dates).
     for r in await conn.fetch(sql, list(_PER_YEAR), w.year, w.start, w.end, *args):
         out[r["prefecture"]][r["metric"]] = r["v"]
-    start, end = period_of(m.COLLEGE_STUDENT_FOUNDERS, w)
-    for r in await conn.fetch(sql, [m.COLLEGE_STUDENT_FOUNDERS], None, start, end, *args):
-        out[r["prefecture"]][m.COLLEGE_STUDENT_FOUNDERS] = r["v"]
+    start, end = period_of(metrics.COLLEGE_STUDENT_FOUNDERS, w)
+    for r in await conn.fetch(sql, [metrics.COLLEGE_STUDENT_FOUNDERS], None, start, end, *args):
+        out[r["prefecture"]][metrics.COLLEGE_STUDENT_FOUNDERS] = r["v"]
     bases = {
         r["prefecture"]
         for r in await conn.fetch(
@@ -68,10 +65,10 @@ async def actuals(conn: asyncpg.Connection, w: Window, *, prefecture: str | None
         if r["prefecture"] in PREFECTURES
     }
     if prefecture is None:
-        out[REGION][m.PREFECTURES_WITH_BASE] = len(bases)
+        out[REGION][metrics.PREFECTURES_WITH_BASE] = len(bases)
     else:
         for p in bases if prefecture == "all" else bases & {prefecture}:
-            out[p][m.PREFECTURES_WITH_BASE] = 1
+            out[p][metrics.PREFECTURES_WITH_BASE] = 1
     return {p: dict(v) for p, v in out.items()}
 
 
@@ -109,22 +106,6 @@ async def award_totals(conn: asyncpg.Connection, w: Window, prefecture: str | No
 async def targets(conn: asyncpg.Connection, year: int) -> dict[str, int]:
     rows = await conn.fetch("SELECT metric, target FROM targets WHERE year = $1", year)
     return {r["metric"]: r["target"] for r in rows}
-
-
-def counters_block(actual: dict[str, int]) -> dict[str, Any]:
-    return {
-        "high_tech_certifications": actual.get(m.HIGH_TECH_CERTIFICATIONS, 0),
-        "listings": {"XJEE": actual.get(m.LISTINGS_XJEE, 0), "NEEQ": actual.get(m.LISTINGS_NEEQ, 0)},
-        "board_transfers": actual.get(m.BOARD_TRANSFERS, 0),
-        "graduations": actual.get(m.GRADUATIONS, 0),
-    }
-
-
-def today_in_xinjiang() -> date:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 async def award_months(conn: asyncpg.Connection, w: Window, prefecture: str | None) -> list[asyncpg.Record]:
@@ -169,3 +150,25 @@ async def disbursement_months(conn: asyncpg.Connection, w: Window, prefecture: s
             UNKNOWN_PREFECTURE,
         )
     )
+
+
+async def published_rows(conn: asyncpg.Connection) -> dict[tuple[int, str, str], tuple[int, int | None]]:
+    """What reporting.progress.v1 last said of each (year, metric, division): (actual, target)."""
+    return {
+        (r["year"], r["metric"], r["division"]): (r["actual"], r["target"])
+        for r in await conn.fetch("SELECT year, metric, division, actual, target FROM progress_published")
+    }
+
+
+async def mark_published(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
+    await conn.executemany(
+        "INSERT INTO progress_published (year, metric, division, actual, target) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (year, metric, division) DO UPDATE SET actual = excluded.actual, target = excluded.target",
+        [(r["year"], r["metric"], r["division"], r["actual"], r["target"]) for r in rows],
+    )
+
+
+async def reported_years(conn: asyncpg.Connection) -> set[int]:
+    """Years with a target or with any counted fact."""
+    years = {r["year"] for r in await conn.fetch("SELECT DISTINCT year FROM targets")}
+    return years | {r["cohort"] for r in await conn.fetch("SELECT DISTINCT cohort FROM monthly_counters")}

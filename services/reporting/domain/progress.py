@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from services.reporting.domain import metric_definitions as metrics
 from services.reporting.domain.metric_definitions import COLLEGE_PERIOD, COLLEGE_STUDENT_FOUNDERS, LABELS_ZH, TARGETED
 
 Milestone = Literal["mid_term", "annual"]
@@ -95,3 +96,12 @@ def progress_rows(
 
 def progress_key(row: dict[str, Any]) -> str:
     return f"{row['year']}/{row['metric']}/{row['division']}"
+
+
+def counters_block(actual: dict[str, int]) -> dict[str, Any]:
+    return {
+        "high_tech_certifications": actual.get(metrics.HIGH_TECH_CERTIFICATIONS, 0),
+        "listings": {"XJEE": actual.get(metrics.LISTINGS_XJEE, 0), "NEEQ": actual.get(metrics.LISTINGS_NEEQ, 0)},
+        "board_transfers": actual.get(metrics.BOARD_TRANSFERS, 0),
+        "graduations": actual.get(metrics.GRADUATIONS, 0),
+    }

@@ -1,4 +1,5 @@
-"""Reporting HTTP API (SPEC §4): progress as JSON and CSV, per-division rows, the dashboard."""
+"""Reporting HTTP API (docs/contract/http.md): progress as JSON and CSV, per-division rows,
+the dashboard."""
 
 import csv
 import io
@@ -6,15 +7,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 
-from services.reporting.adapters import progress_query as q
-from services.reporting.domain.metric_definitions import TARGETED
-from services.reporting.domain.progress import Milestone, Window, metrics_block, milestone_date, window
-from shared.divisions import PREFECTURES, REGION_CITIES, is_prefecture, prefecture_of
+from services.reporting.domain.progress import Milestone
+from services.reporting.service_layer import progress_queries
+from shared.divisions import prefecture_of
 from shared.http_errors import responses
+from shared.http_params import Division, Year, pool_of
 
 router = APIRouter(tags=["reporting"])
 DASHBOARD = (Path(__file__).parent / "dashboard.html").read_text(encoding="utf-8")
@@ -23,76 +23,23 @@ DASHBOARD = (Path(__file__).parent / "dashboard.html").read_text(encoding="utf-8
 ECHARTS = Path(__file__).parents[3] / "web" / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 
-def pool_of(request: Request) -> asyncpg.Pool:
-    return request.app.state.runtime.pool
-
-
-def request_window(year: int, as_of: date | None, milestone: Milestone | None) -> Window:
-    if as_of is not None and milestone is not None:
-        raise HTTPException(422, "give as_of or milestone, not both")
-    if milestone is not None:
-        as_of = milestone_date(year, milestone)
-    try:
-        return window(year, as_of=as_of, today=q.today_in_xinjiang())
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
-
-
-async def progress_document(conn: asyncpg.Connection, w: Window, division: str | None) -> dict[str, Any]:
-    found = await q.actuals(conn, w, prefecture=division)
-    actual = found.get(division or q.REGION, {})
-    targets = await q.targets(conn, w.year) if division is None else {}
-    return {
-        "year": w.year,
-        "as_of": w.end.isoformat(),
-        "division": division,
-        "metrics": metrics_block(w, actual, targets),
-        "counters": q.counters_block(actual),
-        "awards": await q.award_totals(conn, w, division),
-    }
-
-
-Year = Query(ge=2000, le=2100)
-
-
 @router.get("/v1/progress", responses=responses(401, 422))
 async def progress(
     request: Request,
     year: int = Year,
     as_of: date | None = None,
     milestone: Milestone | None = None,
-    division: str | None = Query(default=None, pattern=r"^65\d{4}$"),
+    division: str | None = Division,
 ) -> dict[str, Any]:
-    w = request_window(year, as_of, milestone)
-    rolled = None if division is None else prefecture_of(division)
-    async with pool_of(request).acquire() as conn:
-        return await progress_document(conn, w, rolled)
-
-
-async def divisions_document(conn: asyncpg.Connection, w: Window) -> dict[str, Any]:
-    by_prefecture = await q.actuals(conn, w, prefecture="all")
-    rows = []
-    for code, name in {**PREFECTURES, **REGION_CITIES}.items():
-        actual = by_prefecture.get(code, {})
-        rows.append(
-            {
-                "division_code": code,
-                "name_zh": name,
-                "prefecture_level": is_prefecture(code),
-                "metrics": {k: actual.get(k, 0) for k in TARGETED},
-                "counters": q.counters_block(actual),
-            }
-        )
-    return {"year": w.year, "as_of": w.end.isoformat(), "divisions": rows}
+    w = progress_queries.window_for(year, as_of, milestone)
+    return await progress_queries.progress(pool_of(request), w, None if division is None else prefecture_of(division))
 
 
 @router.get("/v1/progress/divisions", responses=responses(401, 422))
 async def progress_divisions(
     request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
 ) -> dict[str, Any]:
-    w = request_window(year, as_of, milestone)
-    async with pool_of(request).acquire() as conn:
-        return await divisions_document(conn, w)
+    return await progress_queries.divisions(pool_of(request), progress_queries.window_for(year, as_of, milestone))
 
 
 class CSVResponse(PlainTextResponse):
@@ -103,9 +50,8 @@ class CSVResponse(PlainTextResponse):
 async def progress_csv(
     request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
 ) -> CSVResponse:
-    w = request_window(year, as_of, milestone)
-    async with pool_of(request).acquire() as conn:
-        doc = await progress_document(conn, w, None)
+    w = progress_queries.window_for(year, as_of, milestone)
+    doc = await progress_queries.progress(pool_of(request), w, None)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["key", "label_zh", "target", "actual", "ratio", "from", "to"])

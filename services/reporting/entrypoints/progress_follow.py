@@ -1,4 +1,4 @@
-"""`python -m services.reporting.follow`: live progress from reporting.progress.v1.
+"""`python -m services.reporting follow`: live progress from reporting.progress.v1.
 
 An example for the systems around the platform: no HTTP polling, no consumer group, no
 database. It reads the compacted topic from its beginning (the latest row of every key is
@@ -86,7 +86,7 @@ async def follow(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.reporting.follow", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m services.reporting follow", description=__doc__)
     parser.add_argument("--year", type=int, help="only this year's rows")
     parser.add_argument("--division", help="only this division (650000: the region)")
     parser.add_argument("--once", action="store_true", help="print the current rows and exit")

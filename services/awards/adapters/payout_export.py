@@ -1,33 +1,22 @@
-"""The payout ledger for finance: GET /v1/payouts.csv and /v1/payouts.xlsx, streamed.
+"""The payout ledger as files for finance (GET /v1/payouts.csv and .xlsx), streamed.
 
 Rows come through a server-side cursor; the CSV goes out as it is read, the workbook is
-streamed by rust_xlsxwriter to a temporary file and sent from there, so a 100,000-row
-export never sits in memory."""
+streamed by rust_xlsxwriter to a file, so a 100,000-row export never sits in memory.
+Filters are (from, to, rule, status), each None for "any"."""
 
 import asyncio
 import csv
 import io
 import queue
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
 from rustpy_xlsxwriter import FastExcel, Format
-from starlette.background import BackgroundTask
 
-from shared.enums import Rule
-from shared.events import IsoDate
-from shared.http_errors import responses
 from shared.labels_zh import ROLE_ZH, RULE_ZH, STATUS_ZH
 
-router = APIRouter(prefix="/v1", tags=["awards"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET = "奖励发放明细"
 Chunk = list[asyncpg.Record] | None  # None: no more rows
 # (CSV key, workbook header, SQL): ids and dates come out of PostgreSQL as text already.
@@ -56,9 +45,6 @@ _SELECT = (
     "WHERE ($1::date IS NULL OR p.basis_date >= $1) AND ($2::date IS NULL OR p.basis_date <= $2) "
     "AND ($3::text IS NULL OR p.rule = $3) AND ($4::text IS NULL OR p.status = $4) ORDER BY p.seq"
 )
-Status = Literal["issued", "reversed"]
-From = Annotated[IsoDate | None, Query(alias="from", description="basis date, inclusive")]
-To = Annotated[IsoDate | None, Query(description="basis date, inclusive")]
 
 
 async def _rows(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[list[asyncpg.Record]]:
@@ -73,33 +59,6 @@ async def _rows(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[list
             yield chunk
 
 
-def _filters(from_: date | None, to: date | None, rule: Rule | None, status: Status | None) -> tuple[Any, ...]:
-    if from_ and to and from_ > to:
-        raise HTTPException(422, f"from {from_} is after to {to}")
-    return (from_, to, rule, status)
-
-
-def _name(args: tuple[Any, ...], ext: str) -> str:
-    parts = ["payouts", *(str(a) for a in args if a is not None)]
-    return "-".join(parts) + "." + ext
-
-
-@router.get("/payouts.csv", response_class=StreamingResponse, responses=responses(401, 422))
-async def payouts_csv(
-    request: Request,
-    from_: From = None,
-    to: To = None,
-    rule: Rule | None = None,
-    status: Status | None = None,
-) -> StreamingResponse:
-    args = _filters(from_, to, rule, status)
-    return StreamingResponse(
-        csv_chunks(request.app.state.runtime.pool, args),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{_name(args, "csv")}"'},
-    )
-
-
 async def csv_chunks(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[bytes]:
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
@@ -111,30 +70,6 @@ async def csv_chunks(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator
         buf.seek(0)
         buf.truncate()
     yield buf.getvalue().encode()
-
-
-@router.get(
-    "/payouts.xlsx",
-    response_class=FileResponse,
-    responses={200: {"content": {XLSX: {}}, "description": "the workbook"}, **responses(401, 422)},
-)
-async def payouts_xlsx(
-    request: Request,
-    from_: From = None,
-    to: To = None,
-    rule: Rule | None = None,
-    status: Status | None = None,
-) -> FileResponse:
-    args = _filters(from_, to, rule, status)
-    tmp = Path(tempfile.mkdtemp(prefix="payouts-"))
-    path = tmp / "payouts.xlsx"
-    await write_workbook(request.app.state.runtime.pool, args, path)
-    return FileResponse(
-        path,
-        media_type=XLSX,
-        filename=_name(args, "xlsx"),
-        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
-    )
 
 
 async def write_workbook(pool: asyncpg.Pool, args: tuple[Any, ...], path: Path) -> int:

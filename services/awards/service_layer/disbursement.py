@@ -11,8 +11,7 @@ import asyncpg
 
 from services.awards.adapters import disbursement_books as books
 from services.awards.adapters import payment_files
-from services.awards.adapters.disbursement_books import RULES_ACTOR, Actor
-from services.awards.award_events import award_message
+from services.awards.domain.audit import RULES_ACTOR, Actor
 from services.awards.domain.disbursement import (
     HEADER_WANTED,
     ApprovalOutcome,
@@ -28,30 +27,22 @@ from services.awards.domain.disbursement import (
     stage_of,
 )
 from services.awards.domain.reconcile import Reversal
+from services.awards.service_layer.messages import award_message
 from shared import outbox
 from shared.codec import OutgoingMessage
-from shared.consumer import crash_point
 from shared.enums import RecipientRole, Rule
+from shared.errors import Conflict, Invalid, NotAllowed, NotFound
 from shared.events import ClawbackRaised, ClawbackSettled, PayoutApproved, PayoutPaid, derived_id
+from shared.failpoints import crash_point
 
 # XJ_CRASH_FILE's failpoint between a disbursement's commit and its events' relay.
 CRASH_POINT = "awards-disbursement"
 
 
-class Refused(Exception):
-    """A request the books refuse as a whole: (HTTP status, why)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-async def approve_payouts(
-    conn: asyncpg.Connection, actor: Actor, payout_ids: Sequence[uuid.UUID]
-) -> list[dict[str, str]]:
+async def approve_payouts(pool: asyncpg.Pool, actor: Actor, payout_ids: Sequence[uuid.UUID]) -> list[dict[str, str]]:
     ids = list(dict.fromkeys(payout_ids))
     now = datetime.now(UTC)
-    async with conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         rows = await books.lock_payouts(conn, ids)
         results: list[dict[str, str]] = []
         approved: list[asyncpg.Record] = []
@@ -101,14 +92,14 @@ def _approved(r: asyncpg.Record, actor: Actor, now: datetime) -> OutgoingMessage
 
 
 async def prepare_batch(
-    conn: asyncpg.Connection, actor: Actor, limit: int, only: Sequence[uuid.UUID] | None
+    pool: asyncpg.Pool, actor: Actor, limit: int, only: Sequence[uuid.UUID] | None
 ) -> dict[str, Any]:
     batch_id = uuid.uuid4()
     now = datetime.now(UTC)
-    async with conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         taken = await books.take_approved(conn, batch_id, limit, only)
         if not taken:
-            raise Refused(409, "no approved payout waits for a payment batch")
+            raise Conflict("no approved payout waits for a payment batch")
         files = payment_files.render(batch_id, taken, now)
         stored = {kind: (content, payment_files.sha256(content)) for kind, content in files.items()}
         total = sum(p["amount_cny"] for p in taken)
@@ -144,28 +135,28 @@ def batch_document(b: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def release_batch(conn: asyncpg.Connection, actor: Actor, batch_id: uuid.UUID) -> dict[str, Any]:
-    async with conn.transaction():
+async def release_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -> dict[str, Any]:
+    async with pool.acquire() as conn, conn.transaction():
         b = await books.batch(conn, batch_id, lock=True)
         if b is None:
-            raise Refused(404, f"no payment batch {batch_id}")
+            raise NotFound(f"no payment batch {batch_id}")
         if b["approved_by"] is None:
             why = four_eyes(b["prepared_by"], actor.subject)
             if why:
-                raise Refused(403, why)
+                raise NotAllowed(why)
             b = await books.mark_released(conn, batch_id, actor.subject)
             await books.audit(conn, actor, [("batch.approve", str(batch_id), {"total_cny": b["total_cny"]})])
     return batch_document(b)
 
 
-async def import_confirmation(conn: asyncpg.Connection, actor: Actor, text: str) -> dict[str, Any]:
+async def import_confirmation(pool: asyncpg.Pool, actor: Actor, text: str) -> dict[str, Any]:
     parsed = parse_confirmation(text)
     if parsed[:1] == [BadLine(1, HEADER_WANTED)]:
-        raise Refused(422, f"not a confirmation file: {HEADER_WANTED}")
+        raise Invalid(f"not a confirmation file: {HEADER_WANTED}")
     file_sha256 = payment_files.sha256(text.encode())
     now = datetime.now(UTC)
     answers: list[dict[str, Any]] = []
-    async with conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         rows = await books.lock_payouts(conn, [p.payout_id for p in parsed if isinstance(p, ConfirmationLine)])
         seen: set[tuple[uuid.UUID, str]] = set()
         paid: list[tuple[ConfirmationLine, asyncpg.Record]] = []

@@ -1,18 +1,23 @@
-"""`python -m services.awards what-if --listing-window-years 3`: the what-if budget as a table."""
+"""Awards' command line: `python -m services.awards [serve]`, and
+`python -m services.awards what-if --listing-window-years 3` (the what-if budget as a table)."""
 
 import argparse
 import asyncio
 import sys
 from typing import Any
 
-import asyncpg
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from services.awards.processing import SERVICE
+from services.awards.domain.what_if import PolicyOverrides
+from services.awards.service_layer.what_if_budget import what_if
 from services.awards.settings import AwardsSettings
-from services.awards.what_if import PolicyOverrides, what_if
+from shared import db
+from shared.cli import Command, dispatch
 from shared.labels_zh import ROLE_ZH, RULE_ZH
+from shared.serve import serve
+
+SERVICE = "awards"
 
 
 def parse(argv: list[str]) -> PolicyOverrides:
@@ -50,7 +55,7 @@ def table(result: dict[str, Any]) -> str:
 async def run(overrides: PolicyOverrides) -> dict[str, Any]:
     settings = AwardsSettings()
     current = settings.policy()
-    conn = await asyncpg.connect(settings.dsn, server_settings={"search_path": f"{SERVICE},public"})
+    pool = await db.create_pool(settings.dsn, schema=SERVICE, min_size=1, max_size=1)
     bar: tqdm[Any] | None = None
 
     def progress(done: int, total: int) -> None:
@@ -59,16 +64,33 @@ async def run(overrides: PolicyOverrides) -> dict[str, Any]:
         bar.update(done)
 
     try:
-        return await what_if(conn, overrides.applied_to(current), current=current, progress=progress)
+        return await what_if(pool, overrides.applied_to(current), current=current, progress=progress)
     finally:
         if bar is not None:
             bar.close()
-        await conn.close()
+        await pool.close()
 
 
-def main(argv: list[str]) -> None:
+def what_if_command(argv: list[str]) -> None:
     result = asyncio.run(run(parse(argv)))
     print(f"policy  : {result['policy']}")
     print(f"current : {result['current_policy']}")
     print(f"enterprises some policy could pay: {result['enterprises']:,}")
     print(table(result))
+
+
+def serve_command(argv: list[str]) -> None:
+    from services.awards.app import create_app
+
+    serve(SERVICE, create_app, default_port=8002)
+
+
+def main(argv: list[str] | None = None) -> None:
+    dispatch(
+        "python -m services.awards",
+        {
+            "serve": Command("serve HTTP and consume enterprise.events.v1", serve_command),
+            "what-if": Command("the budget under other policy numbers, beside the ledger", what_if_command),
+        },
+        argv,
+    )

@@ -4,8 +4,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.registration.intake import IntakeBatch
-from services.registration.intake_results import Incoming
+from services.registration.domain.intake import Incoming
+from services.registration.service_layer.intake import IntakeBatch
 from shared.consumer import BatchHandler, Record, record_headers
 
 

@@ -1,7 +1,8 @@
 """One batch of canonical enterprise events: store, re-decide, reconcile, emit.
 
-Everything happens in the caller's transaction: the processed-event marks, the ledger
-changes and the outgoing award events (outbox) commit together or not at all.
+Everything happens in the caller's transaction: the stored facts (which are the dedup:
+a redelivered fact inserts nothing and re-decides nothing), the ledger changes and the
+outgoing award events (outbox) commit together or not at all.
 """
 
 import uuid
@@ -10,35 +11,30 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from services.awards import disbursing
 from services.awards.adapters import ledger
-from services.awards.award_events import award_message
 from services.awards.domain.award_rules import decide
 from services.awards.domain.policy import Policy
 from services.awards.domain.reconcile import Changes, Reversal, reconcile
-from shared import outbox
-from shared.codec import OutgoingMessage, decode_envelope, unique
-from shared.consumer import BatchHandler, Record
-from shared.db import lock_keys
+from services.awards.service_layer import disbursement
+from services.awards.service_layer.messages import award_message
+from shared import locks, outbox
+from shared.codec import Delivered, OutgoingMessage, unique
 from shared.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_id
 
 SERVICE = "awards"
 
 
-def make_handler(policy: Policy) -> BatchHandler:
-    async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
-        events = unique(decode_envelope(r.value) for r in records if r.value is not None)
-        # The facts table is the dedup: only facts stored now re-decide an enterprise, and
-        # a re-decision of an unchanged enterprise changes nothing anyway.
-        affected = await ledger.store_facts(conn, events)
-        if affected:
-            await decide_and_reconcile(conn, sorted(affected), policy)
-
-    return handle
+async def take_facts(conn: asyncpg.Connection, events: Sequence[Delivered], policy: Policy) -> None:
+    """Store a batch's facts and re-decide the enterprises they concern."""
+    # Only facts stored now re-decide an enterprise, and a re-decision of an unchanged
+    # enterprise changes nothing anyway.
+    affected = await ledger.store_facts(conn, unique(events))
+    if affected:
+        await decide_and_reconcile(conn, sorted(affected), policy)
 
 
 async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], policy: Policy) -> None:
-    await lock_keys(conn, SERVICE, usccs)  # replicas during a rebalance decide one at a time
+    await locks.hold_each(conn, SERVICE, usccs)  # replicas during a rebalance decide one at a time
     facts = await ledger.load_facts(conn, usccs)
     books = await ledger.load_ledger(conn, usccs)
     declined = await ledger.load_declines(conn, usccs)
@@ -54,7 +50,7 @@ async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], polic
         out += award_messages(uscc, changes)
         reversed_ += [(uscc, r) for r in changes.reverse]
     # After the reversals' row locks: an approval or a payment of the same payout waits.
-    out += await disbursing.after_reversals(conn, reversed_)
+    out += await disbursement.after_reversals(conn, reversed_)
     await outbox.enqueue(conn, out)
 
 

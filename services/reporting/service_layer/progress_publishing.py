@@ -12,27 +12,26 @@ from typing import Any
 
 import asyncpg
 
-from services.reporting.adapters import progress_query as q
+from services.reporting.adapters import progress_query
 from services.reporting.domain.progress import progress_key, progress_rows, window
-from shared import outbox, topics
+from services.reporting.domain.projection import REGION
+from shared import locks, outbox, topics
+from shared.clock import business_date
 from shared.codec import OutgoingMessage, encode_envelope, event_message
 from shared.divisions import PREFECTURES, REGION_CITIES
 
-PUBLISH_LOCK = 3_300_003  # two replicas: one publishes, the other then finds nothing changed
-
 
 async def current_rows(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    today = q.today_in_xinjiang()
-    years = {r["year"] for r in await conn.fetch("SELECT DISTINCT year FROM targets")}
-    years |= {r["cohort"] for r in await conn.fetch("SELECT DISTINCT cohort FROM monthly_counters")}
+    today = business_date()
+    years = await progress_query.reported_years(conn)
     rows: list[dict[str, Any]] = []
     for year in sorted(y for y in years | {today.year} if y <= today.year):
         w = window(year, as_of=None, today=today)
         rows += progress_rows(
             w,
-            region=(await q.actuals(conn, w, prefecture=None)).get(q.REGION, {}),
-            targets=await q.targets(conn, year),
-            by_division=await q.actuals(conn, w, prefecture="all"),
+            region=(await progress_query.actuals(conn, w, prefecture=None)).get(REGION, {}),
+            targets=await progress_query.targets(conn, year),
+            by_division=await progress_query.actuals(conn, w, prefecture="all"),
             divisions=[*PREFECTURES, *REGION_CITIES],
         )
     return rows
@@ -52,22 +51,15 @@ def progress_message(row: dict[str, Any]) -> OutgoingMessage:
     )
 
 
-async def publish_changes(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+async def publish_changes(pool: asyncpg.Pool) -> list[dict[str, Any]]:
     """Publish the rows whose actual or target differ from what the topic last said;
     return every row as it is now (the progress gauges show them too)."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", PUBLISH_LOCK)
-        said = {
-            (r["year"], r["metric"], r["division"]): (r["actual"], r["target"])
-            for r in await conn.fetch("SELECT year, metric, division, actual, target FROM progress_published")
-        }
+    async with pool.acquire() as conn, conn.transaction():
+        await locks.hold(conn, locks.REPORTING_PROGRESS_PUBLISH)
+        said = await progress_query.published_rows(conn)
         rows = await current_rows(conn)
         changed = [r for r in rows if said.get((r["year"], r["metric"], r["division"])) != (r["actual"], r["target"])]
         if changed:
-            await conn.executemany(
-                "INSERT INTO progress_published (year, metric, division, actual, target) VALUES ($1, $2, $3, $4, $5) "
-                "ON CONFLICT (year, metric, division) DO UPDATE SET actual = excluded.actual, target = excluded.target",
-                [(r["year"], r["metric"], r["division"], r["actual"], r["target"]) for r in changed],
-            )
+            await progress_query.mark_published(conn, changed)
             await outbox.enqueue(conn, [progress_message(r) for r in changed])
     return rows

@@ -1,0 +1,71 @@
+"""Reads of the disbursement books for its HTTP API: batches, payouts by stage, a
+recipient's position, the audit trail."""
+
+import uuid
+
+import asyncpg
+
+from services.awards.adapters.disbursement_books import BATCH_COLUMNS
+from services.awards.domain.disbursement import Stage
+
+_STAGE_SQL = {
+    Stage.OWED: "p.status = 'issued' AND d.state IS NULL",
+    Stage.REVERSED: "p.status = 'reversed' AND d.state IS NULL",
+    **{s: f"d.state = '{s.value}'" for s in (Stage.APPROVED, Stage.BATCHED, Stage.PAID, Stage.CANCELLED)},
+}
+
+
+async def recent_batches(conn: asyncpg.Connection, limit: int = 200) -> list[asyncpg.Record]:
+    return list(await conn.fetch(f"SELECT {BATCH_COLUMNS} FROM payment_batches ORDER BY seq DESC LIMIT $1", limit))
+
+
+async def batch_lines(conn: asyncpg.Connection, batch_id: uuid.UUID) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            "SELECT payout_id, state, amount_cny, paid_on, paid_reference FROM disbursements "
+            "WHERE batch_id = $1 ORDER BY payout_id",
+            batch_id,
+        )
+    )
+
+
+async def payouts_at_stage(conn: asyncpg.Connection, stage: Stage, *, after: int, limit: int) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            "SELECT p.seq, p.payout_id, p.enterprise_uscc, p.rule, p.recipient_role, p.recipient_uscc, "
+            "p.recipient_name, p.amount_cny, p.basis_date, d.approved_by, d.batch_id, d.paid_on "
+            "FROM payouts p LEFT JOIN disbursements d USING (payout_id) "
+            f"WHERE p.seq > $1 AND {_STAGE_SQL[stage]} ORDER BY p.seq LIMIT $2",
+            after,
+            limit,
+        )
+    )
+
+
+async def position(conn: asyncpg.Connection, recipient_uscc: str) -> tuple[int, int, int]:
+    """(paid, clawed back, recovered) CNY of one recipient."""
+    row = await conn.fetchrow(
+        "SELECT coalesce(sum(d.amount_cny) FILTER (WHERE d.state = 'paid'), 0)::bigint AS paid, "
+        "coalesce(sum(c.amount_cny), 0)::bigint AS clawed_back, "
+        "coalesce(sum(c.amount_cny) FILTER (WHERE c.settled_on IS NOT NULL), 0)::bigint AS recovered "
+        "FROM payouts p JOIN disbursements d USING (payout_id) LEFT JOIN clawbacks c USING (payout_id) "
+        "WHERE p.recipient_uscc = $1",
+        recipient_uscc,
+    )
+    assert row is not None
+    return row["paid"], row["clawed_back"], row["recovered"]
+
+
+async def audit_entries(
+    conn: asyncpg.Connection, *, after: int, limit: int, action: str | None, subject: str | None
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            "SELECT * FROM audit_log WHERE seq > $1 AND ($2::text IS NULL OR action = $2) "
+            "AND ($3::text IS NULL OR subject = $3) ORDER BY seq LIMIT $4",
+            after,
+            action,
+            subject,
+            limit,
+        )
+    )

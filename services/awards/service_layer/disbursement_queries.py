@@ -1,0 +1,119 @@
+"""The disbursement books as their readers see them: batches and their files, payouts by
+stage, a recipient's position, the audit trail."""
+
+import uuid
+from typing import Any
+
+import asyncpg
+import orjson
+
+from services.awards.adapters import disbursement_books as books
+from services.awards.adapters import disbursement_views as views
+from services.awards.domain.disbursement import Stage, net_position
+from services.awards.service_layer.disbursement import batch_document
+from shared.errors import NotFound
+
+
+async def recent_batches(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+    async with pool.acquire() as conn:
+        return [batch_document(r) for r in await views.recent_batches(conn)]
+
+
+async def batch_with_lines(pool: asyncpg.Pool, batch_id: uuid.UUID) -> dict[str, Any]:
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        row = await books.batch(conn, batch_id)
+        if row is None:
+            raise NotFound(f"no payment batch {batch_id}")
+        lines = await views.batch_lines(conn, batch_id)
+    return {
+        **batch_document(row),
+        "lines": [
+            {
+                "payout_id": str(p["payout_id"]),
+                "state": p["state"],
+                "amount_cny": p["amount_cny"],
+                "paid_on": p["paid_on"].isoformat() if p["paid_on"] else None,
+                "paid_reference": p["paid_reference"],
+            }
+            for p in lines
+        ],
+    }
+
+
+async def batch_file(pool: asyncpg.Pool, batch_id: uuid.UUID, kind: str) -> tuple[bytes, str]:
+    """(the file exactly as prepared, its SHA-256 as recorded in the batch)."""
+    async with pool.acquire() as conn:
+        found = await books.batch_file(conn, batch_id, kind)
+    if found is None:
+        raise NotFound(f"no payment batch {batch_id}")
+    return found
+
+
+async def payouts_at_stage(
+    pool: asyncpg.Pool, stage: Stage, *, after: int, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """(up to `limit` payouts at `stage` after ledger position `after`, the position of the
+    last of them when more follow)."""
+    async with pool.acquire() as conn:
+        rows = await views.payouts_at_stage(conn, stage, after=after, limit=limit + 1)
+    page = rows[:limit]
+    return (
+        [
+            {
+                "payout_id": str(r["payout_id"]),
+                "enterprise_uscc": r["enterprise_uscc"],
+                "rule": r["rule"],
+                "recipient_role": r["recipient_role"],
+                "recipient_uscc": r["recipient_uscc"],
+                "recipient_name": r["recipient_name"],
+                "amount_cny": r["amount_cny"],
+                "basis_date": r["basis_date"].isoformat(),
+                "approved_by": r["approved_by"],
+                "batch_id": str(r["batch_id"]) if r["batch_id"] else None,
+                "paid_on": r["paid_on"].isoformat() if r["paid_on"] else None,
+            }
+            for r in page
+        ],
+        page[-1]["seq"] if len(rows) > limit else None,
+    )
+
+
+async def position(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
+    """What a recipient was paid and paid back: net = paid - recovered."""
+    async with pool.acquire() as conn:
+        paid, clawed_back, recovered = await views.position(conn, uscc)
+    return {
+        "recipient_uscc": uscc,
+        "paid_cny": paid,
+        "clawed_back_cny": clawed_back,
+        "recovered_cny": recovered,
+        "outstanding_clawback_cny": clawed_back - recovered,
+        "net_cny": net_position(paid, recovered),
+    }
+
+
+async def audit_trail(
+    pool: asyncpg.Pool, *, after: int, limit: int, action: str | None, subject: str | None
+) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        rows = await views.audit_entries(conn, after=after, limit=limit, action=action, subject=subject)
+    return {
+        "entries": [
+            {
+                "seq": r["seq"],
+                "at": r["at"].isoformat(),
+                "actor": r["actor"],
+                "actor_name": r["actor_name"],
+                "roles": list(r["roles"]),
+                "action": r["action"],
+                "subject": r["subject"],
+                "detail": orjson.loads(r["detail"]),
+                "request_id": r["request_id"],
+                "client": r["client"],
+                "method": r["method"],
+                "path": r["path"],
+            }
+            for r in rows
+        ],
+        "next_after": rows[-1]["seq"] if rows else after,
+    }

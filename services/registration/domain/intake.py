@@ -1,0 +1,70 @@
+"""One intake message, what can be read of its sender even when it is invalid, and what
+became of it. Pure."""
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+
+import orjson
+
+from services.registration.domain.validation import Rejection
+from shared.enums import IntakeStatus
+
+HTTP_TOPIC = "http:/v1/events"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One intake message as it arrived, from Kafka or HTTP."""
+
+    raw: bytes
+    key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    topic: str = HTTP_TOPIC
+    partition: int = -1
+    offset: int = -1
+
+    @property
+    def via_http(self) -> bool:
+        return self.topic == HTTP_TOPIC
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    event_id: uuid.UUID | None
+    source: str | None
+    event_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: IntakeStatus
+    event_id: uuid.UUID | None = None
+    rejection: Rejection | None = None
+    reason: str | None = None  # why it is parked
+
+
+def identity_of(raw: bytes) -> Identity:
+    """What can be read of a message's envelope even when it is invalid."""
+    try:
+        d = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return Identity(None, None, None)
+    if not isinstance(d, dict):
+        return Identity(None, None, None)
+    event_id = None
+    if isinstance(raw_id := d.get("event_id"), str):
+        with contextlib.suppress(ValueError):
+            event_id = uuid.UUID(raw_id)
+    source, event_type = d.get("source"), d.get("event_type")
+    return Identity(
+        event_id,
+        source if isinstance(source, str) else None,
+        event_type if isinstance(event_type, str) else None,
+    )
+
+
+def describe(rejection: Rejection) -> str:
+    """A rejection in one line: its message, then each field's error."""
+    details = "; ".join(f"{e.loc}: {e.msg}" for e in rejection.errors)
+    return f"{rejection.message} ({details})" if details else rejection.message

@@ -1,0 +1,98 @@
+"""What registration writes to its outbox: canonical events, intake results for senders
+(registration.intake.results.v1) and dead letters.
+
+Results go through the outbox with the batch that decided them, so a result exists
+exactly when its decision committed. A Kafka message's first result has an id derived
+from where it was read (topic, partition, offset): when a crash makes the batch be read
+again, its results come out with the same ids ("duplicate" then) and a consumer that
+drops ids it has seen, as every consumer of the platform does, keeps the first.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from services.registration.domain.intake import Identity, Incoming, Outcome, identity_of
+from services.registration.domain.references import Apply
+from services.registration.domain.validation import Rejection, ValidFact
+from shared import topics
+from shared.codec import OutgoingMessage, encode_envelope, event_message
+from shared.dlq import dlq_message
+from shared.events import CARRIER_EVENT_TYPES, aggregate_id, derived_id
+
+SERVICE = "registration"
+
+
+def canonical_message(fact: ValidFact, decision: Apply) -> OutgoingMessage:
+    """The intake fact as a canonical event: same id, plus the incubator's state for
+    admissions and graduations (the shape of `CANONICAL_MODELS`; both parts are validated)."""
+    env, event_type = fact.envelope, fact.event_type
+    payload: dict[str, Any] = fact.data.model_dump(mode="json")
+    if decision.incubator is not None:
+        payload.update(decision.incubator.model_dump(mode="json"))
+    topic = topics.CARRIER_EVENTS if event_type in CARRIER_EVENT_TYPES else topics.ENTERPRISE_EVENTS
+    value = encode_envelope(
+        event_id=env.event_id, event_type=event_type, occurred_at=env.occurred_at, source=env.source, data=payload
+    )
+    return event_message(
+        topic=topic, key=aggregate_id(event_type, fact.data), envelope_bytes=value, event_type=event_type
+    )
+
+
+def result_message(
+    message: Incoming, checked: ValidFact | Rejection, outcome: Outcome, *, first_sight: bool
+) -> OutgoingMessage:
+    """What became of `message`, for its sender."""
+    if isinstance(checked, ValidFact):
+        env = checked.envelope
+        who = Identity(env.event_id, env.source, env.event_type)
+    else:
+        who = identity_of(message.raw)
+    via = "http" if message.via_http else "kafka"
+    # Only a Kafka message's first result can be produced again (by a redelivered batch).
+    result_id = (
+        derived_id("intake-result", message.topic, message.partition, message.offset)
+        if first_sight and via == "kafka"
+        else None
+    )
+    rejection = outcome.rejection
+    data = {
+        "intake_event_id": who.event_id and str(who.event_id),
+        "intake_source": who.source,
+        "intake_event_type": who.event_type,
+        "status": outcome.status.value,
+        "error_code": rejection.code.value if rejection else None,
+        "message": rejection.message if rejection else outcome.reason,
+        "errors": [{"loc": e.loc, "msg": e.msg} for e in rejection.errors] if rejection else [],
+        "received_via": via,
+        "source_topic": message.topic,
+        "source_partition": message.partition,
+        "source_offset": message.offset,
+    }
+    value = encode_envelope(
+        event_id=result_id or uuid.uuid4(),
+        event_type="IntakeResult",
+        occurred_at=datetime.now(UTC),
+        source=SERVICE,
+        data=data,
+    )
+    key = f"{who.source}/{who.event_id}".encode() if who.source and who.event_id else message.key
+    headers = [("event_type", b"IntakeResult")]
+    if who.source:
+        headers.append(("intake_source", who.source.encode()))
+    return OutgoingMessage(topic=topics.INTAKE_RESULTS, key=key, value=value, headers=tuple(headers))
+
+
+def dead_letter(message: Incoming, code: str, error: str) -> OutgoingMessage:
+    return dlq_message(
+        dlq_topic=topics.INTAKE_DLQ,
+        service=SERVICE,
+        error_code=code,
+        error=error,
+        source_topic=message.topic,
+        source_partition=message.partition,
+        source_offset=message.offset,
+        key=message.key,
+        value=message.raw,
+        original_headers=message.headers,
+    )

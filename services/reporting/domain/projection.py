@@ -1,0 +1,156 @@
+"""Reporting's projection, the pure part: what a batch of events adds to the stored rows,
+and how an enterprise's contributions and the carriers move the daily counters.
+
+Enterprise-scoped numbers are recomputed per touched enterprise from the set of its
+stored facts (`metric_definitions.enterprise_contributions`); the difference from what it
+contributed before is added to the counters, so neither arrival order nor a registration
+arriving late changes the result.
+"""
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from services.reporting.domain import metric_definitions as metrics
+from shared.codec import Delivered
+from shared.divisions import prefecture_of
+
+UNKNOWN_PREFECTURE = "000000"  # facts about an enterprise whose registration has not arrived
+REGION = "*"  # the region-wide counter row beside the per-prefecture rows
+CounterKey = tuple[str, int, str, date]  # metric, cohort, prefecture, day
+# An enterprise's contributions: (metric, cohort, day) -> value
+Entries = dict[tuple[str, int, date], int]
+
+_DATED_FACTS: dict[str, tuple[Callable[[dict[str, Any]], str], str]] = {
+    "EnterpriseGraduated": (lambda d: metrics.GRADUATIONS, "graduated_on"),
+    "HighTechCertified": (lambda d: metrics.HIGH_TECH_CERTIFICATIONS, "certified_on"),
+    "BoardTransferred": (lambda d: metrics.BOARD_TRANSFERS, "transferred_on"),
+    "ListedOnBoard": (
+        lambda d: metrics.LISTINGS_XJEE if d["board"] == "XJEE" else metrics.LISTINGS_NEEQ,
+        "listed_on",
+    ),
+}
+
+# Disbursement events: the flow each one is, and the field that dates it.
+DISBURSEMENT_FLOWS = {
+    "PayoutApproved": ("approved", "approved_on"),
+    "PayoutPaid": ("paid", "paid_on"),
+    "ClawbackRaised": ("clawed_back", "raised_on"),
+    "ClawbackSettled": ("recovered", "settled_on"),
+}
+
+
+@dataclass
+class Folded:
+    """A batch's events as rows of the reporting tables (each table's columns in order)."""
+
+    enterprises: list[tuple[Any, ...]] = field(default_factory=list)
+    employment_reports: list[tuple[Any, ...]] = field(default_factory=list)
+    admissions: list[tuple[Any, ...]] = field(default_factory=list)
+    enterprise_facts: list[tuple[Any, ...]] = field(default_factory=list)
+    carriers: list[tuple[Any, ...]] = field(default_factory=list)
+    payouts_issued: list[tuple[Any, ...]] = field(default_factory=list)
+    payouts_reversed: list[tuple[Any, ...]] = field(default_factory=list)
+    disbursement_flows: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def fold(events: Iterable[Delivered]) -> Folded:
+    """The rows `events` would add; AwardDeclined and unknown types add none."""
+    f = Folded()
+    day = date.fromisoformat
+    for e in events:
+        d, t = e.data, e.event_type
+        if t == "EnterpriseRegistered":
+            f.enterprises.append(
+                (
+                    d["uscc"],
+                    d["division_code"],
+                    prefecture_of(d["division_code"]),
+                    day(d["registered_on"]),
+                    d["employees"],
+                    d.get("college_student_founders", 0),
+                    e.event_id,
+                )
+            )
+        elif t == "EmploymentReported":
+            f.employment_reports.append((e.event_id, d["uscc"], day(d["reported_on"]), d["employees"]))
+        elif t == "EnterpriseAdmitted":
+            f.admissions.append((e.event_id, d["uscc"], day(d["admitted_on"])))
+        elif t in _DATED_FACTS:
+            metric_of, on = _DATED_FACTS[t]
+            f.enterprise_facts.append((e.event_id, d["uscc"], metric_of(d), day(d[on])))
+        elif t in ("IncubatorRegistered", "ServicePlatformRegistered"):
+            kind = "incubator" if t == "IncubatorRegistered" else "service_platform"
+            carrier_id = d["incubator_id"] if kind == "incubator" else d["platform_id"]
+            pref, recognized = prefecture_of(d["division_code"]), day(d["recognized_on"])
+            f.carriers.append((carrier_id, kind, d["level"], d["division_code"], pref, recognized, e.event_id))
+        elif t == "PayoutIssued":
+            f.payouts_issued.append(
+                (
+                    d["payout_id"],
+                    d["enterprise_uscc"],
+                    d["rule"],
+                    d["recipient_role"],
+                    d["amount_cny"],
+                    day(d["basis_date"]),
+                )
+            )
+        elif t == "PayoutReversed":
+            f.payouts_reversed.append(
+                (d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"])
+            )
+        elif t in DISBURSEMENT_FLOWS:
+            kind, on = DISBURSEMENT_FLOWS[t]
+            f.disbursement_flows.append(
+                (e.event_id, kind, uuid.UUID(d["payout_id"]), d["enterprise_uscc"], day(d[on]), d["amount_cny"])
+            )
+    return f
+
+
+@dataclass(frozen=True, slots=True)
+class NewCarrier:
+    kind: str  # incubator | service_platform
+    level: str
+    prefecture: str
+    recognized_on: date
+
+
+def carrier_counts(carriers: Iterable[NewCarrier]) -> Counter[CounterKey]:
+    """Newly stored carriers: a service platform, or a region-level incubator base, counts
+    once on the day it was recognised."""
+    counters: Counter[CounterKey] = Counter()
+    for c in carriers:
+        on = c.recognized_on
+        if c.kind == "service_platform":
+            counters[(metrics.SERVICE_PLATFORMS, on.year, c.prefecture, on)] += 1
+        elif c.level == "region":
+            counters[(metrics.REGION_BASES, on.year, c.prefecture, on)] += 1
+    return counters
+
+
+def move(counters: Counter[CounterKey], *, before: tuple[str, Entries] | None, prefecture: str, after: Entries) -> bool:
+    """Move an enterprise's contributions from `before` (prefecture, entries) to `after` in
+    `prefecture`, adding the difference to `counters`; False when nothing changed."""
+    old_pref, old = before or (prefecture, {})
+    if old_pref == prefecture and old == after:
+        return False
+    for (metric, cohort, day), v in old.items():
+        counters[(metric, cohort, old_pref, day)] -= v
+    for (metric, cohort, day), v in after.items():
+        counters[(metric, cohort, prefecture, day)] += v
+    return True
+
+
+def rollups(counters: Counter[CounterKey]) -> tuple[Counter[CounterKey], Counter[CounterKey]]:
+    """(daily, monthly) increments, per prefecture and region-wide (REGION)."""
+    daily: Counter[CounterKey] = Counter()
+    monthly: Counter[CounterKey] = Counter()
+    for (metric, cohort, pref, day), v in counters.items():
+        if v:
+            for p in (pref, REGION):
+                daily[(metric, cohort, p, day)] += v
+                monthly[(metric, cohort, p, day.replace(day=1))] += v
+    return daily, monthly

@@ -1,0 +1,41 @@
+"""Reporting's command line: `python -m services.reporting [serve]`, `rebuild` (drop the
+state and re-read every topic from offset 0, with the service stopped) and `follow`
+(live progress from reporting.progress.v1)."""
+
+import asyncio
+
+from shared.cli import Command, dispatch
+from shared.serve import serve
+
+SERVICE = "reporting"
+
+
+def serve_command(argv: list[str]) -> None:
+    from services.reporting.app import create_app
+
+    serve(SERVICE, create_app, default_port=8000)
+
+
+def rebuild_command(argv: list[str]) -> None:
+    from services.reporting.entrypoints.rebuild import rebuild
+    from services.reporting.settings import ReportingSettings
+
+    asyncio.run(rebuild(ReportingSettings()))
+
+
+def follow_command(argv: list[str]) -> None:
+    from services.reporting.entrypoints.progress_follow import main as follow
+
+    follow(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    dispatch(
+        "python -m services.reporting",
+        {
+            "serve": Command("serve the dashboard and API and consume the event topics", serve_command),
+            "rebuild": Command("drop reporting's state; its next start re-reads every topic from 0", rebuild_command),
+            "follow": Command("print progress rows from reporting.progress.v1 as they change", follow_command),
+        },
+        argv,
+    )

@@ -1,0 +1,144 @@
+"""The shape every service keeps (docs/architecture.md): the same rooms, SQL only in
+adapters, and imports that point inward only."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("registration", "awards", "reporting")
+ROOMS = {"domain", "service_layer", "adapters", "entrypoints", "migrations"}
+# A SQL statement in a string: a keyword that starts one, followed by what it acts on.
+SQL = re.compile(
+    r"\b(SELECT\b.*\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|SCHEMA|INDEX)|DROP\s+"
+    r"(TABLE|SCHEMA)|ALTER\s+TABLE|pg_advisory\w*)",
+    re.DOTALL,  # the project writes SQL keywords in capitals; prose has them in lower case
+)
+IO_PACKAGES = {"asyncpg", "aiokafka", "faststream", "fastapi", "starlette", "httpx", "psycopg", "yoyo", "uvicorn"}
+IO_SHARED = {"shared.db", "shared.outbox", "shared.kafka", "shared.consumer", "shared.runtime", "shared.http"}
+FRAMEWORKS = {"aiokafka", "faststream", "fastapi", "starlette", "uvicorn", "httpx"}
+FRAMEWORK_SHARED = {
+    "shared.kafka",
+    "shared.consumer",
+    "shared.runtime",
+    "shared.http",
+    "shared.http_errors",
+    "shared.http_params",
+}
+
+
+def modules(room: str | None = None) -> list[tuple[str, Path]]:
+    found = []
+    for service in SERVICES:
+        base = ROOT / "services" / service
+        for path in sorted(base.rglob("*.py")):
+            rel = path.relative_to(base)
+            if room is None or rel.parts[0] == room:
+                found.append((service, path))
+    return found
+
+
+def imports_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def starts(name: str, prefixes: set[str]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def test_every_service_has_the_same_rooms() -> None:
+    for service in SERVICES:
+        base = ROOT / "services" / service
+        rooms = {p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("__")}
+        files = {p.name for p in base.iterdir() if p.suffix == ".py"}
+        assert rooms == ROOMS, service
+        assert files == {"__init__.py", "__main__.py", "app.py", "settings.py"}, service
+        assert (base / "entrypoints" / "consumer.py").is_file(), service
+        assert (base / "entrypoints" / "cli.py").is_file(), service
+        assert (base / "entrypoints" / "http_api.py").is_file(), service
+
+
+def test_sql_lives_only_in_adapters() -> None:
+    leaks = []
+    for _, path in modules():
+        if "adapters" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value):
+                leaks.append(f"{rel(path)}:{node.lineno}")
+            if isinstance(node, ast.Attribute) and node.attr in {"fetch", "fetchrow", "fetchval", "executemany"}:
+                leaks.append(f"{rel(path)}:{node.lineno} .{node.attr}")
+    assert leaks == []
+
+
+def test_the_sql_pattern_sees_a_statement() -> None:
+    # The check above is only as good as its pattern.
+    assert SQL.search("SELECT uscc FROM enterprises")
+    assert SQL.search("DELETE FROM parked WHERE true")
+    assert SQL.search("SELECT pg_advisory_xact_lock($1)")
+    assert not SQL.search("select the payouts from the list")  # prose: no FROM after SELECT as a word pair
+    assert not SQL.search("a batch's files answer 409 until it is released")
+
+
+def test_domain_imports_no_io() -> None:
+    bad = [
+        f"{rel(p)}: {name}"
+        for service, p in modules("domain")
+        for name in imports_of(p)
+        if starts(name, IO_PACKAGES | IO_SHARED)
+        or re.match(r"services\.\w+\.(adapters|service_layer|entrypoints)", name)
+    ]
+    assert bad == []
+
+
+def test_service_layer_imports_no_http_or_kafka_framework() -> None:
+    bad = [
+        f"{rel(p)}: {name}"
+        for service, p in modules("service_layer")
+        for name in imports_of(p)
+        if starts(name, FRAMEWORKS | FRAMEWORK_SHARED) or re.match(r"services\.\w+\.entrypoints", name)
+    ]
+    assert bad == []
+
+
+def test_adapters_import_neither_use_cases_nor_entrypoints() -> None:
+    bad = [
+        f"{rel(p)}: {name}"
+        for service, p in modules("adapters")
+        for name in imports_of(p)
+        if re.match(r"services\.\w+\.(service_layer|entrypoints)", name)
+    ]
+    assert bad == []
+
+
+def test_doors_do_not_import_each_other() -> None:
+    """A router, consumer or page module uses no other door's helpers (they live in
+    shared/ or in a helper module of entrypoints/, e.g. intake_schema.py)."""
+    door = r"(\w*_api|consumer|pages)"
+    bad = [
+        f"{rel(p)}: {name}"
+        for service, p in modules("entrypoints")
+        for name in imports_of(p)
+        if re.fullmatch(door, p.stem) and re.match(rf"services\.{service}\.entrypoints\.{door}\b", name)
+    ]
+    assert bad == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_service_imports_another(service: str) -> None:
+    others = {f"services.{s}" for s in SERVICES if s != service}
+    bad = [f"{rel(p)}: {n}" for s, p in modules() if s == service for n in imports_of(p) if starts(n, others)]
+    assert bad == []
