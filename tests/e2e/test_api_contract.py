@@ -9,8 +9,8 @@ import subprocess
 import httpx
 import pytest
 
-from tests.conftest import ROOT, Stack
 from tests.support.auth import bearer
+from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -91,9 +91,8 @@ HOSTILE_REPORTING = [
     + [("awards", p) for p in HOSTILE_AWARDS]
     + [("reporting", p) for p in HOSTILE_REPORTING],
 )
-async def test_hostile_input_gets_a_clear_4xx(stack: Stack, service: str, path: str) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
-        r = await client.get(stack.url(service) + path)
+async def test_hostile_input_gets_a_clear_4xx(stack: Stack, service: str, path: str, client: httpx.AsyncClient) -> None:
+    r = await client.get(stack.url(service) + path)
     assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:300])
     if r.status_code != 404 or path.startswith("/v1/"):
         body = r.json()
@@ -101,12 +100,9 @@ async def test_hostile_input_gets_a_clear_4xx(stack: Stack, service: str, path: 
 
 
 @pytest.mark.parametrize("service", SERVICES)
-async def test_oversized_headers_are_refused_not_crashed(stack: Stack, service: str) -> None:
-    async with httpx.AsyncClient(timeout=10) as client:
-        r = await client.get(
-            f"{stack.url(service)}/healthz", headers={"X-Junk": "j" * 32_000}
-        )  # twice h11's 16 KB limit
-        after = await client.get(f"{stack.url(service)}/healthz")
+async def test_oversized_headers_are_refused_not_crashed(stack: Stack, service: str, client: httpx.AsyncClient) -> None:
+    r = await client.get(f"{stack.url(service)}/healthz", headers={"X-Junk": "j" * 32_000})  # twice h11's 16 KB limit
+    after = await client.get(f"{stack.url(service)}/healthz")
     assert 400 <= r.status_code < 500
     assert after.status_code == 200  # and the service keeps serving
 

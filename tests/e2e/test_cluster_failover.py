@@ -22,8 +22,8 @@ from shared.kafka_settings import KafkaSettings
 from simulator.history import Options, generate
 from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts, reported_actuals
 from stack.handle import ROOT, StackHandle, fresh_database
-from tests.conftest import Infra
 from tests.support.kafka_io import publish, wait_quiet
+from tests.support.stack import Infra
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -82,7 +82,9 @@ async def awards_net(stack: StackHandle, usccs: list[str]) -> dict[str, dict[str
     return out
 
 
-async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(cluster: StackHandle) -> None:
+async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(
+    cluster: StackHandle, client: httpx.AsyncClient
+) -> None:
     kafka = cluster.kafka()
     assert (kafka.kafka_security_protocol, len(kafka.bootstrap_list)) == ("PLAINTEXT", 3)
     rng = random.Random(20150416)
@@ -111,8 +113,7 @@ async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(cluster: S
     assert {u: v for u, v in got.items() if v != want[u]} == {}
 
     year_end = date(2015, 12, 31)
-    async with httpx.AsyncClient(timeout=10) as client:
-        doc = (await client.get(f"{cluster.url('reporting', replica=2)}/v1/progress?year=2015")).json()
+    doc = (await client.get(f"{cluster.url('reporting', replica=2)}/v1/progress?year=2015")).json()
     assert reported_actuals(doc) == {k: v for k, v in expected_actuals(history, year=2015, end=year_end).items() if v}
     totals = expected_award_totals(history, policy, start=date(2015, 1, 1), end=year_end)
     assert {k: doc["awards"][k] for k in totals} == totals

@@ -20,12 +20,12 @@ import openpyxl
 import pytest
 
 from shared import topics
-from tests.conftest import TEST_STACK, Stack
 from tests.support import factories as f
 from tests.support.auth import bearer
 from tests.support.browser import chromium
 from tests.support.http import eventually
 from tests.support.kafka_io import publish, read_all, value_json
+from tests.support.stack import TEST_STACK, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -123,7 +123,7 @@ async def _disbursement(stack: Stack, year: int) -> dict[tuple[str, str], dict[s
     return {(r["month"], r["prefecture"]): r for r in body["rows"]}
 
 
-async def test_owed_approved_batched_paid_clawed_back_and_settled(stack: Stack) -> None:
+async def test_owed_approved_batched_paid_clawed_back_and_settled(stack: Stack, client: httpx.AsyncClient) -> None:
     uscc, operator, (mine, theirs), inc = await _awarded(stack, "654002")
     ids = [mine["payout_id"], theirs["payout_id"]]
 
@@ -290,8 +290,7 @@ async def test_owed_approved_batched_paid_clawed_back_and_settled(stack: Stack) 
         (k, f"{after[('2016-10', '654000')][k + '_cny']:,}")
         for k in ("owed", "approved", "paid", "clawed_back", "recovered")
     ]
-    async with httpx.AsyncClient(timeout=30) as c:
-        book = (await c.get(f"{stack.url('reporting')}/v1/reports/2016/to_date.xlsx")).content
+    book = (await client.get(f"{stack.url('reporting')}/v1/reports/2016/to_date.xlsx")).content
     sheet = openpyxl.load_workbook(io.BytesIO(book), read_only=True)["奖励兑付"]
     lines = {(r[0], r[1]): r[2:] for r in sheet.iter_rows(min_row=2, values_only=True)}
     money = after[("2016-10", "654000")]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.stack import ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -20,10 +20,10 @@ from shared import topics
 from shared.labels_zh import ROLE_ZH
 from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
-from tests.conftest import ROOT, Stack
 from tests.support import factories as f
 from tests.support.browser import chromium, screenshot
 from tests.support.kafka_io import publish, wait_quiet
+from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -82,13 +82,14 @@ async def office(stack: Stack) -> Office:
 
 
 @pytest.mark.parametrize("division", [None, "650100"])
-async def test_the_monthly_series_at_the_milestones_equals_progress(office: Office, division: str | None) -> None:
+async def test_the_monthly_series_at_the_milestones_equals_progress(
+    office: Office, division: str | None, client: httpx.AsyncClient
+) -> None:
     base = office.stack.url("reporting")
     q = f"&division={division}" if division else ""
-    async with httpx.AsyncClient(timeout=30) as client:
-        monthly = await _get(client, f"{base}/v1/progress/monthly?year=2015{q}")
-        at = {m: await _get(client, f"{base}/v1/progress?year=2015&milestone={m}{q}") for m in ("mid_term", "annual")}
-        year_end = await _get(client, f"{base}/v1/progress?year=2015{q}")
+    monthly = await _get(client, f"{base}/v1/progress/monthly?year=2015{q}")
+    at = {m: await _get(client, f"{base}/v1/progress?year=2015&milestone={m}{q}") for m in ("mid_term", "annual")}
+    year_end = await _get(client, f"{base}/v1/progress?year=2015{q}")
     assert monthly["month_ends"][6] == "2015-07-31" and monthly["month_ends"][10] == "2015-11-30"
     assert len(monthly["months"]) == 12
     for idx, doc in ((6, at["mid_term"]), (10, at["annual"]), (11, year_end)):
@@ -112,84 +113,82 @@ async def test_the_monthly_series_at_the_milestones_equals_progress(office: Offi
         assert sum(monthly["awards"]["reversed"]) >= 2  # the moved listing's two reversals
 
 
-async def test_the_milestone_workbook_holds_the_apis_numbers(office: Office) -> None:
+async def test_the_milestone_workbook_holds_the_apis_numbers(office: Office, client: httpx.AsyncClient) -> None:
     base = office.stack.url("reporting")
-    async with httpx.AsyncClient(timeout=60) as client:
-        for milestone, query in (("mid_term", "&milestone=mid_term"), ("annual", "&milestone=annual"), ("to_date", "")):
-            r = await client.get(f"{base}/v1/reports/2015/{milestone}.xlsx")
-            assert r.status_code == 200
-            assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
-            progress = await _get(client, f"{base}/v1/progress?year=2015{query}")
-            divisions = await _get(client, f"{base}/v1/progress/divisions?year=2015{query}")
-            book = openpyxl.load_workbook(io.BytesIO(r.content))
-            assert book.sheetnames == ["目标完成情况", "各地州市", "奖励发放", "奖励兑付"]
+    for milestone, query in (("mid_term", "&milestone=mid_term"), ("annual", "&milestone=annual"), ("to_date", "")):
+        r = await client.get(f"{base}/v1/reports/2015/{milestone}.xlsx")
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+        progress = await _get(client, f"{base}/v1/progress?year=2015{query}")
+        divisions = await _get(client, f"{base}/v1/progress/divisions?year=2015{query}")
+        book = openpyxl.load_workbook(io.BytesIO(r.content))
+        assert book.sheetnames == ["目标完成情况", "各地州市", "奖励发放", "奖励兑付"]
 
-            targets = book["目标完成情况"]
-            assert targets.freeze_panes == "A2"
-            rows = list(targets.iter_rows(values_only=True))
-            assert rows[0] == ("指标", "指标代码", "目标", "完成", "完成率", "统计起", "统计止")
-            assert {row[1]: row[2:] for row in rows[1:]} == {
-                k: (v["target"], v["actual"], v["ratio"], v["period"]["from"], v["period"]["to"])
-                for k, v in progress["metrics"].items()
-            }
-            assert targets["E2"].number_format == "0.0%"
+        targets = book["目标完成情况"]
+        assert targets.freeze_panes == "A2"
+        rows = list(targets.iter_rows(values_only=True))
+        assert rows[0] == ("指标", "指标代码", "目标", "完成", "完成率", "统计起", "统计止")
+        assert {row[1]: row[2:] for row in rows[1:]} == {
+            k: (v["target"], v["actual"], v["ratio"], v["period"]["from"], v["period"]["to"])
+            for k, v in progress["metrics"].items()
+        }
+        assert targets["E2"].number_format == "0.0%"
 
-            by_division = list(book["各地州市"].iter_rows(values_only=True))
-            assert by_division[0][:3] == ("地州市代码", "地州市", "地级")
-            assert by_division[0][3:11] == tuple(progress["metrics"][k]["label_zh"] for k in METRIC_KEYS)
-            assert by_division[0][11:] == ("高新技术企业认定", "新疆股权交易中心挂牌", "新三板挂牌", "转板", "毕业出孵")
-            expected = {
-                d["division_code"]: (
-                    d["name_zh"],
-                    "是" if d["prefecture_level"] else "否",
-                    *(d["metrics"][k] for k in METRIC_KEYS),
-                    d["counters"]["high_tech_certifications"],
-                    d["counters"]["listings"]["XJEE"],
-                    d["counters"]["listings"]["NEEQ"],
-                    d["counters"]["board_transfers"],
-                    d["counters"]["graduations"],
-                )
-                for d in divisions["divisions"]
-            }
-            assert {row[0]: row[1:] for row in by_division[1:]} == expected
-
-            awards = list(book["奖励发放"].iter_rows(values_only=True))
-            assert awards[0] == (
-                "奖励类型",
-                "规则代码",
-                "领取方",
-                "月份",
-                "发放笔数",
-                "发放金额(元)",
-                "撤销笔数",
-                "撤销金额(元)",
-                "净发放金额(元)",
+        by_division = list(book["各地州市"].iter_rows(values_only=True))
+        assert by_division[0][:3] == ("地州市代码", "地州市", "地级")
+        assert by_division[0][3:11] == tuple(progress["metrics"][k]["label_zh"] for k in METRIC_KEYS)
+        assert by_division[0][11:] == ("高新技术企业认定", "新疆股权交易中心挂牌", "新三板挂牌", "转板", "毕业出孵")
+        expected = {
+            d["division_code"]: (
+                d["name_zh"],
+                "是" if d["prefecture_level"] else "否",
+                *(d["metrics"][k] for k in METRIC_KEYS),
+                d["counters"]["high_tech_certifications"],
+                d["counters"]["listings"]["XJEE"],
+                d["counters"]["listings"]["NEEQ"],
+                d["counters"]["board_transfers"],
+                d["counters"]["graduations"],
             )
-            net: dict[str, dict[str, int]] = {}
-            payouts = reversals = 0
-            for _, rule, role_zh, month, issued, issued_cny, reversed_, reversed_cny, net_cny in awards[1:]:
-                assert re.fullmatch(r"2015-\d\d", month) and month <= progress["as_of"][:7]
-                assert net_cny == issued_cny - reversed_cny
-                role = {"孵化器运营方": "operator", "入孵企业": "enterprise"}[role_zh]
-                net.setdefault(rule, {"operator": 0, "enterprise": 0})[role] += net_cny
-                payouts += issued - reversed_
-                reversals += reversed_
-            assert net == progress["awards"]["by_rule"]
-            assert (payouts, reversals) == (progress["awards"]["payouts"], progress["awards"]["reversals"])
+            for d in divisions["divisions"]
+        }
+        assert {row[0]: row[1:] for row in by_division[1:]} == expected
+
+        awards = list(book["奖励发放"].iter_rows(values_only=True))
+        assert awards[0] == (
+            "奖励类型",
+            "规则代码",
+            "领取方",
+            "月份",
+            "发放笔数",
+            "发放金额(元)",
+            "撤销笔数",
+            "撤销金额(元)",
+            "净发放金额(元)",
+        )
+        net: dict[str, dict[str, int]] = {}
+        payouts = reversals = 0
+        for _, rule, role_zh, month, issued, issued_cny, reversed_, reversed_cny, net_cny in awards[1:]:
+            assert re.fullmatch(r"2015-\d\d", month) and month <= progress["as_of"][:7]
+            assert net_cny == issued_cny - reversed_cny
+            role = {"孵化器运营方": "operator", "入孵企业": "enterprise"}[role_zh]
+            net.setdefault(rule, {"operator": 0, "enterprise": 0})[role] += net_cny
+            payouts += issued - reversed_
+            reversals += reversed_
+        assert net == progress["awards"]["by_rule"]
+        assert (payouts, reversals) == (progress["awards"]["payouts"], progress["awards"]["reversals"])
 
 
-async def test_the_payout_exports_add_up_to_the_summary(office: Office) -> None:
+async def test_the_payout_exports_add_up_to_the_summary(office: Office, client: httpx.AsyncClient) -> None:
     base = office.stack.url("awards")
-    async with httpx.AsyncClient(timeout=60) as client:
-        summary = await _get(client, f"{base}/v1/summary")
-        r = await client.get(f"{base}/v1/payouts.csv")
-        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-        rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-        xlsx = await client.get(f"{base}/v1/payouts.xlsx")
-        listing = await client.get(f"{base}/v1/payouts.csv?rule=EQUITY_LISTING&status=reversed")
-        year_2015 = await client.get(f"{base}/v1/payouts.csv?from=2015-01-01&to=2015-12-31&status=issued")
-        backwards = await client.get(f"{base}/v1/payouts.csv?from=2016-01-01&to=2015-12-31")
-        bad_rule = await client.get(f"{base}/v1/payouts.xlsx?rule=LOTTERY")
+    summary = await _get(client, f"{base}/v1/summary")
+    r = await client.get(f"{base}/v1/payouts.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    xlsx = await client.get(f"{base}/v1/payouts.xlsx")
+    listing = await client.get(f"{base}/v1/payouts.csv?rule=EQUITY_LISTING&status=reversed")
+    year_2015 = await client.get(f"{base}/v1/payouts.csv?from=2015-01-01&to=2015-12-31&status=issued")
+    backwards = await client.get(f"{base}/v1/payouts.csv?from=2016-01-01&to=2015-12-31")
+    bad_rule = await client.get(f"{base}/v1/payouts.xlsx?rule=LOTTERY")
     assert len(rows) == summary["payouts_issued"]
     assert Counter(r["status"] for r in rows) == {
         "issued": summary["payouts_issued"] - summary["payouts_reversed"],
@@ -216,8 +215,7 @@ async def test_the_payout_exports_add_up_to_the_summary(office: Office) -> None:
     assert {c[0] for c in cells[1:]} == {r["payout_id"] for r in rows}
 
     assert {c[3] for c in cells[1:]} == set(ROLE_ZH.values())  # codes shown in Chinese
-    async with httpx.AsyncClient(timeout=60) as client:
-        empty = await client.get(f"{base}/v1/payouts.xlsx?from=1990-01-01&to=1990-12-31")
+    empty = await client.get(f"{base}/v1/payouts.xlsx?from=1990-01-01&to=1990-12-31")
     book = openpyxl.load_workbook(io.BytesIO(empty.content))["奖励发放明细"]
     assert [list(r) for r in book.iter_rows(values_only=True)] == [[zh for _, zh, _ in payout_export.COLUMNS]]
     assert (book.freeze_panes, book["A1"].font.b, book.column_dimensions["I"].width > 12) == ("A2", True, True)
@@ -231,24 +229,23 @@ async def test_the_payout_exports_add_up_to_the_summary(office: Office) -> None:
     assert bad_rule.status_code == 422
 
 
-async def test_what_if_leaves_the_ledger_alone_and_answers_exactly(office: Office) -> None:
+async def test_what_if_leaves_the_ledger_alone_and_answers_exactly(office: Office, client: httpx.AsyncClient) -> None:
     base = office.stack.url("awards")
-    async with httpx.AsyncClient(timeout=120) as client:
-        before = await _get(client, f"{base}/v1/summary")
-        record = await _get(client, f"{base}/v1/enterprises/{office.late}/awards")
-        same = (await client.post(f"{base}/v1/what-if", json={})).json()
-        wider = (await client.post(f"{base}/v1/what-if", json={"high_tech_window_years": 2})).json()
-        generous = (
-            await client.post(
-                f"{base}/v1/what-if",
-                json={"listing_window_years": 3, "high_tech_window_years": 3, "effective_from": "2015-01-01"},
-            )
-        ).json()
-        dearer = (await client.post(f"{base}/v1/what-if", json={"listing_cny": 300_000})).json()
-        bad = await client.post(
-            f"{base}/v1/what-if", json={"listing_window_years": 0, "high_tech_cny": -1, "effective_from": "2015-13-01"}
+    before = await _get(client, f"{base}/v1/summary")
+    record = await _get(client, f"{base}/v1/enterprises/{office.late}/awards")
+    same = (await client.post(f"{base}/v1/what-if", json={})).json()
+    wider = (await client.post(f"{base}/v1/what-if", json={"high_tech_window_years": 2})).json()
+    generous = (
+        await client.post(
+            f"{base}/v1/what-if",
+            json={"listing_window_years": 3, "high_tech_window_years": 3, "effective_from": "2015-01-01"},
         )
-        after = await _get(client, f"{base}/v1/summary")
+    ).json()
+    dearer = (await client.post(f"{base}/v1/what-if", json={"listing_cny": 300_000})).json()
+    bad = await client.post(
+        f"{base}/v1/what-if", json={"listing_window_years": 0, "high_tech_cny": -1, "effective_from": "2015-13-01"}
+    )
+    after = await _get(client, f"{base}/v1/summary")
     assert after == before
 
     assert [d["reason_code"] for d in record["declines"]] == ["OUTSIDE_WINDOW"]
@@ -345,11 +342,10 @@ async def test_the_dashboard_draws_the_trend_charts(office: Office) -> None:
     assert screenshot(f"{url}/", "dashboard-trends.png", "1280,2800").stat().st_size > 50_000
 
 
-async def test_the_lookup_page_explains_an_enterprise(office: Office) -> None:
+async def test_the_lookup_page_explains_an_enterprise(office: Office, client: httpx.AsyncClient) -> None:
     base = office.stack.url("awards")
-    async with httpx.AsyncClient(timeout=30) as client:
-        moved = await _get(client, f"{base}/v1/enterprises/{office.moved}/record")
-        late = await _get(client, f"{base}/v1/enterprises/{office.late}/record")
+    moved = await _get(client, f"{base}/v1/enterprises/{office.moved}/record")
+    late = await _get(client, f"{base}/v1/enterprises/{office.late}/record")
     assert moved["enterprise"]["division_code"] == "650203"
     assert [s["admitted_on"] for s in moved["stints"]] == ["2015-05-04"]
     assert [(x["event_type"], x["on"]) for x in moved["facts"]] == [

@@ -20,10 +20,10 @@ from shared import topics
 from shared.kafka_settings import KafkaSettings
 from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
-from tests.conftest import ROOT, Stack
 from tests.support import factories as f
 from tests.support.browser import chromium, screenshot
 from tests.support.kafka_io import publish, wait_quiet
+from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -166,7 +166,9 @@ async def test_the_follower_prints_a_line_when_a_number_changes(simulated: Stack
         await follower.wait()
 
 
-async def test_a_late_consumer_reads_the_latest_progress_of_every_key(simulated: Stack) -> None:
+async def test_a_late_consumer_reads_the_latest_progress_of_every_key(
+    simulated: Stack, client: httpx.AsyncClient
+) -> None:
     """The example follower, started after everything was published, prints the region's
     2015 rows exactly as /v1/progress has them; the topic is compacted."""
     expected = await _converged(simulated)
@@ -182,8 +184,7 @@ async def test_a_late_consumer_reads_the_latest_progress_of_every_key(simulated:
         check=True,
         timeout=60,
     ).stdout.splitlines()
-    async with httpx.AsyncClient(timeout=30) as client:
-        progress = (await client.get(f"{simulated.url('reporting')}/v1/progress?year=2015")).json()
+    progress = (await client.get(f"{simulated.url('reporting')}/v1/progress?year=2015")).json()
     want = sorted(progress["metrics"])
     assert [line.split()[:3] for line in out] == [["2015", "650000", m] for m in want]
     for line, metric in zip(out, want, strict=True):
@@ -201,7 +202,7 @@ async def test_a_late_consumer_reads_the_latest_progress_of_every_key(simulated:
     assert configs["cleanup.policy"] == "compact"
 
 
-async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack) -> None:
+async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack, client: httpx.AsyncClient) -> None:
     url = simulated.url("reporting")
     dom = chromium("--dump-dom", f"{url}/")
     assert 'data-loaded="true"' in dom
@@ -209,8 +210,7 @@ async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack) -> Non
         m: int(v.replace(",", ""))
         for m, v in re.findall(r'<span class="actual" data-metric="(\w+)">([\d,]+)</span>', dom)
     }
-    async with httpx.AsyncClient(timeout=30) as client:
-        api = (await client.get(f"{url}/v1/progress?year=2015")).json()
+    api = (await client.get(f"{url}/v1/progress?year=2015")).json()
     assert shown == {k: v["actual"] for k, v in api["metrics"].items()}
     awards = {k: int(v.replace(",", "")) for k, v in re.findall(r'<b data-award="(\w+)">([\d,]+)</b>', dom)}
     assert awards["payouts"] == api["awards"]["payouts"]

@@ -16,10 +16,10 @@ import pytest
 from shared import topics
 from shared.kafka import KafkaSetupError, probe
 from stack.handle import ROOT, StackHandle, fresh_database, http_status
-from tests.conftest import Infra
 from tests.support import factories as f
 from tests.support.http import eventually
 from tests.support.kafka_io import publish, value_json, wait_for_records
+from tests.support.stack import Infra
 
 pytestmark = pytest.mark.e2e
 
@@ -183,12 +183,11 @@ async def test_reads_need_one_of_the_read_tokens_and_ops_routes_stay_open(secure
         assert open_reads == set()
 
 
-async def test_intake_needs_its_own_token(secure: StackHandle) -> None:
+async def test_intake_needs_its_own_token(secure: StackHandle, client: httpx.AsyncClient) -> None:
     event = f.enterprise(f.new_uscc(), registered_on="2015-06-02")
-    async with httpx.AsyncClient(timeout=10) as client:
-        url = f"{secure.url('registration')}/v1/events"
-        refused = await client.post(url, json=event, headers={"Authorization": f"Bearer {READ_TOKENS[0]}"})
-        accepted = await client.post(url, json=event, headers={"Authorization": f"Bearer {INTAKE_TOKEN}"})
+    url = f"{secure.url('registration')}/v1/events"
+    refused = await client.post(url, json=event, headers={"Authorization": f"Bearer {READ_TOKENS[0]}"})
+    accepted = await client.post(url, json=event, headers={"Authorization": f"Bearer {INTAKE_TOKEN}"})
     assert (refused.status_code, refused.json()["error_code"]) == (401, "UNAUTHORIZED")
     assert (accepted.status_code, accepted.json()) == (202, {"event_id": event["event_id"], "status": "accepted"})
 

@@ -5,10 +5,10 @@ from typing import Any
 import pytest
 
 from shared import topics
-from tests.conftest import Stack
 from tests.support import factories as f
 from tests.support.http import eventually, get_json
 from tests.support.kafka_io import publish, value_json, wait_for_records
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

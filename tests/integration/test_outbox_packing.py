@@ -7,7 +7,7 @@ dead-lettered."""
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -20,20 +20,11 @@ from shared.consumer import BatchConsumer
 from shared.kafka import TopicSpec, ensure_topics, idempotent_producer, read_topic
 from shared.kafka_settings import KafkaSettings
 from shared.outbox import READ_ROUND, OutboxRelay, enqueue, partition_for, unpack
-from tests.conftest import ROOT, Infra
+from tests.support.stack import ROOT, Infra
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = ROOT / "services" / "registration" / "migrations"
 PACKING = "0004_outbox_one_row_per_transaction.sql"
-
-
-@pytest.fixture
-async def schema(infra: Infra) -> AsyncIterator[str]:
-    name = f"outbox_{uuid.uuid4().hex[:10]}"
-    yield name
-    conn = await asyncpg.connect(infra.dsn)
-    await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-    await conn.close()
 
 
 def message(i: int, *, key: bytes | None = b"k", topic: str = "t") -> OutgoingMessage:

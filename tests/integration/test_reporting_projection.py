@@ -21,8 +21,8 @@ from services.reporting.service_layer.progress_queries import progress
 from services.reporting.service_layer.projection import project
 from shared import db
 from shared.codec import Delivered, decode_envelope
-from tests.conftest import ROOT, Infra
 from tests.support import factories as f
+from tests.support.stack import ROOT, Infra
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = ROOT / "services" / "reporting" / "migrations"
@@ -275,46 +275,41 @@ async def test_shuffled_duplicated_rebatched_streams_give_identical_progress(
     )
 
 
-async def test_contributions_of_the_old_shape_are_carried_over(infra: Infra, tmp_path: Path) -> None:
+async def test_contributions_of_the_old_shape_are_carried_over(
+    infra: Infra, schema: str, schema_conn: asyncpg.Connection, tmp_path: Path
+) -> None:
     """Upgrade: one row per (enterprise, metric, cohort, day) becomes one row per enterprise."""
     before = tmp_path / "before"
     before.mkdir()
     for sql in sorted(MIGRATIONS.glob("*.sql")):
         if sql.name < "0011_contributions_one_row_per_enterprise.sql":
             shutil.copy(sql, before / sql.name)
-    schema = f"rpt_{uuid.uuid4().hex[:10]}"
     await db.migrate(infra.dsn, schema=schema, directory=before)
-    conn = await asyncpg.connect(infra.dsn, server_settings={"search_path": schema})
+    conn = schema_conn
     a, b = f.new_uscc(), f.new_uscc()
-    try:
-        await conn.copy_records_to_table(
-            "enterprise_contributions",
-            records=[
-                (a, "650100", "jobs", 2015, date(2015, 6, 1), 2),
-                (a, "650100", "new_enterprises", 2015, date(2015, 5, 4), 1),
-                (a, "650100", "jobs", 2015, date(2015, 5, 4), 7),
-                (b, UNKNOWN_PREFECTURE, "high_tech_certifications", 2015, date(2015, 7, 1), 1),
-            ],
-        )
-        await db.migrate(infra.dsn, schema=schema, directory=MIGRATIONS)
-        rows = await conn.fetch("SELECT uscc, prefecture, entries FROM contributions")
-        assert sorted((r["uscc"], r["prefecture"], orjson.loads(r["entries"])) for r in rows) == sorted(
-            [
-                (
-                    a,
-                    "650100",
-                    [
-                        ["jobs", 2015, "2015-05-04", 7],
-                        ["jobs", 2015, "2015-06-01", 2],
-                        ["new_enterprises", 2015, "2015-05-04", 1],
-                    ],
-                ),
-                (b, UNKNOWN_PREFECTURE, [["high_tech_certifications", 2015, "2015-07-01", 1]]),
-            ]
-        )
-        assert await conn.fetchval("SELECT to_regclass('enterprise_contributions')") is None
-    finally:
-        await conn.close()
-        admin = await asyncpg.connect(infra.dsn)
-        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        await admin.close()
+    await conn.copy_records_to_table(
+        "enterprise_contributions",
+        records=[
+            (a, "650100", "jobs", 2015, date(2015, 6, 1), 2),
+            (a, "650100", "new_enterprises", 2015, date(2015, 5, 4), 1),
+            (a, "650100", "jobs", 2015, date(2015, 5, 4), 7),
+            (b, UNKNOWN_PREFECTURE, "high_tech_certifications", 2015, date(2015, 7, 1), 1),
+        ],
+    )
+    await db.migrate(infra.dsn, schema=schema, directory=MIGRATIONS)
+    rows = await conn.fetch("SELECT uscc, prefecture, entries FROM contributions")
+    assert sorted((r["uscc"], r["prefecture"], orjson.loads(r["entries"])) for r in rows) == sorted(
+        [
+            (
+                a,
+                "650100",
+                [
+                    ["jobs", 2015, "2015-05-04", 7],
+                    ["jobs", 2015, "2015-06-01", 2],
+                    ["new_enterprises", 2015, "2015-05-04", 1],
+                ],
+            ),
+            (b, UNKNOWN_PREFECTURE, [["high_tech_certifications", 2015, "2015-07-01", 1]]),
+        ]
+    )
+    assert await conn.fetchval("SELECT to_regclass('enterprise_contributions')") is None

@@ -9,9 +9,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stack.dev_auth import jwks_of, mint, new_key
-from tests.conftest import AUTH_AUDIENCE as AUDIENCE
-from tests.conftest import AUTH_ISSUER as ISSUER
-from tests.conftest import TEST_STACK
+from tests.support.stack import AUTH_AUDIENCE as AUDIENCE
+from tests.support.stack import AUTH_ISSUER as ISSUER
+from tests.support.stack import TEST_STACK
 
 JWKS_FILE = TEST_STACK / "jwks.json"
 KEY = new_key()

@@ -4,7 +4,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import ROOT, TEST_STACK
+from tests.support.stack import ROOT, TEST_STACK
 
 ARTIFACTS = ROOT / "artifacts"
 

@@ -18,12 +18,12 @@ from services.awards.domain.facts import Admission, Certification, EnterpriseFac
 from services.awards.domain.policy import Policy
 from shared import topics
 from shared.enums import Board
-from tests.conftest import TEST_STACK, Stack
 from tests.support import factories as f
 from tests.support.http import eventually
 from tests.support.kafka_io import publish
+from tests.support.stack import TEST_STACK, Stack
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 REPLICA_PORT = 18012
 

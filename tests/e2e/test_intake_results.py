@@ -12,11 +12,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared import topics
-from tests.conftest import Stack
 from tests.support import factories as f
 from tests.support.kafka_io import Record, headers, value_json, wait_for_records
+from tests.support.stack import Stack
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 
 def _from(source: str, envelope: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def _by_key(records: list[Record]) -> dict[str, list[dict[str, Any]]]:
     return dict(out)
 
 
-async def test_a_sender_reads_the_result_of_each_of_its_events(stack: Stack) -> None:
+async def test_a_sender_reads_the_result_of_each_of_its_events(stack: Stack, client: httpx.AsyncClient) -> None:
     source = f"sender-{uuid.uuid4().hex[:8]}"
     first, late = f.new_uscc(), f.new_uscc()
     bad = f.new_uscc()
@@ -74,8 +74,7 @@ async def test_a_sender_reads_the_result_of_each_of_its_events(stack: Stack) -> 
             (raw_key, b"{not json"),
         ],
     )
-    async with httpx.AsyncClient(timeout=10) as client:
-        assert (await client.post(f"{stack.url('registration')}/v1/events", json=by_http)).status_code == 202
+    assert (await client.post(f"{stack.url('registration')}/v1/events", json=by_http)).status_code == 202
     parked = await wait_for_records(
         stack.bootstrap,
         topics.INTAKE_RESULTS,

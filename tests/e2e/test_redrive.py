@@ -10,12 +10,12 @@ import pytest
 
 from shared import topics
 from shared.redrive import REDRIVEN_FROM, Filters, redrive
-from tests.conftest import Stack
 from tests.support import factories as f
 from tests.support.http import eventually, get_json
 from tests.support.kafka_io import headers, publish, read_all, wait_for_records
+from tests.support.stack import Stack
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 
 async def test_park_expired_admission_redriven_after_its_incubator_arrives_pays_once(stack: Stack) -> None:

@@ -8,12 +8,12 @@ import httpx
 import pytest
 
 from shared import topics
-from tests.conftest import TEST_STACK, Stack
 from tests.support import factories as f
 from tests.support.http import eventually
 from tests.support.kafka_io import publish, read_all, value_json, wait_for_records
+from tests.support.stack import TEST_STACK, Stack
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 
 async def _parked_ids(stack: Stack) -> set[str]:
@@ -22,7 +22,9 @@ async def _parked_ids(stack: Stack) -> set[str]:
     return {p["event_id"] for p in body["parked"]}
 
 
-async def test_out_of_order_facts_are_parked_then_released_in_causal_order(stack: Stack) -> None:
+async def test_out_of_order_facts_are_parked_then_released_in_causal_order(
+    stack: Stack, client: httpx.AsyncClient
+) -> None:
     uscc, inc, op = f.new_uscc(), f.new_id(), f.new_uscc()
     cert = f.certified(uscc, "2015-09-01")
     admission = f.admitted(uscc, inc, "2015-06-01")
@@ -64,9 +66,8 @@ async def test_out_of_order_facts_are_parked_then_released_in_causal_order(stack
         "division_code": "650102",
     }
     assert not (ids & await _parked_ids(stack))
-    async with httpx.AsyncClient(timeout=10) as client:
-        carrier = (await client.get(f"{stack.url('registration')}/v1/incubators/{inc}")).json()
-        enterprise = (await client.get(f"{stack.url('registration')}/v1/enterprises/{uscc}")).json()
+    carrier = (await client.get(f"{stack.url('registration')}/v1/incubators/{inc}")).json()
+    enterprise = (await client.get(f"{stack.url('registration')}/v1/enterprises/{uscc}")).json()
     assert (carrier["operator_uscc"], carrier["level"], carrier["resident_enterprises"]) == (op, "region", 1)
     assert enterprise["stints"] == [{"incubator_id": inc, "admitted_on": "2015-06-01", "graduated_on": None}]
     assert enterprise["certifications"] == [{"certificate_no": "GR201565000001", "certified_on": "2015-09-01"}]

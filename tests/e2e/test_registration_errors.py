@@ -10,11 +10,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared import topics
-from tests.conftest import Stack
 from tests.support import factories as f
 from tests.support.kafka_io import headers, publish, value_json, wait_for_records
+from tests.support.stack import Stack
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 _U = f.new_uscc()
 _BAD_USCC = _U[:-1] + ("0" if _U[-1] != "0" else "1")
@@ -162,7 +162,14 @@ def assert_dlq_headers(record: Any, *, code: str, error: str, partition: int, of
 
 @pytest.mark.parametrize(("name", "raw", "code", "error", "status", "body"), CASES, ids=[c[0] for c in CASES])
 async def test_error_code_over_kafka_and_http(
-    stack: Stack, name: str, raw: bytes, code: str, error: str, status: int, body: dict[str, Any]
+    stack: Stack,
+    name: str,
+    raw: bytes,
+    code: str,
+    error: str,
+    status: int,
+    body: dict[str, Any],
+    client: httpx.AsyncClient,
 ) -> None:
     partition, offset = await _send(stack, raw)
     record = await _dlq_entry(stack, partition, offset)
@@ -170,15 +177,16 @@ async def test_error_code_over_kafka_and_http(
     assert record.key == b"k"
     assert_dlq_headers(record, code=code, error=error, partition=partition, offset=offset)
 
-    async with httpx.AsyncClient(timeout=10) as client:
-        r = await client.post(
-            f"{stack.url('registration')}/v1/events", content=raw, headers={"content-type": "application/json"}
-        )
+    r = await client.post(
+        f"{stack.url('registration')}/v1/events", content=raw, headers={"content-type": "application/json"}
+    )
     assert (r.status_code, r.json()) == (status, body)
     await assert_still_consuming(stack)
 
 
-async def test_inconsistent_dates_future_and_graduation_before_admission(stack: Stack) -> None:
+async def test_inconsistent_dates_future_and_graduation_before_admission(
+    stack: Stack, client: httpx.AsyncClient
+) -> None:
     partition, offset = await _send(stack, json.dumps(_FUTURE).encode())
     record = await _dlq_entry(stack, partition, offset)
     code = headers(record)["dlq.error_code"]
@@ -201,8 +209,7 @@ async def test_inconsistent_dates_future_and_graduation_before_admission(stack: 
         partition=partition,
         offset=offset,
     )
-    async with httpx.AsyncClient(timeout=10) as client:
-        r = await client.post(f"{stack.url('registration')}/v1/events", json=f.graduated(uscc, inc, "2015-05-30"))
+    r = await client.post(f"{stack.url('registration')}/v1/events", json=f.graduated(uscc, inc, "2015-05-30"))
     assert (r.status_code, r.json()) == (
         422,
         {
@@ -214,7 +221,7 @@ async def test_inconsistent_dates_future_and_graduation_before_admission(stack: 
     await assert_still_consuming(stack)
 
 
-async def test_conflicting_duplicate_and_already_registered(stack: Stack) -> None:
+async def test_conflicting_duplicate_and_already_registered(stack: Stack, client: httpx.AsyncClient) -> None:
     uscc = f.new_uscc()
     first = f.enterprise(uscc, employees=5)
     await publish(stack.bootstrap, [first])
@@ -242,11 +249,10 @@ async def test_conflicting_duplicate_and_already_registered(stack: Stack) -> Non
         offset=offset,
     )
 
-    async with httpx.AsyncClient(timeout=10) as client:
-        url = f"{stack.url('registration')}/v1/events"
-        dup = await client.post(url, json=first)
-        conflict = await client.post(url, json=changed)
-        again = await client.post(url, json=f.enterprise(uscc))
+    url = f"{stack.url('registration')}/v1/events"
+    dup = await client.post(url, json=first)
+    conflict = await client.post(url, json=changed)
+    again = await client.post(url, json=f.enterprise(uscc))
     assert (dup.status_code, dup.json()) == (200, {"event_id": first["event_id"], "status": "duplicate"})
     assert (conflict.status_code, conflict.json()) == (
         409,
@@ -263,7 +269,7 @@ async def test_conflicting_duplicate_and_already_registered(stack: Stack) -> Non
     await assert_still_consuming(stack)
 
 
-async def test_too_large_over_kafka_and_http(stack: Stack) -> None:
+async def test_too_large_over_kafka_and_http(stack: Stack, client: httpx.AsyncClient) -> None:
     raw = json.dumps(f.enterprise(f.new_uscc(), name="大" * 100)).encode() + b" " * (5 << 20)  # 5 MB
     partition, offset = await _send(stack, raw)
     record = await _dlq_entry(stack, partition, offset)
@@ -275,8 +281,7 @@ async def test_too_large_over_kafka_and_http(stack: Stack) -> None:
         partition=partition,
         offset=offset,
     )
-    async with httpx.AsyncClient(timeout=30) as client:
-        r = await client.post(f"{stack.url('registration')}/v1/events", content=raw)
+    r = await client.post(f"{stack.url('registration')}/v1/events", content=raw)
     assert (r.status_code, r.json()) == (
         413,
         {"error_code": "TOO_LARGE", "message": "body exceeds 1048576 bytes", "errors": []},
@@ -284,20 +289,18 @@ async def test_too_large_over_kafka_and_http(stack: Stack) -> None:
     await assert_still_consuming(stack)
 
 
-async def test_park_expired_after_ttl(stack: Stack) -> None:
+async def test_park_expired_after_ttl(stack: Stack, client: httpx.AsyncClient) -> None:
     orphan = f.certified(f.new_uscc(), "2015-09-01")  # its enterprise never arrives
     raw = json.dumps(orphan).encode()
     partition, offset = await _send(stack, raw, key=orphan["data"]["uscc"].encode())
-    async with httpx.AsyncClient(timeout=10) as client:
-        parked = (await client.get(f"{stack.url('registration')}/v1/parked", params={"limit": 1000})).json()
+    parked = (await client.get(f"{stack.url('registration')}/v1/parked", params={"limit": 1000})).json()
     assert orphan["event_id"] in {p["event_id"] for p in parked["parked"]}
     record = await _dlq_entry(stack, partition, offset)  # TTL 12 s in the test stack
     h = headers(record)
     assert h["dlq.error_code"] == "PARK_EXPIRED"
     assert h["dlq.error"].endswith(f"enterprise {orphan['data']['uscc']} is not registered yet")
     assert record.value == raw
-    async with httpx.AsyncClient(timeout=10) as client:
-        parked = (await client.get(f"{stack.url('registration')}/v1/parked", params={"limit": 1000})).json()
+    parked = (await client.get(f"{stack.url('registration')}/v1/parked", params={"limit": 1000})).json()
     assert orphan["event_id"] not in {p["event_id"] for p in parked["parked"]}
     # The sender learns it too, on the results topic: parked, then rejected when it expired.
     results = await wait_for_records(

@@ -5,10 +5,10 @@ import json
 import httpx
 import pytest
 
-from tests.conftest import Stack
 from tests.support import factories as f
+from tests.support.stack import Stack
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 
 async def _post(stack: Stack, body: bytes) -> httpx.Response:
@@ -18,13 +18,12 @@ async def _post(stack: Stack, body: bytes) -> httpx.Response:
         )
 
 
-async def test_sql_metacharacters_are_stored_verbatim(stack: Stack) -> None:
+async def test_sql_metacharacters_are_stored_verbatim(stack: Stack, client: httpx.AsyncClient) -> None:
     uscc = f.new_uscc()
     name = 'Robert\'); DROP TABLE enterprises;-- "有限公司" %_\\'
     r = await _post(stack, json.dumps(f.enterprise(uscc, name=name)).encode())
     assert r.status_code == 202
-    async with httpx.AsyncClient(timeout=10) as client:
-        stored = (await client.get(f"{stack.url('registration')}/v1/enterprises/{uscc}")).json()
+    stored = (await client.get(f"{stack.url('registration')}/v1/enterprises/{uscc}")).json()
     assert stored["name"] == name
 
 
@@ -56,7 +55,9 @@ async def test_hostile_values_get_field_errors(stack: Stack, patch: dict[str, ob
     )
 
 
-async def test_five_megabyte_body_and_deep_nesting_are_rejected_and_service_keeps_serving(stack: Stack) -> None:
+async def test_five_megabyte_body_and_deep_nesting_are_rejected_and_service_keeps_serving(
+    stack: Stack, client: httpx.AsyncClient
+) -> None:
     big = await _post(stack, b"[" * 10 + b"0" * (5 << 20))
     assert big.status_code == 413
     deep = await _post(stack, b"[" * 100_000 + b"]" * 100_000)
@@ -65,5 +66,4 @@ async def test_five_megabyte_body_and_deep_nesting_are_rejected_and_service_keep
     assert (not_object.status_code, not_object.json()["error_code"]) == (422, "INVALID_ENVELOPE")
     ok = await _post(stack, json.dumps(f.enterprise(f.new_uscc())).encode())
     assert ok.status_code == 202
-    async with httpx.AsyncClient(timeout=10) as client:
-        assert (await client.get(f"{stack.url('registration')}/healthz")).status_code == 200
+    assert (await client.get(f"{stack.url('registration')}/healthz")).status_code == 200
