@@ -36,9 +36,7 @@ def test_links_point_at_files_and_headings_that_exist(doc: Path) -> None:
             continue
         file, _, anchor = target.partition("#")
         path = (doc.parent / file).resolve() if file else doc
-        if not path.exists():
-            broken.append(target)
-        elif anchor and path.suffix == ".md" and anchor not in anchors(path):
+        if not path.exists() or (anchor and path.suffix == ".md" and anchor not in anchors(path)):
             broken.append(target)
     assert broken == []
 
@@ -47,8 +45,8 @@ def test_links_point_at_files_and_headings_that_exist(doc: Path) -> None:
 def test_paths_in_code_spans_exist(doc: Path) -> None:
     missing = []
     for span in CODE.findall(doc.read_text(encoding="utf-8")):
-        for word in span.split():
-            word = word.strip(",;:()")
+        for raw in span.split():
+            word = raw.strip(",;:()")
             if not word.startswith(TREE) or "{" in word or "<" in word:
                 continue
             path = word.split("::")[0]
@@ -68,21 +66,14 @@ def test_make_targets_and_modules_named_exist(doc: Path) -> None:
     assert absent == []
 
 
+PACKAGES = {"services", "shared", "stack", "bench", "chaos", "simulator"}
+
+
 def _module_files(module: str) -> list[str]:
+    if module.split(".", maxsplit=1)[0] not in PACKAGES:
+        return [".venv"]  # a tool of the environment (pytest, schemathesis)
     base = module.replace(".", "/")
-    return (
-        [f"{base}.py", f"{base}/__main__.py", f"{base}/__init__.py"]
-        if module.split(".")[0]
-        in {
-            "services",
-            "shared",
-            "stack",
-            "bench",
-            "chaos",
-            "simulator",
-        }
-        else [".venv"]
-    )  # a tool from the environment (pytest, schemathesis)
+    return [f"{base}.py", f"{base}/__main__.py", f"{base}/__init__.py"]
 
 
 def test_the_readme_is_short_and_points_into_the_repository() -> None:
