@@ -12,6 +12,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -123,40 +124,76 @@ async def _disbursement(stack: Stack, year: int) -> dict[tuple[str, str], dict[s
     return {(r["month"], r["prefecture"]): r for r in body["rows"]}
 
 
+@dataclass
+class Flow:
+    """What one disbursement's steps hand each other."""
+
+    uscc: str
+    operator: str
+    mine: dict[str, Any]
+    theirs: dict[str, Any]
+    inc: str
+    ids: list[str]
+    unknown: str = field(default_factory=lambda: str(uuid.uuid4()))
+    batch: dict[str, Any] = field(default_factory=dict)
+    before: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    after: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+
+
 async def test_owed_approved_batched_paid_clawed_back_and_settled(stack: Stack, client: httpx.AsyncClient) -> None:
     uscc, operator, (mine, theirs), inc = await _awarded(stack, "654002")
-    ids = [mine["payout_id"], theirs["payout_id"]]
+    flow = Flow(uscc, operator, mine, theirs, inc, [mine["payout_id"], theirs["payout_id"]])
+    await _who_may_approve(stack, flow)
+    await _a_batch_its_files_and_four_eyes(stack, flow)
+    await _the_treasury_confirms_twice(stack, flow)
+    await _a_paid_award_reversed_is_clawed_back_once(stack, flow)
+    await _the_audit_trail_cannot_be_rewritten(stack, flow)
+    await _reporting_dates_the_flows(stack, flow)
+    await _dashboard_and_workbook_agree(stack, flow, client)
 
-    # Who may do what.
-    assert (await _call(stack, "POST", "/v1/approvals", None, json={"payout_ids": ids})).status_code == 401
-    forbidden = await _call(stack, "POST", "/v1/approvals", READER, json={"payout_ids": ids})
+
+async def _who_may_approve(stack: Stack, flow: Flow) -> None:
+    """Who may do what."""
+    assert (await _call(stack, "POST", "/v1/approvals", None, json={"payout_ids": flow.ids})).status_code == 401
+    forbidden = await _call(stack, "POST", "/v1/approvals", READER, json={"payout_ids": flow.ids})
     assert forbidden.status_code == 403
     assert forbidden.json()["message"] == "this needs the role approver; the token has ['reader']"
     forged = {"Authorization": "Bearer " + bearer("mallory", "approver")["Authorization"][7:-4] + "AAAA"}
-    assert (await _call(stack, "POST", "/v1/approvals", forged, json={"payout_ids": ids})).status_code == 401
+    assert (await _call(stack, "POST", "/v1/approvals", forged, json={"payout_ids": flow.ids})).status_code == 401
 
-    unknown = str(uuid.uuid4())
     r = await _call(
-        stack, "POST", "/v1/approvals", ALICE, json={"payout_ids": [*ids, unknown]}, headers={"X-Request-ID": "r-1"}
+        stack,
+        "POST",
+        "/v1/approvals",
+        ALICE,
+        json={"payout_ids": [*flow.ids, flow.unknown]},
+        headers={"X-Request-ID": "r-1"},
     )
     assert r.headers["X-Request-ID"] == "r-1"
     assert [(x["payout_id"], x["outcome"]) for x in r.json()["results"]] == [
-        (ids[0], "approved"),
-        (ids[1], "approved"),
-        (unknown, "unknown_payout"),
+        (flow.ids[0], "approved"),
+        (flow.ids[1], "approved"),
+        (flow.unknown, "unknown_payout"),
     ]
-    assert await _approve(stack, ids) == ["already_approved", "already_approved"]
+    assert await _approve(stack, flow.ids) == ["already_approved", "already_approved"]
 
-    # A batch prepared by bob: its files, their hashes, and four eyes.
-    r = await _call(stack, "POST", "/v1/payment-batches", BOB, json={"payout_ids": ids})
+
+async def _a_batch_its_files_and_four_eyes(stack: Stack, flow: Flow) -> None:
+    """A batch prepared by bob: its files, their hashes, and four eyes."""
+    r = await _call(stack, "POST", "/v1/payment-batches", BOB, json={"payout_ids": flow.ids})
     assert r.status_code == 201
-    batch = r.json()
-    assert (batch["prepared_by"], batch["payouts"], batch["total_cny"], batch["released"]) == ("bob", 2, 200_000, False)
-    csv_file = await _call(stack, "GET", f"/v1/payment-batches/{batch['batch_id']}/file.csv", READER)
+    flow.batch = r.json()
+    assert (flow.batch["prepared_by"], flow.batch["payouts"], flow.batch["total_cny"], flow.batch["released"]) == (
+        "bob",
+        2,
+        200_000,
+        False,
+    )
+    csv_file = await _call(stack, "GET", f"/v1/payment-batches/{flow.batch['batch_id']}/file.csv", READER)
     digest = hashlib.sha256(csv_file.content).hexdigest()
-    assert csv_file.headers["X-Content-SHA256"] == digest == batch["csv_sha256"]
+    assert csv_file.headers["X-Content-SHA256"] == digest == flow.batch["csv_sha256"]
     rows = list(csv.reader(io.StringIO(csv_file.text)))
-    by_recipient = sorted([(mine["recipient_uscc"], ids[0]), (operator, ids[1])])
+    by_recipient = sorted([(flow.mine["recipient_uscc"], flow.ids[0]), (flow.operator, flow.ids[1])])
     assert rows == [
         [
             "batch_id",
@@ -171,42 +208,46 @@ async def test_owed_approved_batched_paid_clawed_back_and_settled(stack: Stack, 
         ],
         *[
             [
-                batch["batch_id"],
+                flow.batch["batch_id"],
                 str(n),
                 pid,
                 who,
-                _name(mine, theirs, pid),
+                _name(flow.mine, flow.theirs, pid),
                 "100000",
-                uscc,
+                flow.uscc,
                 "HIGH_TECH_CERTIFICATION",
-                _role(mine, theirs, pid),
+                _role(flow.mine, flow.theirs, pid),
             ]
             for n, (who, pid) in enumerate(by_recipient, start=1)
         ],
-        [batch["batch_id"], "TOTAL", "", "", "2 payouts", "200000", "", "", ""],
+        [flow.batch["batch_id"], "TOTAL", "", "", "2 payouts", "200000", "", "", ""],
     ]
-    xlsx_file = await _call(stack, "GET", f"/v1/payment-batches/{batch['batch_id']}/file.xlsx", READER)
+    xlsx_file = await _call(stack, "GET", f"/v1/payment-batches/{flow.batch['batch_id']}/file.xlsx", READER)
     assert (
-        hashlib.sha256(xlsx_file.content).hexdigest() == xlsx_file.headers["X-Content-SHA256"] == batch["xlsx_sha256"]
+        hashlib.sha256(xlsx_file.content).hexdigest()
+        == xlsx_file.headers["X-Content-SHA256"]
+        == flow.batch["xlsx_sha256"]
     )
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx_file.content), read_only=True)["payments"]
     assert [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)] == rows
 
-    early = await _confirm(stack, HEADER + f"{ids[0]},paid,100000,2016-10-08,BANK-1\n")
+    early = await _confirm(stack, HEADER + f"{flow.ids[0]},paid,100000,2016-10-08,BANK-1\n")
     assert [x["outcome"] for x in early["lines"]] == ["not_released"]
-    own = await _call(stack, "POST", f"/v1/payment-batches/{batch['batch_id']}/approval", BOB)
+    own = await _call(stack, "POST", f"/v1/payment-batches/{flow.batch['batch_id']}/approval", BOB)
     assert own.status_code == 403
-    assert own.json()["message"] == "four eyes: bob prepared this batch and cannot also approve it"
-    released = await _call(stack, "POST", f"/v1/payment-batches/{batch['batch_id']}/approval", ALICE)
+    assert own.json()["message"] == "four eyes: bob prepared this flow.batch and cannot also approve it"
+    released = await _call(stack, "POST", f"/v1/payment-batches/{flow.batch['batch_id']}/approval", ALICE)
     assert (released.json()["approved_by"], released.json()["released"]) == ("alice", True)
 
-    # The treasury's confirmation, twice.
-    before = await _disbursement(stack, 2016)
+
+async def _the_treasury_confirms_twice(stack: Stack, flow: Flow) -> None:
+    """The treasury's confirmation, twice."""
+    flow.before = await _disbursement(stack, 2016)
     confirmation = (
         HEADER
-        + f"{ids[0]},paid,100000,2016-10-08,BANK-1\n"
-        + f"{ids[1]},paid,100000,2016-10-08,BANK-2\n"
-        + f"{unknown},paid,100000,2016-10-08,BANK-3\n"
+        + f"{flow.ids[0]},paid,100000,2016-10-08,BANK-1\n"
+        + f"{flow.ids[1]},paid,100000,2016-10-08,BANK-2\n"
+        + f"{flow.unknown},paid,100000,2016-10-08,BANK-3\n"
         + "garbage\n"
     )
     first = await _confirm(stack, confirmation)
@@ -220,39 +261,43 @@ async def test_owed_approved_batched_paid_clawed_back_and_settled(stack: Stack, 
     assert first["file_sha256"] == hashlib.sha256(confirmation.encode()).hexdigest()
     again = await _confirm(stack, confirmation)
     assert [x["outcome"] for x in again["lines"]] == ["already_paid", "already_paid", "unknown_payout", "invalid_line"]
-    assert again["lines"][0]["message"] == "paid before (reference BANK-1); nothing changed"
+    assert again["lines"][0]["message"] == "paid flow.before (reference BANK-1); nothing changed"
     assert again["changed"] == 0
 
-    # A paid award reversed: a clawback each, once, even when the reversing fact comes twice.
-    graduation = _graduated_early(uscc, inc, operator, "654002")
+
+async def _a_paid_award_reversed_is_clawed_back_once(stack: Stack, flow: Flow) -> None:
+    """A paid award reversed: a clawback each, once, even when the reversing fact comes twice."""
+    graduation = _graduated_early(flow.uscc, flow.inc, flow.operator, "654002")
     await publish(stack.bootstrap, [graduation, graduation], topic=topics.ENTERPRISE_EVENTS)
 
     async def clawbacks() -> int:
-        return (await _events(stack, uscc))["ClawbackRaised"]
+        return (await _events(stack, flow.uscc))["ClawbackRaised"]
 
     assert await eventually(clawbacks, lambda n: n == 2) == 2
     await publish(stack.bootstrap, [graduation], topic=topics.ENTERPRISE_EVENTS)
-    settle = HEADER + f"{ids[0]},recovered,100000,2017-01-09,BANK-9\n"
+    settle = HEADER + f"{flow.ids[0]},recovered,100000,2017-01-09,BANK-9\n"
     assert [x["outcome"] for x in (await _confirm(stack, settle))["lines"]] == ["settled"]
     assert [x["outcome"] for x in (await _confirm(stack, settle))["lines"]] == ["already_settled"]
-    assert (await _call(stack, "GET", f"/v1/recipients/{uscc}/position", READER)).json() == {
-        "recipient_uscc": uscc,
+    assert (await _call(stack, "GET", f"/v1/recipients/{flow.uscc}/position", READER)).json() == {
+        "recipient_uscc": flow.uscc,
         "paid_cny": 100_000,
         "clawed_back_cny": 100_000,
         "recovered_cny": 100_000,
         "outstanding_clawback_cny": 0,
         "net_cny": 0,
     }
-    assert (await _call(stack, "GET", f"/v1/recipients/{operator}/position", READER)).json()["net_cny"] == 100_000
+    assert (await _call(stack, "GET", f"/v1/recipients/{flow.operator}/position", READER)).json()["net_cny"] == 100_000
 
-    events = await _events(stack, uscc, settle=2.0)
+    events = await _events(stack, flow.uscc, settle=2.0)
     assert {k: events[k] for k in ("PayoutIssued", "PayoutApproved", "PayoutPaid", "PayoutReversed")} == dict.fromkeys(
         ("PayoutIssued", "PayoutApproved", "PayoutPaid", "PayoutReversed"), 2
     )
     assert (events["ClawbackRaised"], events["ClawbackSettled"]) == (2, 1)
 
-    # The audit trail of the enterprise's own payout, and that it cannot be rewritten.
-    trail = (await _call(stack, "GET", "/v1/audit", READER, params={"subject": ids[0]})).json()["entries"]
+
+async def _the_audit_trail_cannot_be_rewritten(stack: Stack, flow: Flow) -> None:
+    """The audit trail of the enterprise's own payout, and that it cannot be rewritten."""
+    trail = (await _call(stack, "GET", "/v1/audit", READER, params={"subject": flow.ids[0]})).json()["entries"]
     assert [(e["action"], e["actor"], e["request_id"] if e["actor"] == "alice" else "") for e in trail] == [
         ("payout.approve", "alice", "r-1"),
         ("payout.paid", "carol", ""),
@@ -270,30 +315,35 @@ async def test_owed_approved_batched_paid_clawed_back_and_settled(stack: Stack, 
     finally:
         await conn.close()
 
-    # Reporting: paid in 2016-10 and recovered in 2017-01, in Ili (654000); owed is gone.
+
+async def _reporting_dates_the_flows(stack: Stack, flow: Flow) -> None:
+    """Reporting: paid in 2016-10 and recovered in 2017-01, in Ili (654000); owed is gone."""
+
     async def paid_row() -> dict[tuple[str, str], dict[str, int]]:
         return await _disbursement(stack, 2016)
 
-    after = await eventually(paid_row, lambda d: d.get(("2016-10", "654000"), {}).get("paid_cny") == 200_000)
-    assert after[("2016-10", "654000")]["paid_cny"] - before.get(("2016-10", "654000"), {}).get("paid_cny", 0) == (
-        200_000
-    )
-    assert after.get(("2016-09", "654000"), {}).get("owed_cny", 0) == 0  # both payouts reversed
+    flow.after = await eventually(paid_row, lambda d: d.get(("2016-10", "654000"), {}).get("paid_cny") == 200_000)
+    assert flow.after[("2016-10", "654000")]["paid_cny"] - flow.before.get(("2016-10", "654000"), {}).get(
+        "paid_cny", 0
+    ) == (200_000)
+    assert flow.after.get(("2016-09", "654000"), {}).get("owed_cny", 0) == 0  # both payouts reversed
     recovered = await eventually(lambda: _disbursement(stack, 2017), lambda d: ("2017-01", "654000") in d, timeout=20)
     assert recovered[("2017-01", "654000")]["recovered_cny"] == 100_000
 
-    # The dashboard and the milestone workbook show the same row.
+
+async def _dashboard_and_workbook_agree(stack: Stack, flow: Flow, client: httpx.AsyncClient) -> None:
+    """The dashboard and the milestone workbook show the same row."""
     dom = chromium("--dump-dom", f"{stack.url('reporting')}/?year=2016")
     row = re.search(r'<tr data-month="2016-10" data-prefecture="654000">(.*?)</tr>', dom)
     assert row is not None
     assert re.findall(r'<td data-kind="(\w+)">([\d,]+)</td>', row.group(1)) == [
-        (k, f"{after[('2016-10', '654000')][k + '_cny']:,}")
+        (k, f"{flow.after[('2016-10', '654000')][k + '_cny']:,}")
         for k in ("owed", "approved", "paid", "clawed_back", "recovered")
     ]
     book = (await client.get(f"{stack.url('reporting')}/v1/reports/2016/to_date.xlsx")).content
     sheet = openpyxl.load_workbook(io.BytesIO(book), read_only=True)["奖励兑付"]
     lines = {(r[0], r[1]): r[2:] for r in sheet.iter_rows(min_row=2, values_only=True)}
-    money = after[("2016-10", "654000")]
+    money = flow.after[("2016-10", "654000")]
     assert lines[("2016-10", "654000")] == (
         "伊犁哈萨克自治州",
         *(money[f"{k}_cny"] for k in ("owed", "approved", "paid", "clawed_back", "recovered")),

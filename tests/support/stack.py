@@ -10,7 +10,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEST_STACK = ROOT / ".local" / "test"
 AUTH_ISSUER = "https://id.xj-incentives.test"
 AUTH_AUDIENCE = "xj-awards"

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.registration.entrypoints.intake_schema import request_body_schema
-from services.registration.service_layer import intake, records
+from services.registration.service_layer import intake, registry_queries
 from services.registration.settings import RegistrationSettings
 from shared.enums import IntakeError, IntakeStatus
 from shared.http_errors import error_response, responses
@@ -76,14 +76,14 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
 
     @router.get("/enterprises/{uscc}", dependencies=read, responses=responses(401, 404, 422))
     async def get_enterprise(request: Request, uscc: str = Uscc) -> dict[str, Any]:
-        return await records.enterprise(pool_of(request), uscc)
+        return await registry_queries.enterprise(pool_of(request), uscc)
 
     @router.get("/incubators/{incubator_id}", dependencies=read, responses=responses(401, 404, 422))
     async def get_incubator(request: Request, incubator_id: str = CARRIER_ID) -> dict[str, Any]:
-        return await records.incubator(pool_of(request), incubator_id)
+        return await registry_queries.incubator(pool_of(request), incubator_id)
 
     @router.get("/parked", dependencies=read, responses=responses(401, 422))
     async def get_parked(request: Request, limit: int = Query(default=100, ge=1, le=1000)) -> dict[str, Any]:
-        return await records.parked(pool_of(request), limit)
+        return await registry_queries.parked(pool_of(request), limit)
 
     return router

@@ -16,7 +16,7 @@ from services.registration.adapters.registry import BatchRegistry
 from services.registration.domain.intake import Incoming, Outcome, describe
 from services.registration.domain.references import Apply, Park, decide, satisfied_keys
 from services.registration.domain.validation import Rejection, ValidFact, validate
-from services.registration.service_layer.outgoing import canonical_message, dead_letter, result_message
+from services.registration.service_layer.messages import canonical_message, dead_letter, result_message
 from shared import locks, outbox
 from shared.clock import business_date
 from shared.codec import OutgoingMessage
