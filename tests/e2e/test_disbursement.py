@@ -235,7 +235,7 @@ async def _a_batch_its_files_and_four_eyes(stack: Stack, flow: Flow) -> None:
     assert [x["outcome"] for x in early["lines"]] == ["not_released"]
     own = await _call(stack, "POST", f"/v1/payment-batches/{flow.batch['batch_id']}/approval", BOB)
     assert own.status_code == 403
-    assert own.json()["message"] == "four eyes: bob prepared this flow.batch and cannot also approve it"
+    assert own.json()["message"] == "four eyes: bob prepared this batch and cannot also approve it"
     released = await _call(stack, "POST", f"/v1/payment-batches/{flow.batch['batch_id']}/approval", ALICE)
     assert (released.json()["approved_by"], released.json()["released"]) == ("alice", True)
 
@@ -261,7 +261,7 @@ async def _the_treasury_confirms_twice(stack: Stack, flow: Flow) -> None:
     assert first["file_sha256"] == hashlib.sha256(confirmation.encode()).hexdigest()
     again = await _confirm(stack, confirmation)
     assert [x["outcome"] for x in again["lines"]] == ["already_paid", "already_paid", "unknown_payout", "invalid_line"]
-    assert again["lines"][0]["message"] == "paid flow.before (reference BANK-1); nothing changed"
+    assert again["lines"][0]["message"] == "paid before (reference BANK-1); nothing changed"
     assert again["changed"] == 0
 
 

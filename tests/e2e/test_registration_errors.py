@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared import topics
 from tests.support import factories as f
+from tests.support.http import eventually
 from tests.support.kafka_io import headers, publish, value_json, wait_for_records
 from tests.support.stack import Stack
 
@@ -293,8 +294,12 @@ async def test_park_expired_after_ttl(stack: Stack, client: httpx.AsyncClient) -
     orphan = f.certified(f.new_uscc(), "2015-09-01")  # its enterprise never arrives
     raw = json.dumps(orphan).encode()
     partition, offset = await _send(stack, raw, key=orphan["data"]["uscc"].encode())
-    parked = (await client.get(f"{stack.url('registration')}/v1/parked", params={"limit": 1000})).json()
-    assert orphan["event_id"] in {p["event_id"] for p in parked["parked"]}
+
+    async def parked_ids() -> set[str]:
+        parked = (await client.get(f"{stack.url('registration')}/v1/parked", params={"limit": 1000})).json()
+        return {p["event_id"] for p in parked["parked"]}
+
+    assert orphan["event_id"] in await eventually(parked_ids, lambda ids: orphan["event_id"] in ids, timeout=10)
     record = await _dlq_entry(stack, partition, offset)  # TTL 12 s in the test stack
     h = headers(record)
     assert h["dlq.error_code"] == "PARK_EXPIRED"
