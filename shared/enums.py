@@ -60,5 +60,7 @@ class IntakeError(StrEnum):
     ALREADY_REGISTERED = "ALREADY_REGISTERED"
     PARK_EXPIRED = "PARK_EXPIRED"
     TOO_LARGE = "TOO_LARGE"
+    # A name a spreadsheet would run as a formula (=, +, -, @ first): no registered name starts so.
+    FORMULA_LIKE_NAME = "FORMULA_LIKE_NAME"
     # Consumers other than registration: a message that still fails after bounded retries.
     PROCESSING_FAILED = "PROCESSING_FAILED"

@@ -220,10 +220,13 @@ class PayoutPaid(_PayoutAct):
 
 
 class ClawbackRaised(_PayoutAct):
-    """A paid payout was reversed: the recipient owes its amount back."""
+    """The recipient owes money back: a paid payout was reversed, or the bank paid it a
+    second time. `amount_cny` is what is owed; `clawback_id` names the cause
+    (`reversal:<payout>` or `overpayment:<payout>:<bank reference>`)."""
 
     reason_code: str
     raised_on: IsoDate
+    clawback_id: str = ""  # empty on events written before clawbacks were keyed by cause
 
 
 class ClawbackSettled(Data):
@@ -233,6 +236,25 @@ class ClawbackSettled(Data):
     amount_cny: Cny
     settled_on: IsoDate
     reference: str
+    clawback_id: str = ""
+
+
+class PayoutCancelled(_PayoutAct):
+    """A payout that will not be paid: reversed before its file left, or returned by the
+    bank after a recall. Reporting counts it on `cancelled_on`."""
+
+    reason_code: str
+    cancelled_on: IsoDate
+    returned_reference: str | None = None  # the bank's, when it stopped the payment
+
+
+class PayoutRecallRequested(_PayoutAct):
+    """A payout reversed after its batch was released: the office asks the treasury to
+    stop it. The bank's answer (returned, or paid) ends it."""
+
+    reason_code: str
+    batch_id: uuid.UUID
+    requested_on: IsoDate
 
 
 # --- for the systems around the platform ------------------------------------------------
@@ -308,6 +330,8 @@ AWARD_MODELS: Final[dict[str, type[Data]]] = {
         PayoutPaid,
         ClawbackRaised,
         ClawbackSettled,
+        PayoutCancelled,
+        PayoutRecallRequested,
     )
 }
 

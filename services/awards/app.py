@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.awards.entrypoints import disbursement_api, export_api, http_api, what_if_api
 from services.awards.entrypoints.consumer import make_handler
 from services.awards.entrypoints.pages import pages
+from services.awards.entrypoints.schedule import count_exceptions
 from services.awards.settings import AwardsSettings
 from shared import topics
 from shared.auth import JwtVerifier
@@ -25,12 +26,13 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     subscribe_batches(
         runtime, topics=list(topics.AWARDS_INPUTS), dlq_topic=topics.AWARDS_DLQ, handle=make_handler(settings.policy())
     )
+    runtime.background.append(count_exceptions(runtime))
     runtime.documents(
         topics.AWARD_EVENTS,
         models=list(AWARD_MODELS.values()),
         description=(
             "PayoutIssued, PayoutReversed, AwardDeclined; disbursement: PayoutApproved, PayoutPaid, ClawbackRaised, "
-            "ClawbackSettled. Key = enterprise USCC; deterministic ids."
+            "ClawbackSettled, PayoutCancelled, PayoutRecallRequested. Key = enterprise USCC; deterministic ids."
         ),
     )
     app = service_app(

@@ -39,4 +39,6 @@ def test_awards_documents_every_event_it_writes_including_disbursement() -> None
         "PayoutPaid",
         "ClawbackRaised",
         "ClawbackSettled",
+        "PayoutCancelled",
+        "PayoutRecallRequested",
     }

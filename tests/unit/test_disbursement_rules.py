@@ -1,67 +1,79 @@
-"""The disbursement rules (services/awards/domain/disbursement.py): each stage's answer
-to an approval, a reversal and a confirmation line, and the confirmation file's parser."""
+"""The disbursement rules: each stage's answer to an approval and a reversal, four eyes,
+the confirmation file's parser, and what each kind of bank line books (the whole life
+of a payout in any order is tests/unit/test_payout_life.py)."""
 
 import uuid
 from datetime import date
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from services.awards.domain.disbursement import (
-    ApprovalOutcome,
+from services.awards.domain.confirmations import (
     BadLine,
+    Clawback,
     ConfirmationLine,
     Direction,
     LineOutcome,
+    PayoutBook,
+    judge,
+    parse_confirmation,
+    reversed_by_rules,
+)
+from services.awards.domain.disbursement import (
+    ApprovalOutcome,
     OnReversal,
     Stage,
-    Standing,
     approve,
     four_eyes,
-    judge,
     net_position,
     on_reversal,
-    parse_confirmation,
+    release_refusal,
     stage_of,
 )
 
 PID = uuid.UUID("6b1c9b38-6a2e-4c0e-9d0b-1a2b3c4d5e6f")
+DAY = date(2016, 10, 8)
 
 
 def test_stage_of_the_ledger_status_and_the_disbursement_state() -> None:
     assert stage_of("issued", None) is Stage.OWED
     assert stage_of("reversed", None) is Stage.REVERSED
     assert stage_of("reversed", "approved") is Stage.APPROVED
+    assert stage_of("reversed", "recall_requested") is Stage.RECALL_REQUESTED
     assert stage_of("issued", "paid") is Stage.PAID
 
 
-def test_only_an_owed_payout_is_approved() -> None:
+def test_only_an_owed_payout_is_approved_and_not_while_its_predecessor_is_recalled() -> None:
     assert {s: approve(s) for s in Stage} == {
         Stage.OWED: ApprovalOutcome.APPROVED,
         Stage.APPROVED: ApprovalOutcome.ALREADY_APPROVED,
         Stage.BATCHED: ApprovalOutcome.ALREADY_APPROVED,
+        Stage.RECALL_REQUESTED: ApprovalOutcome.ALREADY_APPROVED,
         Stage.PAID: ApprovalOutcome.ALREADY_APPROVED,
         Stage.REVERSED: ApprovalOutcome.NOT_OWED,
         Stage.CANCELLED: ApprovalOutcome.NOT_OWED,
     }
+    assert approve(Stage.OWED, predecessor_recalled=True) is ApprovalOutcome.HELD_FOR_RECALL
     assert approve(None) is ApprovalOutcome.UNKNOWN_PAYOUT
 
 
-def test_a_reversal_cancels_before_payment_and_claws_back_after() -> None:
-    assert {s: on_reversal(s) for s in Stage} == {
-        Stage.OWED: OnReversal.NOTHING,
-        Stage.REVERSED: OnReversal.NOTHING,
-        Stage.APPROVED: OnReversal.CANCEL,
-        Stage.BATCHED: OnReversal.CANCEL,
-        Stage.PAID: OnReversal.CLAWBACK,
-        Stage.CANCELLED: OnReversal.NOTHING,
+def test_a_reversal_cancels_before_release_recalls_after_and_claws_back_once_paid() -> None:
+    assert {(s, released): on_reversal(s, released=released) for s in Stage for released in (False, True)} == {
+        **{(s, r): OnReversal.NOTHING for s in (Stage.OWED, Stage.REVERSED, Stage.CANCELLED) for r in (False, True)},
+        **{(Stage.RECALL_REQUESTED, r): OnReversal.NOTHING for r in (False, True)},
+        **{(Stage.APPROVED, r): OnReversal.CANCEL for r in (False, True)},
+        (Stage.BATCHED, False): OnReversal.CANCEL,
+        (Stage.BATCHED, True): OnReversal.RECALL,
+        **{(Stage.PAID, r): OnReversal.CLAWBACK for r in (False, True)},
     }
 
 
-def test_four_eyes() -> None:
+def test_four_eyes_and_a_release_refused_for_reversed_lines() -> None:
     assert four_eyes("bob", "alice") is None
     assert four_eyes("bob", "bob") == "four eyes: bob prepared this batch and cannot also approve it"
+    assert release_refusal([]) is None
+    assert release_refusal(["b", "a"]) == (
+        "lines reversed since the batch was prepared: a, b; void this batch and prepare a new one"
+    )
 
 
 def test_net_position_is_paid_minus_recovered_and_never_negative() -> None:
@@ -81,92 +93,147 @@ def test_the_confirmation_file_is_answered_line_by_line() -> None:
         f"{PID},recovered,100000,2016-13-01,X\r\n"
         f"{PID},recovered,100000,2016-12-01,\r\n"
         f"{PID},paid\r\n"
+        f"{PID},returned,100000,2016-10-09,RET-1\r\n"
     )
     assert parse_confirmation(text) == [
-        ConfirmationLine(2, PID, Direction.PAID, 100_000, date(2016, 10, 8), "BANK-1"),
+        ConfirmationLine(2, PID, Direction.PAID, 100_000, DAY, "BANK-1"),
         BadLine(4, "payout_id 'not-a-uuid' is not a UUID"),
-        BadLine(5, "direction 'refund' is neither paid nor recovered"),
+        BadLine(5, "direction 'refund' is none of paid, recovered, returned"),
         BadLine(6, "amount_cny '-5' is not a positive whole number of yuan"),
         BadLine(7, "value_date '2016-13-01' is not a date written YYYY-MM-DD"),
         BadLine(8, "reference must be 1 to 100 characters"),
         BadLine(9, "2 fields; a line has 5"),
+        ConfirmationLine(10, PID, Direction.RETURNED, 100_000, date(2016, 10, 9), "RET-1"),
     ]
     assert parse_confirmation("id,amount\n1,2\n") == [
-        BadLine(1, "the header must be payout_id,direction,amount_cny,value_date,reference")
+        BadLine(1, "the header must be payout_id,direction,amount_cny,value_date,reference[,clawback_id]")
     ]
 
 
-def _standing(stage: Stage, **kw: object) -> Standing:
-    values: dict[str, object] = {
-        "stage": stage,
-        "amount_cny": 100_000,
-        "released": True,
-        "paid_reference": None,
-        "clawback_cny": None,
-        "settled_reference": None,
-    }
-    return Standing(**{**values, **kw})  # type: ignore[arg-type]
-
-
-PAID_LINE = ConfirmationLine(2, PID, Direction.PAID, 100_000, date(2016, 10, 8), "BANK-1")
-RECOVERED_LINE = ConfirmationLine(3, PID, Direction.RECOVERED, 100_000, date(2017, 1, 9), "BANK-9")
-
-
-def test_a_paid_line_pays_only_a_batched_payout_of_a_released_batch_for_its_amount() -> None:
-    assert judge(PAID_LINE, _standing(Stage.BATCHED)) == (LineOutcome.PAID, "100000 CNY paid")
-    assert judge(PAID_LINE, _standing(Stage.BATCHED, released=False))[0] is LineOutcome.NOT_RELEASED
-    assert judge(PAID_LINE, _standing(Stage.APPROVED, released=False))[0] is LineOutcome.NOT_RELEASED
-    assert judge(PAID_LINE, _standing(Stage.BATCHED, amount_cny=200_000)) == (
-        LineOutcome.AMOUNT_MISMATCH,
-        "the payout is 200000 CNY, the line says 100000; nothing changed",
+def test_a_recovered_line_may_name_its_clawback_in_a_sixth_column() -> None:
+    text = (
+        "payout_id,direction,amount_cny,value_date,reference,clawback_id\n"
+        f"{PID},recovered,5000,2017-01-09,BACK-1,overpayment:{PID}:BANK-2\n"
+        f"{PID},recovered,5000,2017-01-09,BACK-2,\n"
+        f"{PID},paid,5000,2017-01-09,BANK-3,reversal:{PID}\n"
     )
-    assert judge(PAID_LINE, _standing(Stage.PAID, paid_reference="BANK-1")) == (
-        LineOutcome.ALREADY_PAID,
-        "paid before (reference BANK-1); nothing changed",
+    assert parse_confirmation(text) == [
+        ConfirmationLine(2, PID, Direction.RECOVERED, 5000, date(2017, 1, 9), "BACK-1", f"overpayment:{PID}:BANK-2"),
+        ConfirmationLine(3, PID, Direction.RECOVERED, 5000, date(2017, 1, 9), "BACK-2"),
+        BadLine(4, "only a recovered line names a clawback"),
+    ]
+
+
+def book(stage: Stage, **kw: object) -> PayoutBook:
+    return PayoutBook(PID, stage, 100_000, **{"released": True, **kw})  # type: ignore[arg-type]
+
+
+def paid(reference: str = "BANK-1", amount: int = 100_000) -> ConfirmationLine:
+    return ConfirmationLine(2, PID, Direction.PAID, amount, DAY, reference)
+
+
+def test_a_paid_line_pays_a_released_line_for_its_amount() -> None:
+    v = judge(paid(), book(Stage.BATCHED))
+    assert (v.outcome, v.message, v.paid, v.opens_exception) == (LineOutcome.PAID, "100000 CNY paid", True, False)
+    assert v.after == book(Stage.PAID, payments=(("BANK-1", 100_000),))
+
+
+@pytest.mark.parametrize(
+    ("state", "outcome", "message"),
+    [
+        (
+            book(Stage.BATCHED, released=False),
+            LineOutcome.NOT_RELEASED,
+            "the payout is batched, not in a released batch",
+        ),
+        (
+            book(Stage.APPROVED, released=False),
+            LineOutcome.NOT_RELEASED,
+            "the payout is approved, not in a released batch",
+        ),
+        (book(Stage.CANCELLED, released=False), LineOutcome.CANCELLED, "the payout was cancelled before its file left"),
+        (
+            PayoutBook(PID, Stage.BATCHED, 200_000, released=True),
+            LineOutcome.AMOUNT_MISMATCH,
+            "the payout is 200000 CNY, the line says 100000",
+        ),
+    ],
+)
+def test_a_paid_line_that_books_nothing_opens_an_exception(
+    state: PayoutBook, outcome: LineOutcome, message: str
+) -> None:
+    v = judge(paid(), state)
+    assert (v.outcome, v.message, v.after, v.opens_exception) == (
+        outcome,
+        f"{message}; an exception is open",
+        state,
+        True,
     )
-    assert judge(PAID_LINE, _standing(Stage.CANCELLED))[0] is LineOutcome.CANCELLED
-    assert judge(PAID_LINE, None) == (LineOutcome.UNKNOWN_PAYOUT, f"no payout {PID}; nothing changed")
+    unknown = judge(paid(), None)
+    assert (unknown.outcome, unknown.message, unknown.opens_exception) == (
+        LineOutcome.UNKNOWN_PAYOUT,
+        f"no payout {PID}; an exception is open",
+        True,
+    )
 
 
-def test_a_recovered_line_settles_a_raised_clawback_once_for_its_amount() -> None:
-    paid = {"paid_reference": "BANK-1"}
-    assert judge(RECOVERED_LINE, _standing(Stage.PAID, **paid))[0] is LineOutcome.NO_CLAWBACK
-    assert judge(RECOVERED_LINE, _standing(Stage.PAID, clawback_cny=100_000, **paid)) == (
+def test_paid_after_a_recall_books_it_and_raises_a_clawback_of_its_amount() -> None:
+    recalled, _ = reversed_by_rules(book(Stage.BATCHED), "OUTSIDE_WINDOW")
+    assert recalled.stage is Stage.RECALL_REQUESTED
+    v = judge(paid(), recalled)
+    claw = Clawback(f"reversal:{PID}", 100_000, "OUTSIDE_WINDOW")
+    assert (v.outcome, v.raised, v.opens_exception) == (LineOutcome.PAID_AFTER_RECALL, claw, False)
+    assert v.after is not None and (v.after.stage, v.after.clawbacks, v.after.outstanding_cny) == (
+        Stage.PAID,
+        (claw,),
+        100_000,
+    )
+
+
+def test_a_return_ends_a_recall_cancelled_and_is_unexpected_otherwise() -> None:
+    recalled, _ = reversed_by_rules(book(Stage.BATCHED), "OUTSIDE_WINDOW")
+    back = ConfirmationLine(2, PID, Direction.RETURNED, 100_000, DAY, "RET-1")
+    v = judge(back, recalled)
+    assert (v.outcome, v.returned, v.message) == (LineOutcome.RETURNED, True, "the bank stopped the payment: cancelled")
+    assert v.after is not None and (v.after.stage, v.after.returned_reference) == (Stage.CANCELLED, "RET-1")
+    assert judge(back, v.after).outcome is LineOutcome.ALREADY_RETURNED
+    unexpected = judge(back, book(Stage.BATCHED))
+    assert (unexpected.outcome, unexpected.opens_exception) == (LineOutcome.NOT_RECALLED, True)
+
+
+def test_a_second_debit_under_a_new_reference_is_an_overpayment_with_its_own_clawback() -> None:
+    once = book(Stage.PAID, payments=(("BANK-1", 100_000),))
+    assert judge(paid("BANK-1"), once).outcome is LineOutcome.ALREADY_PAID
+    v = judge(paid("BANK-2", 90_000), once)
+    claw = Clawback(f"overpayment:{PID}:BANK-2", 90_000, "SECOND_DEBIT")
+    assert (v.outcome, v.raised, v.paid, v.opens_exception) == (LineOutcome.SECOND_DEBIT, claw, True, True)
+    assert v.message == (
+        f"a second debit: paid before under BANK-1; 90000 CNY booked as an overpayment, clawback {claw.clawback_id} "
+        "raised, an exception is open"
+    )
+    assert v.after is not None and (v.after.money_out_cny, v.after.entitled_cny, v.after.outstanding_cny) == (
+        190_000,
+        100_000,
+        90_000,
+    )
+
+
+def test_a_recovered_line_settles_the_one_open_clawback_or_the_one_it_names() -> None:
+    reversal = Clawback(f"reversal:{PID}", 100_000, "OUTSIDE_WINDOW")
+    over = Clawback(f"overpayment:{PID}:BANK-2", 100_000, "SECOND_DEBIT")
+    one = book(Stage.PAID, payments=(("BANK-1", 100_000),), clawbacks=(reversal,))
+    back = ConfirmationLine(3, PID, Direction.RECOVERED, 100_000, date(2017, 1, 9), "BACK-9")
+    v = judge(back, one)
+    assert (v.outcome, v.settled, v.message) == (
         LineOutcome.SETTLED,
-        "clawback of 100000 CNY settled",
+        reversal.clawback_id,
+        f"clawback {reversal.clawback_id} of 100000 CNY settled",
     )
-    assert judge(RECOVERED_LINE, _standing(Stage.PAID, clawback_cny=50_000, **paid))[0] is LineOutcome.AMOUNT_MISMATCH
-    assert judge(RECOVERED_LINE, _standing(Stage.PAID, clawback_cny=100_000, settled_reference="BANK-9", **paid)) == (
-        LineOutcome.ALREADY_SETTLED,
-        "the clawback was settled before (reference BANK-9); nothing changed",
-    )
-
-
-@given(st.lists(st.sampled_from(["approve", "batch", "release", "pay", "reverse", "recover"]), max_size=20))
-def test_whatever_happens_in_whatever_order_net_is_never_negative(steps: list[str]) -> None:
-    """A model of one payout driven only by the rules above: paid at most once, recovered
-    at most once and only after a clawback, so paid - recovered stays 0 or its amount."""
-    stage, released, paid_ref, clawback, settled = Stage.OWED, False, None, None, None
-    paid = recovered = 0
-    for step in steps:
-        standing = Standing(stage, 100_000, released, paid_ref, clawback, settled)
-        if step == "approve" and approve(stage) is ApprovalOutcome.APPROVED:
-            stage = Stage.APPROVED
-        elif step == "batch" and stage is Stage.APPROVED:
-            stage = Stage.BATCHED
-        elif step == "release" and stage is Stage.BATCHED:
-            released = True
-        elif step == "pay" and judge(PAID_LINE, standing)[0] is LineOutcome.PAID:
-            stage, paid_ref, paid = Stage.PAID, "BANK-1", paid + 100_000
-        elif step == "reverse":
-            effect = on_reversal(stage)
-            if effect is OnReversal.CANCEL:
-                stage = Stage.CANCELLED
-            elif effect is OnReversal.CLAWBACK and clawback is None:
-                clawback = 100_000
-            elif stage is Stage.OWED:
-                stage = Stage.REVERSED
-        elif step == "recover" and judge(RECOVERED_LINE, standing)[0] is LineOutcome.SETTLED:
-            settled, recovered = "BANK-9", recovered + 100_000
-        assert net_position(paid, recovered) in (0, 100_000)
-        assert paid <= 100_000 and recovered <= paid
+    assert v.after is not None and judge(back, v.after).outcome is LineOutcome.ALREADY_SETTLED
+    two = book(Stage.PAID, payments=(("BANK-1", 100_000), ("BANK-2", 100_000)), clawbacks=(reversal, over))
+    assert judge(back, two).outcome is LineOutcome.CLAWBACK_NOT_NAMED
+    named = ConfirmationLine(3, PID, Direction.RECOVERED, 100_000, date(2017, 1, 9), "BACK-9", over.clawback_id)
+    assert judge(named, two).settled == over.clawback_id
+    assert judge(back, book(Stage.PAID, payments=(("BANK-1", 100_000),))).outcome is LineOutcome.NO_CLAWBACK
+    half = ConfirmationLine(3, PID, Direction.RECOVERED, 50_000, date(2017, 1, 9), "BACK-9")
+    assert judge(half, one).outcome is LineOutcome.AMOUNT_MISMATCH

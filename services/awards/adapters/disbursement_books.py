@@ -1,16 +1,16 @@
-"""Awards' PostgreSQL for disbursement: approvals, payment batches, payments, clawbacks
-and the append-only audit trail. Every function runs in the caller's transaction."""
+"""Awards' PostgreSQL for disbursement: approvals, payment batches, cancellations and
+recalls, and the append-only audit trail (what the bank says: `bank_books.py`). Every
+function runs in the caller's transaction."""
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import asyncpg
 import orjson
 
 from services.awards.domain.audit import Actor
-from services.awards.domain.disbursement import Stage, Standing, stage_of
+from services.awards.domain.disbursement import Stage, stage_of
 
 
 async def audit(conn: asyncpg.Connection, actor: Actor, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
@@ -48,10 +48,10 @@ async def lock_payouts(conn: asyncpg.Connection, payout_ids: Sequence[uuid.UUID]
     )
     rows = await conn.fetch(
         "SELECT p.payout_id, p.enterprise_uscc, p.rule, p.recipient_role, p.recipient_uscc, p.recipient_name, "
-        "p.amount_cny, p.status, d.state, d.batch_id, d.paid_reference, b.approved_by AS batch_approved_by, "
-        "c.amount_cny AS clawback_cny, c.settled_reference "
+        "p.amount_cny, p.status, d.state, d.batch_id, d.paid_reference, d.reversal_reason, d.returned_reference, "
+        "b.approved_by AS batch_approved_by "
         "FROM payouts p LEFT JOIN disbursements d USING (payout_id) LEFT JOIN payment_batches b USING (batch_id) "
-        "LEFT JOIN clawbacks c USING (payout_id) WHERE p.payout_id = ANY($1::uuid[])",
+        "WHERE p.payout_id = ANY($1::uuid[])",
         list(payout_ids),
     )
     return {r["payout_id"]: r for r in rows}
@@ -59,17 +59,6 @@ async def lock_payouts(conn: asyncpg.Connection, payout_ids: Sequence[uuid.UUID]
 
 def stage(r: asyncpg.Record) -> Stage:
     return stage_of(r["status"], r["state"])
-
-
-def standing(r: asyncpg.Record) -> Standing:
-    return Standing(
-        stage=stage(r),
-        amount_cny=r["amount_cny"],
-        released=r["batch_approved_by"] is not None,
-        paid_reference=r["paid_reference"],
-        clawback_cny=r["clawback_cny"],
-        settled_reference=r["settled_reference"],
-    )
 
 
 async def mark_approved(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], approver: str) -> None:
@@ -100,7 +89,8 @@ async def take_approved(
 
 
 BATCH_COLUMNS = (
-    "batch_id, prepared_by, prepared_at, approved_by, approved_at, payouts, total_cny, csv_sha256, xlsx_sha256"
+    "batch_id, prepared_by, prepared_at, approved_by, approved_at, voided_by, voided_at, payouts, total_cny, "
+    "csv_sha256, xlsx_sha256"
 )
 
 
@@ -151,49 +141,70 @@ async def batch_file(conn: asyncpg.Connection, batch_id: uuid.UUID, kind: str) -
     return None if row is None else (bytes(row["content"]), row["sha256"])
 
 
-async def mark_paid(conn: asyncpg.Connection, paid: Sequence[tuple[uuid.UUID, date, str]]) -> None:
-    await conn.executemany(
-        "UPDATE disbursements SET state = 'paid', paid_on = $2, paid_reference = $3 "
-        "WHERE payout_id = $1 AND state = 'batched'",
-        paid,
-    )
-
-
-async def mark_settled(conn: asyncpg.Connection, settled: Sequence[tuple[uuid.UUID, date, str]]) -> None:
-    await conn.executemany(
-        "UPDATE clawbacks SET settled_on = $2, settled_reference = $3 WHERE payout_id = $1 AND settled_on IS NULL",
-        settled,
-    )
-
-
-async def states_of(conn: asyncpg.Connection, payout_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Disbursement states of payouts the rules just reversed (their rows are locked by
-    the reversal's UPDATE, so no approval or payment moves them meanwhile)."""
+async def states_of(conn: asyncpg.Connection, payout_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
+    """Disbursement state, and whether its batch was released, of payouts the rules just
+    reversed (their rows are locked by the reversal's UPDATE, so no approval or payment
+    moves them meanwhile)."""
     rows = await conn.fetch(
-        "SELECT payout_id, state FROM disbursements WHERE payout_id = ANY($1::uuid[]) FOR UPDATE", list(payout_ids)
-    )
-    return {r["payout_id"]: r["state"] for r in rows}
-
-
-async def mark_cancelled(conn: asyncpg.Connection, payout_ids: Sequence[uuid.UUID]) -> None:
-    await conn.execute(
-        "UPDATE disbursements SET state = 'cancelled', cancelled_at = clock_timestamp() "
-        "WHERE payout_id = ANY($1::uuid[]) AND state IN ('approved', 'batched')",
+        "SELECT d.payout_id, d.state, d.batch_id, b.approved_by IS NOT NULL AS released "
+        "FROM disbursements d LEFT JOIN payment_batches b USING (batch_id) "
+        "WHERE d.payout_id = ANY($1::uuid[]) FOR UPDATE OF d",
         list(payout_ids),
     )
+    return {r["payout_id"]: r for r in rows}
 
 
-async def raise_clawbacks(
-    conn: asyncpg.Connection, clawbacks: Sequence[tuple[uuid.UUID, str, int, str, date]]
-) -> set[uuid.UUID]:
-    """Insert (payout, recipient, amount, reason, raised_on); return the payouts whose
-    clawback is new (a redelivered reversal raises none)."""
-    if not clawbacks:
-        return set()
+async def mark_cancelled(conn: asyncpg.Connection, cancelled: Sequence[tuple[uuid.UUID, str]]) -> None:
+    """(payout, reason): reversed before its file left."""
+    await conn.executemany(
+        "UPDATE disbursements SET state = 'cancelled', cancelled_at = clock_timestamp(), reversal_reason = $2 "
+        "WHERE payout_id = $1 AND state IN ('approved', 'batched')",
+        cancelled,
+    )
+
+
+async def mark_recall_requested(conn: asyncpg.Connection, recalled: Sequence[tuple[uuid.UUID, str]]) -> None:
+    """(payout, reason): reversed after its batch was released."""
+    await conn.executemany(
+        "UPDATE disbursements SET state = 'recall_requested', recall_requested_at = clock_timestamp(), "
+        "reversal_reason = $2 WHERE payout_id = $1 AND state = 'batched'",
+        recalled,
+    )
+
+
+async def recalled_predecessors(conn: asyncpg.Connection, payout_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Of `payout_ids`, those whose enterprise, rule and recipient role have another payout
+    waiting for the bank's answer to a recall."""
     rows = await conn.fetch(
-        "INSERT INTO clawbacks (payout_id, recipient_uscc, amount_cny, reason_code, raised_on) "
-        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::date[]) "
-        "ON CONFLICT (payout_id) DO NOTHING RETURNING payout_id",
-        *(list(c) for c in zip(*clawbacks, strict=True)),
+        "SELECT p.payout_id FROM payouts p JOIN payouts o ON o.enterprise_uscc = p.enterprise_uscc "
+        "AND o.rule = p.rule AND o.recipient_role = p.recipient_role AND o.payout_id <> p.payout_id "
+        "JOIN disbursements d ON d.payout_id = o.payout_id AND d.state = 'recall_requested' "
+        "WHERE p.payout_id = ANY($1::uuid[])",
+        list(payout_ids),
     )
     return {r["payout_id"] for r in rows}
+
+
+async def reversed_lines(conn: asyncpg.Connection, batch_id: uuid.UUID) -> list[uuid.UUID]:
+    """Lines of a batch reversed since it was prepared."""
+    rows = await conn.fetch(
+        "SELECT payout_id FROM disbursements WHERE batch_id = $1 AND state = 'cancelled' ORDER BY payout_id", batch_id
+    )
+    return [r["payout_id"] for r in rows]
+
+
+async def mark_voided(conn: asyncpg.Connection, batch_id: uuid.UUID, who: str) -> tuple[asyncpg.Record, int]:
+    """Void an unreleased batch; its lines still batched go back to approved. Returns the
+    batch's row and how many lines went back."""
+    back = await conn.fetch(
+        "UPDATE disbursements SET state = 'approved', batch_id = NULL WHERE batch_id = $1 AND state = 'batched' "
+        "RETURNING payout_id",
+        batch_id,
+    )
+    row: asyncpg.Record = await conn.fetchrow(
+        "UPDATE payment_batches SET voided_by = $2, voided_at = clock_timestamp() WHERE batch_id = $1 "
+        f"RETURNING {BATCH_COLUMNS}",
+        batch_id,
+        who,
+    )
+    return row, len(back)

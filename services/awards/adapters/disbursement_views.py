@@ -11,7 +11,10 @@ from services.awards.domain.disbursement import Stage
 _STAGE_SQL = {
     Stage.OWED: "p.status = 'issued' AND d.state IS NULL",
     Stage.REVERSED: "p.status = 'reversed' AND d.state IS NULL",
-    **{s: f"d.state = '{s.value}'" for s in (Stage.APPROVED, Stage.BATCHED, Stage.PAID, Stage.CANCELLED)},
+    **{
+        s: f"d.state = '{s.value}'"
+        for s in (Stage.APPROVED, Stage.BATCHED, Stage.RECALL_REQUESTED, Stage.PAID, Stage.CANCELLED)
+    },
 }
 
 
@@ -33,7 +36,9 @@ async def payouts_at_stage(conn: asyncpg.Connection, stage: Stage, *, after: int
     return list(
         await conn.fetch(
             "SELECT p.seq, p.payout_id, p.enterprise_uscc, p.rule, p.recipient_role, p.recipient_uscc, "
-            "p.recipient_name, p.amount_cny, p.basis_date, d.approved_by, d.batch_id, d.paid_on "
+            "p.recipient_name, p.amount_cny, p.basis_date, d.approved_by, d.batch_id, d.paid_on, "
+            "coalesce((SELECT sum(c.amount_cny) FROM clawbacks c WHERE c.recipient_uscc = p.recipient_uscc "
+            "AND c.settled_on IS NULL), 0)::bigint AS recipient_owes_cny "
             "FROM payouts p LEFT JOIN disbursements d USING (payout_id) "
             f"WHERE p.seq > $1 AND {_STAGE_SQL[stage]} ORDER BY p.seq LIMIT $2",
             after,
@@ -43,17 +48,21 @@ async def payouts_at_stage(conn: asyncpg.Connection, stage: Stage, *, after: int
 
 
 async def position(conn: asyncpg.Connection, recipient_uscc: str) -> tuple[int, int, int]:
-    """(paid, clawed back, recovered) CNY of one recipient."""
-    row = await conn.fetchrow(
-        "SELECT coalesce(sum(d.amount_cny) FILTER (WHERE d.state = 'paid'), 0)::bigint AS paid, "
-        "coalesce(sum(c.amount_cny), 0)::bigint AS clawed_back, "
-        "coalesce(sum(c.amount_cny) FILTER (WHERE c.settled_on IS NOT NULL), 0)::bigint AS recovered "
-        "FROM payouts p JOIN disbursements d USING (payout_id) LEFT JOIN clawbacks c USING (payout_id) "
+    """(paid, clawed back, recovered) CNY of one recipient: every bank payment (second
+    debits included), every clawback, the settled ones."""
+    paid = await conn.fetchval(
+        "SELECT coalesce(sum(b.amount_cny), 0)::bigint FROM bank_payments b JOIN payouts p USING (payout_id) "
         "WHERE p.recipient_uscc = $1",
         recipient_uscc,
     )
+    row = await conn.fetchrow(
+        "SELECT coalesce(sum(amount_cny), 0)::bigint AS clawed_back, "
+        "coalesce(sum(amount_cny) FILTER (WHERE settled_on IS NOT NULL), 0)::bigint AS recovered "
+        "FROM clawbacks WHERE recipient_uscc = $1",
+        recipient_uscc,
+    )
     assert row is not None
-    return row["paid"], row["clawed_back"], row["recovered"]
+    return paid, row["clawed_back"], row["recovered"]
 
 
 async def audit_entries(

@@ -59,13 +59,22 @@ async def _rows(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[list
             yield chunk
 
 
+# A cell Excel or LibreOffice would read as a formula (or that hides one after a tab or a
+# carriage return) is written with a leading apostrophe: shown as text, never run.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: Any) -> Any:
+    return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
 async def csv_chunks(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[bytes]:
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
     buf.write("\ufeff")  # Excel opens UTF-8 (the Chinese names) only with a BOM
     out.writerow([key for key, _, _ in COLUMNS])
     async for chunk in _rows(pool, args):
-        out.writerows(chunk)
+        out.writerows([inert(c) for c in r] for r in chunk)
         yield buf.getvalue().encode()
         buf.seek(0)
         buf.truncate()

@@ -2,14 +2,16 @@
 recipients' positions and the audit trail. Every call acts for a named person (JWT)."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from services.awards.domain.audit import Actor
-from services.awards.domain.disbursement import CONFIRMATION_HEADER, Stage
-from services.awards.service_layer import disbursement, disbursement_queries
+from services.awards.domain.confirmations import CONFIRMATION_HEADER
+from services.awards.domain.disbursement import Stage
+from services.awards.service_layer import confirmations, disbursement, disbursement_queries
+from services.awards.service_layer import treasury_exceptions as treasury_exceptions_
 from shared.auth import Approver, Principal, Reader, Treasurer
 from shared.http_errors import responses
 from shared.http_params import CSV, XLSX, PageCursor, PageLimit, Uscc, next_cursor, pool_of, seq_after
@@ -82,13 +84,14 @@ async def batch(request: Request, batch_id: BatchId, _: Reader) -> dict[str, Any
 
 @router.get(
     "/payment-batches/{batch_id}/file.{kind}",
-    responses={**responses(401, 403, 404, 422, 503), 200: {"content": {"text/csv": {}, XLSX: {}}}},
+    responses={**responses(401, 403, 404, 409, 422, 503), 200: {"content": {"text/csv": {}, XLSX: {}}}},
 )
 async def batch_file(
     request: Request, batch_id: BatchId, _: Reader, kind: str = Path(pattern="^(csv|xlsx)$")
 ) -> Response:
-    """The file exactly as prepared; `X-Content-SHA256` is its SHA-256, as recorded in the batch."""
-    content, digest = await disbursement_queries.batch_file(pool_of(request), batch_id, kind)
+    """The file exactly as prepared; `X-Content-SHA256` is its SHA-256, as recorded in the
+    batch. 409 until another approver has released the batch, and for a voided one."""
+    content, digest = await disbursement.batch_file(pool_of(request), batch_id, kind)
     return Response(
         content,
         media_type=CSV if kind == "csv" else XLSX,
@@ -112,20 +115,86 @@ async def batch_file(
     },
 )
 async def import_confirmation(request: Request, response: Response, who: Treasurer) -> dict[str, Any]:
-    """The treasury's confirmation CSV (payout_id,direction,amount_cny,value_date,reference;
-    direction paid or recovered): each line is answered; only `paid` and `settled` change
-    anything, so importing a file twice is safe."""
+    """The bank's confirmation CSV (payout_id,direction,amount_cny,value_date,reference
+    [,clawback_id]; direction paid, recovered or returned). The file is kept as received
+    (fetch it again by its SHA-256); each line is answered: it books what it says, finds
+    it booked already (the same reference), or opens a treasury exception. Importing a
+    file twice books and opens nothing new."""
     actor = _actor(request, response, who)
     raw = await request.body()
-    if not raw.strip():
-        raise HTTPException(422, "the body is the confirmation file (CSV); it is empty")
     if len(raw) > MAX_CONFIRMATION_BYTES:
         raise HTTPException(413, f"a confirmation file is at most {MAX_CONFIRMATION_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise HTTPException(422, "a confirmation file is UTF-8 text") from exc
-    return await disbursement.import_confirmation(pool_of(request), actor, text)
+    return await confirmations.import_confirmation(pool_of(request), actor, raw)
+
+
+Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="SHA-256 of the file's bytes, hex")]
+
+
+@router.get(
+    "/confirmations/{sha256}",
+    responses={**responses(401, 403, 404, 422, 503), 200: {"content": {"text/csv": {}}}},
+)
+async def confirmation_file(request: Request, sha256: Sha256, _: Reader) -> Response:
+    """A confirmation file exactly as it was received (a BOM included)."""
+    content = await confirmations.confirmation_file(pool_of(request), sha256)
+    return Response(
+        content,
+        media_type=CSV,
+        headers={
+            "X-Content-SHA256": sha256,
+            "Content-Disposition": f'attachment; filename="confirmation-{sha256}.csv"',
+        },
+    )
+
+
+@router.post("/payment-batches/{batch_id}/void", responses=responses(401, 403, 404, 409, 422, 503))
+async def void_batch(request: Request, response: Response, batch_id: BatchId, who: Treasurer) -> dict[str, Any]:
+    """A batch that must not leave (a line was reversed since it was prepared): its other
+    lines go back to approved for a new batch. Only before release; voiding twice changes
+    nothing."""
+    actor = _actor(request, response, who)
+    return await disbursement.void_batch(pool_of(request), actor, batch_id)
+
+
+ExceptionStatus = Literal["open", "resolved", "closed"]
+
+
+@router.get("/treasury-exceptions", responses=responses(401, 403, 422, 503))
+async def treasury_exceptions(
+    request: Request,
+    _: Reader,
+    status: ExceptionStatus | None = None,
+    after: int = Query(default=0, ge=0, le=2**62),
+    limit: int = PageLimit,
+) -> dict[str, Any]:
+    """Confirmation lines that were not a plain match, with the file, the line, the reason
+    and the amounts: `open` (nobody resolved it), `resolved` (awaiting a second person),
+    `closed`."""
+    return await treasury_exceptions_.listed(pool_of(request), status, after, limit)
+
+
+class Resolution(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="what was done about it")
+
+
+ExceptionId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.post("/treasury-exceptions/{exception_id}/resolution", responses=responses(401, 403, 404, 409, 422, 503))
+async def resolve_exception(
+    request: Request, response: Response, exception_id: ExceptionId, body: Resolution, who: Treasurer
+) -> dict[str, Any]:
+    actor = _actor(request, response, who)
+    return await treasury_exceptions_.resolve(pool_of(request), actor, exception_id, body.note)
+
+
+@router.post("/treasury-exceptions/{exception_id}/confirmation", responses=responses(401, 403, 404, 409, 422, 503))
+async def confirm_exception(
+    request: Request, response: Response, exception_id: ExceptionId, who: Approver
+) -> dict[str, Any]:
+    """Four eyes: an approver other than the treasurer who resolved it closes it."""
+    actor = _actor(request, response, who)
+    return await treasury_exceptions_.confirm(pool_of(request), actor, exception_id)
 
 
 @router.get("/disbursement/payouts", responses=responses(401, 403, 422, 503))

@@ -1,38 +1,35 @@
 """Disbursement use cases: each is one transaction that changes the books, enqueues its
-events (outbox) and appends its audit rows together, so an approval, a payment or a
-clawback exists exactly when its event will be published, once."""
+events (outbox) and appends its audit rows together, so an approval, a cancellation or a
+clawback exists exactly when its event will be published, once. What the bank says is
+`confirmations.py`."""
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
+from services.awards.adapters import bank_books, payment_files
 from services.awards.adapters import disbursement_books as books
-from services.awards.adapters import payment_files
 from services.awards.domain.audit import RULES_ACTOR, Actor
+from services.awards.domain.confirmations import reversal_clawback_id
 from services.awards.domain.disbursement import (
-    HEADER_WANTED,
     ApprovalOutcome,
-    BadLine,
-    ConfirmationLine,
-    LineOutcome,
     OnReversal,
     approve,
     four_eyes,
-    judge,
     on_reversal,
-    parse_confirmation,
+    release_refusal,
     stage_of,
 )
 from services.awards.domain.reconcile import Reversal
-from services.awards.service_layer.messages import award_message
+from services.awards.service_layer.messages import award_message, payout_fields
 from shared import outbox
+from shared.clock import business_date
 from shared.codec import OutgoingMessage
-from shared.enums import RecipientRole, Rule
-from shared.errors import Conflict, Invalid, NotAllowed, NotFound
-from shared.events import ClawbackRaised, ClawbackSettled, PayoutApproved, PayoutPaid, derived_id
+from shared.errors import Conflict, NotAllowed, NotFound
+from shared.events import ClawbackRaised, PayoutApproved, PayoutCancelled, PayoutRecallRequested, derived_id
 from shared.failpoints import crash_point
 
 # XJ_CRASH_FILE's failpoint between a disbursement's commit and its events' relay.
@@ -44,11 +41,12 @@ async def approve_payouts(pool: asyncpg.Pool, actor: Actor, payout_ids: Sequence
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         rows = await books.lock_payouts(conn, ids)
+        held = await books.recalled_predecessors(conn, ids)
         results: list[dict[str, str]] = []
         approved: list[asyncpg.Record] = []
         for pid in ids:
             r = rows.get(pid)
-            outcome = approve(books.stage(r) if r else None)
+            outcome = approve(books.stage(r) if r else None, predecessor_recalled=pid in held)
             results.append({"payout_id": str(pid), "outcome": outcome.value, "message": _approval_message(outcome, r)})
             if outcome is ApprovalOutcome.APPROVED and r is not None:
                 approved.append(r)
@@ -66,27 +64,16 @@ def _approval_message(outcome: ApprovalOutcome, r: asyncpg.Record | None) -> str
         return f"approved {r['amount_cny']} CNY to {r['recipient_uscc']}" if r else ""
     if outcome is ApprovalOutcome.ALREADY_APPROVED:
         return "approved before; nothing changed"
+    if outcome is ApprovalOutcome.HELD_FOR_RECALL:
+        return "held: an earlier payout of this award awaits the bank's answer to a recall; nothing changed"
     if outcome is ApprovalOutcome.NOT_OWED:
         return f"the payout is {books.stage(r) if r else '?'}, not owed; nothing changed"
     return "no such payout; nothing changed"
 
 
-def _payout_fields(r: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "payout_id": r["payout_id"],
-        "rule": Rule(r["rule"]),
-        "recipient_role": RecipientRole(r["recipient_role"]),
-        "recipient_uscc": r["recipient_uscc"],
-        "enterprise_uscc": r["enterprise_uscc"],
-    }
-
-
 def _approved(r: asyncpg.Record, actor: Actor, now: datetime) -> OutgoingMessage:
     event = PayoutApproved(
-        **_payout_fields(r),
-        amount_cny=r["amount_cny"],
-        approved_by=actor.subject,
-        approved_on=now.date(),
+        **payout_fields(r), amount_cny=r["amount_cny"], approved_by=actor.subject, approved_on=business_date(now)
     )
     return award_message(derived_id("approved", r["payout_id"]), "PayoutApproved", event, r["enterprise_uscc"], now)
 
@@ -128,6 +115,8 @@ def batch_document(b: asyncpg.Record) -> dict[str, Any]:
         "approved_by": b["approved_by"],
         "approved_at": b["approved_at"].isoformat() if b["approved_at"] else None,
         "released": b["approved_by"] is not None,
+        "voided_by": b["voided_by"],
+        "voided_at": b["voided_at"].isoformat() if b["voided_at"] else None,
         "payouts": b["payouts"],
         "total_cny": b["total_cny"],
         "csv_sha256": b["csv_sha256"],
@@ -136,140 +125,148 @@ def batch_document(b: asyncpg.Record) -> dict[str, Any]:
 
 
 async def release_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -> dict[str, Any]:
+    """Four eyes: another approver than the preparer; a batch holding a line reversed since
+    it was prepared is refused with the lines named (the treasurer voids it). Releasing
+    twice changes nothing."""
     async with pool.acquire() as conn, conn.transaction():
         b = await books.batch(conn, batch_id, lock=True)
         if b is None:
             raise NotFound(f"no payment batch {batch_id}")
+        if b["voided_by"] is not None:
+            raise Conflict(f"the batch was voided by {b['voided_by']}; prepare a new one")
         if b["approved_by"] is None:
             why = four_eyes(b["prepared_by"], actor.subject)
             if why:
                 raise NotAllowed(why)
+            refusal = release_refusal([str(p) for p in await books.reversed_lines(conn, batch_id)])
+            if refusal:
+                raise Conflict(refusal)
             b = await books.mark_released(conn, batch_id, actor.subject)
             await books.audit(conn, actor, [("batch.approve", str(batch_id), {"total_cny": b["total_cny"]})])
     return batch_document(b)
 
 
-async def import_confirmation(pool: asyncpg.Pool, actor: Actor, text: str) -> dict[str, Any]:
-    parsed = parse_confirmation(text)
-    if parsed[:1] == [BadLine(1, HEADER_WANTED)]:
-        raise Invalid(f"not a confirmation file: {HEADER_WANTED}")
-    file_sha256 = payment_files.sha256(text.encode())
-    now = datetime.now(UTC)
-    answers: list[dict[str, Any]] = []
+async def void_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -> dict[str, Any]:
+    """A batch that must not leave: its lines still batched go back to approved (ready for
+    a new batch); lines reversed since stay cancelled. Only before release."""
     async with pool.acquire() as conn, conn.transaction():
-        rows = await books.lock_payouts(conn, [p.payout_id for p in parsed if isinstance(p, ConfirmationLine)])
-        seen: set[tuple[uuid.UUID, str]] = set()
-        paid: list[tuple[ConfirmationLine, asyncpg.Record]] = []
-        settled: list[tuple[ConfirmationLine, asyncpg.Record]] = []
-        for p in parsed:
-            if isinstance(p, BadLine):
-                answers.append({"line": p.line, "outcome": LineOutcome.INVALID_LINE.value, "message": p.message})
-                continue
-            r = rows.get(p.payout_id)
-            if (p.payout_id, p.direction) in seen:
-                outcome, message = LineOutcome.REPEATED_IN_FILE, "this payout was named above; nothing changed"
-            else:
-                outcome, message = judge(p, books.standing(r) if r else None)
-            seen.add((p.payout_id, p.direction))
-            answers.append(
-                {"line": p.line, "payout_id": str(p.payout_id), "outcome": outcome.value, "message": message}
-            )
-            if outcome is LineOutcome.PAID:
-                paid.append((p, r))
-            elif outcome is LineOutcome.SETTLED:
-                settled.append((p, r))
-        await books.mark_paid(conn, [(p.payout_id, p.value_date, p.reference) for p, _ in paid])
-        await books.mark_settled(conn, [(p.payout_id, p.value_date, p.reference) for p, _ in settled])
-        await outbox.enqueue(conn, [_paid(p, r, now) for p, r in paid] + [_settled(p, r, now) for p, r in settled])
-        counts = {o.value: sum(1 for a in answers if a["outcome"] == o.value) for o in LineOutcome}
-        await books.audit(
-            conn,
-            actor,
-            [("payout.paid", str(p.payout_id), {"amount_cny": p.amount_cny, "reference": p.reference}) for p, _ in paid]
-            + [
-                ("clawback.settle", str(p.payout_id), {"amount_cny": p.amount_cny, "reference": p.reference})
-                for p, _ in settled
-            ]
-            + [("confirmation.import", file_sha256, {k: v for k, v in counts.items() if v})],
-        )
-    crash_point(CRASH_POINT)
-    return {"file_sha256": file_sha256, "changed": len(paid) + len(settled), "lines": answers}
+        b = await books.batch(conn, batch_id, lock=True)
+        if b is None:
+            raise NotFound(f"no payment batch {batch_id}")
+        if b["approved_by"] is not None:
+            raise Conflict(f"the batch was released by {b['approved_by']}; its file may be at the bank")
+        if b["voided_by"] is None:
+            b, back = await books.mark_voided(conn, batch_id, actor.subject)
+            await books.audit(conn, actor, [("batch.void", str(batch_id), {"lines_back_to_approved": back})])
+    return batch_document(b)
 
 
-def _paid(p: ConfirmationLine, r: asyncpg.Record, now: datetime) -> OutgoingMessage:
-    event = PayoutPaid(
-        **_payout_fields(r),
-        amount_cny=p.amount_cny,
-        batch_id=r["batch_id"],
-        paid_on=p.value_date,
-        reference=p.reference,
-    )
-    return award_message(derived_id("paid", p.payout_id), "PayoutPaid", event, r["enterprise_uscc"], now)
-
-
-def _settled(p: ConfirmationLine, r: asyncpg.Record, now: datetime) -> OutgoingMessage:
-    event = ClawbackSettled(
-        payout_id=p.payout_id,
-        recipient_uscc=r["recipient_uscc"],
-        enterprise_uscc=r["enterprise_uscc"],
-        amount_cny=p.amount_cny,
-        settled_on=p.value_date,
-        reference=p.reference,
-    )
-    uscc = r["enterprise_uscc"]
-    return award_message(derived_id("clawback-settled", p.payout_id), "ClawbackSettled", event, uscc, now)
+async def batch_file(pool: asyncpg.Pool, batch_id: uuid.UUID, kind: str) -> tuple[bytes, str]:
+    """(the file exactly as prepared, its SHA-256): only once another approver released it,
+    so what reaches the bank has had four eyes."""
+    async with pool.acquire() as conn:
+        b = await books.batch(conn, batch_id)
+        found = await books.batch_file(conn, batch_id, kind)
+    if b is None or found is None:
+        raise NotFound(f"no payment batch {batch_id}")
+    if b["voided_by"] is not None:
+        raise Conflict(f"the batch was voided by {b['voided_by']}: its file must not go to the bank")
+    if b["approved_by"] is None:
+        raise Conflict("the batch is not released: another approver must release it before its file goes out")
+    return found
 
 
 async def after_reversals(conn: asyncpg.Connection, reversals: Sequence[tuple[str, Reversal]]) -> list[OutgoingMessage]:
-    """In the rules' transaction: a reversed payout that was approved is cancelled; one
-    that was paid raises a clawback, once (a redelivered reversal finds it raised)."""
+    """In the rules' transaction: a reversed payout whose file has not left is cancelled;
+    one whose batch was released is recalled (only the bank's answer ends it); a paid one
+    owes its amount back, once (a redelivered reversal finds the clawback raised)."""
     if not reversals:
         return []
     states = await books.states_of(conn, [r.payout.payout_id for _, r in reversals])
     if not states:
         return []  # the usual case: only owed payouts were reversed
-    today = date.today()
-    cancel, claw = [], []
+    now = datetime.now(UTC)
+    today = business_date(now)
+    cancel, recall, claw = [], [], []
     for uscc, r in reversals:
-        effect = on_reversal(stage_of("reversed", states.get(r.payout.payout_id)))
+        row = states.get(r.payout.payout_id)
+        if row is None:
+            continue
+        effect = on_reversal(stage_of("reversed", row["state"]), released=row["released"])
         if effect is OnReversal.CANCEL:
-            cancel.append(r)
+            cancel.append((uscc, r))
+        elif effect is OnReversal.RECALL:
+            recall.append((uscc, r, row["batch_id"]))
         elif effect is OnReversal.CLAWBACK:
             claw.append((uscc, r))
-    await books.mark_cancelled(conn, [r.payout.payout_id for r in cancel])
-    raised = await books.raise_clawbacks(
+    await books.mark_cancelled(conn, [(r.payout.payout_id, r.reason_code) for _, r in cancel])
+    await books.mark_recall_requested(conn, [(r.payout.payout_id, r.reason_code) for _, r, _ in recall])
+    raised = await bank_books.raise_clawbacks(
         conn,
-        [(r.payout.payout_id, r.payout.recipient_uscc, r.payout.amount_cny, r.reason_code, today) for _, r in claw],
+        [
+            (
+                reversal_clawback_id(r.payout.payout_id),
+                r.payout.payout_id,
+                r.payout.recipient_uscc,
+                r.payout.amount_cny,
+                r.reason_code,
+                today,
+            )
+            for _, r in claw
+        ],
     )
-    now = datetime.now(UTC)
-    messages = [_clawback(uscc, r, today, now) for uscc, r in claw if r.payout.payout_id in raised]
+    claw = [(u, r) for u, r in claw if reversal_clawback_id(r.payout.payout_id) in raised]
+    messages = (
+        [_cancelled(uscc, r, today, now) for uscc, r in cancel]
+        + [_recall(uscc, r, batch_id, today, now) for uscc, r, batch_id in recall]
+        + [_clawback(uscc, r, today, now) for uscc, r in claw]
+    )
     await books.audit(
         conn,
         RULES_ACTOR,
-        [("payout.cancel", str(r.payout.payout_id), {"reason_code": r.reason_code}) for r in cancel]
+        [("payout.cancel", str(r.payout.payout_id), {"reason_code": r.reason_code}) for _, r in cancel]
+        + [("payout.recall", str(r.payout.payout_id), {"reason_code": r.reason_code}) for _, r, _ in recall]
         + [
             (
                 "clawback.raise",
                 str(r.payout.payout_id),
-                {"amount_cny": r.payout.amount_cny, "reason_code": r.reason_code},
+                {
+                    "amount_cny": r.payout.amount_cny,
+                    "reason_code": r.reason_code,
+                    "clawback_id": reversal_clawback_id(r.payout.payout_id),
+                },
             )
             for _, r in claw
-            if r.payout.payout_id in raised
         ],
     )
     return messages
 
 
-def _clawback(uscc: str, r: Reversal, today: date, now: datetime) -> OutgoingMessage:
+def _reversed_fields(uscc: str, r: Reversal) -> dict[str, Any]:
     p = r.payout
+    return {
+        "payout_id": p.payout_id,
+        "rule": p.rule,
+        "recipient_role": p.recipient_role,
+        "recipient_uscc": p.recipient_uscc,
+        "enterprise_uscc": uscc,
+        "amount_cny": p.amount_cny,
+        "reason_code": r.reason_code,
+    }
+
+
+def _cancelled(uscc: str, r: Reversal, today: Any, now: datetime) -> OutgoingMessage:
+    event = PayoutCancelled(**_reversed_fields(uscc, r), cancelled_on=today)
+    return award_message(derived_id("cancelled", r.payout.payout_id), "PayoutCancelled", event, uscc, now)
+
+
+def _recall(uscc: str, r: Reversal, batch_id: uuid.UUID, today: Any, now: datetime) -> OutgoingMessage:
+    event = PayoutRecallRequested(**_reversed_fields(uscc, r), batch_id=batch_id, requested_on=today)
+    return award_message(derived_id("recall", r.payout.payout_id), "PayoutRecallRequested", event, uscc, now)
+
+
+def _clawback(uscc: str, r: Reversal, today: Any, now: datetime) -> OutgoingMessage:
     event = ClawbackRaised(
-        payout_id=p.payout_id,
-        rule=p.rule,
-        recipient_role=p.recipient_role,
-        recipient_uscc=p.recipient_uscc,
-        enterprise_uscc=uscc,
-        amount_cny=p.amount_cny,
-        reason_code=r.reason_code,
-        raised_on=today,
+        **_reversed_fields(uscc, r), raised_on=today, clawback_id=reversal_clawback_id(r.payout.payout_id)
     )
-    return award_message(derived_id("clawback", p.payout_id), "ClawbackRaised", event, uscc, now)
+    return award_message(derived_id("clawback", r.payout.payout_id), "ClawbackRaised", event, uscc, now)

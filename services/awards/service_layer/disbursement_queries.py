@@ -40,15 +40,6 @@ async def batch_with_lines(pool: asyncpg.Pool, batch_id: uuid.UUID) -> dict[str,
     }
 
 
-async def batch_file(pool: asyncpg.Pool, batch_id: uuid.UUID, kind: str) -> tuple[bytes, str]:
-    """(the file exactly as prepared, its SHA-256 as recorded in the batch)."""
-    async with pool.acquire() as conn:
-        found = await books.batch_file(conn, batch_id, kind)
-    if found is None:
-        raise NotFound(f"no payment batch {batch_id}")
-    return found
-
-
 async def payouts_at_stage(
     pool: asyncpg.Pool, stage: Stage, *, after: int, limit: int
 ) -> tuple[list[dict[str, Any]], int | None]:
@@ -71,6 +62,8 @@ async def payouts_at_stage(
                 "approved_by": r["approved_by"],
                 "batch_id": str(r["batch_id"]) if r["batch_id"] else None,
                 "paid_on": r["paid_on"].isoformat() if r["paid_on"] else None,
+                # Netting is the office's decision, not automatic: the flag shows the debt.
+                "recipient_owes_cny": r["recipient_owes_cny"],
             }
             for r in page
         ],
@@ -80,7 +73,7 @@ async def payouts_at_stage(
 
 async def position(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
     """What a recipient was paid and paid back: net = paid - recovered."""
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         paid, clawed_back, recovered = await views.position(conn, uscc)
     return {
         "recipient_uscc": uscc,

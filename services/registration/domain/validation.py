@@ -45,6 +45,10 @@ class ValidFact:
 
 
 USCC_FIELDS = ("uscc", "operator_uscc")
+NAME_FIELDS = ("name", "operator_name")
+# What makes Excel or LibreOffice read a cell as a formula. No Chinese enterprise or
+# incubator name begins with one, so such a name is refused rather than stored.
+FORMULA_STARTS = ("=", "+", "-", "@")
 DIVISION_DATE_FIELD = {
     "IncubatorRegistered": "recognized_on",
     "ServicePlatformRegistered": "recognized_on",
@@ -102,6 +106,14 @@ def _check_values(envelope: Envelope, data: Data, today: date) -> Rejection | No
                 IntakeError.INVALID_USCC,
                 f"{name} {value!r} is not a valid unified social credit code (GB 32100-2015)",
                 (FieldError(f"data.{name}", "invalid USCC check character or alphabet"),),
+            )
+    for name in NAME_FIELDS:
+        value = fields.get(name)
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            return Rejection(
+                IntakeError.FORMULA_LIKE_NAME,
+                f"{name} {value[:40]!r} begins with {value[0]!r}, which a spreadsheet runs as a formula",
+                (FieldError(f"data.{name}", "must not begin with =, +, - or @"),),
             )
     for name, value in fields.items():
         if isinstance(value, date) and value > today:

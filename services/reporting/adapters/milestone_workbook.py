@@ -19,6 +19,7 @@ DISBURSEMENT_HEADER = (
     "地州市",
     "应发金额(元)",
     "已审批金额(元)",
+    "已取消金额(元)",
     "已支付金额(元)",
     "追回应收金额(元)",
     "已追回金额(元)",
@@ -131,7 +132,7 @@ def build(
             sheet.write_number(r, c, d[f"{kind}_cny"], count)
     sheet.set_column(0, 1, 11)
     sheet.set_column(2, 2, 22)
-    sheet.set_column(3, 7, 15)
+    sheet.set_column(3, 3 + len(DISBURSEMENT_KINDS), 15)
     sheet.freeze_panes(1, 0)
     book.close()
     return out.getvalue()

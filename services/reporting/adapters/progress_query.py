@@ -127,7 +127,7 @@ async def award_months(conn: asyncpg.Connection, w: Window, prefecture: str | No
     )
 
 
-DISBURSEMENT_KINDS = ("owed", "approved", "paid", "clawed_back", "recovered")
+DISBURSEMENT_KINDS = ("owed", "approved", "cancelled", "paid", "clawed_back", "recovered")
 
 
 async def disbursement_months(conn: asyncpg.Connection, w: Window, prefecture: str | None) -> list[asyncpg.Record]:

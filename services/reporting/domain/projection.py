@@ -37,6 +37,7 @@ _DATED_FACTS: dict[str, tuple[Callable[[dict[str, Any]], str], str]] = {
 # Disbursement events: the flow each one is, and the field that dates it.
 DISBURSEMENT_FLOWS = {
     "PayoutApproved": ("approved", "approved_on"),
+    "PayoutCancelled": ("cancelled", "cancelled_on"),  # on its own day: past months stay as they were
     "PayoutPaid": ("paid", "paid_on"),
     "ClawbackRaised": ("clawed_back", "raised_on"),
     "ClawbackSettled": ("recovered", "settled_on"),

@@ -23,8 +23,9 @@ async def progress_monthly(request: Request, year: int = Year, division: str | N
 
 @router.get("/v1/disbursement", responses=responses(401, 422))
 async def disbursement(request: Request, year: int = Year, division: str | None = Division) -> dict[str, Any]:
-    """CNY owed / approved / paid / clawed back / recovered per month and prefecture:
-    owed = live payouts by basis month; the others by the day they happened."""
+    """CNY owed / approved / cancelled / paid / clawed back / recovered per month and
+    prefecture: owed = live payouts by basis month; the others by the day they happened
+    (a cancellation is counted on its day, so past months never change)."""
     rolled = None if division is None else prefecture_of(division)
     return await progress_queries.disbursement(pool_of(request), year, rolled)
 

@@ -1,0 +1,234 @@
+"""The bank's confirmation file, booked in one transaction: the file is kept as received,
+every line books what it says (money out, a clawback for money that should not have
+left, a settlement, a return) or opens a treasury exception, and the events and audit
+rows go with it. Importing the same file again books and opens nothing new."""
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+
+from services.awards.adapters import bank_books
+from services.awards.adapters import disbursement_books as books
+from services.awards.domain.audit import Actor
+from services.awards.domain.confirmations import (
+    HEADER_WANTED,
+    BadLine,
+    Clawback,
+    ConfirmationLine,
+    LineOutcome,
+    PayoutBook,
+    judge,
+    parse_confirmation,
+)
+from services.awards.service_layer.messages import award_message, payout_fields
+from shared import outbox
+from shared.clock import business_date
+from shared.codec import OutgoingMessage
+from shared.errors import Invalid, NotFound
+from shared.events import ClawbackRaised, ClawbackSettled, PayoutCancelled, PayoutPaid, derived_id
+from shared.failpoints import crash_point
+
+CRASH_POINT = "awards-disbursement"
+MAX_BYTES = 5_000_000
+
+
+@dataclass
+class _Booking:
+    """What a file's lines book, gathered line by line."""
+
+    payments: list[tuple[uuid.UUID, str, int, date, str, int, bool]] = field(default_factory=list)
+    clawbacks: list[tuple[str, uuid.UUID, str, int, str, date]] = field(default_factory=list)
+    settled: list[tuple[str, date, str]] = field(default_factory=list)
+    returned: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    exceptions: list[bank_books.ExceptionRow] = field(default_factory=list)
+    events: list[OutgoingMessage] = field(default_factory=list)
+    audit: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+
+def read_file(raw: bytes) -> str:
+    """The file's text (UTF-8, a BOM allowed), or why it is not a confirmation file."""
+    if not raw.strip():
+        raise Invalid("the body is the confirmation file (CSV); it is empty")
+    if len(raw) > MAX_BYTES:
+        raise Invalid(f"a confirmation file is at most {MAX_BYTES} bytes")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid("a confirmation file is UTF-8 text") from exc
+
+
+async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> dict[str, Any]:
+    text = read_file(raw)
+    parsed = parse_confirmation(text)
+    if parsed[:1] == [BadLine(1, HEADER_WANTED)]:
+        raise Invalid(f"not a confirmation file: {HEADER_WANTED}")
+    sha256 = hashlib.sha256(raw).hexdigest()  # of the bytes as received, a BOM included
+    now = datetime.now(UTC)
+    answers: list[dict[str, Any]] = []
+    booking = _Booking()
+    async with pool.acquire() as conn, conn.transaction():
+        await bank_books.keep_file(conn, sha256, raw, actor.subject)
+        rows = await books.lock_payouts(conn, [p.payout_id for p in parsed if isinstance(p, ConfirmationLine)])
+        ledger = await bank_books.books_of(conn, rows)
+        for p in parsed:
+            if isinstance(p, BadLine):
+                answers.append({"line": p.line, "outcome": LineOutcome.INVALID_LINE.value, "message": p.message})
+                booking.exceptions.append(
+                    (sha256, p.line, LineOutcome.INVALID_LINE.value, None, None, None, None, None, p.message)
+                )
+                continue
+            book = ledger.get(p.payout_id)
+            verdict = judge(p, book)
+            answers.append(
+                {
+                    "line": p.line,
+                    "payout_id": str(p.payout_id),
+                    "outcome": verdict.outcome.value,
+                    "message": verdict.message,
+                }
+            )
+            if verdict.after is not None and book is not None:
+                ledger[p.payout_id] = verdict.after
+                _book(
+                    booking,
+                    p,
+                    verdict.outcome,
+                    before=book,
+                    after=verdict.after,
+                    row=rows[p.payout_id],
+                    sha256=sha256,
+                    now=now,
+                )
+            if verdict.opens_exception:
+                expected = book.amount_cny if book is not None else None
+                booking.exceptions.append(
+                    (
+                        sha256,
+                        p.line,
+                        verdict.outcome.value,
+                        p.payout_id,
+                        p.direction.value,
+                        p.amount_cny,
+                        expected,
+                        p.reference,
+                        verdict.message,
+                    )
+                )
+        await bank_books.record_payments(conn, booking.payments)
+        await bank_books.raise_clawbacks(conn, booking.clawbacks)
+        await bank_books.mark_settled(conn, booking.settled)
+        await bank_books.mark_returned(conn, booking.returned)
+        opened = await bank_books.open_exceptions(conn, booking.exceptions)
+        await outbox.enqueue(conn, booking.events)
+        counts = {o.value: sum(1 for a in answers if a["outcome"] == o.value) for o in LineOutcome}
+        await books.audit(
+            conn,
+            actor,
+            [
+                *booking.audit,
+                ("confirmation.import", sha256, {k: v for k, v in counts.items() if v} | {"exceptions_opened": opened}),
+            ],
+        )
+    crash_point(CRASH_POINT)
+    changed = len(booking.payments) + len(booking.settled) + len(booking.returned)
+    return {"file_sha256": sha256, "changed": changed, "exceptions_opened": opened, "lines": answers}
+
+
+def _book(
+    b: _Booking,
+    line: ConfirmationLine,
+    outcome: LineOutcome,
+    *,
+    before: PayoutBook,
+    after: PayoutBook,
+    row: asyncpg.Record,
+    sha256: str,
+    now: datetime,
+) -> None:
+    """Gather what one line books (nothing for an exception that books nothing, or a repeat)."""
+    pid, uscc = line.payout_id, row["enterprise_uscc"]
+    detail = {"amount_cny": line.amount_cny, "reference": line.reference, "file_sha256": sha256, "line": line.line}
+    if outcome in (LineOutcome.PAID, LineOutcome.PAID_AFTER_RECALL, LineOutcome.SECOND_DEBIT):
+        first = not before.payments
+        b.payments.append((pid, line.reference, line.amount_cny, line.value_date, sha256, line.line, first))
+        event = PayoutPaid(
+            **payout_fields(row),
+            amount_cny=line.amount_cny,
+            batch_id=row["batch_id"],
+            paid_on=line.value_date,
+            reference=line.reference,
+        )
+        # The payment keeps the id it always had; a second debit gets one of its own.
+        event_id = derived_id("paid", pid) if first else derived_id("paid", pid, line.reference)
+        b.events.append(award_message(event_id, "PayoutPaid", event, uscc, now))
+        b.audit.append(("payout.paid" if first else "payout.second_debit", str(pid), detail))
+    known = {c.clawback_id for c in before.clawbacks}
+    for claw in (c for c in after.clawbacks if c.clawback_id not in known):
+        b.clawbacks.append(
+            (claw.clawback_id, pid, row["recipient_uscc"], claw.amount_cny, claw.reason_code, business_date(now))
+        )
+        b.events.append(_clawback_raised(row, claw, now))
+        b.audit.append(
+            ("clawback.raise", str(pid), {**detail, "clawback_id": claw.clawback_id, "amount_cny": claw.amount_cny})
+        )
+    if outcome is LineOutcome.SETTLED:
+        settled = next(c for c in after.clawbacks if c.settled_reference == line.reference)
+        b.settled.append((settled.clawback_id, line.value_date, line.reference))
+        settled_event = ClawbackSettled(
+            payout_id=pid,
+            recipient_uscc=row["recipient_uscc"],
+            enterprise_uscc=uscc,
+            amount_cny=line.amount_cny,
+            settled_on=line.value_date,
+            reference=line.reference,
+            clawback_id=settled.clawback_id,
+        )
+        b.events.append(
+            award_message(_settled_id(pid, settled.clawback_id), "ClawbackSettled", settled_event, uscc, now)
+        )
+        b.audit.append(("clawback.settle", str(pid), {**detail, "clawback_id": settled.clawback_id}))
+    if outcome is LineOutcome.RETURNED:
+        b.returned.append((pid, line.reference))
+        cancelled_event = PayoutCancelled(
+            **payout_fields(row),
+            amount_cny=before.amount_cny,
+            reason_code=before.reversal_reason or "REVERSED",
+            cancelled_on=business_date(now),
+            returned_reference=line.reference,
+        )
+        b.events.append(award_message(derived_id("cancelled", pid), "PayoutCancelled", cancelled_event, uscc, now))
+        b.audit.append(("payout.returned", str(pid), detail))
+
+
+def _clawback_raised(row: asyncpg.Record, claw: Clawback, now: datetime) -> OutgoingMessage:
+    pid = row["payout_id"]
+    event = ClawbackRaised(
+        **payout_fields(row),
+        amount_cny=claw.amount_cny,
+        reason_code=claw.reason_code,
+        raised_on=business_date(now),
+        clawback_id=claw.clawback_id,
+    )
+    # A reversal's clawback keeps the id it always had (one per payout); others their own.
+    reversal = claw.clawback_id == f"reversal:{pid}"
+    event_id = derived_id("clawback", pid) if reversal else derived_id("clawback", claw.clawback_id)
+    return award_message(event_id, "ClawbackRaised", event, row["enterprise_uscc"], now)
+
+
+def _settled_id(payout_id: uuid.UUID, clawback_id: str) -> uuid.UUID:
+    if clawback_id == f"reversal:{payout_id}":
+        return derived_id("clawback-settled", payout_id)
+    return derived_id("clawback-settled", clawback_id)
+
+
+async def confirmation_file(pool: asyncpg.Pool, sha256: str) -> bytes:
+    """A confirmation file exactly as it was received."""
+    async with pool.acquire() as conn:
+        content = await bank_books.file_content(conn, sha256)
+    if content is None:
+        raise NotFound(f"no confirmation file with SHA-256 {sha256}")
+    return content
