@@ -60,6 +60,7 @@ class Flow:
     batch: dict[str, Any] = field(default_factory=dict)
     before: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     after: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    confirmation_sha256: str = ""
 
 
 async def test_owed_approved_batched_paid_clawed_back_and_settled(stack: Stack, client: httpx.AsyncClient) -> None:
@@ -178,6 +179,7 @@ async def _the_treasury_confirms_twice(stack: Stack, flow: Flow) -> None:
         + "garbage\n"
     )
     first = await confirm(stack, confirmation)
+    flow.confirmation_sha256 = first["file_sha256"]
     assert [(x["line"], x["outcome"]) for x in first["lines"]] == [
         (2, "paid"),
         (3, "paid"),
@@ -232,7 +234,12 @@ async def _the_audit_trail_cannot_be_rewritten(stack: Stack, flow: Flow) -> None
         ("clawback.settle", "carol", ""),
     ]
     assert trail[0]["roles"] == ["approver"] and trail[0]["path"] == "/v1/approvals"
-    assert trail[1]["detail"] == {"amount_cny": 100_000, "reference": "BANK-1"}
+    assert trail[1]["detail"] == {
+        "amount_cny": 100_000,
+        "reference": "BANK-1",
+        "file_sha256": flow.confirmation_sha256,
+        "line": 2,
+    }
     conn = await asyncpg.connect(stack.dsn, server_settings={"search_path": "awards"})
     try:
         for sql in ("UPDATE audit_log SET actor = 'nobody'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
@@ -340,8 +347,8 @@ async def test_kill9_between_committing_and_emitting_loses_and_doubles_nothing(s
 
 
 async def test_two_replicas_approve_and_pay_each_payout_once(stack: Stack) -> None:
-    awarded = [await awarded(stack, "650202") for _ in range(3)]
-    ids = [p["payout_id"] for _, _, payouts, _ in awarded for p in payouts]
+    enterprises = [await awarded(stack, "650202") for _ in range(3)]
+    ids = [p["payout_id"] for _, _, payouts, _ in enterprises for p in payouts]
     replica = stack.start_replica("awards", REPLICA_PORT)
     try:
         stack.wait_ready("awards", port=REPLICA_PORT)
@@ -362,7 +369,7 @@ async def test_two_replicas_approve_and_pay_each_payout_once(stack: Stack) -> No
         replica.wait(timeout=30)
     await asyncio.sleep(2.0)
     records = await read_all(stack.bootstrap, topics.AWARD_EVENTS)
-    mine = {u.encode() for u, _, _, _ in awarded}
+    mine = {u.encode() for u, _, _, _ in enterprises}
     paid = Counter(value_json(r)["data"]["payout_id"] for r in records if r.key in mine and _type(r) == "PayoutPaid")
     approved = Counter(
         value_json(r)["data"]["payout_id"] for r in records if r.key in mine and _type(r) == "PayoutApproved"

@@ -334,7 +334,7 @@ async def test_a_batch_with_a_line_reversed_since_preparation_is_voided_and_prep
 
 
 async def test_recalls_and_cancellations_are_events_once_even_when_the_rules_are_killed(stack: Stack) -> None:
-    division = "650402"
+    division = "653001"
     uscc, operator, payouts, inc = await awarded(stack, division)
     ids = [p["payout_id"] for p in payouts]
     assert await approve(stack, ids) == ["approved", "approved"]

@@ -180,7 +180,7 @@ class Resolution(BaseModel):
 ExceptionId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-@router.post("/treasury-exceptions/{exception_id}/resolution", responses=responses(401, 403, 404, 409, 422, 503))
+@router.post("/treasury-exceptions/{exception_id}/resolution", responses=responses(400, 401, 403, 404, 409, 422, 503))
 async def resolve_exception(
     request: Request, response: Response, exception_id: ExceptionId, body: Resolution, who: Treasurer
 ) -> dict[str, Any]:
