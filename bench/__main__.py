@@ -14,7 +14,8 @@ Starts a fresh stack under .local/bench (own broker, database, ports), then meas
 6. service memory (RSS) along the way.
 
 7. the policy office's what-if and payout exports on an OFFICE_ENTERPRISES ledger
-   (bench/office.py).
+   (bench/office.py);
+8. the audit trail's hash chain: appends with and without it (bench/audit_chain.py).
 
     BENCH_EVENTS=100000 BENCH_RATE=500 BENCH_SECONDS=20 PROGRESS_ENTERPRISES=300000 \
     OFFICE_ENTERPRISES=300000 python -m bench
@@ -49,6 +50,7 @@ from bench.bench_stack import (
     wait_caught_up,
 )
 from bench.cpu import per_event_us
+from bench.audit_chain import audit_chain_cost
 from bench.office import office_scale
 from bench.state_size import print_state_sizes
 from bench.steady import latency, pct
@@ -243,6 +245,8 @@ async def run() -> None:
     if office:
         print(f"== the policy office's tools at province scale: {office:,} enterprises")
         await office_scale(DSN, office)
+    print("== the audit trail's hash chain: what serialising the appends costs")
+    await audit_chain_cost(DSN)
     raw_eps = rn / relapsed
     print(
         f"RESULT e2e_eps={e2e_eps:.0f} raw_read_eps={raw_eps:.0f} ratio={e2e_eps / raw_eps:.4f} "

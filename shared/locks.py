@@ -7,6 +7,7 @@ import asyncpg
 
 SCHEMA_CREATION = 2015_0416  # CREATE SCHEMA IF NOT EXISTS races itself
 REGISTRATION_WRITES = 3_100_001  # registration's writes: parking and release never race
+AUDIT_CHAIN = 3_200_003  # awards' audit rows append one at a time: the hash chain stays linear
 REPORTING_PROGRESS_PUBLISH = 3_300_003  # two replicas: one publishes, the other finds nothing changed
 # One outbox relay per service at a time (session lock, held while it relays).
 OUTBOX_RELAY = {"registration": 3_100_002, "awards": 3_200_002, "reporting": 3_300_002}

@@ -38,6 +38,29 @@ async def audit(conn: asyncpg.Connection, actor: Actor, entries: Sequence[tuple[
     )
 
 
+CHANGED = "its content changed since it was written"
+UNLINKED = "the row before it is gone or changed"
+
+
+async def audit_chain_breaks(conn: asyncpg.Connection) -> tuple[int, bytes | None, list[tuple[int, str]]]:
+    """(rows, the head's hash, [(seq, what is wrong)]) of the audit trail's hash chain."""
+    rows = await conn.fetch(
+        "SELECT seq, prev_hash = expected_prev AS linked, row_hash = recomputed AS intact, row_hash FROM ("
+        " SELECT seq, prev_hash, row_hash, audit_row_hash(prev_hash, a) AS recomputed,"
+        " coalesce(lag(row_hash) OVER (ORDER BY seq), audit_chain_genesis()) AS expected_prev"
+        " FROM audit_log a) chain ORDER BY seq"
+    )
+    breaks = [
+        (
+            r["seq"],
+            "its content changed since it was written" if not r["intact"] else "the row before it is gone or changed",
+        )
+        for r in rows
+        if not (r["linked"] and r["intact"])
+    ]
+    return len(rows), (bytes(rows[-1]["row_hash"]) if rows else None), breaks
+
+
 async def lock_payouts(conn: asyncpg.Connection, payout_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:
     """The payouts with their disbursement state, locked (the rules' reversal locks the
     same payout row first, so an approval or a payment and a reversal take turns)."""

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from services.awards.domain.what_if import PolicyOverrides
+from services.awards.service_layer import audit_chain
+from services.awards.service_layer.audit_chain import ChainReport
 from services.awards.service_layer.what_if_budget import what_if
 from services.awards.settings import AwardsSettings
 from shared import db
@@ -79,6 +81,23 @@ def what_if_command(argv: list[str]) -> None:
     print(table(result))
 
 
+def verify_audit_command(argv: list[str]) -> None:
+    """Exit 0 when the audit trail's hash chain is intact; 1, naming each broken row, when not."""
+
+    async def run() -> ChainReport:
+        pool = await db.create_pool(AwardsSettings().dsn, schema=SERVICE, min_size=1, max_size=1)
+        try:
+            return await audit_chain.verify(pool)
+        finally:
+            await pool.close()
+
+    report = asyncio.run(run())
+    for seq, why in report.breaks:
+        print(f"audit row {seq}: {why}")
+    print(f"audit chain {'intact' if report.intact else 'BROKEN'}: {report.rows} rows, head {report.head}")
+    raise SystemExit(0 if report.intact else 1)
+
+
 def serve_command(argv: list[str]) -> None:
     from services.awards.app import create_app
 
@@ -91,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         {
             "serve": Command("serve HTTP and consume enterprise.events.v1", serve_command),
             "what-if": Command("the budget under other policy numbers, beside the ledger", what_if_command),
+            "verify-audit": Command("check the audit trail's hash chain (exit 1 if broken)", verify_audit_command),
         },
         argv,
     )
