@@ -2,6 +2,7 @@
 the network in clear."""
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -39,7 +40,7 @@ def test_https_with_a_configured_certificate(stack: Stack, tmp_path: Path) -> No
         stderr=subprocess.STDOUT,
     )
     try:
-        with httpx.Client(verify=str(cafile), timeout=2) as client:
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(cafile)), timeout=2) as client:
             body = _first_answer(client, f"https://127.0.0.1:{PORT}/healthz")
         assert body == {"status": "ok", "service": "registration"}
         with pytest.raises(httpx.HTTPError):
