@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from tqdm import tqdm
 
+from bench.audit_chain import audit_chain_cost
 from bench.bench_stack import (
     BOOTSTRAP,
     DSN,
@@ -50,7 +51,6 @@ from bench.bench_stack import (
     wait_caught_up,
 )
 from bench.cpu import per_event_us
-from bench.audit_chain import audit_chain_cost
 from bench.office import office_scale
 from bench.state_size import print_state_sizes
 from bench.steady import latency, pct
