@@ -23,6 +23,7 @@ class Role(StrEnum):
     APPROVER = "approver"  # approves payouts and releases payment batches
     TREASURER = "treasurer"  # prepares payment batches, imports confirmations
     READER = "reader"  # reads the disbursement state and the audit trail
+    SENDER = "sender"  # an upstream system sending facts over HTTP, named by its sender claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class Principal:
     subject: str  # the token's `sub`: who did it
     name: str  # `name` claim when present, else the subject
     roles: frozenset[str]
+    sender: str | None = None  # the sender claim: which upstream system a `sender` acts for
 
 
 class AuthSettings(BaseModel):
@@ -38,6 +40,7 @@ class AuthSettings(BaseModel):
     issuer: str | None = None
     audience: str | None = None
     roles_claim: str = "roles"
+    sender_claim: str = "sender"
     leeway_s: int = 30
 
     @model_validator(mode="after")
@@ -81,7 +84,13 @@ class JwtVerifier:
         )
         raw = claims.get(self._s.roles_claim, [])
         roles = raw.split() if isinstance(raw, str) else [str(r) for r in raw] if isinstance(raw, list) else []
-        return Principal(str(claims["sub"]), str(claims.get("name") or claims["sub"]), frozenset(roles))
+        sender = claims.get(self._s.sender_claim)
+        return Principal(
+            str(claims["sub"]),
+            str(claims.get("name") or claims["sub"]),
+            frozenset(roles),
+            sender if isinstance(sender, str) and sender else None,
+        )
 
 
 def requires(*roles: Role) -> Any:
@@ -113,3 +122,4 @@ def requires(*roles: Role) -> Any:
 Approver = Annotated[Principal, requires(Role.APPROVER)]
 Treasurer = Annotated[Principal, requires(Role.TREASURER)]
 Reader = Annotated[Principal, requires(Role.READER, Role.APPROVER, Role.TREASURER)]
+Sender = Annotated[Principal, requires(Role.SENDER)]

@@ -62,5 +62,9 @@ class IntakeError(StrEnum):
     TOO_LARGE = "TOO_LARGE"
     # A name a spreadsheet would run as a formula (=, +, -, @ first): no registered name starts so.
     FORMULA_LIKE_NAME = "FORMULA_LIKE_NAME"
+    # The envelope's source is not the authenticated sender.
+    SOURCE_MISMATCH = "SOURCE_MISMATCH"
+    # The sender may not send this event type, or not for this carrier (its registry entry).
+    NOT_AUTHORIZED = "NOT_AUTHORIZED"
     # Consumers other than registration: a message that still fails after bounded retries.
     PROCESSING_FAILED = "PROCESSING_FAILED"

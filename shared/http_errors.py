@@ -45,7 +45,7 @@ CODES = {
     503: "NOT_READY",
 }
 DESCRIPTIONS = {
-    401: "A bearer token is required (API_READ_TOKENS / REGISTRATION_API_TOKEN) and was missing or wrong",
+    401: "A bearer token is required (a sign-in JWT, or one of API_READ_TOKENS for reads) and was missing or wrong",
     404: "Not found",
     409: "Conflict",
     413: "Body too large",

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-BEARER = HTTPBearer(auto_error=False, description="One of API_READ_TOKENS (reads) or REGISTRATION_API_TOKEN (intake)")
+BEARER = HTTPBearer(auto_error=False, description="One of API_READ_TOKENS (reads)")
 
 
 def read_tokens(inline: SecretStr | None, file: Path | None) -> tuple[bytes, ...]:

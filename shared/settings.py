@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import Field, PostgresDsn, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.auth import AuthSettings
 from shared.kafka import TopicSpec
 from shared.kafka_settings import KafkaSettings
 from shared.read_access import read_tokens
@@ -23,6 +24,14 @@ class ServiceSettings(KafkaSettings):
     api_read_tokens: SecretStr | None = None
     api_read_tokens_file: Path | None = None
     log_level: str = "INFO"
+    # Sign-in (shared/auth.py): a JWKS file or URL, issuer and audience; who may approve and
+    # pay (awards) and who may send facts over HTTP (registration).
+    auth_jwks_file: Path | None = None
+    auth_jwks_url: str | None = None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    auth_roles_claim: str = "roles"
+    auth_sender_claim: str = "sender"  # names the sender a `sender` token acts for
     # Consumer batches: one database transaction per fetched batch.
     batch_max_records: int = Field(default=2000, ge=1, le=50_000)
     # Also FastStream's pause after an empty poll: it bounds the idle latency of each hop.
@@ -47,6 +56,16 @@ class ServiceSettings(KafkaSettings):
                 f"TOPIC_REPLICATION_FACTOR={self.topic_replication_factor}: no write could ever be acknowledged"
             )
         return self
+
+    def auth(self) -> AuthSettings:
+        return AuthSettings(
+            jwks_file=self.auth_jwks_file,
+            jwks_url=self.auth_jwks_url,
+            issuer=self.auth_issuer,
+            audience=self.auth_audience,
+            roles_claim=self.auth_roles_claim,
+            sender_claim=self.auth_sender_claim,
+        )
 
     def read_tokens(self) -> tuple[bytes, ...]:
         return read_tokens(self.api_read_tokens, self.api_read_tokens_file)

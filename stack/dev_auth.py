@@ -1,9 +1,11 @@
-"""Sign-in for the local stack: a development signing key, its JWKS for awards, and RS256
-tokens for named people, so the approval page and the disbursement API work after
-`make up` without an identity provider. Production points AUTH_JWKS_URL at a real one.
+"""Sign-in for the local stack: a development signing key, its JWKS, RS256 tokens for named
+people and senders, and a development sender registry, so the approval page, the
+disbursement API and HTTP intake work after `make up` without an identity provider.
+Production points AUTH_JWKS_URL at a real one and SENDER_AUTHORITY_FILE at its registry.
 
     python -m stack.dev_auth alice approver          # prints a token valid for 8 hours
     python -m stack.dev_auth bob treasurer approver
+    python -m stack.dev_auth dev sender              # HTTP intake as the development sender "dev"
 """
 
 import argparse
@@ -16,6 +18,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from shared.events import INTAKE_MODELS
 from stack.layout import LOCAL
 
 DIR = LOCAL / "auth"
@@ -24,6 +27,8 @@ JWKS_FILE = DIR / "jwks.json"
 DEV_ISSUER = "http://127.0.0.1/dev-sign-in"
 DEV_AUDIENCE = "xj-awards"
 DEV_KID = "dev-1"
+SENDERS_FILE = DIR / "senders.json"
+DEV_SENDER = "dev"  # the development stack's sender: every event type, every carrier
 
 
 def new_key() -> rsa.RSAPrivateKey:
@@ -75,20 +80,32 @@ def dev_key() -> rsa.RSAPrivateKey:
 
 
 def service_env() -> dict[str, str]:
-    """AUTH_* for awards: the caller's own when set, else the development key's JWKS."""
+    """AUTH_* and SENDER_AUTHORITY_FILE for the services: the caller's own when set, else the
+    development key's JWKS and a registry in which the sender "dev" may send anything."""
+    senders = os.environ.get("SENDER_AUTHORITY_FILE") or str(SENDERS_FILE)
+    if not os.environ.get("SENDER_AUTHORITY_FILE"):
+        SENDERS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        SENDERS_FILE.write_text(json.dumps({"senders": {DEV_SENDER: {"event_types": sorted(INTAKE_MODELS)}}}))
     if os.environ.get("AUTH_JWKS_FILE") or os.environ.get("AUTH_JWKS_URL"):
-        return {k: v for k, v in os.environ.items() if k.startswith("AUTH_")}
+        return {**{k: v for k, v in os.environ.items() if k.startswith("AUTH_")}, "SENDER_AUTHORITY_FILE": senders}
     JWKS_FILE.parent.mkdir(parents=True, exist_ok=True)
     JWKS_FILE.write_text(json.dumps(jwks_of(dev_key(), DEV_KID)))
-    return {"AUTH_JWKS_FILE": str(JWKS_FILE), "AUTH_ISSUER": DEV_ISSUER, "AUTH_AUDIENCE": DEV_AUDIENCE}
+    return {
+        "AUTH_JWKS_FILE": str(JWKS_FILE),
+        "AUTH_ISSUER": DEV_ISSUER,
+        "AUTH_AUDIENCE": DEV_AUDIENCE,
+        "SENDER_AUTHORITY_FILE": senders,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("subject", help="who: the token's sub")
-    parser.add_argument("roles", nargs="+", choices=["approver", "treasurer", "reader"])
+    parser.add_argument("roles", nargs="+", choices=["approver", "treasurer", "reader", "sender"])
     args = parser.parse_args()
-    print(mint(dev_key(), DEV_KID, args.subject, args.roles, issuer=DEV_ISSUER, audience=DEV_AUDIENCE))
+    # A sender's token names the sender it acts for: the subject.
+    claims = {"sender": args.subject} if "sender" in args.roles else {}
+    print(mint(dev_key(), DEV_KID, args.subject, args.roles, issuer=DEV_ISSUER, audience=DEV_AUDIENCE, **claims))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def start_services(env: dict[str, str]) -> None:
     # The child sees exactly the stack's Kafka settings, not leftovers of the caller's shell.
     base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_"))}
     started = []
-    sign_in = dev_auth.service_env()  # awards' AUTH_*: the caller's, or the development key
+    sign_in = dev_auth.service_env()  # AUTH_* and the sender registry: the caller's, or the development ones
     for svc in SERVICES:
         if svc.name not in wanted:
             continue
@@ -58,7 +58,7 @@ def start_services(env: dict[str, str]) -> None:
                 [sys.executable, "-m", f"services.{svc.name}"],
                 {
                     **env,
-                    **(sign_in if svc.name == "awards" else {}),
+                    **(sign_in if svc.name in ("awards", "registration") else {}),
                     f"{svc.name.upper()}_PORT": str(port),
                     "HTTP_PORT": str(port),
                 },

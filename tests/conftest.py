@@ -40,6 +40,8 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
         "AUTH_JWKS_FILE": str(TEST_STACK / "jwks.json"),
         "AUTH_ISSUER": AUTH_ISSUER,
         "AUTH_AUDIENCE": AUTH_AUDIENCE,
+        # tests/support/auth.py writes this too: who may send what over HTTP.
+        "SENDER_AUTHORITY_FILE": str(TEST_STACK / "senders.json"),
         **extra,
     }
 
@@ -77,9 +79,10 @@ def infra() -> Iterator[Infra]:
 @pytest.fixture(scope="session")
 def stack(infra: Infra) -> Iterator[Stack]:
     s = Stack(infra, _stack_env({"KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap, "DATABASE_URL": infra.dsn}))
-    from tests.support.auth import write_jwks
+    from tests.support.auth import write_jwks, write_senders
 
     write_jwks()
+    write_senders()
     s.up()
     try:
         yield s

@@ -1,12 +1,10 @@
 """Awards settings; the policy's numbers are configuration (SPEC §2.1)."""
 
 from datetime import date
-from pathlib import Path
 
 from pydantic import Field
 
 from services.awards.domain.policy import Policy
-from shared.auth import AuthSettings
 from shared.enums import Rule
 from shared.settings import ServiceSettings
 
@@ -19,21 +17,6 @@ class AwardsSettings(ServiceSettings):
     award_transfer_cny: int = Field(default=100_000, ge=0)
     high_tech_window_years: int = Field(default=1, ge=0, le=10)
     listing_window_years: int = Field(default=2, ge=0, le=10)
-    # Sign-in for disbursement (shared/auth.py): a JWKS file or URL, issuer and audience.
-    auth_jwks_file: Path | None = None
-    auth_jwks_url: str | None = None
-    auth_issuer: str | None = None
-    auth_audience: str | None = None
-    auth_roles_claim: str = "roles"
-
-    def auth(self) -> AuthSettings:
-        return AuthSettings(
-            jwks_file=self.auth_jwks_file,
-            jwks_url=self.auth_jwks_url,
-            issuer=self.auth_issuer,
-            audience=self.auth_audience,
-            roles_claim=self.auth_roles_claim,
-        )
 
     def policy(self) -> Policy:
         return Policy(

@@ -4,12 +4,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.registration.adapters import sender_registry
 from services.registration.entrypoints.consumer import make_handler
 from services.registration.entrypoints.http_api import build_router
 from services.registration.entrypoints.intake_schema import request_body_schema
 from services.registration.entrypoints.schedule import sweep_parked
 from services.registration.settings import RegistrationSettings
 from shared import divisions, topics
+from shared.auth import JwtVerifier
 from shared.consumer import subscribe_batches
 from shared.events import CANONICAL_MODELS, CARRIER_EVENT_TYPES, IntakeResult
 from shared.http import service_app
@@ -53,6 +55,11 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         runtime,
         title="registration",
         description="Validated intake, registry of record and canonical events (SPEC §3, §4).",
+    )
+    auth = settings.auth()
+    app.state.verifier = JwtVerifier(auth) if auth.configured else None
+    app.state.sender_registry = (
+        sender_registry.load(settings.sender_authority_file) if settings.sender_authority_file else None
     )
     app.include_router(build_router(settings))
     app.state.openapi_components.update(request_body_schema()[1])  # the envelope per event type

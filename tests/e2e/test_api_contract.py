@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.support.auth import bearer
+from tests.support.auth import bearer, sender
 from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
@@ -22,12 +22,12 @@ ERROR_KEYS = {"error_code", "message", "errors"}
 def test_schemathesis_finds_no_mismatch_between_document_and_behaviour(stack: Stack, service: str) -> None:
     tool = shutil.which("schemathesis", path=str(ROOT / ".venv" / "bin")) or shutil.which("schemathesis")
     assert tool
-    # Awards' disbursement routes act for signed-in people: fuzz them past the sign-in too.
-    signed_in = (
-        ["-H", "Authorization: " + bearer("fuzz", "approver", "treasurer", "reader")["Authorization"]]
-        if service == "awards"
-        else []
-    )
+    # Awards' disbursement routes act for signed-in people, intake for a signed-in sender:
+    # fuzz them past the sign-in too (a fuzzed envelope's source is not the sender: 403).
+    signed_in = {
+        "awards": ["-H", "Authorization: " + bearer("fuzz", "approver", "treasurer", "reader")["Authorization"]],
+        "registration": ["-H", "Authorization: " + sender()["Authorization"]],
+    }.get(service, [])
     out = subprocess.run(
         [
             tool,

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared import topics
 from tests.support import factories as f
+from tests.support.auth import sender
 from tests.support.kafka_io import Record, headers, value_json, wait_for_records
 from tests.support.stack import Stack
 
@@ -74,7 +75,9 @@ async def test_a_sender_reads_the_result_of_each_of_its_events(stack: Stack, cli
             (raw_key, b"{not json"),
         ],
     )
-    assert (await client.post(f"{stack.url('registration')}/v1/events", json=by_http)).status_code == 202
+    assert (
+        await client.post(f"{stack.url('registration')}/v1/events", json=by_http, headers=sender())
+    ).status_code == 202
     parked = await wait_for_records(
         stack.bootstrap,
         topics.INTAKE_RESULTS,

@@ -3,6 +3,7 @@ and over HTTP (exact 4xx body), with registration still consuming afterwards."""
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,9 +12,10 @@ from aiokafka import AIOKafkaProducer
 
 from shared import topics
 from tests.support import factories as f
+from tests.support.auth import bearer, sender, write_jwks, write_senders
 from tests.support.http import eventually
 from tests.support.kafka_io import headers, publish, value_json, wait_for_records
-from tests.support.stack import Stack
+from tests.support.stack import AUTH_AUDIENCE, AUTH_ISSUER, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -179,7 +181,7 @@ async def test_error_code_over_kafka_and_http(
     assert_dlq_headers(record, code=code, error=error, partition=partition, offset=offset)
 
     r = await client.post(
-        f"{stack.url('registration')}/v1/events", content=raw, headers={"content-type": "application/json"}
+        f"{stack.url('registration')}/v1/events", content=raw, headers={"content-type": "application/json", **sender()}
     )
     assert (r.status_code, r.json()) == (status, body)
     await assert_still_consuming(stack)
@@ -210,7 +212,9 @@ async def test_inconsistent_dates_future_and_graduation_before_admission(
         partition=partition,
         offset=offset,
     )
-    r = await client.post(f"{stack.url('registration')}/v1/events", json=f.graduated(uscc, inc, "2015-05-30"))
+    r = await client.post(
+        f"{stack.url('registration')}/v1/events", json=f.graduated(uscc, inc, "2015-05-30"), headers=sender()
+    )
     assert (r.status_code, r.json()) == (
         422,
         {
@@ -251,9 +255,9 @@ async def test_conflicting_duplicate_and_already_registered(stack: Stack, client
     )
 
     url = f"{stack.url('registration')}/v1/events"
-    dup = await client.post(url, json=first)
-    conflict = await client.post(url, json=changed)
-    again = await client.post(url, json=f.enterprise(uscc))
+    dup = await client.post(url, json=first, headers=sender())
+    conflict = await client.post(url, json=changed, headers=sender())
+    again = await client.post(url, json=f.enterprise(uscc), headers=sender())
     assert (dup.status_code, dup.json()) == (200, {"event_id": first["event_id"], "status": "duplicate"})
     assert (conflict.status_code, conflict.json()) == (
         409,
@@ -282,7 +286,7 @@ async def test_too_large_over_kafka_and_http(stack: Stack, client: httpx.AsyncCl
         partition=partition,
         offset=offset,
     )
-    r = await client.post(f"{stack.url('registration')}/v1/events", content=raw)
+    r = await client.post(f"{stack.url('registration')}/v1/events", content=raw, headers=sender())
     assert (r.status_code, r.json()) == (
         413,
         {"error_code": "TOO_LARGE", "message": "body exceeds 1048576 bytes", "errors": []},
@@ -319,15 +323,36 @@ async def test_park_expired_after_ttl(stack: Stack, client: httpx.AsyncClient) -
     assert said[1]["message"] == h["dlq.error"]
 
 
-async def test_bearer_token_guards_writes_when_configured() -> None:
+async def test_http_intake_is_closed_without_sign_in_and_a_sender_registry(tmp_path: Path) -> None:
     from services.registration.app import create_app
     from services.registration.settings import RegistrationSettings
 
-    app = create_app(RegistrationSettings(registration_api_token="s3cret"))  # type: ignore[arg-type]
-    transport = httpx.ASGITransport(app=app)  # no lifespan: the 401 comes before any I/O
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        r = await client.post("/v1/events", json=f.enterprise(f.new_uscc()))
-    assert (r.status_code, r.json()) == (
-        401,
-        {"error_code": "UNAUTHORIZED", "message": "a bearer token is required", "errors": []},
+    async def post(settings: RegistrationSettings, headers: dict[str, str]) -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(settings))  # no lifespan: refused before any I/O
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.post("/v1/events", json=f.enterprise(f.new_uscc()), headers=headers)
+
+    closed = await post(RegistrationSettings(), sender())
+    assert (closed.status_code, closed.json()["message"]) == (
+        503,
+        "sign-in is not configured: set AUTH_JWKS_FILE or AUTH_JWKS_URL",
     )
+    jwks = tmp_path / "jwks.json"
+    write_jwks(jwks)
+    signed = {"auth_jwks_file": jwks, "auth_issuer": AUTH_ISSUER, "auth_audience": AUTH_AUDIENCE}
+    no_registry = await post(RegistrationSettings(**signed), sender())  # type: ignore[arg-type]
+    assert (no_registry.status_code, no_registry.json()["message"]) == (
+        503,
+        "no sender registry: set SENDER_AUTHORITY_FILE",
+    )
+    registry = tmp_path / "senders.json"
+    write_senders(registry)
+    settings = RegistrationSettings(**signed, sender_authority_file=registry)  # type: ignore[arg-type]
+    assert (await post(settings, {})).status_code == 401
+    reader = await post(settings, bearer("rita", "reader"))
+    assert (reader.status_code, reader.json()["message"]) == (
+        403,
+        "this needs the role sender; the token has ['reader']",
+    )
+    unnamed = await post(settings, bearer("svc-x", "sender"))
+    assert (unnamed.status_code, unnamed.json()["error_code"]) == (403, "NOT_AUTHORIZED")

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.support import factories as f
+from tests.support.auth import sender
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -14,7 +15,9 @@ pytestmark = pytest.mark.e2e
 async def _post(stack: Stack, body: bytes) -> httpx.Response:
     async with httpx.AsyncClient(timeout=30) as client:
         return await client.post(
-            f"{stack.url('registration')}/v1/events", content=body, headers={"content-type": "application/json"}
+            f"{stack.url('registration')}/v1/events",
+            content=body,
+            headers={"content-type": "application/json", **sender()},
         )
 
 

@@ -17,9 +17,10 @@ from shared import topics
 from shared.kafka import KafkaSetupError, probe
 from stack.handle import ROOT, StackHandle, fresh_database, http_status
 from tests.support import factories as f
+from tests.support.auth import JWKS_FILE, SENDERS_FILE, sender, write_jwks, write_senders
 from tests.support.http import eventually
 from tests.support.kafka_io import publish, value_json, wait_for_records
-from tests.support.stack import Infra
+from tests.support.stack import AUTH_AUDIENCE, AUTH_ISSUER, Infra
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,6 @@ WRONG_PASSWORD = "not-the-password-7f3a"
 PROBE_PORT = 24901
 DB_PASSWORD = "pg-secret-4b9d1c"
 READ_TOKENS = ("read-token-alpha-93", "read-token-beta-17")
-INTAKE_TOKEN = "intake-token-5e2a"
 
 
 async def read(url: str, token: str | None = READ_TOKENS[1]) -> tuple[int, Any]:
@@ -39,6 +39,8 @@ async def read(url: str, token: str | None = READ_TOKENS[1]) -> tuple[int, Any]:
 
 @pytest.fixture(scope="module")
 def secure(infra: Infra) -> Iterator[StackHandle]:
+    write_jwks()
+    write_senders()
     dsn = asyncio.run(fresh_database(infra.dsn, "xj_secure", password=DB_PASSWORD))
     s = StackHandle(
         ROOT / ".local" / "test-secure",
@@ -50,7 +52,11 @@ def secure(infra: Infra) -> Iterator[StackHandle]:
             "KAFKA_SECURITY": "sasl_ssl",
             "API_READ_TOKENS": ",".join(READ_TOKENS),
             "PUBLIC_DASHBOARD": "false",
-            "REGISTRATION_API_TOKEN": INTAKE_TOKEN,
+            # Sign-in and the sender registry of the test stack (tests/support/auth.py).
+            "AUTH_JWKS_FILE": str(JWKS_FILE),
+            "AUTH_ISSUER": AUTH_ISSUER,
+            "AUTH_AUDIENCE": AUTH_AUDIENCE,
+            "SENDER_AUTHORITY_FILE": str(SENDERS_FILE),
         },
     )
     s.cli("down")
@@ -183,11 +189,11 @@ async def test_reads_need_one_of_the_read_tokens_and_ops_routes_stay_open(secure
         assert open_reads == set()
 
 
-async def test_intake_needs_its_own_token(secure: StackHandle, client: httpx.AsyncClient) -> None:
+async def test_intake_needs_a_signed_in_sender(secure: StackHandle, client: httpx.AsyncClient) -> None:
     event = f.enterprise(f.new_uscc(), registered_on="2015-06-02")
     url = f"{secure.url('registration')}/v1/events"
     refused = await client.post(url, json=event, headers={"Authorization": f"Bearer {READ_TOKENS[0]}"})
-    accepted = await client.post(url, json=event, headers={"Authorization": f"Bearer {INTAKE_TOKEN}"})
+    accepted = await client.post(url, json=event, headers=sender())
     assert (refused.status_code, refused.json()["error_code"]) == (401, "UNAUTHORIZED")
     assert (accepted.status_code, accepted.json()) == (202, {"event_id": event["event_id"], "status": "accepted"})
 
@@ -196,5 +202,5 @@ def test_no_credential_appears_in_any_log(secure: StackHandle) -> None:
     kafka_password = (secure.dir / "kafka" / "sasl_ssl-1n" / "secrets" / "kafka-password").read_text().strip()
     logs = "".join(p.read_text(errors="replace") for p in (secure.dir / "logs").glob("*.log"))
     assert "registration started" in logs  # the logs are there to be searched
-    for secret in (kafka_password, DB_PASSWORD, INTAKE_TOKEN, *READ_TOKENS):
+    for secret in (kafka_password, DB_PASSWORD, *READ_TOKENS):
         assert secret not in logs

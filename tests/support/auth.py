@@ -8,12 +8,21 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from shared.events import INTAKE_MODELS
 from stack.dev_auth import jwks_of, mint, new_key
 from tests.support.stack import AUTH_AUDIENCE as AUDIENCE
 from tests.support.stack import AUTH_ISSUER as ISSUER
 from tests.support.stack import TEST_STACK
 
 JWKS_FILE = TEST_STACK / "jwks.json"
+SENDERS_FILE = TEST_STACK / "senders.json"
+# The test stack's senders: "tests" (every factory's source) may send anything; an
+# incubator's sender only admissions and graduations of its own incubator.
+INCUBATOR_SENDER, OWN_INCUBATOR = "incubator-inc-a", "INC-SENDER-A"
+SENDERS = {
+    "tests": {"event_types": sorted(INTAKE_MODELS)},
+    INCUBATOR_SENDER: {"event_types": ["EnterpriseAdmitted", "EnterpriseGraduated"], "carriers": [OWN_INCUBATOR]},
+}
 KEY = new_key()
 KID = f"test-{uuid.uuid4().hex[:8]}"
 
@@ -25,6 +34,16 @@ def jwks(kid: str = KID, key: rsa.RSAPrivateKey = KEY) -> dict[str, Any]:
 def write_jwks(path: Path = JWKS_FILE) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(jwks()))
+
+
+def write_senders(path: Path = SENDERS_FILE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"senders": SENDERS}))
+
+
+def sender(name: str = "tests") -> dict[str, str]:
+    """The headers of a signed-in sender: role `sender`, sender claim `name`."""
+    return bearer(f"svc-{name}", "sender", sender=name)
 
 
 def token(subject: str, *roles: str, key: rsa.RSAPrivateKey = KEY, kid: str = KID, **claims: Any) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from services.registration.domain.authority import Authority, authorise
 from services.registration.domain.intake import identity_of
 from services.registration.domain.references import Apply, Park, decide, satisfied_keys
 from services.registration.domain.validation import FieldError, Rejection, ValidFact, content_hash, validate
@@ -256,3 +257,41 @@ def test_a_name_a_spreadsheet_would_run_is_refused(name: str) -> None:
         FieldError("data.operator_name", "must not begin with =, +, - or @"),
     )
     assert isinstance(check(f.enterprise(USCC, name="新疆 " + name)), ValidFact)  # only the first character
+
+
+REGISTRY = {
+    "regulator": Authority(frozenset({"EnterpriseRegistered", "EmploymentReported"})),
+    "incubator-1": Authority(frozenset({"EnterpriseAdmitted", "EnterpriseGraduated"}), frozenset({"INC-1"})),
+}
+
+
+def sent(name: str, event: dict[str, Any]) -> ValidFact:
+    return fact({**event, "source": name})
+
+
+def test_a_sender_may_send_what_its_registry_entry_allows_and_nothing_else() -> None:
+    assert authorise("regulator", REGISTRY, sent("regulator", f.enterprise(USCC))) is None
+    assert authorise("incubator-1", REGISTRY, sent("incubator-1", f.admitted(USCC, "INC-1", "2015-06-01"))) is None
+    assert authorise("incubator-1", REGISTRY, sent("incubator-1", f.certified(USCC, "2015-09-01"))) == Rejection(
+        IntakeError.NOT_AUTHORIZED,
+        "sender 'incubator-1' may not send HighTechCertified; it may send EnterpriseAdmitted, EnterpriseGraduated",
+        (FieldError("event_type", "not among the sender's event types"),),
+    )
+    assert authorise("incubator-1", REGISTRY, sent("incubator-1", f.graduated(USCC, "INC-2", "2015-07-01"))) == (
+        Rejection(
+            IntakeError.NOT_AUTHORIZED,
+            "sender 'incubator-1' may send EnterpriseGraduated only for INC-1, not for INC-2",
+            (FieldError("data.incubator_id", "not one of the sender's carriers"),),
+        )
+    )
+
+
+def test_a_sender_speaks_only_under_its_own_name_and_only_if_registered() -> None:
+    assert authorise("incubator-1", REGISTRY, sent("regulator", f.enterprise(USCC))) == Rejection(
+        IntakeError.SOURCE_MISMATCH,
+        "the envelope says source 'regulator', but it was sent by 'incubator-1'",
+        (FieldError("source", "must be 'incubator-1', the authenticated sender"),),
+    )
+    assert authorise("nobody", REGISTRY, sent("nobody", f.enterprise(USCC))) == Rejection(
+        IntakeError.NOT_AUTHORIZED, "sender 'nobody' is not in the sender registry"
+    )

@@ -23,6 +23,7 @@ class Incoming:
     topic: str = HTTP_TOPIC
     partition: int = -1
     offset: int = -1
+    sender: str | None = None  # the authenticated sender (HTTP sign-in); None: the development intake topic
 
     @property
     def via_http(self) -> bool:

@@ -1,19 +1,19 @@
 """Registration HTTP API (SPEC §4): intake through the same path as Kafka, registry reads."""
 
-import hmac
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.registration.entrypoints.intake_schema import request_body_schema
 from services.registration.service_layer import intake, registry_queries
 from services.registration.settings import RegistrationSettings
+from shared.auth import Sender
 from shared.enums import IntakeError, IntakeStatus
 from shared.http_errors import error_response, responses
 from shared.http_params import Uscc, pool_of
-from shared.read_access import BEARER, reader_guard
+from shared.read_access import reader_guard
 
 # Any printable text: a NUL or control character never reaches PostgreSQL (422 instead of 500).
 CARRIER_ID = Path(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")
@@ -27,6 +27,13 @@ class Accepted(BaseModel):
 class Duplicate(BaseModel):
     event_id: str
     status: Literal["duplicate"]
+
+
+STATUS_OF = {
+    IntakeError.CONFLICTING_DUPLICATE: 409,
+    IntakeError.SOURCE_MISMATCH: 403,
+    IntakeError.NOT_AUTHORIZED: 403,
+}
 
 
 def _error(status: int, code: str, message: str, errors: list[dict[str, str]] | None = None) -> JSONResponse:
@@ -45,18 +52,20 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
         response_model=Accepted,
         responses={
             200: {"model": Duplicate, "description": "Already received (same id, same content)"},
-            **responses(401, 409, 413, 422),
+            **responses(401, 403, 409, 413, 422, 503),
         },
-        # The bearer scheme is documented when a token is configured; checked below.
-        dependencies=[Depends(BEARER)] if settings.registration_api_token is not None else [],
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": body_schema}}}},
     )
-    async def post_event(request: Request) -> JSONResponse:
-        token = settings.registration_api_token
-        if token is not None:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
-                return _error(401, "UNAUTHORIZED", "a bearer token is required")
+    async def post_event(request: Request, who: Sender) -> JSONResponse:
+        """One intake envelope from a signed-in sender (a JWT with the role `sender` whose
+        sender claim names it): its `source` must be that sender, and the sender registry
+        must allow it this event type (and carrier). Answered as the results topic would."""
+        registry = request.app.state.sender_registry
+        if registry is None:
+            return _error(503, "NOT_READY", "no sender registry: set SENDER_AUTHORITY_FILE")
+        if who.sender is None:
+            claim = settings.auth_sender_claim
+            return _error(403, IntakeError.NOT_AUTHORIZED, f"the token names no sender (claim {claim!r})")
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return _error(413, IntakeError.TOO_LARGE, f"body exceeds {limit} bytes")
@@ -65,12 +74,14 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
             body += chunk
             if len(body) > limit:
                 return _error(413, IntakeError.TOO_LARGE, f"body exceeds {limit} bytes")
-        outcome = await intake.submit(pool_of(request), bytes(body), max_bytes=limit)
+        outcome = await intake.submit(
+            pool_of(request), bytes(body), max_bytes=limit, sender=who.sender, registry=registry
+        )
         if outcome.status is IntakeStatus.DUPLICATE:
             return JSONResponse({"event_id": str(outcome.event_id), "status": "duplicate"}, status_code=200)
         if outcome.rejection is not None:
             r = outcome.rejection
-            status = 409 if r.code is IntakeError.CONFLICTING_DUPLICATE else 422
+            status = STATUS_OF.get(r.code, 422)
             return _error(status, r.code, r.message, [{"loc": e.loc, "msg": e.msg} for e in r.errors])
         return JSONResponse({"event_id": str(outcome.event_id), "status": "accepted"}, status_code=202)
 

@@ -5,6 +5,7 @@ canonical events, results and DLQ entries written to the outbox in that same tra
 
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -13,6 +14,7 @@ from prometheus_client import Counter as PromCounter
 
 from services.registration.adapters import parking
 from services.registration.adapters.registry import BatchRegistry
+from services.registration.domain.authority import Authority, authorise
 from services.registration.domain.intake import Incoming, Outcome, describe
 from services.registration.domain.references import Apply, Park, decide, satisfied_keys
 from services.registration.domain.validation import Rejection, ValidFact, validate
@@ -35,8 +37,16 @@ class _Waiting:
 class IntakeBatch:
     """Processes one batch inside an open transaction; call `run` once."""
 
-    def __init__(self, conn: asyncpg.Connection, *, max_bytes: int, dead_letter: bool) -> None:
+    def __init__(
+        self,
+        conn: asyncpg.Connection,
+        *,
+        max_bytes: int,
+        dead_letter: bool,
+        registry: Mapping[str, Authority] | None = None,
+    ) -> None:
         self._conn = conn
+        self._registry = registry or {}
         self._max_bytes = max_bytes
         self._dead_letter = dead_letter  # HTTP callers get the error instead of a DLQ entry
         self._out: list[OutgoingMessage] = []
@@ -76,6 +86,8 @@ class IntakeBatch:
         if isinstance(checked, Rejection):
             return self._reject(message, checked, None)
         event_id = checked.envelope.event_id
+        if message.sender is not None and (refused := authorise(message.sender, self._registry, checked)):
+            return self._reject(message, refused, event_id)  # before dedup: a spoof learns nothing
         seen = self._reg.seen.get(event_id)
         if seen is not None:
             if seen == checked.content_hash:
@@ -125,11 +137,14 @@ class IntakeBatch:
                 self._out.append(result_message(w.message, w.fact, outcome, first_sight=False))
 
 
-async def submit(pool: asyncpg.Pool, raw: bytes, *, max_bytes: int) -> Outcome:
-    """One message over HTTP, in its own transaction: its errors go back to the caller, not
-    to the DLQ."""
+async def submit(
+    pool: asyncpg.Pool, raw: bytes, *, max_bytes: int, sender: str, registry: Mapping[str, Authority]
+) -> Outcome:
+    """One message from an authenticated sender over HTTP, in its own transaction: its
+    errors go back to the caller, not to the DLQ."""
     async with pool.acquire() as conn, conn.transaction():
-        (outcome,) = await IntakeBatch(conn, max_bytes=max_bytes, dead_letter=False).run([Incoming(raw=raw)])
+        batch = IntakeBatch(conn, max_bytes=max_bytes, dead_letter=False, registry=registry)
+        (outcome,) = await batch.run([Incoming(raw=raw, sender=sender)])
     return outcome
 
 
