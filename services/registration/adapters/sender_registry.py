@@ -10,6 +10,7 @@ loaded is logged, so the log says which registry was in force.
 import hashlib
 import logging
 from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.registration.domain.authority import Authority
