@@ -3,7 +3,6 @@ registration.intake.results.v1 — accepted, duplicate, parked then released, re
 with the SPEC §3.5 code — over Kafka and over HTTP."""
 
 import json
-import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -13,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared import topics
 from tests.support import factories as f
-from tests.support.auth import sender
+from tests.support.auth import RESULTS_SENDER, sender
 from tests.support.kafka_io import Record, headers, value_json, wait_for_records
 from tests.support.stack import Stack
 
@@ -51,7 +50,7 @@ def _by_key(records: list[Record]) -> dict[str, list[dict[str, Any]]]:
 
 
 async def test_a_sender_reads_the_result_of_each_of_its_events(stack: Stack, client: httpx.AsyncClient) -> None:
-    source = f"sender-{uuid.uuid4().hex[:8]}"
+    source = RESULTS_SENDER
     first, late = f.new_uscc(), f.new_uscc()
     bad = f.new_uscc()
     bad = bad[:-1] + ("0" if bad[-1] != "0" else "1")
@@ -76,7 +75,7 @@ async def test_a_sender_reads_the_result_of_each_of_its_events(stack: Stack, cli
         ],
     )
     assert (
-        await client.post(f"{stack.url('registration')}/v1/events", json=by_http, headers=sender())
+        await client.post(f"{stack.url('registration')}/v1/events", json=by_http, headers=sender(source))
     ).status_code == 202
     parked = await wait_for_records(
         stack.bootstrap,

@@ -19,8 +19,11 @@ SENDERS_FILE = TEST_STACK / "senders.json"
 # The test stack's senders: "tests" (every factory's source) may send anything; an
 # incubator's sender only admissions and graduations of its own incubator.
 INCUBATOR_SENDER, OWN_INCUBATOR = "incubator-inc-a", "INC-SENDER-A"
+# A sender of its own for a test that tells its results apart from everyone else's.
+RESULTS_SENDER = f"sender-{uuid.uuid4().hex[:8]}"
 SENDERS = {
     "tests": {"event_types": sorted(INTAKE_MODELS)},
+    RESULTS_SENDER: {"event_types": sorted(INTAKE_MODELS)},
     INCUBATOR_SENDER: {"event_types": ["EnterpriseAdmitted", "EnterpriseGraduated"], "carriers": [OWN_INCUBATOR]},
 }
 KEY = new_key()
