@@ -228,11 +228,7 @@ def _paid(line: ConfirmationLine, b: PayoutBook) -> Verdict:
             LineOutcome.NOT_RELEASED, f"the payout is {b.stage}, not in a released batch; an exception is open", b
         )
     if line.amount_cny != b.amount_cny:
-        return Verdict(
-            LineOutcome.AMOUNT_MISMATCH,
-            f"the payout is {b.amount_cny} CNY, the line says {line.amount_cny}; an exception is open",
-            b,
-        )
+        return _amount_mismatch(line, b)
     after = dataclasses.replace(b, stage=Stage.PAID, payments=((line.reference, line.amount_cny),))
     if b.stage is Stage.RECALL_REQUESTED:
         claw = Clawback(reversal_clawback_id(b.payout_id), b.amount_cny, b.reversal_reason or "REVERSED")
@@ -240,6 +236,14 @@ def _paid(line: ConfirmationLine, b: PayoutBook) -> Verdict:
         message = f"{line.amount_cny} CNY paid although recalled; clawback {claw.clawback_id} raised"
         return Verdict(LineOutcome.PAID_AFTER_RECALL, message, after, paid=True, raised=claw)
     return Verdict(LineOutcome.PAID, f"{line.amount_cny} CNY paid", after, paid=True)
+
+
+def _amount_mismatch(line: ConfirmationLine, b: PayoutBook) -> Verdict:
+    return Verdict(
+        LineOutcome.AMOUNT_MISMATCH,
+        f"the payout is {b.amount_cny} CNY, the line says {line.amount_cny}; an exception is open",
+        b,
+    )
 
 
 def _returned(line: ConfirmationLine, b: PayoutBook) -> Verdict:
@@ -250,11 +254,7 @@ def _returned(line: ConfirmationLine, b: PayoutBook) -> Verdict:
             LineOutcome.NOT_RECALLED, f"the payout is {b.stage}, no recall awaits an answer; an exception is open", b
         )
     if line.amount_cny != b.amount_cny:
-        return Verdict(
-            LineOutcome.AMOUNT_MISMATCH,
-            f"the payout is {b.amount_cny} CNY, the line says {line.amount_cny}; an exception is open",
-            b,
-        )
+        return _amount_mismatch(line, b)
     after = dataclasses.replace(b, stage=Stage.CANCELLED, returned_reference=line.reference)
     return Verdict(LineOutcome.RETURNED, "the bank stopped the payment: cancelled", after, returned=True)
 

@@ -129,9 +129,7 @@ async def release_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -
     it was prepared is refused with the lines named (the treasurer voids it). Releasing
     twice changes nothing."""
     async with pool.acquire() as conn, conn.transaction():
-        b = await books.batch(conn, batch_id, lock=True)
-        if b is None:
-            raise NotFound(f"no payment batch {batch_id}")
+        b = await _locked_batch(conn, batch_id)
         if b["voided_by"] is not None:
             raise Conflict(f"the batch was voided by {b['voided_by']}; prepare a new one")
         if b["approved_by"] is None:
@@ -146,13 +144,18 @@ async def release_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -
     return batch_document(b)
 
 
+async def _locked_batch(conn: asyncpg.Connection, batch_id: uuid.UUID) -> asyncpg.Record:
+    b = await books.batch(conn, batch_id, lock=True)
+    if b is None:
+        raise NotFound(f"no payment batch {batch_id}")
+    return b
+
+
 async def void_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -> dict[str, Any]:
     """A batch that must not leave: its lines still batched go back to approved (ready for
     a new batch); lines reversed since stay cancelled. Only before release."""
     async with pool.acquire() as conn, conn.transaction():
-        b = await books.batch(conn, batch_id, lock=True)
-        if b is None:
-            raise NotFound(f"no payment batch {batch_id}")
+        b = await _locked_batch(conn, batch_id)
         if b["approved_by"] is not None:
             raise Conflict(f"the batch was released by {b['approved_by']}; its file may be at the bank")
         if b["voided_by"] is None:
