@@ -3,7 +3,7 @@ day there — for an approval, a cancellation or a clawback alike."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from services.awards.adapters.payout_export import inert
+from services.awards.adapters.payout_export import COLUMNS, _inert_row, inert
 from shared.clock import business_date
 
 
@@ -33,3 +33,16 @@ def test_a_csv_cell_a_spreadsheet_would_run_is_written_as_inert_text() -> None:
         100_000,
         None,
     ]
+
+
+def test_a_payout_row_is_made_inert_in_its_free_text_columns_only() -> None:
+    row = {key: f"={key}" for key, _, _ in COLUMNS} | {"amount_cny": 100_000}
+    made = dict(zip([key for key, _, _ in COLUMNS], _inert_row(row), strict=True))  # type: ignore[arg-type]
+    assert {k for k, v in made.items() if isinstance(v, str) and v.startswith("'")} == {
+        "recipient_name",
+        "enterprise_name",
+        "incubator_id",
+        "explanation",
+        "reversal_explanation",
+    }
+    assert made["amount_cny"] == 100_000

@@ -64,8 +64,24 @@ async def _rows(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[list
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# Only the columns that carry text from outside (names, free-text ids, explanations that
+# quote them) can begin so; ids, codes, dates and amounts are the platform's own.
+_FREE_TEXT = [
+    i
+    for i, (key, _, _) in enumerate(COLUMNS)
+    if key in {"recipient_name", "enterprise_name", "incubator_id", "explanation", "reversal_explanation"}
+]
+
+
 def inert(cell: Any) -> Any:
     return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
+def _inert_row(record: asyncpg.Record) -> list[Any]:
+    cells = list(record.values())
+    for i in _FREE_TEXT:
+        cells[i] = inert(cells[i])
+    return cells
 
 
 async def csv_chunks(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[bytes]:
@@ -74,7 +90,7 @@ async def csv_chunks(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator
     buf.write("\ufeff")  # Excel opens UTF-8 (the Chinese names) only with a BOM
     out.writerow([key for key, _, _ in COLUMNS])
     async for chunk in _rows(pool, args):
-        out.writerows([inert(c) for c in r] for r in chunk)
+        out.writerows(_inert_row(r) for r in chunk)
         yield buf.getvalue().encode()
         buf.seek(0)
         buf.truncate()

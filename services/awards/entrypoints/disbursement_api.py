@@ -17,7 +17,6 @@ from shared.http_errors import responses
 from shared.http_params import CSV, XLSX, PageCursor, PageLimit, Uscc, next_cursor, pool_of, seq_after
 
 router = APIRouter(prefix="/v1", tags=["disbursement"])
-MAX_CONFIRMATION_BYTES = 5_000_000
 
 
 def _actor(request: Request, response: Response, p: Principal) -> Actor:
@@ -122,8 +121,8 @@ async def import_confirmation(request: Request, response: Response, who: Treasur
     file twice books and opens nothing new."""
     actor = _actor(request, response, who)
     raw = await request.body()
-    if len(raw) > MAX_CONFIRMATION_BYTES:
-        raise HTTPException(413, f"a confirmation file is at most {MAX_CONFIRMATION_BYTES} bytes")
+    if len(raw) > confirmations.MAX_BYTES:
+        raise HTTPException(413, f"a confirmation file is at most {confirmations.MAX_BYTES} bytes")
     return await confirmations.import_confirmation(pool_of(request), actor, raw)
 
 

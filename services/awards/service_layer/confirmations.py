@@ -24,6 +24,7 @@ from services.awards.domain.confirmations import (
     judge,
     parse_confirmation,
 )
+from services.awards.service_layer.disbursement import CRASH_POINT
 from services.awards.service_layer.messages import award_message, payout_fields
 from shared import outbox
 from shared.clock import business_date
@@ -32,7 +33,6 @@ from shared.errors import Invalid, NotFound
 from shared.events import ClawbackRaised, ClawbackSettled, PayoutCancelled, PayoutPaid, derived_id
 from shared.failpoints import crash_point
 
-CRASH_POINT = "awards-disbursement"
 MAX_BYTES = 5_000_000
 
 
