@@ -26,6 +26,7 @@ from tests.support.browser import chromium
 from tests.support.disbursement import (
     ALICE,
     BOB,
+    CAROL,
     HEADER,
     READER,
     approve,
@@ -112,7 +113,7 @@ async def _a_batch_its_files_and_four_eyes(stack: Stack, flow: Flow) -> None:
         200_000,
         False,
     )
-    unreleased = await call(stack, "GET", f"/v1/payment-batches/{flow.batch['batch_id']}/file.csv", READER)
+    unreleased = await call(stack, "GET", f"/v1/payment-batches/{flow.batch['batch_id']}/file.csv", CAROL)
     assert unreleased.status_code == 409
     assert unreleased.json()["message"] == (
         "the batch is not released: another approver must release it before its file goes out"
@@ -125,7 +126,9 @@ async def _a_batch_its_files_and_four_eyes(stack: Stack, flow: Flow) -> None:
     assert own.json()["message"] == "four eyes: bob prepared this batch and cannot also approve it"
     released = await call(stack, "POST", f"/v1/payment-batches/{flow.batch['batch_id']}/approval", ALICE)
     assert (released.json()["approved_by"], released.json()["released"]) == ("alice", True)
-    csv_file = await call(stack, "GET", f"/v1/payment-batches/{flow.batch['batch_id']}/file.csv", READER)
+    by_reader = await call(stack, "GET", f"/v1/payment-batches/{flow.batch['batch_id']}/file.csv", READER)
+    assert by_reader.status_code == 403  # a payment instruction is the treasury's
+    csv_file = await call(stack, "GET", f"/v1/payment-batches/{flow.batch['batch_id']}/file.csv", CAROL)
     digest = hashlib.sha256(csv_file.content).hexdigest()
     assert csv_file.headers["X-Content-SHA256"] == digest == flow.batch["csv_sha256"]
     rows = list(csv.reader(io.StringIO(csv_file.text)))
@@ -158,7 +161,7 @@ async def _a_batch_its_files_and_four_eyes(stack: Stack, flow: Flow) -> None:
         ],
         [flow.batch["batch_id"], "TOTAL", "", "", "2 payouts", "200000", "", "", ""],
     ]
-    xlsx_file = await call(stack, "GET", f"/v1/payment-batches/{flow.batch['batch_id']}/file.xlsx", READER)
+    xlsx_file = await call(stack, "GET", f"/v1/payment-batches/{flow.batch['batch_id']}/file.xlsx", CAROL)
     assert (
         hashlib.sha256(xlsx_file.content).hexdigest()
         == xlsx_file.headers["X-Content-SHA256"]

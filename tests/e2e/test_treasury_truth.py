@@ -315,17 +315,17 @@ async def test_a_batch_with_a_line_reversed_since_preparation_is_voided_and_prep
         f"lines reversed since the batch was prepared: {', '.join(sorted(gone))}; "
         "void this batch and prepare a new one",
     )
-    assert (await call(stack, "GET", f"/v1/payment-batches/{batch_id}/file.csv", READER)).status_code == 409
+    assert (await call(stack, "GET", f"/v1/payment-batches/{batch_id}/file.csv", CAROL)).status_code == 409
     voided = await call(stack, "POST", f"/v1/payment-batches/{batch_id}/void", BOB)
     assert (voided.status_code, voided.json()["voided_by"], voided.json()["released"]) == (200, "bob", False)
     assert set(kept) <= await at_stage(stack, "approved")
     assert (await call(stack, "POST", f"/v1/payment-batches/{batch_id}/approval", ALICE)).status_code == 409
-    file_of_voided = await call(stack, "GET", f"/v1/payment-batches/{batch_id}/file.xlsx", READER)
+    file_of_voided = await call(stack, "GET", f"/v1/payment-batches/{batch_id}/file.xlsx", CAROL)
     assert file_of_voided.json()["message"] == "the batch was voided by bob: its file must not go to the bank"
 
     batch = await released_batch(stack, kept)
     assert batch["payouts"] == 2
-    assert (await call(stack, "GET", f"/v1/payment-batches/{batch['batch_id']}/file.csv", READER)).status_code == 200
+    assert (await call(stack, "GET", f"/v1/payment-batches/{batch['batch_id']}/file.csv", CAROL)).status_code == 200
     trail = (await call(stack, "GET", "/v1/audit", READER, params={"subject": batch_id})).json()["entries"]
     assert [(e["action"], e["actor"], e["detail"].get("lines_back_to_approved")) for e in trail] == [
         ("batch.prepare", "bob", None),

@@ -86,10 +86,11 @@ async def batch(request: Request, batch_id: BatchId, _: Reader) -> dict[str, Any
     responses={**responses(401, 403, 404, 409, 422, 503), 200: {"content": {"text/csv": {}, XLSX: {}}}},
 )
 async def batch_file(
-    request: Request, batch_id: BatchId, _: Reader, kind: str = Path(pattern="^(csv|xlsx)$")
+    request: Request, batch_id: BatchId, _: Treasurer, kind: str = Path(pattern="^(csv|xlsx)$")
 ) -> Response:
     """The file exactly as prepared; `X-Content-SHA256` is its SHA-256, as recorded in the
-    batch. 409 until another approver has released the batch, and for a voided one."""
+    batch. 409 until another approver has released the batch, and for a voided one. Only a
+    treasurer takes a payment instruction to the bank; readers see the batch's lines."""
     content, digest = await disbursement.batch_file(pool_of(request), batch_id, kind)
     return Response(
         content,
