@@ -56,7 +56,7 @@ chaos: setup
 	bash stack/system-deps.sh
 	$(PY) -m chaos
 
-# A sign-in token for the local stack's disbursement API and approval page (8 hours).
+# A sign-in token for the local stack (8 hours): ROLES=reader to read, approver, treasurer, sender.
 token: setup
 	@$(PY) -m stack.dev_auth $${WHO:-alice} $${ROLES:-approver}
 

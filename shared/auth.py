@@ -2,8 +2,10 @@
 
 AUTH_JWKS_FILE (a JWKS document on disk) or AUTH_JWKS_URL (an identity provider's
 `jwks_uri`), with AUTH_ISSUER and AUTH_AUDIENCE, which every token must match. Roles come
-from the AUTH_ROLES_CLAIM claim (a list, or a space-separated string). Unconfigured, the
-endpoints that act for a person answer 503: an approval needs somebody to be named.
+from the AUTH_ROLES_CLAIM claim (a list, or a space-separated string). Every route that is
+not an ops route or a page shell needs a role: closed by default. Unconfigured, those
+routes answer 503 (an approval needs somebody to be named, a read somebody entitled);
+static API_READ_TOKENS, if an office keeps them, count as the role `reader` and nothing more.
 """
 
 import asyncio
@@ -16,7 +18,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel, model_validator
 
-from shared.read_access import Credentials
+from shared.read_access import Credentials, token_ok
 
 
 class Role(StrEnum):
@@ -93,33 +95,59 @@ class JwtVerifier:
         )
 
 
+# Who a static read token is: a reader, no one in particular, never an approver.
+READ_TOKEN = Principal("read-token", "read token", frozenset({Role.READER.value}))
+READ_ROLES = (Role.READER, Role.APPROVER, Role.TREASURER)
+
+
+async def authenticate(request: Request, credentials: Credentials, roles: tuple[Role, ...]) -> Principal:
+    """The verified person holding one of `roles`, or 401 (no or bad token), 403 (the role
+    is missing) or 503 (no sign-in configured: closed, not open)."""
+    wanted = {r.value for r in roles}
+    given = credentials.credentials if credentials else None
+    read_tokens: tuple[bytes, ...] = request.app.state.read_tokens
+    if given and Role.READER.value in wanted and token_ok(given, read_tokens):
+        return READ_TOKEN
+    verifier: JwtVerifier | None = request.app.state.verifier
+    if verifier is None and not (read_tokens and Role.READER.value in wanted):
+        raise HTTPException(503, "sign-in is not configured: set AUTH_JWKS_FILE or AUTH_JWKS_URL")
+    if credentials is None or verifier is None:
+        raise HTTPException(401, "a bearer token (JWT) is required", headers={"WWW-Authenticate": "Bearer"})
+    principal = await _verified(verifier, credentials.credentials)
+    if not wanted & principal.roles:
+        raise HTTPException(
+            403, f"this needs the role {' or '.join(sorted(wanted))}; the token has {sorted(principal.roles)}"
+        )
+    return principal
+
+
+async def _verified(verifier: JwtVerifier, token: str) -> Principal:
+    try:
+        # A JWKS URL may be fetched: off the event loop.
+        return await asyncio.to_thread(verifier.verify, token)
+    except jwt.PyJWKClientConnectionError as exc:
+        raise HTTPException(503, f"the identity provider's keys cannot be fetched: {exc}") from exc
+    except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
+        raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
 def requires(*roles: Role) -> Any:
     """A FastAPI dependency giving the verified person, who must hold one of `roles`."""
-    wanted = {r.value for r in roles}
 
     async def person(request: Request, credentials: Credentials) -> Principal:
-        verifier: JwtVerifier | None = request.app.state.verifier
-        if verifier is None:
-            raise HTTPException(503, "sign-in is not configured: set AUTH_JWKS_FILE or AUTH_JWKS_URL")
-        if credentials is None:
-            raise HTTPException(401, "a bearer token (JWT) is required", headers={"WWW-Authenticate": "Bearer"})
-        try:
-            # A JWKS URL may be fetched: off the event loop.
-            principal = await asyncio.to_thread(verifier.verify, credentials.credentials)
-        except jwt.PyJWKClientConnectionError as exc:
-            raise HTTPException(503, f"the identity provider's keys cannot be fetched: {exc}") from exc
-        except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
-            raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
-        if not wanted & principal.roles:
-            raise HTTPException(
-                403, f"this needs the role {' or '.join(sorted(wanted))}; the token has {sorted(principal.roles)}"
-            )
-        return principal
+        return await authenticate(request, credentials, roles)
 
     return Depends(person)
 
 
+def install(app: Any, settings: AuthSettings, read_tokens: tuple[bytes, ...]) -> None:
+    """What every route's sign-in check reads: the JWT verifier and the static read tokens."""
+    app.state.verifier = JwtVerifier(settings) if settings.configured else None
+    app.state.read_tokens = read_tokens
+
+
 Approver = Annotated[Principal, requires(Role.APPROVER)]
 Treasurer = Annotated[Principal, requires(Role.TREASURER)]
-Reader = Annotated[Principal, requires(Role.READER, Role.APPROVER, Role.TREASURER)]
+READ = requires(*READ_ROLES)  # route dependency: payment data, records, exports
+Reader = Annotated[Principal, READ]
 Sender = Annotated[Principal, requires(Role.SENDER)]

@@ -2,18 +2,21 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from shared import http_errors
+from shared import auth, http_errors
 from shared.runtime import ServiceRuntime
+
+SIGNIN_JS = Path(__file__).parent / "web" / "signin.js"
 
 
 class Health(BaseModel):
@@ -37,6 +40,7 @@ def service_app(runtime: ServiceRuntime, *, title: str, description: str) -> Fas
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.runtime = runtime
+    auth.install(app, runtime.settings.auth(), runtime.settings.read_tokens())
     http_errors.install(app)
     app.state.openapi_components = {}  # extra component schemas a service documents (e.g. intake events)
 
@@ -68,6 +72,10 @@ def service_app(runtime: ServiceRuntime, *, title: str, description: str) -> Fas
     @app.get("/metrics", tags=["ops"], include_in_schema=False)  # Prometheus text format, not JSON
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/static/signin.js", include_in_schema=False)  # the pages' sign-in bar: no data in it
+    async def signin_js() -> FileResponse:
+        return FileResponse(SIGNIN_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
     @app.get("/asyncapi.json", tags=["ops"], response_model=dict[str, Any])
     async def asyncapi_json() -> JSONResponse:

@@ -1,15 +1,16 @@
-"""Read access: with API_READ_TOKENS (or API_READ_TOKENS_FILE) set, read endpoints want
-`Authorization: Bearer <one of them>`, compared in constant time. Unset: open reads."""
+"""Static read tokens (API_READ_TOKENS or API_READ_TOKENS_FILE), for an office that keeps
+them next to sign-in: `Authorization: Bearer <one of them>`, compared in constant time,
+counts as the role `reader` and nothing more (shared/auth.py)."""
 
 import hmac
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-BEARER = HTTPBearer(auto_error=False, description="One of API_READ_TOKENS (reads)")
+BEARER = HTTPBearer(auto_error=False, description="A sign-in JWT (for reads, also one of API_READ_TOKENS)")
 
 
 def read_tokens(inline: SecretStr | None, file: Path | None) -> tuple[bytes, ...]:
@@ -26,14 +27,3 @@ def token_ok(given: str | None, tokens: tuple[bytes, ...]) -> bool:
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
-
-
-def reader_guard(tokens: tuple[bytes, ...]) -> list[Any]:
-    """Route dependencies: 401 unless the bearer token is one of `tokens`. With no tokens
-    reads are open and no security scheme is documented (the document tells the truth)."""
-
-    async def guard(request: Request, credentials: Credentials) -> None:
-        if not token_ok(credentials.credentials if credentials else None, tokens):
-            raise HTTPException(401, "a valid bearer token is required to read this")
-
-    return [Depends(guard)] if tokens else []

@@ -46,6 +46,9 @@ def start_services(env: dict[str, str]) -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_"))}
     started = []
     sign_in = dev_auth.service_env()  # AUTH_* and the sender registry: the caller's, or the development ones
+    # The local stack opens aggregate progress (never money) so the dashboard shows the targets
+    # before anyone signs in; PUBLIC_PROGRESS=false in the caller's environment closes it.
+    sign_in["PUBLIC_PROGRESS"] = os.environ.get("PUBLIC_PROGRESS", "true")
     for svc in SERVICES:
         if svc.name not in wanted:
             continue
@@ -58,7 +61,7 @@ def start_services(env: dict[str, str]) -> None:
                 [sys.executable, "-m", f"services.{svc.name}"],
                 {
                     **env,
-                    **(sign_in if svc.name in ("awards", "registration") else {}),
+                    **sign_in,
                     f"{svc.name.upper()}_PORT": str(port),
                     "HTTP_PORT": str(port),
                 },

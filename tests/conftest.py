@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from tests.support.auth import READER
 from tests.support.backends import current_backend
 from tests.support.stack import AUTH_AUDIENCE, AUTH_ISSUER, ROOT, SERVICE_PORTS, TEST_STACK, Infra, Stack
 
@@ -96,6 +97,8 @@ def stack(infra: Infra) -> Iterator[Stack]:
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the services (generous timeout: exports and what-ifs take seconds)."""
-    async with httpx.AsyncClient(timeout=120) as c:
+    """An HTTP client for the services, signed in as a reader (reads are closed to anyone
+    else); a request's own Authorization header replaces it. Generous timeout: exports and
+    what-ifs take seconds."""
+    async with httpx.AsyncClient(timeout=120, headers=READER) as c:
         yield c

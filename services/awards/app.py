@@ -10,11 +10,10 @@ from services.awards.entrypoints.pages import pages
 from services.awards.entrypoints.schedule import count_exceptions
 from services.awards.settings import AwardsSettings
 from shared import topics
-from shared.auth import JwtVerifier
+from shared.auth import READ
 from shared.consumer import subscribe_batches
 from shared.events import AWARD_MODELS
 from shared.http import service_app
-from shared.read_access import reader_guard
 from shared.runtime import ServiceRuntime
 
 SERVICE = "awards"
@@ -40,12 +39,9 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
         title="awards",
         description="Policy award rules -> payouts, never twice, explained, reversible (SPEC §2.1, §3.4, §4).",
     )
-    guard = reader_guard(settings.read_tokens())
+    # Payment data, records, exports and what-ifs: the role `reader` (or approver, treasurer).
     for r in (http_api.router, export_api.router, what_if_api.router):
-        app.include_router(r, dependencies=guard)
-    # Disbursement acts for named people: JWTs with roles, not the shared read tokens.
-    auth = settings.auth()
-    app.state.verifier = JwtVerifier(auth) if auth.configured else None
-    app.include_router(disbursement_api.router)
-    app.include_router(pages)  # the pages are public; the data they fetch is guarded
+        app.include_router(r, dependencies=[READ])
+    app.include_router(disbursement_api.router)  # each route names the role it acts for
+    app.include_router(pages)  # page shells hold no data; the data they fetch is guarded
     return app

@@ -11,7 +11,6 @@ from services.registration.entrypoints.intake_schema import request_body_schema
 from services.registration.entrypoints.schedule import sweep_parked
 from services.registration.settings import RegistrationSettings
 from shared import divisions, topics
-from shared.auth import JwtVerifier
 from shared.consumer import subscribe_batches
 from shared.events import CANONICAL_MODELS, CARRIER_EVENT_TYPES, IntakeResult
 from shared.http import service_app
@@ -56,8 +55,6 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         title="registration",
         description="Validated intake, registry of record and canonical events (SPEC §3, §4).",
     )
-    auth = settings.auth()
-    app.state.verifier = JwtVerifier(auth) if auth.configured else None
     app.state.sender_registry = (
         sender_registry.load(settings.sender_authority_file) if settings.sender_authority_file else None
     )

@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.support.auth import bearer, sender
+from tests.support.auth import READER, bearer
 from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
@@ -22,12 +22,14 @@ ERROR_KEYS = {"error_code", "message", "errors"}
 def test_schemathesis_finds_no_mismatch_between_document_and_behaviour(stack: Stack, service: str) -> None:
     tool = shutil.which("schemathesis", path=str(ROOT / ".venv" / "bin")) or shutil.which("schemathesis")
     assert tool
-    # Awards' disbursement routes act for signed-in people, intake for a signed-in sender:
-    # fuzz them past the sign-in too (a fuzzed envelope's source is not the sender: 403).
-    signed_in = {
-        "awards": ["-H", "Authorization: " + bearer("fuzz", "approver", "treasurer", "reader")["Authorization"]],
-        "registration": ["-H", "Authorization: " + sender()["Authorization"]],
-    }.get(service, [])
+    # Every route but the ops ones needs a role: fuzz past the sign-in with all a service's
+    # roles (a fuzzed envelope's source is not the sender: 403).
+    who = {
+        "awards": bearer("fuzz", "approver", "treasurer", "reader"),
+        "registration": bearer("svc-tests", "sender", "reader", sender="tests"),
+        "reporting": READER,
+    }[service]
+    signed_in = ["-H", "Authorization: " + who["Authorization"]]
     out = subprocess.run(
         [
             tool,
@@ -109,7 +111,7 @@ async def test_oversized_headers_are_refused_not_crashed(stack: Stack, service: 
 
 async def test_every_documented_error_response_uses_the_one_error_body(stack: Stack) -> None:
     for service in SERVICES:
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=10, headers=READER) as client:
             doc = (await client.get(f"{stack.url(service)}/openapi.json")).json()
         assert set(doc["components"]["schemas"]["ErrorBody"]["properties"]) == ERROR_KEYS
         for path, ops in doc["paths"].items():

@@ -19,6 +19,7 @@ from services.awards.domain.policy import Policy
 from shared import topics
 from shared.enums import Board
 from tests.support import factories as f
+from tests.support.auth import READER
 from tests.support.http import eventually
 from tests.support.kafka_io import publish
 from tests.support.stack import TEST_STACK, Stack
@@ -122,7 +123,7 @@ def generate(rng: random.Random, n: int) -> tuple[list[dict[str, Any]], dict[str
 async def _net(stack: Stack, usccs: list[str]) -> dict[str, tuple[int, int, int]]:
     """Per enterprise: (live payouts, net CNY, payouts ever issued)."""
     out = {}
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=READER) as client:
         for u in usccs:
             r = await client.get(f"{stack.url('awards')}/v1/enterprises/{u}/awards")
             if r.status_code != 200:

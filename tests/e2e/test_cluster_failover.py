@@ -22,6 +22,7 @@ from shared.kafka_settings import KafkaSettings
 from simulator.history import Options, generate
 from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts, reported_actuals
 from stack.handle import ROOT, StackHandle, fresh_database
+from tests.support.auth import READER
 from tests.support.kafka_io import publish, wait_quiet
 from tests.support.stack import Infra
 
@@ -75,7 +76,7 @@ async def publish_paced(kafka: KafkaSettings, events: list[dict[str, Any]], *, s
 
 async def awards_net(stack: StackHandle, usccs: list[str]) -> dict[str, dict[str, int]]:
     out = {}
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=READER) as client:
         for u in usccs:
             r = await client.get(f"{stack.url('awards', replica=1 + len(out) % 2)}/v1/enterprises/{u}/awards")
             out[u] = r.json()["net_amount_cny"] if r.status_code == 200 else {}

@@ -21,7 +21,8 @@ from shared.kafka_settings import KafkaSettings
 from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
 from tests.support import factories as f
-from tests.support.browser import chromium, screenshot
+from tests.support.auth import READER
+from tests.support.browser import as_reader, chromium, screenshot
 from tests.support.kafka_io import publish, wait_quiet
 from tests.support.stack import ROOT, Stack
 
@@ -37,7 +38,7 @@ GROUPS = {
 async def _snapshot(stack: Stack) -> dict[str, Any]:
     base = stack.url("reporting")
     views: dict[str, Any] = {}
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=READER) as client:
         for year in (2014, 2015, 2016):
             for q in ("", "&milestone=mid_term", "&milestone=annual", "&as_of=2015-06-30"):
                 if year != 2015 and q.startswith("&as_of"):
@@ -59,7 +60,7 @@ ProgressRows = dict[str, tuple[int, int | None, float | None, str]]
 async def _api_rows(stack: Stack, years: set[int]) -> ProgressRows:
     """What /v1/progress and /v1/progress/divisions say, keyed as reporting.progress.v1 is."""
     rows: ProgressRows = {}
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=READER) as client:
         for year in years:
             p = (await client.get(f"{stack.url('reporting')}/v1/progress?year={year}")).json()
             for metric, m in p["metrics"].items():
@@ -204,7 +205,7 @@ async def test_a_late_consumer_reads_the_latest_progress_of_every_key(
 
 async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack, client: httpx.AsyncClient) -> None:
     url = simulated.url("reporting")
-    dom = chromium("--dump-dom", f"{url}/")
+    dom = chromium("--dump-dom", as_reader(f"{url}/"))
     assert 'data-loaded="true"' in dom
     shown = {
         m: int(v.replace(",", ""))
@@ -219,4 +220,32 @@ async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack, client
     rows = re.findall(r'<tr data-division="(\d{6})">', dom)
     assert len(rows) == 23 and len(set(rows)) == 23  # 14 prefectures + 9 region-level cities
     for name, size in (("dashboard-desktop.png", "1280,2800"), ("dashboard-phone.png", "390,4200")):
-        assert screenshot(f"{url}/", name, size).stat().st_size > 10_000
+        assert screenshot(as_reader(f"{url}/"), name, size).stat().st_size > 10_000
+
+
+async def test_without_sign_in_the_dashboard_shows_the_targets_and_no_money(
+    simulated: Stack, client: httpx.AsyncClient
+) -> None:
+    """The local stack opens aggregate progress (PUBLIC_PROGRESS=true); money stays a reader's."""
+    url = simulated.url("reporting")
+    async with httpx.AsyncClient(timeout=30) as anonymous:
+        public = (await anonymous.get(f"{url}/v1/progress?year=2015")).json()
+        monthly = (await anonymous.get(f"{url}/v1/progress/monthly?year=2015")).json()
+        money = await anonymous.get(f"{url}/v1/disbursement?year=2015")
+        workbook = await anonymous.get(f"{url}/v1/reports/2015/to_date.xlsx")
+    signed_in = (await client.get(f"{url}/v1/progress?year=2015")).json()
+    assert public == {**signed_in, "awards": None}
+    assert signed_in["awards"]["payouts"] > 0
+    assert monthly["awards"] is None
+    assert (money.status_code, workbook.status_code) == (401, 401)
+    dom = chromium("--dump-dom", f"{url}/")
+    assert 'data-loaded="true"' in dom and 'data-trends="true"' in dom
+    shown = {
+        m: int(v.replace(",", ""))
+        for m, v in re.findall(r'<span class="actual" data-metric="(\w+)">([\d,]+)</span>', dom)
+    }
+    assert shown == {k: v["actual"] for k, v in public["metrics"].items()}
+    kpis = set(re.findall(r'<b data-award="(\w+)">', dom))
+    assert kpis == {"high_tech_certifications", "listings_xjee", "listings_neeq", "board_transfers"}
+    assert dom.count("登录后显示金额") == 3  # the awards block, the award chart, the disbursement table
+    assert "未登录 not signed in" in dom

@@ -88,7 +88,8 @@ async def test_an_incubator_sends_only_admissions_and_graduations_of_its_own_inc
 async def test_a_sender_speaks_only_under_its_own_name(stack: Stack, client: httpx.AsyncClient) -> None:
     url = f"{stack.url('registration')}/v1/events"
     event = f.enterprise(f.new_uscc())  # source "tests"
-    anonymous = await client.post(url, json=event)
+    async with httpx.AsyncClient(timeout=10) as nobody:  # the fixture's client signs in as a reader
+        anonymous = await nobody.post(url, json=event)
     assert (anonymous.status_code, anonymous.json()["error_code"]) == (401, "UNAUTHORIZED")
     spoofed = await client.post(url, json=event, headers=sender(INCUBATOR_SENDER))
     assert (spoofed.status_code, spoofed.json()) == (

@@ -6,6 +6,7 @@ import pytest
 
 from shared import topics
 from tests.support import factories as f
+from tests.support.auth import READER
 from tests.support.http import eventually, get_json
 from tests.support.kafka_io import publish, value_json, wait_for_records
 from tests.support.stack import Stack
@@ -59,7 +60,7 @@ async def test_progress_is_exported_as_prometheus_gauges(stack: Stack) -> None:
     import httpx
 
     async def scrape() -> tuple[str, int]:
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=10, headers=READER) as client:
             text = (await client.get(f"{stack.url('reporting')}/metrics")).text
         return text, await _new_enterprises(stack)
 

@@ -55,3 +55,7 @@ def token(subject: str, *roles: str, key: rsa.RSAPrivateKey = KEY, kid: str = KI
 
 def bearer(subject: str, *roles: str, **claims: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(subject, *roles, **claims)}"}
+
+
+# A reader's headers: payment data, records and exports are closed to anyone else.
+READER = bearer("rita", "reader")

@@ -4,9 +4,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tests.support.auth import READER
 from tests.support.stack import ROOT, TEST_STACK
 
 ARTIFACTS = ROOT / "artifacts"
+
+
+def as_reader(url: str) -> str:
+    """The page signed in as a reader: the token in the #token= fragment (shared/web/signin.js)."""
+    return f"{url}#token={READER['Authorization'].removeprefix('Bearer ')}"
 
 
 def chromium(*args: str) -> str:

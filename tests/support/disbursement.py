@@ -10,7 +10,7 @@ import httpx
 
 from shared import topics
 from tests.support import factories as f
-from tests.support.auth import bearer
+from tests.support.auth import READER, bearer
 from tests.support.http import eventually
 from tests.support.kafka_io import publish, read_all, value_json
 from tests.support.stack import Stack
@@ -18,7 +18,6 @@ from tests.support.stack import Stack
 ALICE = bearer("alice", "approver")  # approves payouts and releases batches
 BOB = bearer("bob", "treasurer", "approver")  # prepares batches: may not release his own
 CAROL = bearer("carol", "treasurer")  # imports the treasury's confirmations
-READER = bearer("rita", "reader")
 HEADER = "payout_id,direction,amount_cny,value_date,reference\n"
 
 
@@ -55,7 +54,7 @@ async def awarded(stack: Stack, division: str = "650102") -> tuple[str, str, lis
     await publish(stack.bootstrap, canonical_awarded(uscc, inc, operator, division), topic=topics.ENTERPRISE_EVENTS)
 
     async def payouts() -> list[dict[str, Any]]:
-        async with httpx.AsyncClient(timeout=10) as c:
+        async with httpx.AsyncClient(timeout=10, headers=READER) as c:
             r = await c.get(f"{stack.url('awards')}/v1/enterprises/{uscc}/awards")
         return r.json()["payouts"] if r.status_code == 200 else []
 
@@ -70,7 +69,7 @@ async def awarded(stack: Stack, division: str = "650102") -> tuple[str, str, lis
 async def call(
     stack: Stack, method: str, path: str, who: dict[str, str] | None, base: str | None = None, **kw: Any
 ) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as c:
+    async with httpx.AsyncClient(timeout=30) as c:  # exactly `who`: None sends no token
         headers = {**(who or {}), **kw.pop("headers", {})}
         return await c.request(method, f"{base or stack.url('awards')}{path}", headers=headers, **kw)
 
@@ -105,6 +104,6 @@ async def award_events(stack: Stack, uscc: str, settle: float = 0.0) -> Counter[
 
 
 async def disbursement_rows(stack: Stack, year: int) -> dict[tuple[str, str], dict[str, int]]:
-    async with httpx.AsyncClient(timeout=10) as c:
+    async with httpx.AsyncClient(timeout=10, headers=READER) as c:
         body = (await c.get(f"{stack.url('reporting')}/v1/disbursement", params={"year": year})).json()
     return {(r["month"], r["prefecture"]): r for r in body["rows"]}

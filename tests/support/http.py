@@ -7,6 +7,8 @@ from typing import TypeVar
 
 import httpx
 
+from tests.support.auth import READER
+
 T = TypeVar("T")
 
 
@@ -20,6 +22,6 @@ async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool
 
 
 async def get_json(url: str) -> tuple[int, object]:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=READER) as client:
         r = await client.get(url)
         return r.status_code, (r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text)

@@ -33,7 +33,7 @@ def _name(args: tuple[Any, ...], ext: str) -> str:
     return "-".join(parts) + "." + ext
 
 
-@router.get("/payouts.csv", response_class=StreamingResponse, responses=responses(401, 422))
+@router.get("/payouts.csv", response_class=StreamingResponse, responses=responses(401, 403, 422, 503))
 async def payouts_csv(
     request: Request,
     from_: From = None,
@@ -52,7 +52,7 @@ async def payouts_csv(
 @router.get(
     "/payouts.xlsx",
     response_class=FileResponse,
-    responses={200: {"content": {XLSX: {}}, "description": "the workbook"}, **responses(401, 422)},
+    responses={200: {"content": {XLSX: {}}, "description": "the workbook"}, **responses(401, 403, 422, 503)},
 )
 async def payouts_xlsx(
     request: Request,

@@ -13,19 +13,19 @@ from shared.http_params import PageCursor, PageLimit, Uscc, next_cursor, pool_of
 router = APIRouter(prefix="/v1", tags=["awards"])
 
 
-@router.get("/enterprises/{uscc}/awards", responses=responses(401, 404, 422))
+@router.get("/enterprises/{uscc}/awards", responses=responses(401, 403, 404, 422, 503))
 async def enterprise_awards(request: Request, uscc: str = Uscc) -> dict[str, Any]:
     return await award_queries.enterprise_awards(pool_of(request), uscc)
 
 
-@router.get("/enterprises/{uscc}/record", responses=responses(401, 404, 422))
+@router.get("/enterprises/{uscc}/record", responses=responses(401, 403, 404, 422, 503))
 async def enterprise_record(request: Request, uscc: str = Uscc) -> dict[str, Any]:
     """What the lookup page shows: the registry facts awards holds, the incubation stints
     built from them, and every grant, decline and reversal with its explanation."""
     return await award_queries.enterprise_record(pool_of(request), uscc)
 
 
-@router.get("/payouts", responses=responses(401, 422))
+@router.get("/payouts", responses=responses(401, 403, 422, 503))
 async def list_payouts(
     request: Request,
     rule: Rule | None = None,
@@ -39,6 +39,6 @@ async def list_payouts(
     return {"payouts": page, "next_cursor": next_cursor(last)}
 
 
-@router.get("/summary", responses=responses(401))
+@router.get("/summary", responses=responses(401, 403, 503))
 async def summary(request: Request) -> dict[str, Any]:
     return await award_queries.summary(pool_of(request))

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1", tags=["awards"])
 _one_at_a_time = asyncio.Lock()
 
 
-@router.post("/what-if", responses=responses(400, 401, 422))
+@router.post("/what-if", responses=responses(400, 401, 403, 422, 503))
 async def what_if_budget(request: Request, overrides: PolicyOverrides) -> dict[str, Any]:
     """Totals by rule x recipient role x basis year if the policy had these numbers,
     computed by the award rules over the stored facts. Never writes the ledger."""

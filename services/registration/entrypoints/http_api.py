@@ -9,11 +9,10 @@ from pydantic import BaseModel
 from services.registration.entrypoints.intake_schema import request_body_schema
 from services.registration.service_layer import intake, registry_queries
 from services.registration.settings import RegistrationSettings
-from shared.auth import Sender
+from shared.auth import READ, Sender
 from shared.enums import IntakeError, IntakeStatus
 from shared.http_errors import error_response, responses
 from shared.http_params import Uscc, pool_of
-from shared.read_access import reader_guard
 
 # Any printable text: a NUL or control character never reaches PostgreSQL (422 instead of 500).
 CARRIER_ID = Path(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")
@@ -43,7 +42,7 @@ def _error(status: int, code: str, message: str, errors: list[dict[str, str]] | 
 def build_router(settings: RegistrationSettings) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["registration"])
     limit = settings.max_event_bytes
-    read = reader_guard(settings.read_tokens())
+    read = [READ]  # records and the parked list: the role `reader`
     body_schema, _ = request_body_schema()
 
     @router.post(
@@ -85,15 +84,15 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
             return _error(status, r.code, r.message, [{"loc": e.loc, "msg": e.msg} for e in r.errors])
         return JSONResponse({"event_id": str(outcome.event_id), "status": "accepted"}, status_code=202)
 
-    @router.get("/enterprises/{uscc}", dependencies=read, responses=responses(401, 404, 422))
+    @router.get("/enterprises/{uscc}", dependencies=read, responses=responses(401, 403, 404, 422, 503))
     async def get_enterprise(request: Request, uscc: str = Uscc) -> dict[str, Any]:
         return await registry_queries.enterprise(pool_of(request), uscc)
 
-    @router.get("/incubators/{incubator_id}", dependencies=read, responses=responses(401, 404, 422))
+    @router.get("/incubators/{incubator_id}", dependencies=read, responses=responses(401, 403, 404, 422, 503))
     async def get_incubator(request: Request, incubator_id: str = CARRIER_ID) -> dict[str, Any]:
         return await registry_queries.incubator(pool_of(request), incubator_id)
 
-    @router.get("/parked", dependencies=read, responses=responses(401, 422))
+    @router.get("/parked", dependencies=read, responses=responses(401, 403, 422, 503))
     async def get_parked(request: Request, limit: int = Query(default=100, ge=1, le=1000)) -> dict[str, Any]:
         return await registry_queries.parked(pool_of(request), limit)
 

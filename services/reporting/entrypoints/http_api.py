@@ -1,5 +1,6 @@
 """Reporting HTTP API (docs/contract/http.md): progress as JSON and CSV, per-division rows,
-the dashboard."""
+the dashboard. Progress needs the role `reader` unless PUBLIC_PROGRESS=true opens its
+aggregates to everyone; money (the `awards` block) is a reader's either way."""
 
 import csv
 import io
@@ -11,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 
 from services.reporting.domain.progress import Milestone
+from services.reporting.entrypoints.viewer import Viewer, for_viewer
 from services.reporting.service_layer import progress_queries
 from shared.divisions import prefecture_of
 from shared.http_errors import responses
@@ -23,21 +25,24 @@ DASHBOARD = (Path(__file__).parent / "dashboard.html").read_text(encoding="utf-8
 ECHARTS = Path(__file__).parents[3] / "web" / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 
-@router.get("/v1/progress", responses=responses(401, 422))
+@router.get("/v1/progress", responses=responses(401, 403, 422, 503))
 async def progress(
     request: Request,
+    who: Viewer,
+    *,
     year: int = Year,
     as_of: date | None = None,
     milestone: Milestone | None = None,
     division: str | None = Division,
 ) -> dict[str, Any]:
     w = progress_queries.window_for(year, as_of, milestone)
-    return await progress_queries.progress(pool_of(request), w, None if division is None else prefecture_of(division))
+    doc = await progress_queries.progress(pool_of(request), w, None if division is None else prefecture_of(division))
+    return for_viewer(doc, who)
 
 
-@router.get("/v1/progress/divisions", responses=responses(401, 422))
+@router.get("/v1/progress/divisions", responses=responses(401, 403, 422, 503))
 async def progress_divisions(
-    request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
+    request: Request, who: Viewer, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
 ) -> dict[str, Any]:
     return await progress_queries.divisions(pool_of(request), progress_queries.window_for(year, as_of, milestone))
 
@@ -46,9 +51,9 @@ class CSVResponse(PlainTextResponse):
     media_type = "text/csv"
 
 
-@router.get("/v1/progress.csv", response_class=CSVResponse, responses=responses(401, 422))
+@router.get("/v1/progress.csv", response_class=CSVResponse, responses=responses(401, 403, 422, 503))
 async def progress_csv(
-    request: Request, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
+    request: Request, who: Viewer, year: int = Year, as_of: date | None = None, milestone: Milestone | None = None
 ) -> CSVResponse:
     w = progress_queries.window_for(year, as_of, milestone)
     doc = await progress_queries.progress(pool_of(request), w, None)

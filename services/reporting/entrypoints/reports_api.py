@@ -5,7 +5,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Request, Response
 
+from services.reporting.entrypoints.viewer import Viewer, for_viewer
 from services.reporting.service_layer import progress_queries
+from shared.auth import READ
 from shared.divisions import prefecture_of
 from shared.http_errors import responses
 from shared.http_params import XLSX, Division, Year, pool_of
@@ -13,15 +15,17 @@ from shared.http_params import XLSX, Division, Year, pool_of
 router = APIRouter(tags=["reporting"])
 
 
-@router.get("/v1/progress/monthly", responses=responses(401, 422))
-async def progress_monthly(request: Request, year: int = Year, division: str | None = Division) -> dict[str, Any]:
+@router.get("/v1/progress/monthly", responses=responses(401, 403, 422, 503))
+async def progress_monthly(
+    request: Request, who: Viewer, year: int = Year, division: str | None = Division
+) -> dict[str, Any]:
     """Cumulative actual of every target at each month's end (the last point is today in
     the current year), the pace line toward the target, and awards by basis month."""
     rolled = None if division is None else prefecture_of(division)
-    return await progress_queries.monthly(pool_of(request), year, rolled)
+    return for_viewer(await progress_queries.monthly(pool_of(request), year, rolled), who)
 
 
-@router.get("/v1/disbursement", responses=responses(401, 422))
+@router.get("/v1/disbursement", dependencies=[READ], responses=responses(401, 403, 422, 503))
 async def disbursement(request: Request, year: int = Year, division: str | None = Division) -> dict[str, Any]:
     """CNY owed / approved / cancelled / paid / clawed back / recovered per month and
     prefecture: owed = live payouts by basis month; the others by the day they happened
@@ -33,7 +37,8 @@ async def disbursement(request: Request, year: int = Year, division: str | None 
 @router.get(
     "/v1/reports/{year}/{milestone}.xlsx",
     response_class=Response,
-    responses={200: {"content": {XLSX: {}}, "description": "the workbook"}, **responses(401, 422)},
+    dependencies=[READ],
+    responses={200: {"content": {XLSX: {}}, "description": "the workbook"}, **responses(401, 403, 422, 503)},
 )
 async def milestone_report(
     request: Request,
