@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV_VERSION := 0.13.8
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean token
+.PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean token kafka-principal
 
 setup: .venv/.synced web/node_modules/.package-lock.json
 
@@ -72,3 +72,9 @@ rebuild: setup
 
 clean: down
 	rm -rf .local/run .local/logs .local/kafka .local/pg .local/test*
+
+# A sender's or reader's Kafka principal on a running SASL_SSL stack (shared/kafka_admin.py):
+#   make kafka-principal NAME=kjt KIND=sender EVENT_TYPES=HighTechCertified [CARRIERS=INC-0001]
+# prints its client settings as KEY=VALUE lines; run again to rotate its password.
+kafka-principal: setup
+	@$(PY) -m shared.kafka_admin principal "$(NAME)" --kind "$(KIND)" --event-types "$(EVENT_TYPES)" --carriers "$(CARRIERS)"

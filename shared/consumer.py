@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
+from faststream.kafka import Topic
 from faststream.kafka.annotations import KafkaMessage
 from faststream.params import NoCast
 from prometheus_client import Counter, Histogram
@@ -157,8 +158,10 @@ def subscribe_batches(
     topics: Sequence[str],
     dlq_topic: str,
     handle: BatchHandler,
+    pattern: str | None = None,
 ) -> None:
-    """Register the service's batch subscriber (consumer group = service name)."""
+    """Register the service's batch subscriber (consumer group = service name): `topics`,
+    or every topic matching `pattern` (which should match `topics` too)."""
     settings = runtime.settings
     runtime.consumed_topics.extend(topics)
     consumers: list[BatchConsumer] = []
@@ -177,7 +180,10 @@ def subscribe_batches(
         return consumers[0]
 
     @runtime.broker.subscriber(
-        *topics,
+        # Provisioned by the ops principal (shared/kafka_admin.py): FastStream would otherwise
+        # try to create them, with one partition, under the service's principal.
+        *([] if pattern else [Topic(t, declare=False) for t in topics]),
+        pattern=pattern,
         group_id=runtime.name,
         batch=True,
         max_records=settings.batch_max_records,

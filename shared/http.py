@@ -43,11 +43,15 @@ def service_app(runtime: ServiceRuntime, *, title: str, description: str) -> Fas
     auth.install(app, runtime.settings.auth(), runtime.settings.read_tokens())
     http_errors.install(app)
     app.state.openapi_components = {}  # extra component schemas a service documents (e.g. intake events)
+    app.state.sign_in_optional = frozenset[str]()  # paths open without a token by configuration
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             http_errors.with_error_schema(schema)["components"]["schemas"].update(app.state.openapi_components)
+            for path in app.state.sign_in_optional:  # `{}`: no credential is one of the options
+                for operation in schema["paths"][path].values():
+                    operation["security"] = [{}, *operation.get("security", [])]
             app.openapi_schema = schema
         return app.openapi_schema
 

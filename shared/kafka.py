@@ -96,6 +96,17 @@ async def probe(settings: KafkaSettings, *, timeout_s: float = 10) -> None:
     )
 
 
+async def missing_topics(settings: KafkaSettings, names: Iterable[str]) -> list[str]:
+    """Which of `names` this principal cannot see: absent, or not granted to it."""
+    admin = AIOKafkaAdminClient(**kafka_options(settings))
+    await admin.start()
+    try:
+        seen = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    return [t for t in names if t not in seen]
+
+
 async def ensure_topics(settings: KafkaSettings, names: Iterable[str], spec: TopicSpec) -> None:
     """Create missing topics as `spec` says; report existing ones that differ in one line
     (partitions and replicas are not changed behind an operator's back)."""

@@ -159,13 +159,18 @@ class _VarsOnly(KafkaSettings):
         return (init_settings,)
 
 
-def local_connection() -> tuple[KafkaSettings, str]:
-    """Kafka settings and DATABASE_URL from the environment; when it names no broker, from
-    the stack.env that `make up` wrote (STACK_DIR, default .local). For the CLIs."""
+def local_vars() -> Mapping[str, str]:
+    """The environment; when it names no broker, the stack.env that `make up` wrote
+    (STACK_DIR, default .local): its addresses and the ops principal. For the CLIs."""
     env_file = Path(os.environ.get("STACK_DIR", ".local")) / "stack.env"
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or not env_file.exists():
-        return KafkaSettings(), os.environ.get("DATABASE_URL", "postgresql://xj:xj@127.0.0.1:15432/xj")
-    env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+        return os.environ
+    return dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+
+
+def local_connection() -> tuple[KafkaSettings, str]:
+    """Kafka settings and DATABASE_URL as `local_vars` gives them."""
+    env = local_vars()
     return KafkaSettings.from_vars(env), env.get("DATABASE_URL", "postgresql://xj:xj@127.0.0.1:15432/xj")
 
 

@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from shared import db, gc_pauses, locks, topics
-from shared.kafka import KafkaSetupError, ensure_topics, idempotent_producer, probe
+from shared.kafka import KafkaSetupError, idempotent_producer, missing_topics, probe
 from shared.ops_metrics import READY, LagExporter, refresh_outbox
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
@@ -47,6 +47,7 @@ class ServiceRuntime:
             self.settings.bootstrap_list,
             security=self.settings.faststream_security(),
             client_id=self.name,
+            metadata_max_age_ms=self.settings.kafka_metadata_max_age_ms,
             logger=logging.getLogger(f"{self.name}.broker"),
             log_level=logging.DEBUG,  # "Received"/"Processed" per batch: debug detail, not news
         )
@@ -89,7 +90,14 @@ class ServiceRuntime:
         while True:
             try:
                 await probe(s)
-                await ensure_topics(s, topics.ALL, s.topic_spec)
+                # Services create no topics (they have no right to): the ops principal does.
+                missing = await missing_topics(s, [*topics.ALL_OF[self.name]])
+                if missing:
+                    raise KafkaSetupError(
+                        f"topics {', '.join(missing)} are missing or not granted to this principal: the ops "
+                        "principal creates them and grants them (`python -m shared.kafka_admin topics` and "
+                        "`grant-services`, which `make up` runs)"
+                    )
                 break
             except KafkaSetupError as exc:
                 if str(exc) != reported:  # one line per distinct cause, not one per retry

@@ -42,6 +42,8 @@ class ServiceSettings(KafkaSettings):
     max_attempts: int = Field(default=5, ge=1, le=100)
     # How often the ops gauges (lag, readiness, outbox age) are refreshed.
     ops_metrics_interval_s: float = Field(default=5, gt=0, le=300)
+    # How soon a pattern subscription sees a new topic (registration: a new sender's intake).
+    kafka_metadata_max_age_ms: int = Field(default=30_000, ge=1000, le=3_600_000)
     # How often a service retries a Kafka connection that its settings cannot make.
     kafka_retry_interval_s: float = Field(default=5, gt=0, le=300)
 

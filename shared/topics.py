@@ -1,5 +1,6 @@
 """Topic names of SPEC §3.2 — the only place they are spelled."""
 
+import re
 from typing import Final
 
 INTAKE: Final = "registration.intake.v1"
@@ -25,10 +26,47 @@ ALL: Final = (
     PROGRESS,
 )
 
-# What each service consumes.
+# What each service consumes and writes: its Kafka ACLs are made from these (kafka_access.py).
 REGISTRATION_INPUTS: Final = (INTAKE,)
 AWARDS_INPUTS: Final = (ENTERPRISE_EVENTS,)
 REPORTING_INPUTS: Final = (ENTERPRISE_EVENTS, CARRIER_EVENTS, AWARD_EVENTS)
+REGISTRATION_OUTPUTS: Final = (ENTERPRISE_EVENTS, CARRIER_EVENTS, INTAKE_RESULTS, INTAKE_DLQ)
+AWARDS_OUTPUTS: Final = (AWARD_EVENTS, AWARDS_DLQ)
+REPORTING_OUTPUTS: Final = (PROGRESS, REPORTING_DLQ)
+ALL_OF: Final = {
+    "registration": (*REGISTRATION_INPUTS, *REGISTRATION_OUTPUTS),
+    "awards": (*AWARDS_INPUTS, *AWARDS_OUTPUTS),
+    "reporting": (*REPORTING_INPUTS, *REPORTING_OUTPUTS),
+}
+
+# One intake topic and one results topic per sender, named for it, so the topic says who
+# sent a fact (a record does not carry its producer's principal). Each prefix ends in a
+# delimiter and sender names have none, so `acme`'s prefix never matches `acme2`'s topics,
+# and nothing under SENDER_INTAKE_PREFIX is a DLQ.
+SENDER_NAME: Final = r"[a-z0-9][a-z0-9-]{0,47}"
+SENDER_INTAKE_PREFIX: Final = "registration.from."
+SENDER_RESULTS_PREFIX: Final = "registration.to."
+SENDER_INTAKE_PATTERN: Final = rf"^registration\.from\.({SENDER_NAME})\.v1$"
+
+
+# Registration reads the development intake topic and every sender's, by one pattern.
+# (No braces in it: FastStream reads `{name}` in a pattern as a path parameter.)
+REGISTRATION_INPUT_PATTERN: Final = r"^(registration\.intake\.v1|registration\.from\.[a-z0-9][a-z0-9-]*\.v1)$"
+
+
+def sender_of(topic: str) -> str | None:
+    """The sender whose intake topic this is; None for the development intake topic."""
+    found = re.match(SENDER_INTAKE_PATTERN, topic)
+    return found.group(1) if found else None
+
+
+def sender_intake(sender: str) -> str:
+    return f"{SENDER_INTAKE_PREFIX}{sender}.v1"
+
+
+def sender_results(sender: str) -> str:
+    return f"{SENDER_RESULTS_PREFIX}{sender}.v1"
+
 
 DLQS: Final = frozenset({INTAKE_DLQ, AWARDS_DLQ, REPORTING_DLQ})
 

@@ -83,7 +83,7 @@ def service_env() -> dict[str, str]:
     """AUTH_* and SENDER_AUTHORITY_FILE for the services: the caller's own when set, else the
     development key's JWKS and a registry in which the sender "dev" may send anything."""
     senders = os.environ.get("SENDER_AUTHORITY_FILE") or str(SENDERS_FILE)
-    if not os.environ.get("SENDER_AUTHORITY_FILE"):
+    if not os.environ.get("SENDER_AUTHORITY_FILE") and not SENDERS_FILE.exists():  # kafka-principal adds to it
         SENDERS_FILE.parent.mkdir(parents=True, exist_ok=True)
         SENDERS_FILE.write_text(json.dumps({"senders": {DEV_SENDER: {"event_types": sorted(INTAKE_MODELS)}}}))
     if os.environ.get("AUTH_JWKS_FILE") or os.environ.get("AUTH_JWKS_URL"):

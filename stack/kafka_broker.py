@@ -84,6 +84,7 @@ def start_kafka_node(node: int) -> None:
 
 def start_kafka() -> None:
     if all(kafka_node_running(n) for n in KAFKA.node_ids):
+        provision_kafka(KAFKA.client_env(), grant_services=KAFKA.security == "sasl_ssl")
         return
     ensure_kafka_jars()
     ensure_tls_material(KAFKA)
@@ -92,6 +93,26 @@ def start_kafka() -> None:
     for node in KAFKA.node_ids:
         wait_for(KAFKA.name(node), partial(port_open, KAFKA.port(node)), 90)
     wait_for(f"{KAFKA.nodes} registered broker(s)", partial(brokers_registered, KAFKA.nodes), 90)
+    provision_kafka(KAFKA.client_env(), grant_services=KAFKA.security == "sasl_ssl")
+
+
+def provision_kafka(client_env: dict[str, str], *, grant_services: bool) -> None:
+    """As the ops principal: the platform's topics (services create none) and, on the
+    SASL stack, each service's ACLs. Idempotent."""
+    from shared import kafka_access, kafka_admin, topics
+    from shared.settings import ServiceSettings
+
+    wanted = {k: v for k, v in os.environ.items() if k.startswith("TOPIC_")} | client_env
+    settings = ServiceSettings.model_validate(
+        {k.lower(): v for k, v in wanted.items() if k.lower() in ServiceSettings.model_fields}
+    )
+    admin = kafka_admin.admin_client(settings)
+    created = kafka_admin.create_topics(admin, topics.ALL, settings.topic_spec)
+    if created:
+        say(f"created topics {', '.join(created)} as {settings.kafka_sasl_username or 'anonymous'}")
+    if grant_services:
+        for service in kafka_access.SERVICES:
+            kafka_admin.grant(admin, service, kafka_access.service_grants(service))
 
 
 def brokers_registered(expected: int) -> bool:

@@ -12,11 +12,12 @@ SASL_SSL listener (stack/kafka_nodes.py); SERVICE_REPLICAS=2 runs two of each se
 """
 
 import argparse
+import os
 import signal
 import subprocess
 import time
 
-from stack.kafka_broker import external_kafka, start_kafka, stop_kafka
+from stack.kafka_broker import external_kafka, provision_kafka, start_kafka, stop_kafka
 from stack.layout import KAFKA, LOCAL, LOGS, PROMETHEUS_PORT, RUN, SERVICES, STACK_ENV, WITH_PROMETHEUS
 from stack.postgres import external_database, pg_running, start_postgres, stop_postgres
 from stack.processes import pid_alive, say, stop_pid
@@ -28,7 +29,9 @@ def start_infra() -> None:
     if not external_database():
         start_postgres()
     if not external_kafka():
-        start_kafka()
+        start_kafka()  # and, as ops, its topics and ACLs
+    else:  # someone else's cluster: its topics, as the caller's (ops) principal
+        provision_kafka({k: v for k, v in os.environ.items() if k.startswith("KAFKA_")}, grant_services=False)
 
 
 def up() -> None:

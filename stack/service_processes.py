@@ -7,6 +7,7 @@ from functools import partial
 
 from stack import dev_auth
 from stack.kafka_broker import external_kafka
+from stack.kafka_nodes import SERVICE_USERS
 from stack.layout import KAFKA, LOCAL_DATABASE_URL, REPLICA_PORT_STEP, REPLICAS, RUN, SERVICES, Service
 from stack.postgres import external_database
 from stack.processes import pid_alive, say, spawn, wait_for
@@ -49,6 +50,9 @@ def start_services(env: dict[str, str]) -> None:
     # The local stack opens aggregate progress (never money) so the dashboard shows the targets
     # before anyone signs in; PUBLIC_PROGRESS=false in the caller's environment closes it.
     sign_in["PUBLIC_PROGRESS"] = os.environ.get("PUBLIC_PROGRESS", "true")
+    # On the local SASL stack each service is a Kafka principal of its own (its ACLs:
+    # shared/kafka_access.py); the stack.env's principal is the operator's, `ops`.
+    own = not external_kafka() and KAFKA.security == "sasl_ssl"
     for svc in SERVICES:
         if svc.name not in wanted:
             continue
@@ -61,6 +65,7 @@ def start_services(env: dict[str, str]) -> None:
                 [sys.executable, "-m", f"services.{svc.name}"],
                 {
                     **env,
+                    **(KAFKA.client_env(svc.name) if own and svc.name in SERVICE_USERS else {}),
                     **sign_in,
                     f"{svc.name.upper()}_PORT": str(port),
                     "HTTP_PORT": str(port),

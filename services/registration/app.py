@@ -23,11 +23,13 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     settings = settings or RegistrationSettings()
     divisions.preload()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations")
+    registry = sender_registry.RegistryFile(settings.sender_authority_file) if settings.sender_authority_file else None
     subscribe_batches(
         runtime,
         topics=list(topics.REGISTRATION_INPUTS),
+        pattern=topics.REGISTRATION_INPUT_PATTERN,  # and every sender's own topic
         dlq_topic=topics.INTAKE_DLQ,
-        handle=make_handler(settings.max_event_bytes),
+        handle=make_handler(settings.max_event_bytes, registry),
     )
 
     runtime.background.append(sweep_parked(runtime, settings))
@@ -55,9 +57,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         title="registration",
         description="Validated intake, registry of record and canonical events (SPEC §3, §4).",
     )
-    app.state.sender_registry = (
-        sender_registry.load(settings.sender_authority_file) if settings.sender_authority_file else None
-    )
+    app.state.sender_registry = registry
     app.include_router(build_router(settings))
     app.state.openapi_components.update(request_body_schema()[1])  # the envelope per event type
     return app

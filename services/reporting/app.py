@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.reporting.entrypoints import http_api, reports_api
+from services.reporting.entrypoints import http_api, reports_api, viewer
 from services.reporting.entrypoints.consumer import handle
 from services.reporting.entrypoints.schedule import export_progress
 from services.reporting.settings import ReportingSettings
@@ -38,4 +38,6 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     # Each route names who may read it: progress (public only with PUBLIC_PROGRESS), money (readers).
     app.include_router(http_api.router)
     app.include_router(reports_api.router)
+    if settings.public_progress:  # the document says so: no credential is one of the options
+        app.state.sign_in_optional = viewer.PROGRESS_PATHS
     return app

@@ -22,7 +22,7 @@ from shared.kafka_settings import KafkaSettings
 from simulator.history import Options, generate
 from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts, reported_actuals
 from stack.handle import ROOT, StackHandle, fresh_database
-from tests.support.auth import READER
+from tests.support.auth import READER, SIGN_IN_ENV, write_jwks, write_senders
 from tests.support.kafka_io import publish, wait_quiet
 from tests.support.stack import Infra
 
@@ -38,13 +38,15 @@ GROUPS = {
 
 @pytest.fixture(scope="module")
 def cluster(infra: Infra) -> Iterator[StackHandle]:
+    write_jwks()
+    write_senders()
     dsn = asyncio.run(fresh_database(infra.dsn, "xj_cluster"))
     s = StackHandle(
         ROOT / ".local" / "test-cluster",
         kafka_port=23092,
         service_port=23800,
         dsn=dsn,
-        env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2"},
+        env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2", **SIGN_IN_ENV},
     )
     s.cli("down")
     s.cli("up")

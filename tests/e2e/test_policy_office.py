@@ -21,6 +21,7 @@ from shared.labels_zh import ROLE_ZH
 from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
 from tests.support import factories as f
+from tests.support.auth import READER
 from tests.support.browser import as_reader, chromium, screenshot
 from tests.support.kafka_io import publish, wait_quiet
 from tests.support.stack import ROOT, Stack
@@ -309,7 +310,8 @@ def _what_if_cli(office: Office, *flags: str) -> subprocess.CompletedProcess[str
 def test_the_what_if_cli_prints_the_same_totals(office: Office) -> None:
     out = _what_if_cli(office, "--high-tech-window-years", "2")
     assert out.returncode == 0, out.stderr
-    api = httpx.post(f"{office.stack.url('awards')}/v1/what-if", json={"high_tech_window_years": 2}, timeout=120).json()
+    url = f"{office.stack.url('awards')}/v1/what-if"
+    api = httpx.post(url, json={"high_tech_window_years": 2}, headers=READER, timeout=120).json()
     t = api["totals"]
     total = next(line for line in out.stdout.splitlines() if line.startswith("total"))
     assert total.split()[1:] == [

@@ -7,20 +7,30 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupAuthorizationFailedError, KafkaError
+from aiokafka.structs import OffsetAndMetadata
+from confluent_kafka import Consumer
+from confluent_kafka import TopicPartition as ConfluentPartition
+from confluent_kafka.admin import OffsetSpec
 
 from shared import topics
 from shared.kafka import KafkaSetupError, probe
+from shared.kafka_admin import admin_client, librdkafka_config
+from shared.kafka_settings import KafkaSettings
 from stack.handle import ROOT, StackHandle, fresh_database, http_status
 from tests.support import factories as f
-from tests.support.auth import JWKS_FILE, READER, SENDERS_FILE, sender, write_jwks, write_senders
+from tests.support.auth import READER, SIGN_IN_ENV, sender, write_jwks, write_senders
 from tests.support.http import eventually
-from tests.support.kafka_io import publish, value_json, wait_for_records
-from tests.support.stack import AUTH_AUDIENCE, AUTH_ISSUER, Infra
+from tests.support.kafka_io import publish, read_all, value_json, wait_for_records
+from tests.support.stack import Infra
 
 pytestmark = pytest.mark.e2e
 
@@ -52,11 +62,8 @@ def secure(infra: Infra) -> Iterator[StackHandle]:
             "KAFKA_SECURITY": "sasl_ssl",
             "API_READ_TOKENS": ",".join(READ_TOKENS),
             "PUBLIC_PROGRESS": "false",  # closed, as it is by default (the local stack opens it)
-            # Sign-in and the sender registry of the test stack (tests/support/auth.py).
-            "AUTH_JWKS_FILE": str(JWKS_FILE),
-            "AUTH_ISSUER": AUTH_ISSUER,
-            "AUTH_AUDIENCE": AUTH_AUDIENCE,
-            "SENDER_AUTHORITY_FILE": str(SENDERS_FILE),
+            "KAFKA_METADATA_MAX_AGE_MS": "2000",  # registration sees a new sender's topic soon
+            **SIGN_IN_ENV,  # the sign-in and sender registry of the test stack (tests/support/auth.py)
         },
     )
     s.cli("down")
@@ -70,20 +77,23 @@ def secure(infra: Infra) -> Iterator[StackHandle]:
 
 def test_stack_env_carries_what_a_client_needs(secure: StackHandle) -> None:
     env = secure.stack_env()
-    secrets = secure.dir / "kafka" / "sasl_ssl-1n" / "secrets"
+    secrets = secure.dir / "kafka" / "sasl_ssl-acl-1n" / "secrets"
     assert {k: v for k, v in env.items() if k.startswith(("KAFKA_", "TOPIC_"))} == {
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:24092",
         "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
         "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-        "KAFKA_SASL_USERNAME": "xj",
-        "KAFKA_SASL_PASSWORD_FILE": str(secrets / "kafka-password"),
+        "KAFKA_SASL_USERNAME": "ops",  # the operator's principal; each service has its own
+        "KAFKA_SASL_PASSWORD_FILE": str(secrets / "kafka-ops.password"),
         "KAFKA_SSL_CAFILE": str(secrets / "ca.pem"),
         "KAFKA_NODES": "1",
         "KAFKA_SECURITY": "sasl_ssl",
         "TOPIC_REPLICATION_FACTOR": "1",
         "TOPIC_MIN_INSYNC_REPLICAS": "1",
     }
-    assert (secrets / "kafka-password").stat().st_mode & 0o077 == 0
+    assert sorted(p.name for p in secrets.glob("kafka-*.password")) == [
+        f"kafka-{who}.password" for who in ("awards", "broker", "controller", "ops", "registration", "reporting")
+    ]
+    assert all(p.stat().st_mode & 0o077 == 0 for p in secrets.iterdir())
 
 
 async def test_walking_skeleton_over_sasl_ssl(secure: StackHandle) -> None:
@@ -147,9 +157,9 @@ def test_wrong_password_is_one_clear_line_and_readyz_503(secure: StackHandle) ->
     text = log_path.read_text()
     failures = [line for line in text.splitlines() if "Kafka authentication failed" in line]
     assert len(failures) == 1, text
-    assert "KAFKA_SASL_USERNAME=xj" in failures[0] and "KAFKA_SASL_PASSWORD" in failures[0]
+    assert "KAFKA_SASL_USERNAME=ops" in failures[0] and "KAFKA_SASL_PASSWORD" in failures[0]
     assert "Traceback" not in text
-    real_password = (secure.dir / "kafka" / "sasl_ssl-1n" / "secrets" / "kafka-password").read_text().strip()
+    real_password = (secure.dir / "kafka" / "sasl_ssl-acl-1n" / "secrets" / "kafka-ops.password").read_text().strip()
     assert WRONG_PASSWORD not in text and real_password not in text
 
 
@@ -206,8 +216,201 @@ async def test_intake_needs_a_signed_in_sender(secure: StackHandle, client: http
 
 
 def test_no_credential_appears_in_any_log(secure: StackHandle) -> None:
-    kafka_password = (secure.dir / "kafka" / "sasl_ssl-1n" / "secrets" / "kafka-password").read_text().strip()
+    secrets = (secure.dir / "kafka" / "sasl_ssl-acl-1n" / "secrets").glob("kafka-*.password")
+    kafka_passwords = [p.read_text().strip() for p in secrets]
+    assert len(kafka_passwords) == 6
     logs = "".join(p.read_text(errors="replace") for p in (secure.dir / "logs").glob("*.log"))
     assert "registration started" in logs  # the logs are there to be searched
-    for secret in (kafka_password, DB_PASSWORD, *READ_TOKENS):
+    for secret in (*kafka_passwords, DB_PASSWORD, *READ_TOKENS):
         assert secret not in logs
+
+
+# --- Authorization: every principal does its own job only (shared/kafka_access.py) ---------
+
+
+def kafka_principal(
+    secure: StackHandle, name: str, kind: str, event_types: str = "", carriers: str = ""
+) -> KafkaSettings:
+    """`make kafka-principal` on the running stack; its KEY=VALUE output is the client's settings."""
+    out = subprocess.run(
+        [
+            "make",
+            "-s",
+            "kafka-principal",
+            f"NAME={name}",
+            f"KIND={kind}",
+            f"EVENT_TYPES={event_types}",
+            f"CARRIERS={carriers}",
+        ],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}, **secure.env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = dict(line.split("=", 1) for line in out.splitlines())
+    assert set(lines) >= {
+        "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",
+        "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CAFILE", "CONSUMER_GROUP_PREFIX",
+    }  # fmt: skip
+    assert lines["KAFKA_SASL_USERNAME"] == name and lines["CONSUMER_GROUP_PREFIX"] == f"{name}."
+    if kind == "sender":
+        assert (lines["INTAKE_TOPIC"], lines["RESULTS_TOPIC"]) == (
+            topics.sender_intake(name),
+            topics.sender_results(name),
+        )
+    return KafkaSettings.from_vars(lines)
+
+
+async def produce(who: KafkaSettings, topic: str) -> str:
+    """What became of one write: "written", or the name of the error that refused it."""
+    producer = AIOKafkaProducer(**who.client_options(), request_timeout_ms=10_000)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b'{"forged": true}', key=b"91650102MA7XXXXX0X")
+        return "written"
+    except KafkaError as exc:
+        return type(exc).__name__
+    finally:
+        await producer.stop()
+
+
+def fetch_error(who: KafkaSettings, topic: str, group: str) -> str:
+    """The error a consumer gets reading `topic` (librdkafka reports a refused fetch; aiokafka
+    only logs it and returns nothing)."""
+    consumer = Consumer(
+        librdkafka_config(who) | {"group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False}
+    )
+    consumer.subscribe([topic])
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is not None and msg.error() is not None:
+                return str(msg.error().name())
+            if msg is not None:
+                return "read"
+        return "nothing"
+    finally:
+        consumer.close()
+
+
+def end_offsets(ops: KafkaSettings, names: list[str]) -> dict[tuple[str, int], int]:
+    admin = admin_client(ops)
+    found = admin.list_topics(timeout=10).topics
+    wanted = {
+        ConfluentPartition(t, p): OffsetSpec.latest() for t in names for p in found[t].partitions
+    }  # fmt: skip
+    return {(tp.topic, tp.partition): f.result(timeout=10).offset for tp, f in admin.list_offsets(wanted).items()}
+
+
+async def test_every_forbidden_act_is_refused_by_kafka_and_changes_nothing(secure: StackHandle) -> None:
+    ops = secure.kafka()
+    suffix = uuid.uuid4().hex[:6]
+    incubator = kafka_principal(secure, f"inc-{suffix}", "sender", "EnterpriseAdmitted,EnterpriseGraduated", "INC-X")
+    other = kafka_principal(secure, f"inc-{suffix}2", "sender", "EnterpriseAdmitted")  # name extends the first's
+    board = kafka_principal(secure, f"board-{suffix}", "reader")
+    protected = [
+        topics.ENTERPRISE_EVENTS,
+        topics.AWARD_EVENTS,
+        topics.PROGRESS,
+        topics.INTAKE,
+        topics.sender_intake(f"inc-{suffix}2"),
+        topics.sender_results(f"inc-{suffix}2"),
+    ]
+    before = end_offsets(ops, protected)
+    admin = AIOKafkaAdminClient(**ops.client_options())
+    await admin.start()
+    try:
+        awards_offsets_before = await admin.list_consumer_group_offsets("awards")
+    finally:
+        await admin.close()
+
+    # A sender writes only its own intake topic (the other's name starts with its name).
+    for topic in protected[:5]:
+        assert await produce(incubator, topic) == "TopicAuthorizationFailedError", topic
+    assert await produce(incubator, topics.sender_intake(f"inc-{suffix}")) == "written"
+    # ... and reads only its own results, in its own consumer groups.
+    assert (
+        fetch_error(incubator, topics.sender_results(f"inc-{suffix}2"), f"inc-{suffix}.r")
+        == "TOPIC_AUTHORIZATION_FAILED"
+    )
+    assert fetch_error(incubator, topics.sender_results(f"inc-{suffix}"), "awards") == "GROUP_AUTHORIZATION_FAILED"
+    # It cannot move the awards group past a fact, nor delete the log of record.
+    spy = AIOKafkaConsumer(**incubator.client_options(), group_id="awards", enable_auto_commit=False)
+    await spy.start()
+    try:
+        tp = TopicPartition(topics.sender_intake(f"inc-{suffix}"), 0)
+        spy.assign([tp])
+        with pytest.raises(GroupAuthorizationFailedError):
+            await spy.commit({tp: OffsetAndMetadata(10**6, "")})
+    finally:
+        await spy.stop()
+    sender_admin = AIOKafkaAdminClient(**incubator.client_options())
+    await sender_admin.start()
+    try:
+        deleted = await sender_admin.delete_topics([topics.AWARD_EVENTS, topics.ENTERPRISE_EVENTS])
+    finally:
+        await sender_admin.close()
+    assert sorted(deleted.topic_error_codes) == [(topics.AWARD_EVENTS, 29), (topics.ENTERPRISE_EVENTS, 29)]
+    # A reader reads progress and writes nothing, not even there.
+    for topic in (topics.PROGRESS, topics.INTAKE, topics.sender_intake(f"inc-{suffix}")):
+        assert await produce(board, topic) == "TopicAuthorizationFailedError", topic
+    assert fetch_error(board, topics.PROGRESS, f"board-{suffix}.progress") == "read"
+    assert await produce(other, topics.sender_intake(f"inc-{suffix}2")) == "written"
+
+    # Nothing changed but the two writes each sender was allowed.
+    after = end_offsets(ops, protected)
+    grown = {tp for tp in after if after[tp] != before[tp]}
+    assert {t for t, _ in grown} == {topics.sender_intake(f"inc-{suffix}2")}
+    admin = AIOKafkaAdminClient(**ops.client_options())
+    await admin.start()
+    try:
+        assert await admin.list_consumer_group_offsets("awards") == awards_offsets_before
+        assert {topics.AWARD_EVENTS, topics.ENTERPRISE_EVENTS} <= set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def own_results(who: KafkaSettings, name: str, events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each event's result, read by its sender from its own results topic."""
+    wanted = {e["event_id"] for e in events}
+    found = await wait_for_records(
+        who,
+        topics.sender_results(name),
+        lambda r: value_json(r)["data"]["intake_event_id"] in wanted,
+        count=len(wanted),
+        timeout=60,
+    )
+    return {value_json(r)["data"]["intake_event_id"]: value_json(r)["data"] for r in found}
+
+
+async def test_a_sender_is_known_by_its_topic_and_held_to_its_authority(secure: StackHandle) -> None:
+    name = f"inc-{uuid.uuid4().hex[:6]}"
+    me = kafka_principal(secure, name, "sender", "EnterpriseAdmitted,EnterpriseGraduated", "INC-MINE")
+    mine, theirs = f.new_uscc(), f.new_uscc()
+    as_me = {"source": name}
+    certify = {**f.certified(mine, "2015-09-01"), **as_me}  # not among its event types
+    foreign = {**f.graduated(theirs, "INC-THEIRS", "2015-07-01"), **as_me}  # another incubator's enterprise
+    spoofed = f.admitted(mine, "INC-MINE", "2015-06-01")  # source "tests": not who wrote it
+    own = {**f.admitted(mine, "INC-MINE", "2015-06-01"), **as_me}
+    await publish(me, [certify, foreign, spoofed, own], topic=topics.sender_intake(name))
+
+    said = await own_results(me, name, [certify, foreign, spoofed, own])
+    assert [
+        (said[e["event_id"]]["status"], said[e["event_id"]]["error_code"]) for e in (certify, foreign, spoofed, own)
+    ] == [
+        ("rejected", "NOT_AUTHORIZED"),
+        ("rejected", "NOT_AUTHORIZED"),
+        ("rejected", "SOURCE_MISMATCH"),
+        ("parked", None),  # its own incubator's admission: held until the enterprise is registered
+    ]
+    assert said[foreign["event_id"]]["message"] == (
+        f"sender '{name}' may send EnterpriseGraduated only for INC-MINE, not for INC-THEIRS"
+    )
+    assert {d["source_topic"] for d in said.values()} == {topics.sender_intake(name)}
+    # Nothing of the refused facts was applied: no certification reached the canonical log.
+    canonical = [value_json(r) for r in await read_all(secure.kafka(), topics.ENTERPRISE_EVENTS)]
+    assert not [e for e in canonical if e["data"].get("uscc") in (mine, theirs)]
+    status, _ = await read(f"{secure.url('awards')}/v1/enterprises/{mine}/awards")
+    assert status == 404

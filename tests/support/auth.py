@@ -26,6 +26,13 @@ SENDERS = {
     RESULTS_SENDER: {"event_types": sorted(INTAKE_MODELS)},
     INCUBATOR_SENDER: {"event_types": ["EnterpriseAdmitted", "EnterpriseGraduated"], "carriers": [OWN_INCUBATOR]},
 }
+# What a stack of its own (tests' StackHandle) needs to accept the tokens minted here.
+SIGN_IN_ENV = {
+    "AUTH_JWKS_FILE": str(JWKS_FILE),
+    "AUTH_ISSUER": ISSUER,
+    "AUTH_AUDIENCE": AUDIENCE,
+    "SENDER_AUTHORITY_FILE": str(SENDERS_FILE),
+}
 KEY = new_key()
 KID = f"test-{uuid.uuid4().hex[:8]}"
 

@@ -5,6 +5,7 @@ from faststream.specification import AsyncAPI
 from services.awards.app import create_app as awards_app
 from services.registration.app import create_app as registration_app
 from services.reporting.app import create_app as reporting_app
+from shared import topics
 
 
 def channels(factory: object) -> set[str]:
@@ -15,7 +16,7 @@ def channels(factory: object) -> set[str]:
 
 def test_each_service_documents_its_topics() -> None:
     assert channels(registration_app) == {
-        "registration.intake.v1",
+        topics.REGISTRATION_INPUT_PATTERN,  # the development intake topic and every sender's
         "enterprise.events.v1",
         "carrier.events.v1",
         "registration.intake.results.v1",

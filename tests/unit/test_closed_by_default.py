@@ -16,6 +16,7 @@ from services.awards.settings import AwardsSettings
 from services.registration.app import create_app as registration_app
 from services.registration.settings import RegistrationSettings
 from services.reporting.app import create_app as reporting_app
+from services.reporting.entrypoints.viewer import PROGRESS_PATHS
 from services.reporting.settings import ReportingSettings
 from tests.support import auth
 
@@ -122,3 +123,15 @@ async def test_page_shells_answer_without_a_token_and_hold_no_data(signed_in: di
                 r = await client.get(page)
             assert (r.status_code, r.headers["content-type"]) == (200, "text/html; charset=utf-8"), page
             assert '<script src="/static/signin.js">' in r.text or "Authorization" in r.text, page
+
+
+async def test_public_progress_opens_exactly_the_progress_routes_and_says_so(tmp_path: Path) -> None:
+    auth.write_jwks(tmp_path / "jwks.json")
+    env = {"auth_jwks_file": tmp_path / "jwks.json", "auth_issuer": auth.ISSUER, "auth_audience": auth.AUDIENCE}
+    app = reporting_app(ReportingSettings(**env, public_progress=True))
+    opened = {path for method, path in closed_routes(app, "reporting") if await status(app, method, path, {}) != 401}
+    assert opened == PROGRESS_PATHS
+    doc = app.openapi()
+    for path, ops in doc["paths"].items():
+        optional = [op.get("security", [None])[0] == {} for op in ops.values()]
+        assert optional == [path in PROGRESS_PATHS] * len(ops), path

@@ -13,7 +13,7 @@ from services.awards.settings import AwardsSettings
 from shared.kafka import TopicSpec
 from shared.kafka_settings import KafkaSettings, kafka_options
 from shared.logs import QuietRepeats
-from stack.kafka_nodes import KafkaLayout
+from stack.kafka_nodes import KafkaLayout, ensure_tls_material
 
 
 @pytest.fixture(autouse=True)
@@ -143,8 +143,29 @@ def test_cluster_layout(tmp_path: Path) -> None:
 def test_single_node_sasl_ssl_layout(tmp_path: Path) -> None:
     layout = KafkaLayout.from_env(base_port=24092, kafka_dir=tmp_path, env={"KAFKA_SECURITY": "SASL_SSL"})
     assert (layout.name(1), layout.listener, layout.replication_factor) == ("kafka", "SASL_SSL", 1)
-    env = layout.client_env()
-    assert env["KAFKA_SASL_PASSWORD_FILE"] == str(tmp_path / "sasl_ssl-1n" / "secrets" / "kafka-password")
+    secrets = tmp_path / "sasl_ssl-acl-1n" / "secrets"
+    assert layout.client_env()["KAFKA_SASL_PASSWORD_FILE"] == str(secrets / "kafka-ops.password")
+    assert layout.client_env("awards")["KAFKA_SASL_USERNAME"] == "awards"
+    ensure_tls_material(layout)
+    props = dict(
+        line.split("=", 1) for line in layout.properties(1).splitlines() if "=" in line and not line.startswith("#")
+    )
+    # Clients, brokers and controllers each on a listener of their own, each with a principal.
+    assert props["listeners"] == ("SASL_SSL://127.0.0.1:24092,BROKER://127.0.0.1:24094,CONTROLLER://127.0.0.1:24093")
+    assert props["advertised.listeners"] == "SASL_SSL://127.0.0.1:24092,BROKER://127.0.0.1:24094"
+    assert props["listener.security.protocol.map"] == "CONTROLLER:SASL_SSL,BROKER:SASL_SSL,SASL_SSL:SASL_SSL"
+    assert (props["inter.broker.listener.name"], props["sasl.mechanism.controller.protocol"]) == ("BROKER", "PLAIN")
+    assert props["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:controller;User:broker;User:ops"
+    scram = layout.scram_user_argument()
+    assert [a.split("[name=")[1].split(",")[0] for a in scram[1::2]] == [
+        "broker",
+        "ops",
+        "registration",
+        "awards",
+        "reporting",
+    ]
     with pytest.raises(SystemExit, match="KAFKA_SECURITY=kerberos: choose plaintext or sasl_ssl"):
         KafkaLayout.from_env(base_port=1, kafka_dir=tmp_path, env={"KAFKA_SECURITY": "kerberos"})
 

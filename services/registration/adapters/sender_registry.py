@@ -1,6 +1,8 @@
 """The sender registry as a file (SENDER_AUTHORITY_FILE, JSON), kept in the operators'
 version control so every change is reviewed and recorded; the SHA-256 of what was
-loaded is logged, so the log says which registry was in force.
+loaded is logged, so the log says which registry was in force. A changed file is read
+again on the next message (`make kafka-principal` adds a sender without a restart); a
+file that no longer parses is refused with an error line and the last good one stays.
 
     {"senders": {"xj-market-regulation": {"event_types": ["EnterpriseRegistered", "EmploymentReported"]},
                  "incubator-INC-0001": {"event_types": ["EnterpriseAdmitted", "EnterpriseGraduated"],
@@ -9,6 +11,7 @@ loaded is logged, so the log says which registry was in force.
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -48,3 +51,26 @@ def load(path: Path) -> dict[str, Authority]:
         name: Authority(frozenset(e.event_types), None if e.carriers is None else frozenset(e.carriers))
         for name, e in registry.senders.items()
     }
+
+
+class RegistryFile:
+    """The registry in force: `load`ed again whenever the file's mtime changes."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stamp = path.stat().st_mtime_ns
+        self._authorities: Mapping[str, Authority] = load(path)  # unreadable at start: a configuration error
+
+    def current(self) -> Mapping[str, Authority]:
+        try:
+            stamp = self._path.stat().st_mtime_ns
+        except OSError as exc:
+            log.error("sender registry %s unreadable, the last good one stays in force: %s", self._path, exc)
+            return self._authorities
+        if stamp != self._stamp:
+            self._stamp = stamp  # a broken file is reported once, not on every message
+            try:
+                self._authorities = load(self._path)
+            except ValueError as exc:
+                log.error("sender registry %s refused, the last good one stays in force: %s", self._path, exc)
+        return self._authorities

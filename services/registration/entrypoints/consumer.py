@@ -1,15 +1,20 @@
-"""Kafka intake: every record of a fetched batch through `IntakeBatch` in one transaction."""
+"""Kafka intake: every record of a fetched batch through `IntakeBatch` in one transaction.
+A record's topic says who sent it: a sender's own topic (only its principal may write
+there) makes it the fact's sender, held to the sender registry like an HTTP sender; the
+development intake topic has no sender (docs/contract/topics.md)."""
 
 from collections.abc import Sequence
 
 import asyncpg
 
+from services.registration.adapters.sender_registry import RegistryFile
 from services.registration.domain.intake import Incoming
 from services.registration.service_layer.intake import IntakeBatch
+from shared import topics
 from shared.consumer import BatchHandler, Record, record_headers
 
 
-def make_handler(max_bytes: int) -> BatchHandler:
+def make_handler(max_bytes: int, registry: RegistryFile | None) -> BatchHandler:
     async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
         messages = [
             Incoming(
@@ -19,9 +24,11 @@ def make_handler(max_bytes: int) -> BatchHandler:
                 topic=r.topic,
                 partition=r.partition,
                 offset=r.offset,
+                sender=topics.sender_of(r.topic),
             )
             for r in records
         ]
-        await IntakeBatch(conn, max_bytes=max_bytes, dead_letter=True).run(messages)
+        authority = registry.current() if registry is not None else {}  # no registry: no sender is known
+        await IntakeBatch(conn, max_bytes=max_bytes, dead_letter=True, registry=authority).run(messages)
 
     return handle

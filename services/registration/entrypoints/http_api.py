@@ -74,7 +74,7 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
             if len(body) > limit:
                 return _error(413, IntakeError.TOO_LARGE, f"body exceeds {limit} bytes")
         outcome = await intake.submit(
-            pool_of(request), bytes(body), max_bytes=limit, sender=who.sender, registry=registry
+            pool_of(request), bytes(body), max_bytes=limit, sender=who.sender, registry=registry.current()
         )
         if outcome.status is IntakeStatus.DUPLICATE:
             return JSONResponse({"event_id": str(outcome.event_id), "status": "duplicate"}, status_code=200)

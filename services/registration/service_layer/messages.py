@@ -80,7 +80,9 @@ def result_message(
     headers = [("event_type", b"IntakeResult")]
     if who.source:
         headers.append(("intake_source", who.source.encode()))
-    return OutgoingMessage(topic=topics.INTAKE_RESULTS, key=key, value=value, headers=tuple(headers))
+    # A sender's own topic gets its own results topic, which only it may read.
+    to = topics.sender_results(message.sender) if message.sender and not message.via_http else topics.INTAKE_RESULTS
+    return OutgoingMessage(topic=to, key=key, value=value, headers=tuple(headers))
 
 
 def dead_letter(message: Incoming, code: str, error: str) -> OutgoingMessage:

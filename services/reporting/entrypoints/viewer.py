@@ -8,6 +8,9 @@ from fastapi import Depends, Request
 from shared.auth import READ_ROLES, Principal, authenticate
 from shared.read_access import Credentials
 
+# The routes that take a Viewer: open to all with PUBLIC_PROGRESS=true.
+PROGRESS_PATHS = frozenset({"/v1/progress", "/v1/progress/divisions", "/v1/progress.csv", "/v1/progress/monthly"})
+
 
 async def _viewer(request: Request, credentials: Credentials) -> Principal | None:
     """None for anyone without a token when PUBLIC_PROGRESS=true; otherwise a reader."""
