@@ -7,6 +7,8 @@ aiokafka's admin client has no ACL or SCRAM calls, so this uses confluent-kafka'
 
     python -m shared.kafka_admin topics              # the platform's topics (idempotent)
     python -m shared.kafka_admin grant-services      # each service's ACLs (idempotent)
+    python -m shared.kafka_admin setup               # both, and each service's SCRAM user from
+                                                     # KAFKA_<SERVICE>_PASSWORD (docker compose)
     python -m shared.kafka_admin principal kjt --kind sender --event-types HighTechCertified
     python -m shared.kafka_admin principal inc-a --kind sender \
         --event-types EnterpriseAdmitted,EnterpriseGraduated --carriers INC-0001
@@ -24,7 +26,7 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -212,6 +214,12 @@ def default_registry() -> Path:
     return Path(given) if given else Path(os.environ.get("STACK_DIR", ".local")) / "auth" / "senders.json"
 
 
+def _required(env: Mapping[str, str], name: str) -> str:
+    if not env.get(name):
+        raise ValueError(f"{name} is not set")
+    return env[name]
+
+
 def _list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -221,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("topics", help="create the platform's topics")
     sub.add_parser("grant-services", help="grant each service principal its ACLs")
+    sub.add_parser("setup", help="topics, the services' SCRAM users (KAFKA_<SERVICE>_PASSWORD) and ACLs")
     p = sub.add_parser("principal", help="add (or rotate) a sender or reader principal")
     p.add_argument("name")
     p.add_argument("--kind", choices=[k.value for k in Kind], required=True)
@@ -240,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "topics":
             created = create_topics(admin, topics.ALL, s.topic_spec)
             print(f"topics: {len(topics.ALL)} wanted, created {created or 'none'}", file=sys.stderr)
-        elif args.command == "grant-services":
+        elif args.command in ("grant-services", "setup"):
+            if args.command == "setup":
+                create_topics(admin, topics.ALL, s.topic_spec)
+                for service in kafka_access.SERVICES:
+                    set_password(admin, service, _required(env, f"KAFKA_{service.upper()}_PASSWORD"))
             for service in kafka_access.SERVICES:
                 n = grant(admin, service, kafka_access.service_grants(service))
                 print(f"{service}: {n} ACLs", file=sys.stderr)

@@ -218,20 +218,33 @@ class KafkaLayout:
 
 
 def ensure_tls_material(layout: KafkaLayout) -> None:
-    """A CA, a server certificate for 127.0.0.1/localhost in a PKCS12 keystore, and the
-    SCRAM password, made once per stack (trustme makes the certificates)."""
+    """A CA, a server certificate for 127.0.0.1/localhost in a PKCS12 keystore, and every
+    principal's password, made once per stack."""
     if layout.security != "sasl_ssl" or (layout.secrets_dir / "broker.p12").exists():
         return
+    write_tls_material(layout.secrets_dir, ["127.0.0.1", "localhost"])
+    for user in ("controller", *SCRAM_USERS):
+        write_secret(layout.password_file(user), secrets.token_urlsafe(24).encode())
+
+
+def write_secret(path: Path, content: bytes) -> None:
+    path.touch(mode=0o600)
+    path.write_bytes(content)
+    os.chmod(path, 0o600)
+
+
+def write_tls_material(directory: Path, hosts: list[str]) -> None:
+    """ca.pem, broker.p12 (a certificate for `hosts`, PKCS12) and its keystore-password, in
+    `directory` (0700); trustme makes the certificates."""
     import trustme
     from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, load_pem_private_key
     from cryptography.hazmat.primitives.serialization.pkcs12 import serialize_key_and_certificates
     from cryptography.x509 import load_pem_x509_certificate
 
-    s = layout.secrets_dir
-    s.mkdir(parents=True, exist_ok=True)
-    os.chmod(s, 0o700)
-    ca = trustme.CA(organization_name="xj-incentives local stack")
-    cert = ca.issue_cert("127.0.0.1", "localhost")
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    ca = trustme.CA(organization_name="xj-incentives")
+    cert = ca.issue_cert(*hosts)
     store_password = secrets.token_urlsafe(24)
     key = load_pem_private_key(cert.private_key_pem.bytes(), password=None)
     leaf = load_pem_x509_certificate(cert.cert_chain_pems[0].bytes())
@@ -242,12 +255,6 @@ def ensure_tls_material(layout: KafkaLayout) -> None:
         None,
         BestAvailableEncryption(store_password.encode()),
     )
-    for name, content in (
-        ("ca.pem", ca.cert_pem.bytes()),
-        ("broker.p12", p12),
-        ("keystore-password", store_password.encode()),
-        *((f"kafka-{user}.password", secrets.token_urlsafe(24).encode()) for user in ("controller", *SCRAM_USERS)),
-    ):
-        path = s / name
-        path.write_bytes(content)
-        os.chmod(path, 0o600)
+    write_secret(directory / "ca.pem", ca.cert_pem.bytes())
+    write_secret(directory / "broker.p12", p12)
+    write_secret(directory / "keystore-password", store_password.encode())

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings
 from services.awards.settings import AwardsSettings
 from services.registration.settings import RegistrationSettings
 from services.reporting.settings import ReportingSettings
+from shared import kafka_access
+from stack import compose_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = (ROOT / "docker-compose.yml").read_text()
@@ -46,8 +48,10 @@ def dotenv(text: str, *, block: str | None = None) -> dict[str, str]:
 
 
 ENV_EXAMPLE = (ROOT / ".env.example").read_text()
-SINGLE_ENV = dotenv(ENV_EXAMPLE)
-CLUSTER_ENV = dotenv(ENV_EXAMPLE, block="Three KRaft brokers")
+# What `python -m stack.compose_secrets` appends to .env.
+GENERATED = {name: f"generated-{name.lower()}" for name in compose_secrets.PASSWORDS}
+SINGLE_ENV = dotenv(ENV_EXAMPLE) | GENERATED
+CLUSTER_ENV = dotenv(ENV_EXAMPLE, block="Three KRaft brokers") | GENERATED
 
 
 def interpolate(value: Any, env: dict[str, str]) -> str:
@@ -70,10 +74,14 @@ def service_env(name: str, env: dict[str, str]) -> dict[str, str]:
 
 @pytest.mark.parametrize("mode", ["single", "cluster"])
 @pytest.mark.parametrize("name", sorted(SERVICES))
-def test_each_service_gets_every_setting_it_needs_and_only_known_ones(name: str, mode: str) -> None:
+def test_each_service_gets_every_setting_it_needs_and_only_known_ones(name: str, mode: str, tmp_path: Path) -> None:
     settings_cls, spec_port = SERVICES[name]
     svc = COMPOSE["services"][name]
     env = service_env(name, SINGLE_ENV | (CLUSTER_ENV if mode == "cluster" else {}))
+    # The CA the brokers' certificates chain to, mounted where the setting says.
+    assert "./secrets/kafka/ca.pem:" + env["KAFKA_SSL_CAFILE"] + ":ro" in svc["volumes"]
+    env["KAFKA_SSL_CAFILE"] = str(tmp_path / "ca.pem")
+    (tmp_path / "ca.pem").write_text("a certificate")
     assert svc["command"] == ["python", "-m", f"services.{name}"]
     assert {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "HTTP_HOST", f"{name.upper()}_PORT"} <= env.keys()
     assert {k for k in env if k.lower() not in settings_cls.model_fields} == set()
@@ -84,8 +92,10 @@ def test_each_service_gets_every_setting_it_needs_and_only_known_ones(name: str,
     assert f"http://127.0.0.1:{port}/readyz" in " ".join(svc["healthcheck"]["test"])
     brokers = CLUSTER if mode == "cluster" else {n: b for n, b in BROKERS.items() if n not in CLUSTER}
     assert settings.bootstrap_list == [f"{b}:9092" for b in sorted(brokers)]
-    assert (settings.topic_replication_factor, settings.topic_min_insync_replicas) == (
-        (3, 2) if mode == "cluster" else (1, 1)
+    setup = service_env("kafka-setup", SINGLE_ENV | (CLUSTER_ENV if mode == "cluster" else {}))
+    assert setup["KAFKA_BOOTSTRAP_SERVERS"] == env["KAFKA_BOOTSTRAP_SERVERS"]
+    assert (setup["TOPIC_REPLICATION_FACTOR"], setup["TOPIC_MIN_INSYNC_REPLICAS"]) == (
+        ("3", "2") if mode == "cluster" else ("1", "1")
     )
     # The services wait for whichever brokers the active profile runs, and for PostgreSQL.
     assert svc["depends_on"]["postgres"] == {"condition": "service_healthy"}
@@ -125,11 +135,12 @@ def test_nothing_secret_is_written_into_the_compose_file() -> None:
 @pytest.mark.parametrize("broker", sorted(BROKERS))
 def test_every_broker_keeps_its_log_on_its_own_volume(broker: str) -> None:
     env = BROKERS[broker]["environment"]
-    mounts = dict(v.split(":", 1)[::-1] for v in BROKERS[broker]["volumes"])  # path -> volume
+    named = [v.rsplit(":", 1)[0] if v.endswith(":ro") else v for v in BROKERS[broker]["volumes"]]
+    mounts = {path: vol for vol, path in (v.split(":", 1) for v in named) if not vol.startswith("./")}
     log_dirs = env["KAFKA_LOG_DIRS"].split(",")
     assert all(any(d == p or d.startswith(p.rstrip("/") + "/") for p in mounts) for d in log_dirs)
     assert all(vol in COMPOSE["volumes"] for vol in mounts.values())
-    others = {v.split(":", 1)[0] for n, b in BROKERS.items() if n != broker for v in b["volumes"]}
+    others = {v.split(":", 1)[0] for n, b in BROKERS.items() if n != broker for v in b["volumes"] if v[0] != "."}
     assert not set(mounts.values()) & others, "two brokers must never share a log volume"
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert int(env["KAFKA_MESSAGE_MAX_BYTES"]) >= RegistrationSettings().max_event_bytes
@@ -143,14 +154,14 @@ def test_postgres_keeps_its_data_on_a_volume() -> None:
 
 def test_the_cluster_profile_agrees_with_itself() -> None:
     assert sorted(CLUSTER) == ["kafka-1", "kafka-2", "kafka-3"]
-    envs = {name: {k: interpolate(v, {}) for k, v in b["environment"].items()} for name, b in CLUSTER.items()}
+    envs = {name: {k: interpolate(v, GENERATED) for k, v in b["environment"].items()} for name, b in CLUSTER.items()}
     ids = {name: int(e["KAFKA_NODE_ID"]) for name, e in envs.items()}
     assert sorted(ids.values()) == [1, 2, 3]
     for name, e in envs.items():
         listeners = dict(re.match(r"(\w+)://(.*)", x).groups() for x in e["KAFKA_LISTENERS"].split(","))  # type: ignore[union-attr]
         controller_port = listeners["CONTROLLER"].rsplit(":", 1)[1]
-        client_port = listeners["PLAINTEXT"].rsplit(":", 1)[1]
-        assert e["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:{client_port}"
+        client_port, broker_port = listeners["SASL_SSL"].rsplit(":", 1)[1], listeners["BROKER"].rsplit(":", 1)[1]
+        assert e["KAFKA_ADVERTISED_LISTENERS"] == f"SASL_SSL://{name}:{client_port},BROKER://{name}:{broker_port}"
         voters = e["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
         assert f"{ids[name]}@{name}:{controller_port}" in voters
         assert sorted(voters) == sorted(f"{i}@{n}:{controller_port}" for n, i in ids.items())
@@ -164,15 +175,15 @@ def test_the_cluster_profile_agrees_with_itself() -> None:
     assert len(base64.urlsafe_b64decode(cluster_ids.pop() + "==")) == 16  # KRaft wants a base64 UUID
     assert CLUSTER_ENV["COMPOSE_PROFILES"] == "cluster"
     assert CLUSTER_ENV["KAFKA_BOOTSTRAP_SERVERS"].split(",") == [
-        envs[n]["KAFKA_ADVERTISED_LISTENERS"].removeprefix("PLAINTEXT://") for n in sorted(envs)
+        envs[n]["KAFKA_ADVERTISED_LISTENERS"].split(",")[0].removeprefix("SASL_SSL://") for n in sorted(envs)
     ]
 
 
 def test_the_single_profile_is_the_default_of_the_env_example() -> None:
-    kafka = {k: interpolate(v, {}) for k, v in BROKERS["kafka"]["environment"].items()}
+    kafka = {k: interpolate(v, GENERATED) for k, v in BROKERS["kafka"]["environment"].items()}
     assert BROKERS["kafka"]["profiles"] == ["single"] and SINGLE_ENV["COMPOSE_PROFILES"] == "single"
     assert kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
-    assert kafka["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+    assert kafka["KAFKA_ADVERTISED_LISTENERS"] == "SASL_SSL://kafka:9092,BROKER://kafka:9094"
     assert kafka["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
 
 
@@ -183,3 +194,67 @@ def test_prometheus_uses_the_local_stacks_config_and_scrapes_every_service() -> 
     targets = json.loads((ROOT / "ops" / "prometheus" / "targets" / "compose.json").read_text())
     scraped = {t["labels"]["service"]: t["targets"] for t in targets}
     assert scraped == {name: [f"{name}:{port}"] for name, (_, port) in SERVICES.items()}
+
+
+@pytest.mark.parametrize("broker", sorted(BROKERS))
+def test_every_broker_authenticates_every_listener_and_authorises_every_request(broker: str) -> None:
+    e = {k: interpolate(v, GENERATED) for k, v in BROKERS[broker]["environment"].items()}
+    assert e["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] == "CONTROLLER:SASL_SSL,BROKER:SASL_SSL,SASL_SSL:SASL_SSL"
+    assert (e["KAFKA_INTER_BROKER_LISTENER_NAME"], e["KAFKA_CONTROLLER_LISTENER_NAMES"]) == ("BROKER", "CONTROLLER")
+    assert e["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert e["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert e["KAFKA_SUPER_USERS"] == "User:controller;User:broker;User:ops"
+    assert e["KAFKA_LISTENER_NAME_SASL__SSL_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512,PLAIN"
+    # Each PLAIN listener knows exactly its own principal, with its password from .env.
+    for key, user in (
+        ("KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG", "controller"),
+        ("KAFKA_LISTENER_NAME_BROKER_PLAIN_SASL_JAAS_CONFIG", "broker"),
+        ("KAFKA_LISTENER_NAME_SASL__SSL_PLAIN_SASL_JAAS_CONFIG", "ops"),
+    ):
+        password = GENERATED[f"KAFKA_{user.upper()}_PASSWORD"]
+        assert re.findall(r'user_(\w+)="([^"]*)"', e[key]) == [(user, password)], key
+    assert "/etc/kafka/secrets" in [v.split(":")[1] for v in BROKERS[broker]["volumes"]]
+    assert (e["KAFKA_SSL_KEYSTORE_FILENAME"], e["KAFKA_SSL_KEYSTORE_CREDENTIALS"]) == (
+        "broker.p12",
+        "keystore-password",
+    )
+    assert 'password="' in RAW and all(m.startswith("${") for m in re.findall(r'password="([^"]*)"', RAW))
+
+
+def test_each_service_is_its_own_principal_and_starts_after_the_ops_setup() -> None:
+    users = {}
+    for name in SERVICES:
+        env = service_env(name, SINGLE_ENV)
+        assert (env["KAFKA_SECURITY_PROTOCOL"], env["KAFKA_SASL_MECHANISM"]) == ("SASL_SSL", "SCRAM-SHA-512")
+        assert env["KAFKA_SASL_PASSWORD"] == GENERATED[f"KAFKA_{name.upper()}_PASSWORD"]
+        users[name] = env["KAFKA_SASL_USERNAME"]
+        depends = COMPOSE["services"][name]["depends_on"]
+        assert depends["kafka-setup"] == {"condition": "service_completed_successfully"}
+    assert users == {name: name for name in kafka_access.SERVICES}
+    setup = COMPOSE["services"]["kafka-setup"]
+    assert setup["command"] == ["python", "-m", "shared.kafka_admin", "setup"]
+    env = service_env("kafka-setup", SINGLE_ENV)
+    assert (env["KAFKA_SASL_USERNAME"], env["KAFKA_SASL_PASSWORD"]) == ("ops", GENERATED["KAFKA_OPS_PASSWORD"])
+    assert {k for k in env if k.endswith("_PASSWORD") and k != "KAFKA_SASL_PASSWORD"} == {
+        f"KAFKA_{s.upper()}_PASSWORD" for s in kafka_access.SERVICES
+    }
+
+
+def test_compose_secrets_makes_the_keystore_and_every_password_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compose_secrets, "DIRECTORY", tmp_path / "secrets" / "kafka")
+    env_file = tmp_path / ".env"
+    env_file.write_text("POSTGRES_PASSWORD=x\nKAFKA_OPS_PASSWORD=kept\n")
+    compose_secrets.main(env_file)
+    first = env_file.read_text()
+    compose_secrets.main(env_file)
+    assert env_file.read_text() == first
+    values = dict(line.split("=", 1) for line in first.splitlines())
+    assert values["KAFKA_OPS_PASSWORD"] == "kept" and set(compose_secrets.PASSWORDS) <= set(values)
+    assert len({values[k] for k in compose_secrets.PASSWORDS}) == len(compose_secrets.PASSWORDS)
+    assert sorted(p.name for p in (tmp_path / "secrets" / "kafka").iterdir()) == [
+        "broker.p12",
+        "ca.pem",
+        "keystore-password",
+    ]
