@@ -3,15 +3,33 @@
 With no command the service serves HTTP and consumes Kafka (`serve`); other commands are
 the service's tools (e.g. `python -m services.awards what-if --listing-window-years 3`)."""
 
+import asyncio
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
 class Command:
     help: str
     run: Callable[[list[str]], None]
+
+
+def migrate_command(service: str, directory: Path) -> Command:
+    """`python -m services.<svc> migrate`: run by the migration role (its DSN in DATABASE_URL),
+    never by the service; DATABASE_RUNTIME_ROLE names the service's role to grant."""
+
+    def run(argv: list[str]) -> None:
+        from shared import db
+        from shared.settings import ServiceSettings
+
+        s = ServiceSettings()
+        roles = [s.database_runtime_role] if s.database_runtime_role else []
+        asyncio.run(db.migrate(s.dsn, schema=service, directory=directory, runtime_roles=roles))
+        print(f"{service}: migrated{' and granted to ' + roles[0] if roles else ''}")
+
+    return Command("apply the schema's migrations (as the migration role) and grant the service's role", run)
 
 
 def dispatch(prog: str, commands: Mapping[str, Command], argv: list[str] | None = None) -> None:

@@ -1,4 +1,9 @@
-"""PostgreSQL: a pool per service, each service in its own schema, migrations by yoyo."""
+"""PostgreSQL: a pool per service, each service in its own schema, migrations by yoyo.
+
+Who may do what: a migration role owns the schemas (`python -m services.<svc> migrate`
+runs as it); each service runs as a role of its own that may read and write its own
+schema's rows and nothing else — no ownership, no DDL, no other schema — and may only
+INSERT and SELECT a table whose comment starts with "append-only" (the audit log)."""
 
 import asyncio
 import logging
@@ -32,13 +37,20 @@ async def ensure_schema(dsn: str, schema: str) -> None:
         await conn.close()
 
 
-async def drop_schema(dsn: str, schema: str) -> None:
-    """Drop a service's schema and everything in it (reporting's rebuild)."""
+async def drop_schema(dsn: str, schema: str) -> list[str]:
+    """Drop a service's schema and everything in it (reporting's rebuild). Returns the
+    roles it had been granted to, so the rebuilt schema can be granted to them again."""
     conn = await asyncpg.connect(dsn)
     try:
+        grantees = await conn.fetch(
+            "SELECT DISTINCT a.grantee::regrole::text AS role FROM pg_namespace n, aclexplode(n.nspacl) a "
+            "WHERE n.nspname = $1 AND a.grantee <> n.nspowner AND a.grantee <> 0",
+            schema,
+        )
         await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     finally:
         await conn.close()
+    return sorted(r["role"] for r in grantees)
 
 
 def _apply_migrations(dsn: str, schema: str, directory: Path) -> int:
@@ -52,11 +64,67 @@ def _apply_migrations(dsn: str, schema: str, directory: Path) -> int:
     return len(pending)
 
 
-async def migrate(dsn: str, *, schema: str, directory: Path) -> None:
-    """Apply pending versioned SQL files of `directory` (yoyo keeps the ledger and the lock)."""
+async def migrate(dsn: str, *, schema: str, directory: Path, runtime_roles: Sequence[str] = ()) -> None:
+    """Apply pending versioned SQL files of `directory` (yoyo keeps the ledger and the lock),
+    then grant each of `runtime_roles` what a running service may do in the schema."""
     await ensure_schema(dsn, schema)
     applied = await asyncio.to_thread(_apply_migrations, dsn, schema, directory)
     log.info("schema %s: %d migration(s) applied", schema, applied)
+    if runtime_roles:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for role in runtime_roles:
+                await grant_runtime(conn, schema, role)
+        finally:
+            await conn.close()
+
+
+async def grant_runtime(conn: asyncpg.Connection, schema: str, role: str) -> None:
+    """Rows of its own schema, no DDL; yoyo's ledger read-only; append-only tables
+    INSERT and SELECT only. Run by the schema's owner after every migration."""
+    quoted = f'"{role}"'
+    append_only = [
+        r["name"]
+        for r in await conn.fetch(
+            "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') "
+            "AND (obj_description(c.oid, 'pg_class') LIKE 'append-only%' OR c.relname LIKE '%yoyo%')",
+            schema,
+        )
+    ]
+    async with conn.transaction():
+        await conn.execute(f"REVOKE ALL ON SCHEMA {schema} FROM {quoted}")
+        await conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {quoted}")
+        await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {quoted}")
+        await conn.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {quoted}")
+        for table in append_only:
+            await conn.execute(f'REVOKE UPDATE, DELETE, TRUNCATE ON {schema}."{table}" FROM {quoted}')
+            if "yoyo" in table:
+                await conn.execute(f'REVOKE INSERT ON {schema}."{table}" FROM {quoted}')
+
+
+class MigrationsPending(RuntimeError):
+    pass
+
+
+async def require_migrated(dsn: str, *, schema: str, directory: Path) -> None:
+    """A service does not migrate (its role may not): it refuses to start on a schema that
+    lacks any of its migrations."""
+    wanted = {m.id for m in read_migrations(str(directory))}
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(f"SELECT migration_id FROM {schema}._yoyo_migration")
+        applied = {r["migration_id"] for r in rows}
+    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError, asyncpg.InsufficientPrivilegeError):
+        applied = set()
+    finally:
+        await conn.close()
+    missing = sorted(wanted - applied)
+    if missing:
+        raise MigrationsPending(
+            f"schema {schema} lacks migrations {', '.join(missing)} (or this role may not see them): run "
+            f"`python -m services.{schema} migrate` as the migration role first (`make up` does)"
+        )
 
 
 async def insert_rows(

@@ -75,7 +75,7 @@ class ServiceRuntime:
         """PostgreSQL now; Kafka in the background, so a broker that refuses the settings
         leaves the process serving /readyz 503 with one clear log line instead of a crash loop."""
         s = self.settings
-        await db.migrate(s.dsn, schema=self.schema, directory=self.migrations)
+        await db.require_migrated(s.dsn, schema=self.schema, directory=self.migrations)
         self._pool = await db.create_pool(s.dsn, schema=self.schema, max_size=pool_size)
         gc_pauses.watch()
         gc_pauses.freeze_startup_heap()

@@ -15,6 +15,8 @@ class ServiceSettings(KafkaSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
 
     database_url: PostgresDsn = PostgresDsn("postgresql://xj:xj@127.0.0.1:15432/xj")
+    # `migrate` only: the service's own role, granted its schema's rows after migrating.
+    database_runtime_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     topic_partitions: int = Field(default=6, ge=1, le=256)
     # 1 on the one-node local stack; 3 with min.insync.replicas 2 on a production cluster.
     topic_replication_factor: int = Field(default=1, ge=1, le=16)

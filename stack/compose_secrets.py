@@ -1,5 +1,6 @@
 """Secrets for `docker compose` (the ops path): the brokers' TLS material in ./secrets/kafka/
-and a password for every Kafka principal in .env, made once (existing ones are kept).
+and a password for every Kafka principal and database role in .env, made once (existing
+ones are kept).
 
     python -m stack.compose_secrets
 
@@ -19,6 +20,8 @@ DIRECTORY = ROOT / "secrets" / "kafka"
 HOSTS = ["kafka", "kafka-1", "kafka-2", "kafka-3", "localhost"]
 KAFKA_UID = 1000  # apache/kafka's appuser
 PASSWORDS = [f"KAFKA_{who}_PASSWORD" for who in ("CONTROLLER", "BROKER", "OPS", "REGISTRATION", "AWARDS", "REPORTING")]
+# PostgreSQL's roles (ops/postgres/roles.sh): the migration role and one per service.
+PASSWORDS += [f"POSTGRES_{who}_PASSWORD" for who in ("MIGRATOR", "REGISTRATION", "AWARDS", "REPORTING")]
 
 
 def main(env_file: Path = ROOT / ".env") -> None:

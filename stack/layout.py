@@ -20,7 +20,10 @@ KAFKA_PORT = int(os.environ.get("LOCAL_KAFKA_PORT", "19092"))
 KAFKA = KafkaLayout.from_env(base_port=KAFKA_PORT, kafka_dir=KAFKA_DIR)
 PG_PORT = int(os.environ.get("LOCAL_PG_PORT", "15432"))
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+# The database administrator (a superuser, for the stack's own bootstrap and the tests'
+# inspection); the services and ops use the roles of stack/postgres.py instead.
 LOCAL_DATABASE_URL = f"postgresql://xj:xj@127.0.0.1:{PG_PORT}/xj"
+PG_SECRETS = LOCAL / "pg-secrets"
 PROMETHEUS_PORT = int(os.environ.get("LOCAL_PROMETHEUS_PORT", "9090"))
 WITH_PROMETHEUS = os.environ.get("STACK_PROMETHEUS", "1") != "0"  # 0 leaves it out (tests, bench)
 REPLICAS = int(os.environ.get("SERVICE_REPLICAS") or "1")

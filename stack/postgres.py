@@ -1,12 +1,24 @@
-"""PostgreSQL from Debian's package, tuned for a disposable development database."""
+"""PostgreSQL from Debian's package, tuned for a disposable development database.
+
+Connections over TCP authenticate with passwords (scram-sha-256); only the `postgres` OS
+user on the server's own socket is trusted (peer), to bootstrap. Roles (shared/db.py):
+
+    xj            the administrator: a superuser, for bootstrap and the tests' inspection
+    xj_migrator   owns the schemas; runs `migrate`, redrive and rebuild (the ops role)
+    xj_<service>  one per service: its own schema's rows, nothing else; not a superuser
+"""
 
 import os
+import secrets
 import shutil
 import subprocess
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from stack.layout import LOGS, PG_BIN, PG_DIR, PG_PORT
+from stack.layout import LOGS, PG_BIN, PG_DIR, PG_PORT, PG_SECRETS
 from stack.processes import say
+
+MIGRATOR = "xj_migrator"
+SERVICE_ROLES = {svc: f"xj_{svc}" for svc in ("registration", "awards", "reporting")}
 
 
 def external_database() -> str | None:
@@ -68,7 +80,8 @@ def start_postgres() -> None:
                     str(data),
                     "-U",
                     "postgres",
-                    "--auth=trust",
+                    "--auth-local=peer",
+                    "--auth-host=scram-sha-256",
                     "-E",
                     "UTF8",
                     "--locale=C.UTF-8",
@@ -94,11 +107,44 @@ def start_postgres() -> None:
         stdout=subprocess.DEVNULL,
     )
     if fresh:
-        psql = as_postgres(
-            [str(PG_BIN.parent / "bin" / "psql"), "-h", "/tmp", "-p", str(PG_PORT), "-U", "postgres", "-q", "-c"]
+        subprocess.run([*psql(), "CREATE ROLE xj LOGIN PASSWORD 'xj' SUPERUSER"], check=True)
+        subprocess.run([*psql(), "CREATE DATABASE xj OWNER xj"], check=True)
+    ensure_roles("xj")
+
+
+def psql(database: str = "postgres") -> list[str]:
+    return as_postgres(
+        [str(PG_BIN / "psql"), "-h", "/tmp", "-p", str(PG_PORT), "-U", "postgres", "-d", database, "-q", "-c"]
+    )
+
+
+def role_password(role: str) -> str:
+    """Made once per stack, kept 0600 under STACK_DIR/pg-secrets."""
+    path = PG_SECRETS / f"{role}.password"
+    if not path.exists():
+        PG_SECRETS.mkdir(parents=True, exist_ok=True)
+        os.chmod(PG_SECRETS, 0o700)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
+def ensure_roles(database: str) -> None:
+    """The migration role and one role per service, with their passwords (idempotent)."""
+    statements = []
+    for role in (MIGRATOR, *SERVICE_ROLES.values()):
+        password = role_password(role).replace("'", "''")
+        statements.append(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+            f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; END IF; END $$;"
+            f"ALTER ROLE {role} PASSWORD '{password}';"
         )
-        subprocess.run([*psql, "CREATE ROLE xj LOGIN PASSWORD 'xj' SUPERUSER"], check=True)
-        subprocess.run([*psql, "CREATE DATABASE xj OWNER xj"], check=True)
+    statements.append(f"GRANT CONNECT, CREATE ON DATABASE {database} TO {MIGRATOR};")
+    subprocess.run([*psql(database), "".join(statements)], check=True, stdout=subprocess.DEVNULL)
+
+
+def role_dsn(role: str, database: str = "xj") -> str:
+    return f"postgresql://{role}:{quote(role_password(role), safe='')}@127.0.0.1:{PG_PORT}/{database}"
 
 
 def stop_postgres() -> None:

@@ -1,5 +1,6 @@
 """The three services as processes (and their replicas), and where clients find them."""
 
+import asyncio
 import os
 import sys
 import urllib.request
@@ -8,8 +9,8 @@ from functools import partial
 from stack import dev_auth
 from stack.kafka_broker import external_kafka
 from stack.kafka_nodes import SERVICE_USERS
-from stack.layout import KAFKA, LOCAL_DATABASE_URL, REPLICA_PORT_STEP, REPLICAS, RUN, SERVICES, Service
-from stack.postgres import external_database
+from stack.layout import KAFKA, REPLICA_PORT_STEP, REPLICAS, ROOT, RUN, SERVICES, Service
+from stack.postgres import MIGRATOR, SERVICE_ROLES, external_database, role_dsn
 from stack.processes import pid_alive, say, spawn, wait_for
 
 
@@ -18,7 +19,7 @@ def endpoints() -> dict[str, str]:
     kafka = external_kafka()
     # An existing cluster's security settings come from the caller's environment.
     env = {k: v for k, v in os.environ.items() if k.startswith(("KAFKA_", "TOPIC_"))} if kafka else KAFKA.client_env()
-    env["DATABASE_URL"] = external_database() or LOCAL_DATABASE_URL
+    env["DATABASE_URL"] = external_database() or role_dsn(MIGRATOR)  # the operator's: the migration role
     for svc in SERVICES:
         env[svc.url_var] = f"http://127.0.0.1:{svc.port}"
     return env
@@ -40,6 +41,21 @@ def replicas(svc: Service) -> list[tuple[str, int]]:
     ]
 
 
+def migrate(service: str) -> str:
+    """Its migrations as the migration role, granting the service's role; returns the DSN
+    the service runs with. On someone else's database: the caller's DSN for both."""
+    from shared import db
+
+    external = external_database()
+    directory = ROOT / "services" / service / "migrations"
+    if external:
+        asyncio.run(db.migrate(external, schema=service, directory=directory))
+        return external
+    role = SERVICE_ROLES[service]
+    asyncio.run(db.migrate(role_dsn(MIGRATOR), schema=service, directory=directory, runtime_roles=[role]))
+    return role_dsn(role)
+
+
 def start_services(env: dict[str, str]) -> None:
     # STACK_SERVICES=awards,reporting starts only those (benchmarks time one service alone).
     wanted = set(filter(None, os.environ.get("STACK_SERVICES", "").split(","))) or {s.name for s in SERVICES}
@@ -56,9 +72,9 @@ def start_services(env: dict[str, str]) -> None:
     for svc in SERVICES:
         if svc.name not in wanted:
             continue
-        for name, port in replicas(svc):
-            if pid_alive(name):
-                continue
+        stopped = [(name, port) for name, port in replicas(svc) if not pid_alive(name)]
+        dsn = migrate(svc.name) if stopped else ""  # services do not migrate: their roles may not
+        for name, port in stopped:
             say(f"starting {name} on :{port}")
             spawn(
                 name,
@@ -67,6 +83,7 @@ def start_services(env: dict[str, str]) -> None:
                     **env,
                     **(KAFKA.client_env(svc.name) if own and svc.name in SERVICE_USERS else {}),
                     **sign_in,
+                    "DATABASE_URL": dsn,
                     f"{svc.name.upper()}_PORT": str(port),
                     "HTTP_PORT": str(port),
                 },

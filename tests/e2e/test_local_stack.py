@@ -10,6 +10,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -85,7 +86,9 @@ def test_make_up_twice_restart_one_and_down() -> None:
         assert set(started) == set(NAMES) and all(alive(p) for p in started.values())
         env_file = (STACK / "stack.env").read_text()
         assert "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:31092" in env_file
-        assert "DATABASE_URL=postgresql://xj:xj@127.0.0.1:31432/xj" in env_file
+        # The operator's shell is the migration role, with the password the stack made for it.
+        migrator = (STACK / "pg-secrets" / "xj_migrator.password").read_text().strip()
+        assert f"DATABASE_URL=postgresql://xj_migrator:{quote(migrator, safe='')}@127.0.0.1:31432/xj" in env_file
         assert "REPORTING_URL=http://127.0.0.1:28000" in env_file
         assert "PROMETHEUS_URL=http://127.0.0.1:28090" in env_file
         assert prometheus_targets() == {

@@ -104,17 +104,30 @@ def test_each_service_gets_every_setting_it_needs_and_only_known_ones(name: str,
     }
 
 
-def test_database_url_and_postgres_agree_and_the_password_comes_from_the_environment() -> None:
+def test_each_service_connects_as_its_own_role_and_the_migration_role_migrates() -> None:
     pg = service_env("postgres", SINGLE_ENV)
+    roles = (ROOT / "ops" / "postgres" / "roles.sh").read_text()
     for name in SERVICES:
         dsn = urlsplit(service_env(name, SINGLE_ENV)["DATABASE_URL"])
         assert (dsn.username, dsn.password, dsn.hostname, dsn.port, dsn.path.lstrip("/")) == (
-            pg["POSTGRES_USER"],
-            pg["POSTGRES_PASSWORD"],
+            f"xj_{name}",
+            pg[f"POSTGRES_{name.upper()}_PASSWORD"],
             "postgres",
             5432,
             pg["POSTGRES_DB"],
         )
+        assert f"CREATE ROLE xj_{name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'{name}';" in roles
+        assert COMPOSE["services"][name]["depends_on"]["db-migrate"] == {"condition": "service_completed_successfully"}
+    migrate = urlsplit(service_env("db-migrate", SINGLE_ENV)["DATABASE_URL"])
+    assert (migrate.username, migrate.password) == ("xj_migrator", pg["POSTGRES_MIGRATOR_PASSWORD"])
+    script = " ".join(COMPOSE["services"]["db-migrate"]["command"])
+    assert re.findall(r"DATABASE_RUNTIME_ROLE=(\w+) python -m services\.(\w+) migrate", script) == [
+        (f"xj_{n}", n) for n in ("registration", "awards", "reporting")
+    ]
+    assert (
+        "./ops/postgres/roles.sh:/docker-entrypoint-initdb.d/10-roles.sh:ro"
+        in COMPOSE["services"]["postgres"]["volumes"]
+    )
     with pytest.raises(AssertionError, match="POSTGRES_PASSWORD is required"):
         service_env("postgres", {})
 
@@ -125,8 +138,8 @@ def test_nothing_secret_is_written_into_the_compose_file() -> None:
         for key, value in (svc.get("environment") or {}).items():
             if secret.search(key):
                 assert re.fullmatch(r"\$\{\w+(:-|:\?[^}]*)?\}", str(value)), f"{name}.{key} = {value!r}"
-    # The DSN's password part is the same variable as PostgreSQL's.
-    assert ":${POSTGRES_PASSWORD:?" in RAW
+    # Every DSN's password part is a variable of .env.
+    assert all(p.startswith("${") for p in re.findall(r"postgresql://\w+:([^@]*)@", RAW))
     assert "xj:xj@" not in RAW
     ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, check=False)
     assert ignored.returncode == 0, ".env must be ignored by git"
@@ -149,7 +162,7 @@ def test_every_broker_keeps_its_log_on_its_own_volume(broker: str) -> None:
 
 
 def test_postgres_keeps_its_data_on_a_volume() -> None:
-    assert COMPOSE["services"]["postgres"]["volumes"] == ["pg-data:/var/lib/postgresql/data"]
+    assert COMPOSE["services"]["postgres"]["volumes"][0] == "pg-data:/var/lib/postgresql/data"
 
 
 def test_the_cluster_profile_agrees_with_itself() -> None:

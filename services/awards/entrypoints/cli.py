@@ -4,6 +4,7 @@
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,7 +16,7 @@ from services.awards.service_layer.audit_chain import ChainReport
 from services.awards.service_layer.what_if_budget import what_if
 from services.awards.settings import AwardsSettings
 from shared import db
-from shared.cli import Command, dispatch
+from shared.cli import Command, dispatch, migrate_command
 from shared.labels_zh import ROLE_ZH, RULE_ZH
 from shared.serve import serve
 
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         "python -m services.awards",
         {
             "serve": Command("serve HTTP and consume enterprise.events.v1", serve_command),
+            "migrate": migrate_command(SERVICE, Path(__file__).parents[1] / "migrations"),
             "what-if": Command("the budget under other policy numbers, beside the ledger", what_if_command),
             "verify-audit": Command("check the audit trail's hash chain (exit 1 if broken)", verify_audit_command),
         },

@@ -1,18 +1,25 @@
-"""Registration's command line: `python -m services.registration [serve]`."""
+"""Registration's command line: `python -m services.registration [serve]`, `migrate`."""
 
-from shared.cli import Command, dispatch
+from pathlib import Path
+
+from shared.cli import Command, dispatch, migrate_command
 from shared.serve import serve
+
+SERVICE = "registration"
 
 
 def serve_command(argv: list[str]) -> None:
     from services.registration.app import create_app
 
-    serve("registration", create_app, default_port=8001)
+    serve(SERVICE, create_app, default_port=8001)
 
 
 def main(argv: list[str] | None = None) -> None:
     dispatch(
         "python -m services.registration",
-        {"serve": Command("serve HTTP intake and consume registration.intake.v1", serve_command)},
+        {
+            "serve": Command("serve HTTP intake and consume every sender's intake topic", serve_command),
+            "migrate": migrate_command(SERVICE, Path(__file__).parents[1] / "migrations"),
+        },
         argv,
     )

@@ -3,8 +3,9 @@ state and re-read every topic from offset 0, with the service stopped) and `foll
 (live progress from reporting.progress.v1)."""
 
 import asyncio
+from pathlib import Path
 
-from shared.cli import Command, dispatch
+from shared.cli import Command, dispatch, migrate_command
 from shared.serve import serve
 
 SERVICE = "reporting"
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         "python -m services.reporting",
         {
             "serve": Command("serve the dashboard and API and consume the event topics", serve_command),
+            "migrate": migrate_command(SERVICE, Path(__file__).parents[1] / "migrations"),
             "rebuild": Command("drop reporting's state; its next start re-reads every topic from 0", rebuild_command),
             "follow": Command("print progress rows from reporting.progress.v1 as they change", follow_command),
         },

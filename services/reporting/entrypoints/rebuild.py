@@ -17,8 +17,10 @@ SERVICE = "reporting"
 
 
 async def rebuild(settings: ReportingSettings) -> None:
-    await db.drop_schema(settings.dsn, SERVICE)
-    await db.migrate(settings.dsn, schema=SERVICE, directory=Path(__file__).parent.parent / "migrations")
+    # Run as the migration role (ops); the service's role gets its grants back on the new schema.
+    roles = await db.drop_schema(settings.dsn, SERVICE)
+    migrations = Path(__file__).parent.parent / "migrations"
+    await db.migrate(settings.dsn, schema=SERVICE, directory=migrations, runtime_roles=roles)
     consumer = AIOKafkaConsumer(**kafka_options(settings), group_id=SERVICE, enable_auto_commit=False)
     await consumer.start()
     try:

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# PostgreSQL's first start in docker compose (/docker-entrypoint-initdb.d): the migration
+# role that owns the schemas and one login role per service (shared/db.py says what each
+# may do). Passwords come from the environment (.env), never from this file.
+set -euo pipefail
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
+  -v migrator="$POSTGRES_MIGRATOR_PASSWORD" -v registration="$POSTGRES_REGISTRATION_PASSWORD" \
+  -v awards="$POSTGRES_AWARDS_PASSWORD" -v reporting="$POSTGRES_REPORTING_PASSWORD" <<'SQL'
+CREATE ROLE xj_migrator LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'migrator';
+CREATE ROLE xj_registration LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'registration';
+CREATE ROLE xj_awards LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'awards';
+CREATE ROLE xj_reporting LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'reporting';
+SELECT format('GRANT CONNECT, CREATE ON DATABASE %I TO xj_migrator', current_database()) \gexec
+SQL
