@@ -98,9 +98,17 @@ async def released_batch(stack: Stack, ids: list[str]) -> dict[str, Any]:
 
 
 async def award_events(stack: Stack, uscc: str, settle: float = 0.0) -> Counter[str]:
+    """One enterprise's award events as a consumer counts them: each event id once. A kill -9
+    between the outbox relay's send and its delete sends a record again (at least once, by
+    design); a record again must be the same event, never a second one under the same id."""
     await asyncio.sleep(settle)
     records = await read_all(stack.bootstrap, topics.AWARD_EVENTS)
-    return Counter(value_json(r)["event_type"] for r in records if r.key == uscc.encode())
+    seen: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r.key == uscc.encode():
+            event = value_json(r)
+            assert seen.setdefault(event["event_id"], event) == event, f"two events under id {event['event_id']}"
+    return Counter(e["event_type"] for e in seen.values())
 
 
 async def disbursement_rows(stack: Stack, year: int) -> dict[tuple[str, str], dict[str, int]]:
