@@ -2,11 +2,16 @@
 of every service in one consumer group each, a shuffled history with duplicates flows
 while the broker leading the busiest partitions is killed (-9) and kept down 30 s, and
 later a different broker is killed. Afterwards every enterprise's net payouts and every
-reporting number equal what the pure rules compute from the same set of facts."""
+reporting number equal what the pure rules compute from the same set of facts.
+
+The cluster runs as in production (issue 26): SASL_SSL on every listener, the authorizer
+closed by default, each service its own principal with its ACLs, the harness as ops; and
+a sender's principal is refused what is not its own."""
 
 import asyncio
 import random
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -23,6 +28,7 @@ from simulator.history import Options, generate
 from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts, reported_actuals
 from stack.handle import ROOT, StackHandle, fresh_database
 from tests.support.auth import READER, SIGN_IN_ENV, write_jwks, write_senders
+from tests.support.kafka_acl import kafka_principal, produce
 from tests.support.kafka_io import publish, wait_quiet
 from tests.support.stack import Infra
 
@@ -46,7 +52,7 @@ def cluster(infra: Infra) -> Iterator[StackHandle]:
         kafka_port=23092,
         service_port=23800,
         dsn=dsn,
-        env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2", **SIGN_IN_ENV},
+        env={"KAFKA_NODES": "3", "KAFKA_SECURITY": "sasl_ssl", "SERVICE_REPLICAS": "2", **SIGN_IN_ENV},
     )
     s.cli("down")
     s.cli("up")
@@ -89,7 +95,11 @@ async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(
     cluster: StackHandle, client: httpx.AsyncClient
 ) -> None:
     kafka = cluster.kafka()
-    assert (kafka.kafka_security_protocol, len(kafka.bootstrap_list)) == ("PLAINTEXT", 3)
+    assert (kafka.kafka_security_protocol, kafka.kafka_sasl_username, len(kafka.bootstrap_list)) == (
+        "SASL_SSL",
+        "ops",
+        3,
+    )
     rng = random.Random(20150416)
     history = list(generate(Options(year=2015, enterprises=ENTERPRISES, seed=77, duplicates=0.0)))
     stream = history + rng.sample(history, len(history) // 5)  # about 20 % delivered twice
@@ -120,3 +130,11 @@ async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(
     assert reported_actuals(doc) == {k: v for k, v in expected_actuals(history, year=2015, end=year_end).items() if v}
     totals = expected_award_totals(history, policy, start=date(2015, 1, 1), end=year_end)
     assert {k: doc["awards"][k] for k in totals} == totals
+
+
+async def test_on_the_cluster_a_sender_writes_only_its_own_topic(cluster: StackHandle) -> None:
+    name = f"inc-{uuid.uuid4().hex[:6]}"
+    sender = kafka_principal(cluster, name, "sender", "EnterpriseAdmitted")
+    for topic in (topics.ENTERPRISE_EVENTS, topics.AWARD_EVENTS, topics.PROGRESS, topics.INTAKE):
+        assert await produce(sender, topic) == "TopicAuthorizationFailedError", topic
+    assert await produce(sender, topics.sender_intake(name)) == "written"

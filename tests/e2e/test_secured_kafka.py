@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import GroupAuthorizationFailedError, KafkaError
+from aiokafka.errors import GroupAuthorizationFailedError
 from aiokafka.structs import OffsetAndMetadata
 from confluent_kafka import Consumer
 from confluent_kafka import TopicPartition as ConfluentPartition
@@ -29,6 +29,7 @@ from stack.handle import ROOT, StackHandle, fresh_database, http_status
 from tests.support import factories as f
 from tests.support.auth import READER, SIGN_IN_ENV, sender, write_jwks, write_senders
 from tests.support.http import eventually
+from tests.support.kafka_acl import kafka_principal, produce
 from tests.support.kafka_io import publish, read_all, value_json, wait_for_records
 from tests.support.stack import Infra
 
@@ -226,53 +227,6 @@ def test_no_credential_appears_in_any_log(secure: StackHandle) -> None:
 
 
 # --- Authorization: every principal does its own job only (shared/kafka_access.py) ---------
-
-
-def kafka_principal(
-    secure: StackHandle, name: str, kind: str, event_types: str = "", carriers: str = ""
-) -> KafkaSettings:
-    """`make kafka-principal` on the running stack; its KEY=VALUE output is the client's settings."""
-    out = subprocess.run(
-        [
-            "make",
-            "-s",
-            "kafka-principal",
-            f"NAME={name}",
-            f"KIND={kind}",
-            f"EVENT_TYPES={event_types}",
-            f"CARRIERS={carriers}",
-        ],
-        cwd=ROOT,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}, **secure.env},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    lines = dict(line.split("=", 1) for line in out.splitlines())
-    assert set(lines) >= {
-        "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",
-        "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CAFILE", "CONSUMER_GROUP_PREFIX",
-    }  # fmt: skip
-    assert lines["KAFKA_SASL_USERNAME"] == name and lines["CONSUMER_GROUP_PREFIX"] == f"{name}."
-    if kind == "sender":
-        assert (lines["INTAKE_TOPIC"], lines["RESULTS_TOPIC"]) == (
-            topics.sender_intake(name),
-            topics.sender_results(name),
-        )
-    return KafkaSettings.from_vars(lines)
-
-
-async def produce(who: KafkaSettings, topic: str) -> str:
-    """What became of one write: "written", or the name of the error that refused it."""
-    producer = AIOKafkaProducer(**who.client_options(), request_timeout_ms=10_000)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, b'{"forged": true}', key=b"91650102MA7XXXXX0X")
-        return "written"
-    except KafkaError as exc:
-        return type(exc).__name__
-    finally:
-        await producer.stop()
 
 
 def fetch_error(who: KafkaSettings, topic: str, group: str) -> str:
