@@ -77,7 +77,9 @@ class DeadLetter:
             and (f.since is None or (failed is not None and failed >= f.since))
             and (f.until is None or (failed is not None and failed <= f.until))
             and (f.again or REDRIVEN_FROM not in self.headers)
-            and self.source_topic in topics.ALL
+            # A platform topic or a sender's own intake topic: the fact goes back to where
+            # its sender wrote it, so registration still knows who sent it.
+            and (self.source_topic in topics.ALL or topics.sender_of(self.source_topic) is not None)
             and self.source_topic not in topics.DLQS
         )
 
