@@ -42,6 +42,11 @@ async def drop_schema(dsn: str, schema: str) -> list[str]:
     roles it had been granted to, so the rebuilt schema can be granted to them again."""
     conn = await asyncpg.connect(dsn)
     try:
+        owner = await conn.fetchval("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = $1", schema)
+        me = await conn.fetchval("SELECT current_user")
+        if owner is not None and owner != me:
+            # Else the schema would come back owned by someone else, whom the next migration is not.
+            raise PermissionError(f"schema {schema} belongs to {owner}: rebuild it as {owner}, not as {me}")
         grantees = await conn.fetch(
             "SELECT DISTINCT a.grantee::regrole::text AS role FROM pg_namespace n, aclexplode(n.nspacl) a "
             "WHERE n.nspname = $1 AND a.grantee <> n.nspowner AND a.grantee <> 0",

@@ -21,7 +21,10 @@ def rebuild_command(argv: list[str]) -> None:
     from services.reporting.entrypoints.rebuild import rebuild
     from services.reporting.settings import ReportingSettings
 
-    asyncio.run(rebuild(ReportingSettings()))
+    try:
+        asyncio.run(rebuild(ReportingSettings()))
+    except PermissionError as exc:
+        raise SystemExit(f"rebuild: {exc}") from None
 
 
 def follow_command(argv: list[str]) -> None:
