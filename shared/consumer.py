@@ -164,6 +164,7 @@ def subscribe_batches(
     or every topic matching `pattern` (which should match `topics` too)."""
     settings = runtime.settings
     runtime.consumed_topics.extend(topics)
+    runtime.consumed_pattern = pattern
     consumers: list[BatchConsumer] = []
 
     def consumer() -> BatchConsumer:  # the pool exists only once the runtime has started

@@ -40,6 +40,9 @@ class LagReader:
         await self._consumer.stop()
         await self._admin.close()
 
+    async def topic_names(self) -> list[str]:
+        return list(await self._admin.list_topics())
+
     async def read_partitions(self, group: str) -> dict[tuple[str, int], int]:
         """Lag of one group by (topic, partition)."""
         tps = self._partitions[group]

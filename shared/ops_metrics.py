@@ -3,6 +3,7 @@ consumer lag per partition, readiness, the outbox's backlog and its oldest row's
 The alert rules in ops/prometheus/alerts.yml read these names."""
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 
@@ -29,16 +30,27 @@ LAST_REFRESH = Gauge("ops_metrics_refreshed_timestamp_seconds", "When these gaug
 
 
 class LagExporter:
-    """Keeps one LagReader open for the service's own group; reopens it after a failure."""
+    """Keeps one LagReader open for the service's own group; reopens it after a failure, and
+    when a pattern subscription gains a topic (registration: a new sender's intake)."""
 
-    def __init__(self, kafka: KafkaSettings, *, service: str, topics: Sequence[str]) -> None:
+    def __init__(
+        self, kafka: KafkaSettings, *, service: str, topics: Sequence[str], pattern: str | None = None
+    ) -> None:
         self._kafka, self._service, self._topics = kafka, service, list(topics)
+        self._pattern = pattern
         self._reader: LagReader | None = None
 
     async def refresh(self) -> None:
         try:
             if self._reader is None:
                 self._reader = await LagReader(self._kafka, {self._service: self._topics}).__aenter__()
+            if self._pattern is not None:
+                names = await self._reader.topic_names()
+                found = sorted({*self._topics, *(t for t in names if re.match(self._pattern, t))})
+                if found != sorted(self._topics):
+                    self._topics = found
+                    await self.close()
+                    self._reader = await LagReader(self._kafka, {self._service: self._topics}).__aenter__()
             for (topic, partition), lag in (await self._reader.read_partitions(self._service)).items():
                 LAG.labels(self._service, topic, str(partition)).set(lag)
         except Exception:

@@ -40,6 +40,7 @@ class ServiceRuntime:
     _kafka_task: asyncio.Task[None] | None = field(default=None, init=False)
     _broker_started: bool = field(default=False, init=False)
     consumed_topics: list[str] = field(default_factory=list, init=False)
+    consumed_pattern: str | None = field(default=None, init=False)  # a pattern subscription's
     _lag: LagExporter | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -121,7 +122,7 @@ class ServiceRuntime:
         self._relay_task = asyncio.create_task(self._relay.run(), name=f"{self.name}-relay")
         await self.broker.start()
         self._broker_started = True
-        self._lag = LagExporter(s, service=self.name, topics=self.consumed_topics)
+        self._lag = LagExporter(s, service=self.name, topics=self.consumed_topics, pattern=self.consumed_pattern)
         log.info("%s connected to Kafka at %s", self.name, s.describe())
 
     async def stop(self) -> None:

@@ -3,6 +3,7 @@ what an operator sees when the password is wrong: one clear line, /readyz 503, n
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -368,3 +369,14 @@ async def test_a_sender_is_known_by_its_topic_and_held_to_its_authority(secure: 
     assert not [e for e in canonical if e["data"].get("uscc") in (mine, theirs)]
     status, _ = await read(f"{secure.url('awards')}/v1/enterprises/{mine}/awards")
     assert status == 404
+    # Registration's lag gauge covers the new sender's topic too: read to the end.
+    lag_line = re.compile(
+        r'kafka_consumer_lag{partition="\d+",service="registration",'
+        rf'topic="{re.escape(topics.sender_intake(name))}"}} (\d+)\.0'
+    )
+
+    async def lags() -> list[str]:
+        return lag_line.findall(str((await read(f"{secure.url('registration')}/metrics", None))[1]))
+
+    found = await eventually(lags, lambda v: len(v) == 6 and set(v) == {"0"}, timeout=60)
+    assert (len(found), set(found)) == (6, {"0"})
