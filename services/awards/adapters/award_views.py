@@ -27,6 +27,21 @@ async def declines_of(conn: asyncpg.Connection, uscc: str) -> list[asyncpg.Recor
     )
 
 
+async def find_enterprises(conn: asyncpg.Connection, text: str, limit: int) -> list[asyncpg.Record]:
+    """Enterprises whose code starts with or contains `text`, or whose name contains it
+    (literally: strpos, no pattern characters); code prefixes first, then name prefixes."""
+    return list(
+        await conn.fetch(
+            "SELECT uscc, name, division_code, registered_on FROM enterprises "
+            "WHERE strpos(uscc, upper($1)) > 0 OR strpos(lower(name), lower($1)) > 0 "
+            "ORDER BY starts_with(uscc, upper($1)) DESC, starts_with(lower(name), lower($1)) DESC, name, uscc "
+            "LIMIT $2",
+            text,
+            limit,
+        )
+    )
+
+
 async def registration_of(conn: asyncpg.Connection, uscc: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM enterprises WHERE uscc = $1", uscc)
 

@@ -3,7 +3,7 @@ list, a summary."""
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from services.awards.service_layer import award_queries
 from shared.enums import Rule
@@ -11,6 +11,17 @@ from shared.http_errors import responses
 from shared.http_params import PageCursor, PageLimit, Uscc, next_cursor, pool_of, seq_after
 
 router = APIRouter(prefix="/v1", tags=["awards"])
+
+
+@router.get("/enterprises", responses=responses(401, 403, 422, 503))
+async def find_enterprises(
+    request: Request,
+    q: str = Query(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"),
+    limit: int = Query(default=20, ge=1, le=100),
+) -> dict[str, Any]:
+    """Enterprises by part of their code (prefix or substring) or of their name, code
+    prefixes first; `more` says the list was cut at `limit`."""
+    return await award_queries.find_enterprises(pool_of(request), q, limit)
 
 
 @router.get("/enterprises/{uscc}/awards", responses=responses(401, 403, 404, 422, 503))

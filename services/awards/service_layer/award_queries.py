@@ -61,6 +61,26 @@ async def enterprise_awards(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
         return await _awards_document(conn, uscc)
 
 
+async def find_enterprises(pool: asyncpg.Pool, text: str, limit: int) -> dict[str, Any]:
+    """The lookup page's search: by part of the code or of the (Chinese) name."""
+    async with pool.acquire() as conn:
+        rows = await award_views.find_enterprises(conn, text.strip(), limit + 1)
+    return {
+        "query": text.strip(),
+        "enterprises": [
+            {
+                "uscc": r["uscc"],
+                "name": r["name"],
+                "division_code": r["division_code"],
+                "division_name": name_of(r["division_code"]),
+                "registered_on": r["registered_on"].isoformat(),
+            }
+            for r in rows[:limit]
+        ],
+        "more": len(rows) > limit,
+    }
+
+
 async def enterprise_record(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
     """What the lookup page shows: the registry facts awards holds, the incubation stints
     built from them, and every grant, decline and reversal with its explanation."""
