@@ -96,6 +96,15 @@ def prefecture_of(code: str) -> str:
     return f"{prefix}00"
 
 
+def prefixes_of(prefecture: str) -> tuple[str, ...]:
+    """The four-digit prefixes of the county codes that roll up to `prefecture` (its own,
+    and its predecessors'); a region-level city (6590xx) is its own code."""
+    if prefecture.startswith("6590"):
+        return (prefecture,)
+    own = prefecture[:4]
+    return (own, *sorted(p for p, successor in _SUCCESSOR_PREFIX.items() if successor == own))
+
+
 def is_prefecture(code: str) -> bool:
     return code in PREFECTURES
 

@@ -31,12 +31,14 @@ def incubator_state(uscc: str, inc: str, operator: str) -> dict[str, Any]:
     }
 
 
-def canonical_awarded(uscc: str, inc: str, operator: str, division: str) -> list[dict[str, Any]]:
+def canonical_awarded(
+    uscc: str, inc: str, operator: str, division: str, name: str | None = None
+) -> list[dict[str, Any]]:
     """An enterprise incubated since 2015-01-05 and certified High-Tech on 2016-09-01:
     100,000 CNY to the operator and 100,000 to the enterprise."""
     state = {**incubator_state(uscc, inc, operator), "division_code": division}
     return [
-        f.enterprise(uscc, division=division, registered_on="2014-12-01"),
+        f.enterprise(uscc, division=division, registered_on="2014-12-01", name=name),
         f.envelope("EnterpriseAdmitted", {**state, "admitted_on": "2015-01-05"}),
         f.certified(uscc, "2016-09-01"),
     ]

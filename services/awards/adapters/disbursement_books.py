@@ -9,8 +9,10 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.awards.adapters.owed_sql import OWED_FROM, owed_where
 from services.awards.domain.audit import Actor
 from services.awards.domain.disbursement import Stage, stage_of
+from services.awards.domain.owed_filter import Matching, OwedFilter
 
 
 async def audit(conn: asyncpg.Connection, actor: Actor, entries: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
@@ -59,6 +61,16 @@ async def audit_chain_breaks(conn: asyncpg.Connection) -> tuple[int, bytes | Non
         if not (r["linked"] and r["intact"])
     ]
     return len(rows), (bytes(rows[-1]["row_hash"]) if rows else None), breaks
+
+
+async def lock_owed_matching(conn: asyncpg.Connection, f: OwedFilter) -> tuple[Matching, list[uuid.UUID]]:
+    """Lock the owed payouts matching `f` (in payout order, as `lock_payouts` does) and say
+    how many they are and what they total, as they are now that no one else can move them."""
+    where, args = owed_where(f)
+    rows = await conn.fetch(
+        f"SELECT p.payout_id, p.amount_cny {OWED_FROM} WHERE {where} ORDER BY p.payout_id FOR UPDATE OF p", *args
+    )
+    return Matching(len(rows), sum(r["amount_cny"] for r in rows)), [r["payout_id"] for r in rows]
 
 
 async def lock_payouts(conn: asyncpg.Connection, payout_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, asyncpg.Record]:

@@ -6,16 +6,41 @@ import uuid
 import asyncpg
 
 from services.awards.adapters.disbursement_books import BATCH_COLUMNS
+from services.awards.adapters.owed_sql import OWED, OWED_FROM, owed_where
 from services.awards.domain.disbursement import Stage
+from services.awards.domain.owed_filter import Matching, OwedFilter
 
 _STAGE_SQL = {
-    Stage.OWED: "p.status = 'issued' AND d.state IS NULL",
+    Stage.OWED: OWED,
     Stage.REVERSED: "p.status = 'reversed' AND d.state IS NULL",
     **{
         s: f"d.state = '{s.value}'"
         for s in (Stage.APPROVED, Stage.BATCHED, Stage.RECALL_REQUESTED, Stage.PAID, Stage.CANCELLED)
     },
 }
+
+
+async def owed_matching(conn: asyncpg.Connection, f: OwedFilter, *, after: int, limit: int) -> list[asyncpg.Record]:
+    where, args = owed_where(f, first=3)
+    return list(
+        await conn.fetch(
+            "SELECT p.seq, p.payout_id, p.enterprise_uscc, e.name AS enterprise_name, p.rule, p.recipient_role, "
+            "p.recipient_uscc, p.recipient_name, p.amount_cny, p.basis_date "
+            f"{OWED_FROM} WHERE p.seq > $1 AND {where} ORDER BY p.seq LIMIT $2",
+            after,
+            limit,
+            *args,
+        )
+    )
+
+
+async def owed_summary(conn: asyncpg.Connection, f: OwedFilter) -> Matching:
+    where, args = owed_where(f)
+    row = await conn.fetchrow(
+        f"SELECT count(*) AS n, coalesce(sum(p.amount_cny), 0)::bigint AS cny {OWED_FROM} WHERE {where}", *args
+    )
+    assert row is not None
+    return Matching(row["n"], row["cny"])
 
 
 async def recent_batches(conn: asyncpg.Connection, limit: int = 200) -> list[asyncpg.Record]:

@@ -5,14 +5,16 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.awards.domain.audit import Actor
 from services.awards.domain.confirmations import CONFIRMATION_HEADER
 from services.awards.domain.disbursement import Stage
+from services.awards.domain.owed_filter import Matching, OwedFilter
 from services.awards.service_layer import confirmations, disbursement, disbursement_queries
 from services.awards.service_layer import treasury_exceptions as treasury_exceptions_
 from shared.auth import Approver, Principal, Reader, Treasurer
+from shared.enums import RecipientRole, Rule
 from shared.http_errors import responses
 from shared.http_params import CSV, XLSX, PageCursor, PageLimit, Uscc, next_cursor, pool_of, seq_after
 
@@ -33,16 +35,74 @@ def _actor(request: Request, response: Response, p: Principal) -> Actor:
     )
 
 
+class OwedQuery(BaseModel):
+    """Which owed payouts: every field narrows; none means all."""
+
+    rule: Rule | None = None
+    recipient_role: RecipientRole | None = None
+    prefecture: str | None = Field(default=None, pattern=r"^65\d{2}00$|^6590\d{2}$")
+    basis_month: str | None = Field(default=None, pattern=r"^(20\d{2})-(0[1-9]|1[0-2])$")
+    min_amount_cny: int | None = Field(default=None, ge=0, le=10**12)
+    max_amount_cny: int | None = Field(default=None, ge=0, le=10**12)
+    q: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+    )
+
+    def owed_filter(self) -> OwedFilter:
+        return OwedFilter(
+            self.rule, self.recipient_role, self.prefecture, self.basis_month,
+            self.min_amount_cny, self.max_amount_cny, self.q.strip() if self.q else None,
+        )  # fmt: skip
+
+
+class AllMatching(OwedQuery):
+    """The filter with what the officer saw it match: approved only if it still does."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=1, le=10**7)
+    total_cny: int = Field(ge=0, le=10**15)
+
+
 class ApprovalRequest(BaseModel):
-    payout_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+    model_config = ConfigDict(extra="forbid")
+    payout_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=1000)
+    all_matching: AllMatching | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "ApprovalRequest":
+        if (self.payout_ids is None) == (self.all_matching is None):
+            raise ValueError("give either payout_ids or all_matching")
+        return self
 
 
-@router.post("/approvals", responses=responses(400, 401, 403, 422, 503))
+@router.post("/approvals", responses=responses(400, 401, 403, 409, 422, 503))
 async def approve(request: Request, response: Response, body: ApprovalRequest, who: Approver) -> dict[str, Any]:
-    """Approve owed payouts. Each id is answered: approved, already_approved, not_owed
-    (reversed or cancelled) or unknown_payout; only `approved` changes anything."""
+    """Approve owed payouts: the ids chosen (up to 1,000), or all that match a filter with
+    the count and total CNY the officer saw (409 and nothing approved if the matching set
+    changed since). Each payout is answered: approved, already_approved, not_owed (reversed
+    or cancelled), held_for_recall or unknown_payout; only `approved` changes anything."""
     actor = _actor(request, response, who)
+    if body.all_matching is not None:
+        seen = Matching(body.all_matching.count, body.all_matching.total_cny)
+        f = body.all_matching.owed_filter()
+        return {"results": await disbursement.approve_matching(pool_of(request), actor, f, seen)}
+    assert body.payout_ids is not None
     return {"results": await disbursement.approve_payouts(pool_of(request), actor, body.payout_ids)}
+
+
+@router.get("/disbursement/owed", responses=responses(401, 403, 422, 503))
+async def owed_payouts(
+    request: Request,
+    _: Reader,
+    query: Annotated[OwedQuery, Query()],
+    limit: int = PageLimit,
+    cursor: str | None = PageCursor,
+) -> dict[str, Any]:
+    """Owed payouts matching the filter (`q`: part of the enterprise's or the recipient's
+    name or code), with how many match in all and what they total."""
+    doc = await disbursement_queries.owed(pool_of(request), query.owed_filter(), after=seq_after(cursor), limit=limit)
+    return {**{k: v for k, v in doc.items() if k != "last_seq"}, "next_cursor": next_cursor(doc["last_seq"])}
 
 
 class BatchRequest(BaseModel):

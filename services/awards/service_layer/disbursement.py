@@ -23,6 +23,7 @@ from services.awards.domain.disbursement import (
     release_refusal,
     stage_of,
 )
+from services.awards.domain.owed_filter import Matching, OwedFilter, changed_since_seen
 from services.awards.domain.reconcile import Reversal
 from services.awards.service_layer.messages import award_message, payout_fields
 from shared import outbox
@@ -37,25 +38,41 @@ CRASH_POINT = "awards-disbursement"
 
 
 async def approve_payouts(pool: asyncpg.Pool, actor: Actor, payout_ids: Sequence[uuid.UUID]) -> list[dict[str, str]]:
-    ids = list(dict.fromkeys(payout_ids))
-    now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
-        rows = await books.lock_payouts(conn, ids)
-        held = await books.recalled_predecessors(conn, ids)
-        results: list[dict[str, str]] = []
-        approved: list[asyncpg.Record] = []
-        for pid in ids:
-            r = rows.get(pid)
-            outcome = approve(books.stage(r) if r else None, predecessor_recalled=pid in held)
-            results.append({"payout_id": str(pid), "outcome": outcome.value, "message": _approval_message(outcome, r)})
-            if outcome is ApprovalOutcome.APPROVED and r is not None:
-                approved.append(r)
-        await books.mark_approved(conn, approved, actor.subject)
-        await outbox.enqueue(conn, [_approved(r, actor, now) for r in approved])
-        await books.audit(
-            conn, actor, [("payout.approve", str(r["payout_id"]), {"amount_cny": r["amount_cny"]}) for r in approved]
-        )
+        results = await _approve(conn, actor, list(dict.fromkeys(payout_ids)))
     crash_point(CRASH_POINT)
+    return results
+
+
+async def approve_matching(pool: asyncpg.Pool, actor: Actor, f: OwedFilter, seen: Matching) -> list[dict[str, str]]:
+    """Approve every owed payout matching `f` — if they are still the ones the officer saw
+    (their count and total CNY); else refuse and approve nothing."""
+    async with pool.acquire() as conn, conn.transaction():
+        now_matching, ids = await books.lock_owed_matching(conn, f)
+        if (why := changed_since_seen(seen, now_matching)) is not None:
+            raise Conflict(why)
+        results = await _approve(conn, actor, ids)
+    crash_point(CRASH_POINT)
+    return results
+
+
+async def _approve(conn: asyncpg.Connection, actor: Actor, ids: list[uuid.UUID]) -> list[dict[str, str]]:
+    now = datetime.now(UTC)
+    rows = await books.lock_payouts(conn, ids)
+    held = await books.recalled_predecessors(conn, ids)
+    results: list[dict[str, str]] = []
+    approved: list[asyncpg.Record] = []
+    for pid in ids:
+        r = rows.get(pid)
+        outcome = approve(books.stage(r) if r else None, predecessor_recalled=pid in held)
+        results.append({"payout_id": str(pid), "outcome": outcome.value, "message": _approval_message(outcome, r)})
+        if outcome is ApprovalOutcome.APPROVED and r is not None:
+            approved.append(r)
+    await books.mark_approved(conn, approved, actor.subject)
+    await outbox.enqueue(conn, [_approved(r, actor, now) for r in approved])
+    await books.audit(
+        conn, actor, [("payout.approve", str(r["payout_id"]), {"amount_cny": r["amount_cny"]}) for r in approved]
+    )
     return results
 
 

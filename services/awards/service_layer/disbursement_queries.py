@@ -10,6 +10,7 @@ import orjson
 from services.awards.adapters import disbursement_books as books
 from services.awards.adapters import disbursement_views as views
 from services.awards.domain.disbursement import Stage, net_position
+from services.awards.domain.owed_filter import OwedFilter
 from services.awards.service_layer.disbursement import batch_document
 from shared.errors import NotFound
 
@@ -37,6 +38,34 @@ async def batch_with_lines(pool: asyncpg.Pool, batch_id: uuid.UUID) -> dict[str,
             }
             for p in lines
         ],
+    }
+
+
+async def owed(pool: asyncpg.Pool, f: OwedFilter, *, after: int, limit: int) -> dict[str, Any]:
+    """The owed payouts matching `f`, a page at a time, with how many match in all and
+    what they total: what an officer sees before approving all that match."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        matching = await views.owed_summary(conn, f)
+        rows = await views.owed_matching(conn, f, after=after, limit=limit + 1)
+    page = rows[:limit]
+    return {
+        "count": matching.count,
+        "total_cny": matching.total_cny,
+        "payouts": [
+            {
+                "payout_id": str(r["payout_id"]),
+                "enterprise_uscc": r["enterprise_uscc"],
+                "enterprise_name": r["enterprise_name"],
+                "rule": r["rule"],
+                "recipient_role": r["recipient_role"],
+                "recipient_uscc": r["recipient_uscc"],
+                "recipient_name": r["recipient_name"],
+                "amount_cny": r["amount_cny"],
+                "basis_date": r["basis_date"].isoformat(),
+            }
+            for r in page
+        ],
+        "last_seq": page[-1]["seq"] if len(rows) > limit else None,
     }
 
 
