@@ -1,5 +1,7 @@
 """The policy office's tools at province scale (issue 10): a what-if over a 300,000-
-enterprise ledger and a 100,000-row payout export, timed, with the export's peak memory.
+enterprise ledger and a 100,000-row payout export, timed, with the export's peak memory;
+and the approvals' first screen and filter changes over every owed payout of that ledger
+(issue 27: under 300 ms each, server time).
 
 A synthetic ledger (every enterprise incubated; some graduate, certify, list, transfer,
 partly outside the windows) is written into a scratch awards schema and decided by the
@@ -11,6 +13,7 @@ service's own `decide_and_reconcile`, so the what-if compares against a real led
 import asyncio
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -25,12 +28,14 @@ from tqdm import tqdm
 
 from bench.bench_stack import DSN, stack
 from services.awards.adapters.payout_export import csv_chunks, write_workbook
+from services.awards.domain.owed_filter import OwedFilter
 from services.awards.domain.policy import Policy
 from services.awards.domain.what_if import adjusted
+from services.awards.service_layer.disbursement_queries import owed
 from services.awards.service_layer.rules import decide_and_reconcile
 from services.awards.service_layer.what_if_budget import what_if
 from shared import db
-from shared.enums import Rule
+from shared.enums import RecipientRole, Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = "awards_scale"
@@ -131,6 +136,7 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
             f"ledger {tot['ledger']['payouts']:,} payouts {tot['ledger']['amount_cny']:,} CNY"
         )
         out[f"what_if_{'same' if p is policy else 'wider'}_s"] = took
+    out |= await owed_screens(pool)
     args = (None, None, None, None)
 
     async def csv_bytes() -> int:
@@ -161,6 +167,29 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
     )
     await pool.close()
     return {**out, "export_rows": rows, "csv_peak_mb": csv_peak / 1e6, "xlsx_peak_mb": xlsx_peak / 1e6}
+
+
+async def owed_screens(pool: asyncpg.Pool) -> dict[str, float]:
+    """The approvals page's queries (count, total and the first 100 rows), median of 7."""
+    screens = {
+        "first screen (all owed)": OwedFilter(),
+        "filter: rule": OwedFilter(rule=Rule.EQUITY_LISTING),
+        "filter: role + basis month": OwedFilter(recipient_role=RecipientRole.OPERATOR, basis_month="2016-03"),
+        "filter: amount range": OwedFilter(min_amount_cny=150_000, max_amount_cny=250_000),
+        "search: part of a name": OwedFilter(text="企业 1234"),
+        "search: part of a code": OwedFilter(text="00012345"),
+    }
+    out = {}
+    for label, f in screens.items():
+        timings, doc = [], {}
+        for _ in range(7):
+            t = time.perf_counter()
+            doc = await owed(pool, f, after=0, limit=100)
+            timings.append((time.perf_counter() - t) * 1000)
+        ms = statistics.median(timings)
+        print(f"  approvals, {label}: {ms:.0f} ms for {doc['count']:,} owed payouts, {doc['total_cny']:,} CNY")
+        out[f"owed_{label}_ms"] = ms
+    return out
 
 
 def main() -> None:
