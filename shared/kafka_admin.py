@@ -59,6 +59,13 @@ _RESOURCE = {Resource.TOPIC: ResourceType.TOPIC, Resource.GROUP: ResourceType.GR
 _PATTERN = {Pattern.LITERAL: ResourcePatternType.LITERAL, Pattern.PREFIXED: ResourcePatternType.PREFIXED}
 
 
+def settings_of(variables: Mapping[str, str]) -> ServiceSettings:
+    """The ops client's Kafka and topic settings from these variables alone."""
+    return ServiceSettings.model_validate(
+        {k.lower(): v for k, v in variables.items() if k.lower() in ServiceSettings.model_fields}
+    )
+
+
 def admin_client(s: KafkaSettings) -> AdminClient:
     return AdminClient(librdkafka_config(s))
 
@@ -241,9 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         each.add_argument("--registry", type=Path, default=default_registry())
     args = parser.parse_args(argv)
     env = local_vars()
-    s = ServiceSettings.model_validate(
-        {k.lower(): v for k, v in env.items() if k.lower() in ServiceSettings.model_fields}
-    )
+    s = settings_of(env)
     admin = admin_client(s)
     try:
         if args.command == "topics":

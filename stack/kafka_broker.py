@@ -100,12 +100,8 @@ def provision_kafka(client_env: dict[str, str], *, grant_services: bool) -> None
     """As the ops principal: the platform's topics (services create none) and, on the
     SASL stack, each service's ACLs. Idempotent."""
     from shared import kafka_access, kafka_admin, topics
-    from shared.settings import ServiceSettings
 
-    wanted = {k: v for k, v in os.environ.items() if k.startswith("TOPIC_")} | client_env
-    settings = ServiceSettings.model_validate(
-        {k.lower(): v for k, v in wanted.items() if k.lower() in ServiceSettings.model_fields}
-    )
+    settings = kafka_admin.settings_of({k: v for k, v in os.environ.items() if k.startswith("TOPIC_")} | client_env)
     admin = kafka_admin.admin_client(settings)
     created = kafka_admin.create_topics(admin, topics.ALL, settings.topic_spec)
     if created:

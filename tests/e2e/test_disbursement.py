@@ -8,7 +8,6 @@ import csv
 import hashlib
 import io
 import re
-import shutil
 import time
 import uuid
 from collections import Counter
@@ -22,7 +21,7 @@ import pytest
 
 from shared import topics
 from tests.support.auth import bearer
-from tests.support.browser import as_reader, chromium
+from tests.support.browser import as_reader, chromium, page_in_chromium
 from tests.support.disbursement import (
     ALICE,
     BOB,
@@ -386,26 +385,17 @@ def _type(record: Any) -> str:
 
 @pytest.mark.browser
 async def test_the_approval_page_approves_a_payout_in_chromium(stack: Stack) -> None:
-    from playwright.async_api import async_playwright
-
     _, _, payouts, _ = await awarded(stack, "650402")
     target = payouts[0]["payout_id"]
-    async with async_playwright() as p:
-        exe = shutil.which("chromium")
-        assert exe, "chromium is installed by stack/system-deps.sh"
-        browser = await p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        try:
-            page = await browser.new_page()
-            await page.goto(f"{stack.url('awards')}/approvals")
-            await page.fill("#token", ALICE["Authorization"].removeprefix("Bearer "))
-            await page.click("#load")
-            row = page.locator(f'tr[data-payout-id="{target}"]')
-            await row.locator("button.approve").click()
-            await page.wait_for_selector(f'tr[data-payout-id="{target}"][data-outcome="approved"]', timeout=15_000)
-            outcome = await row.locator("td.outcome").inner_text()
-            who = await page.inner_text("#who")
-        finally:
-            await browser.close()
+    async with page_in_chromium() as page:
+        await page.goto(f"{stack.url('awards')}/approvals")
+        await page.fill("#token", ALICE["Authorization"].removeprefix("Bearer "))
+        await page.click("#load")
+        row = page.locator(f'tr[data-payout-id="{target}"]')
+        await row.locator("button.approve").click()
+        await page.wait_for_selector(f'tr[data-payout-id="{target}"][data-outcome="approved"]', timeout=15_000)
+        outcome = await row.locator("td.outcome").inner_text()
+        who = await page.inner_text("#who")
     assert outcome.startswith("approved — approved 100000 CNY to ")
     assert who == "Alice · approver"
     r = await call(stack, "GET", "/v1/disbursement/payouts", READER, params={"stage": "approved", "limit": 1000})

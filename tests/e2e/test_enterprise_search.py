@@ -1,7 +1,6 @@
 """Issue 27, the lookup by what officers know: part of an enterprise's Chinese name, or
 part of its code (prefix or substring), then the record as before."""
 
-import shutil
 import uuid
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 
 from shared import topics
 from tests.support import factories as f
-from tests.support.browser import as_reader
+from tests.support.browser import as_reader, page_in_chromium
 from tests.support.http import eventually
 from tests.support.kafka_io import publish
 from tests.support.stack import Stack
@@ -84,26 +83,17 @@ async def test_a_search_that_cannot_mean_anything_is_a_clear_422(
 async def test_an_officer_finds_an_enterprise_by_part_of_its_name_in_chromium(
     stack: Stack, three: tuple[str, list[dict[str, Any]]]
 ) -> None:
-    from playwright.async_api import async_playwright
-
     tag, (_, _, fruit) = three
-    async with async_playwright() as p:
-        exe = shutil.which("chromium")
-        assert exe, "chromium is installed by stack/system-deps.sh"
-        browser = await p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        try:
-            page = await browser.new_page()
-            await page.goto(as_reader(f"{stack.url('awards')}/lookup"))
-            await page.fill("#uscc", f"{tag}伊犁")
-            await page.click("#find button[type=submit]")
-            await page.wait_for_selector(f'tr[data-uscc="{fruit["uscc"]}"]', timeout=15_000)
-            status = await page.inner_text("#status")
-            await page.click(f'a[data-open="{fruit["uscc"]}"]')
-            await page.wait_for_selector("body[data-loaded=true]", timeout=15_000)
-            heading = await page.inner_text("#result h2")
-            url = page.url
-        finally:
-            await browser.close()
+    async with page_in_chromium() as page:
+        await page.goto(as_reader(f"{stack.url('awards')}/lookup"))
+        await page.fill("#uscc", f"{tag}伊犁")
+        await page.click("#find button[type=submit]")
+        await page.wait_for_selector(f'tr[data-uscc="{fruit["uscc"]}"]', timeout=15_000)
+        status = await page.inner_text("#status")
+        await page.click(f'a[data-open="{fruit["uscc"]}"]')
+        await page.wait_for_selector("body[data-loaded=true]", timeout=15_000)
+        heading = await page.inner_text("#result h2")
+        url = page.url
     assert status == f"1 家企业 enterprises match “{tag}伊犁”"
     assert heading == fruit["name"]
     assert url.endswith(f"/lookup?uscc={fruit['uscc']}")

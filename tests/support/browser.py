@@ -1,8 +1,11 @@
 """Headless Debian Chromium (installed by stack/system-deps.sh) for the page tests."""
 
+import contextlib
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from tests.support.auth import READER
 from tests.support.stack import ROOT, TEST_STACK
@@ -13,6 +16,21 @@ ARTIFACTS = ROOT / "artifacts"
 def as_reader(url: str) -> str:
     """The page signed in as a reader: the token in the #token= fragment (shared/web/signin.js)."""
     return f"{url}#token={READER['Authorization'].removeprefix('Bearer ')}"
+
+
+@contextlib.asynccontextmanager
+async def page_in_chromium() -> AsyncIterator[Any]:
+    """A Playwright page in the Debian Chromium, closed afterwards."""
+    from playwright.async_api import async_playwright
+
+    exe = shutil.which("chromium")
+    assert exe, "chromium is installed by stack/system-deps.sh"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        try:
+            yield await browser.new_page()
+        finally:
+            await browser.close()
 
 
 def chromium(*args: str) -> str:

@@ -41,6 +41,20 @@ async def batch_with_lines(pool: asyncpg.Pool, batch_id: uuid.UUID) -> dict[str,
     }
 
 
+def _payout(r: asyncpg.Record) -> dict[str, Any]:
+    """A payout as every disbursement list shows it."""
+    return {
+        "payout_id": str(r["payout_id"]),
+        "enterprise_uscc": r["enterprise_uscc"],
+        "rule": r["rule"],
+        "recipient_role": r["recipient_role"],
+        "recipient_uscc": r["recipient_uscc"],
+        "recipient_name": r["recipient_name"],
+        "amount_cny": r["amount_cny"],
+        "basis_date": r["basis_date"].isoformat(),
+    }
+
+
 async def owed(pool: asyncpg.Pool, f: OwedFilter, *, after: int, limit: int) -> dict[str, Any]:
     """The owed payouts matching `f`, a page at a time, with how many match in all and
     what they total: what an officer sees before approving all that match."""
@@ -51,20 +65,7 @@ async def owed(pool: asyncpg.Pool, f: OwedFilter, *, after: int, limit: int) -> 
     return {
         "count": matching.count,
         "total_cny": matching.total_cny,
-        "payouts": [
-            {
-                "payout_id": str(r["payout_id"]),
-                "enterprise_uscc": r["enterprise_uscc"],
-                "enterprise_name": r["enterprise_name"],
-                "rule": r["rule"],
-                "recipient_role": r["recipient_role"],
-                "recipient_uscc": r["recipient_uscc"],
-                "recipient_name": r["recipient_name"],
-                "amount_cny": r["amount_cny"],
-                "basis_date": r["basis_date"].isoformat(),
-            }
-            for r in page
-        ],
+        "payouts": [{**_payout(r), "enterprise_name": r["enterprise_name"]} for r in page],
         "last_seq": page[-1]["seq"] if len(rows) > limit else None,
     }
 
@@ -80,14 +81,7 @@ async def payouts_at_stage(
     return (
         [
             {
-                "payout_id": str(r["payout_id"]),
-                "enterprise_uscc": r["enterprise_uscc"],
-                "rule": r["rule"],
-                "recipient_role": r["recipient_role"],
-                "recipient_uscc": r["recipient_uscc"],
-                "recipient_name": r["recipient_name"],
-                "amount_cny": r["amount_cny"],
-                "basis_date": r["basis_date"].isoformat(),
+                **_payout(r),
                 "approved_by": r["approved_by"],
                 "batch_id": str(r["batch_id"]) if r["batch_id"] else None,
                 "paid_on": r["paid_on"].isoformat() if r["paid_on"] else None,
