@@ -43,6 +43,9 @@ def up() -> None:
     if WITH_PROMETHEUS:
         env["PROMETHEUS_URL"] = f"http://127.0.0.1:{PROMETHEUS_PORT}"
     LOCAL.mkdir(exist_ok=True)
+    # It holds the migration role's password: the operator's alone (0600).
+    STACK_ENV.touch(mode=0o600)
+    os.chmod(STACK_ENV, 0o600)
     STACK_ENV.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     say(f"up in {time.monotonic() - t0:.1f}s; endpoints in {STACK_ENV}")
     say(f"  kafka        {env['KAFKA_BOOTSTRAP_SERVERS']} ({env.get('KAFKA_SECURITY_PROTOCOL', 'PLAINTEXT')})")

@@ -85,6 +85,7 @@ def test_make_up_twice_restart_one_and_down() -> None:
         started = pids()
         assert set(started) == set(NAMES) and all(alive(p) for p in started.values())
         env_file = (STACK / "stack.env").read_text()
+        assert (STACK / "stack.env").stat().st_mode & 0o077 == 0  # it holds a database password
         assert "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:31092" in env_file
         # The operator's shell is the migration role, with the password the stack made for it.
         migrator = (STACK / "pg-secrets" / "xj_migrator.password").read_text().strip()
