@@ -11,13 +11,11 @@ Production points AUTH_JWKS_URL at a real one and SENDER_AUTHORITY_FILE at its r
 import argparse
 import json
 import os
-import time
-from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from shared.dev_sign_in import jwks_of, mint, new_key
 from shared.events import INTAKE_MODELS
 from stack.layout import LOCAL
 
@@ -29,40 +27,6 @@ DEV_AUDIENCE = "xj-awards"
 DEV_KID = "dev-1"
 SENDERS_FILE = DIR / "senders.json"
 DEV_SENDER = "dev"  # the development stack's sender: every event type, every carrier
-
-
-def new_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def jwks_of(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    return {"keys": [{**public, "kid": kid, "use": "sig", "alg": "RS256"}]}
-
-
-def mint(
-    key: rsa.RSAPrivateKey,
-    kid: str,
-    subject: str,
-    roles: list[str],
-    *,
-    issuer: str,
-    audience: str,
-    ttl_s: int = 8 * 3600,
-    **claims: Any,
-) -> str:
-    now = int(time.time())
-    body = {
-        "iss": issuer,
-        "aud": audience,
-        "sub": subject,
-        "name": subject.title(),
-        "roles": roles,
-        "iat": now,
-        "exp": now + ttl_s,
-        **claims,
-    }
-    return jwt.encode(body, key, algorithm="RS256", headers={"kid": kid})
 
 
 def dev_key() -> rsa.RSAPrivateKey:
@@ -87,7 +51,8 @@ def service_env() -> dict[str, str]:
         SENDERS_FILE.parent.mkdir(parents=True, exist_ok=True)
         SENDERS_FILE.write_text(json.dumps({"senders": {DEV_SENDER: {"event_types": sorted(INTAKE_MODELS)}}}))
     if os.environ.get("AUTH_JWKS_FILE") or os.environ.get("AUTH_JWKS_URL"):
-        return {**{k: v for k, v in os.environ.items() if k.startswith("AUTH_")}, "SENDER_AUTHORITY_FILE": senders}
+        own = {k: v for k, v in os.environ.items() if k.startswith(("AUTH_", "DEV_SIGN_IN_"))}
+        return {**own, "SENDER_AUTHORITY_FILE": senders}
     JWKS_FILE.parent.mkdir(parents=True, exist_ok=True)
     JWKS_FILE.write_text(json.dumps(jwks_of(dev_key(), DEV_KID)))
     return {
@@ -95,6 +60,9 @@ def service_env() -> dict[str, str]:
         "AUTH_ISSUER": DEV_ISSUER,
         "AUTH_AUDIENCE": DEV_AUDIENCE,
         "SENDER_AUTHORITY_FILE": senders,
+        # The workspace's sign-in form (awards, loopback only): shared/dev_sign_in.py.
+        "DEV_SIGN_IN_KEY_FILE": str(KEY_FILE),
+        "DEV_SIGN_IN_KID": DEV_KID,
     }
 
 

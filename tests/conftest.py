@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from tests.support.auth import READER
+from tests.support.auth import KID, READER
 from tests.support.backends import current_backend
 from tests.support.stack import AUTH_AUDIENCE, AUTH_ISSUER, ROOT, SERVICE_PORTS, TEST_STACK, Infra, Stack
 
@@ -43,6 +43,9 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
         "AUTH_AUDIENCE": AUTH_AUDIENCE,
         # tests/support/auth.py writes this too: who may send what over HTTP.
         "SENDER_AUTHORITY_FILE": str(TEST_STACK / "senders.json"),
+        # The workspace's development sign-in form signs with the tests' key.
+        "DEV_SIGN_IN_KEY_FILE": str(TEST_STACK / "dev-signing-key.pem"),
+        "DEV_SIGN_IN_KID": KID,
         **extra,
     }
 

@@ -12,6 +12,7 @@ from services.awards.settings import AwardsSettings
 from shared import topics
 from shared.auth import READ
 from shared.consumer import subscribe_batches
+from shared.dev_sign_in import dev_sign_in_router
 from shared.events import AWARD_MODELS
 from shared.http import service_app
 from shared.runtime import ServiceRuntime
@@ -44,4 +45,7 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
         app.include_router(r, dependencies=[READ])
     app.include_router(disbursement_api.router)  # each route names the role it acts for
     app.include_router(pages)  # page shells hold no data; the data they fetch is guarded
+    if settings.dev_sign_in_key_file is not None:  # the local stack only: it refuses anything else
+        key, kid = settings.dev_sign_in_key_file, settings.dev_sign_in_kid
+        app.include_router(dev_sign_in_router(key, kid, settings.http_host, settings.auth()))
     return app

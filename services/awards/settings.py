@@ -1,6 +1,7 @@
 """Awards settings; the policy's numbers are configuration (SPEC §2.1)."""
 
 from datetime import date
+from pathlib import Path
 
 from pydantic import Field
 
@@ -17,6 +18,9 @@ class AwardsSettings(ServiceSettings):
     award_transfer_cny: int = Field(default=100_000, ge=0)
     high_tech_window_years: int = Field(default=1, ge=0, le=10)
     listing_window_years: int = Field(default=2, ge=0, le=10)
+    # The local stack's development sign-in form (shared/dev_sign_in.py); unset in production.
+    dev_sign_in_key_file: Path | None = None
+    dev_sign_in_kid: str = "dev-1"
 
     def policy(self) -> Policy:
         return Policy(

@@ -71,5 +71,64 @@ const XJ = (() => {
     document.querySelectorAll("a[data-signed]").forEach(a => (a.onclick = ev => { ev.preventDefault(); download(a.href); }));
     show();
   }
-  return { token, headers, claims, api, download, mount };
+  const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  const cny = n => "¥" + (n ?? 0).toLocaleString("zh-CN");
+  const held = () => new Set([].concat((claims() || {}).roles || []));
+  const can = (...roles) => roles.some(r => held().has(r));
+  // Pages show only what the roles allow: [data-role="approver treasurer"] is hidden unless
+  // the token holds one of them. Display only: the service refuses the call anyway (403).
+  function applyRoles(root = document) {
+    root.querySelectorAll("[data-role]").forEach(el => (el.hidden = !can(...el.dataset.role.split(" "))));
+  }
+  // Every action says what it will do and waits for the person's word: resolves true or false.
+  function ask(panel, what, yes = "确认 Confirm") {
+    panel.hidden = false;
+    panel.className = "panel";
+    panel.innerHTML = `<div data-what>${what}</div><p class="bar"><button type="button" data-yes>${yes}</button>
+      <button type="button" class="quiet" data-no>取消 Cancel</button></p>`;
+    panel.scrollIntoView({ block: "nearest" });
+    return new Promise(done => {
+      panel.querySelector("[data-yes]").onclick = () => { panel.querySelector("[data-yes]").disabled = true; done(true); };
+      panel.querySelector("[data-no]").onclick = () => { panel.hidden = true; done(false); };
+    });
+  }
+  // ... and what it did, or why not, in words.
+  function tell(panel, html, refused = false) {
+    panel.hidden = false;
+    panel.className = refused ? "panel refused" : "panel result";
+    panel.innerHTML = html;
+  }
+  let labels = null;
+  const words = async () => (labels = labels || (await (await fetch("/static/labels.json")).json()));
+  const PAGES = [
+    ["/approvals", "奖励审批 Approvals"],
+    ["/treasury", "付款与对账 Treasury"],
+    ["/lookup", "企业查询 Lookup"],
+    ["/audit", "审计记录 Audit"],
+  ];
+  // The workspace's header: its pages, who is signed in with which roles, sign-in and out.
+  function workspace(el, changed) {
+    el.className = "workspace";
+    const here = location.pathname;
+    el.innerHTML = `<h1>创业奖励工作台 <small>Awards workspace</small></h1><nav>${PAGES.map(([href, label]) =>
+      `<a href="${href}"${href === here ? ' aria-current="page"' : ""}>${label}</a>`).join("")}</nav>
+      <span class="who"><span data-who></span> <a data-sign-in href="/sign-in?next=${encodeURIComponent(here + location.search)}">登录 Sign in</a>
+      <button type="button" data-sign-out>退出 Sign out</button></span>`;
+    const c = claims();
+    el.querySelector("[data-who]").textContent = c
+      ? `${c.name || c.sub} · ${[].concat(c.roles || []).join(", ")}`
+      : "未登录 not signed in";
+    el.querySelector("[data-who]").dataset.signedIn = String(Boolean(c));
+    el.querySelector("[data-sign-in]").hidden = Boolean(c);
+    el.querySelector("[data-sign-out]").hidden = !c;
+    el.querySelector("[data-sign-out]").onclick = () => {
+      sessionStorage.removeItem(KEY);
+      workspace(el, changed);
+      changed();
+    };
+    document.querySelectorAll("a[data-signed]").forEach(a => (a.onclick = ev => { ev.preventDefault(); download(a.href); }));
+    applyRoles();
+  }
+  const signIn = t => sessionStorage.setItem(KEY, t.trim());
+  return { token, headers, claims, api, download, mount, esc, cny, can, applyRoles, ask, tell, words, workspace, signIn };
 })();

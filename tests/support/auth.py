@@ -6,15 +6,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from shared.dev_sign_in import jwks_of, mint, new_key
 from shared.events import INTAKE_MODELS
-from stack.dev_auth import jwks_of, mint, new_key
 from tests.support.stack import AUTH_AUDIENCE as AUDIENCE
 from tests.support.stack import AUTH_ISSUER as ISSUER
 from tests.support.stack import TEST_STACK
 
 JWKS_FILE = TEST_STACK / "jwks.json"
+DEV_SIGN_IN_KEY_FILE = TEST_STACK / "dev-signing-key.pem"  # the workspace's sign-in form signs with KEY
 SENDERS_FILE = TEST_STACK / "senders.json"
 # The test stack's senders: "tests" (every factory's source) may send anything; an
 # incubator's sender only admissions and graduations of its own incubator.
@@ -44,6 +46,11 @@ def jwks(kid: str = KID, key: rsa.RSAPrivateKey = KEY) -> dict[str, Any]:
 def write_jwks(path: Path = JWKS_FILE) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(jwks()))
+    key_file = path.parent / DEV_SIGN_IN_KEY_FILE.name  # beside it, for the development sign-in form
+    key_file.touch(mode=0o600)
+    key_file.write_bytes(
+        KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
 
 
 def write_senders(path: Path = SENDERS_FILE) -> None:

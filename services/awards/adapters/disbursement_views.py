@@ -7,8 +7,10 @@ import asyncpg
 
 from services.awards.adapters.disbursement_books import BATCH_COLUMNS
 from services.awards.adapters.owed_sql import OWED, OWED_FROM, owed_where
+from services.awards.domain.audit import AuditFilter
 from services.awards.domain.disbursement import Stage
 from services.awards.domain.owed_filter import Matching, OwedFilter
+from shared.clock import BUSINESS_TZ
 
 _STAGE_SQL = {
     Stage.OWED: OWED,
@@ -90,16 +92,20 @@ async def position(conn: asyncpg.Connection, recipient_uscc: str) -> tuple[int, 
     return paid, row["clawed_back"], row["recovered"]
 
 
-async def audit_entries(
-    conn: asyncpg.Connection, *, after: int, limit: int, action: str | None, subject: str | None
-) -> list[asyncpg.Record]:
+async def audit_entries(conn: asyncpg.Connection, f: AuditFilter, *, after: int, limit: int) -> list[asyncpg.Record]:
     return list(
         await conn.fetch(
             "SELECT * FROM audit_log WHERE seq > $1 AND ($2::text IS NULL OR action = $2) "
-            "AND ($3::text IS NULL OR subject = $3) ORDER BY seq LIMIT $4",
+            "AND ($3::text IS NULL OR subject = $3) AND ($4::text IS NULL OR actor = $4) "
+            "AND ($5::date IS NULL OR at >= $5::date::timestamp AT TIME ZONE $7) "
+            "AND ($6::date IS NULL OR at < ($6::date + 1)::timestamp AT TIME ZONE $7) ORDER BY seq LIMIT $8",
             after,
-            action,
-            subject,
+            f.action,
+            f.subject,
+            f.actor,
+            f.on_or_after,
+            f.on_or_before,
+            BUSINESS_TZ.key,
             limit,
         )
     )

@@ -2,12 +2,14 @@
 recipients' positions and the audit trail. Every call acts for a named person (JWT)."""
 
 import uuid
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.awards.domain.audit import Actor
+from services.awards.domain.audit import Actor, AuditFilter
 from services.awards.domain.confirmations import CONFIRMATION_HEADER
 from services.awards.domain.disbursement import Stage
 from services.awards.domain.owed_filter import Matching, OwedFilter
@@ -277,16 +279,43 @@ async def position(request: Request, _: Reader, uscc: str = Uscc) -> dict[str, A
     return await disbursement_queries.position(pool_of(request), uscc)
 
 
+class AuditQuery(BaseModel):
+    """Which audit rows: every field narrows; `from`/`to` are the office's (Beijing) days."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    actor: str | None = Field(default=None, max_length=100, description="the person: a token's subject")
+    action: str | None = Field(default=None, max_length=64)
+    subject: str | None = Field(default=None, max_length=100, description="the payout, batch, file or exception")
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+    def audit_filter(self) -> AuditFilter:
+        return AuditFilter(self.actor, self.action, self.subject, self.from_, self.to)
+
+
 @router.get("/audit", responses=responses(401, 403, 422, 503))
 async def audit_trail(
     request: Request,
     _: Reader,
+    query: Annotated[AuditQuery, Query()],
     after: int = Query(default=0, ge=0, le=2**62),
     limit: int = Query(default=100, ge=1, le=1000),
-    action: str | None = Query(default=None, max_length=64),
-    subject: str | None = Query(default=None, max_length=100),
 ) -> dict[str, Any]:
     """Who did what, when, from which request; oldest first, `after` = the last `seq` seen."""
-    return await disbursement_queries.audit_trail(
-        pool_of(request), after=after, limit=limit, action=action, subject=subject
+    return await disbursement_queries.audit_trail(pool_of(request), query.audit_filter(), after=after, limit=limit)
+
+
+@router.get(
+    "/audit.csv",
+    response_class=StreamingResponse,
+    responses={**responses(401, 403, 422, 503), 200: {"content": {"text/csv": {}}}},
+)
+async def audit_csv(request: Request, _: Reader, query: Annotated[AuditQuery, Query()]) -> StreamingResponse:
+    """The same rows as CSV for an auditor's spreadsheet (cells that look like formulas are
+    prefixed with an apostrophe)."""
+    return StreamingResponse(
+        disbursement_queries.audit_csv(pool_of(request), query.audit_filter()),
+        media_type=CSV,
+        headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
     )

@@ -2,6 +2,7 @@
 stage, a recipient's position, the audit trail."""
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -9,10 +10,14 @@ import orjson
 
 from services.awards.adapters import disbursement_books as books
 from services.awards.adapters import disbursement_views as views
+from services.awards.domain.audit import AUDIT_CSV_COLUMNS, AuditFilter
 from services.awards.domain.disbursement import Stage, net_position
 from services.awards.domain.owed_filter import OwedFilter
 from services.awards.service_layer.disbursement import batch_document
 from shared.errors import NotFound
+from shared.spreadsheet_safe import csv_line
+
+AUDIT_CSV_PAGE = 1000
 
 
 async def recent_batches(pool: asyncpg.Pool) -> list[dict[str, Any]]:
@@ -108,28 +113,41 @@ async def position(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
     }
 
 
-async def audit_trail(
-    pool: asyncpg.Pool, *, after: int, limit: int, action: str | None, subject: str | None
-) -> dict[str, Any]:
-    async with pool.acquire() as conn:
-        rows = await views.audit_entries(conn, after=after, limit=limit, action=action, subject=subject)
+def _audit_entry(r: asyncpg.Record) -> dict[str, Any]:
     return {
-        "entries": [
-            {
-                "seq": r["seq"],
-                "at": r["at"].isoformat(),
-                "actor": r["actor"],
-                "actor_name": r["actor_name"],
-                "roles": list(r["roles"]),
-                "action": r["action"],
-                "subject": r["subject"],
-                "detail": orjson.loads(r["detail"]),
-                "request_id": r["request_id"],
-                "client": r["client"],
-                "method": r["method"],
-                "path": r["path"],
-            }
-            for r in rows
-        ],
-        "next_after": rows[-1]["seq"] if rows else after,
+        "seq": r["seq"],
+        "at": r["at"].isoformat(),
+        "actor": r["actor"],
+        "actor_name": r["actor_name"],
+        "roles": list(r["roles"]),
+        "action": r["action"],
+        "subject": r["subject"],
+        "detail": orjson.loads(r["detail"]),
+        "request_id": r["request_id"],
+        "client": r["client"],
+        "method": r["method"],
+        "path": r["path"],
     }
+
+
+async def audit_trail(pool: asyncpg.Pool, f: AuditFilter, *, after: int, limit: int) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        rows = await views.audit_entries(conn, f, after=after, limit=limit)
+    return {"entries": [_audit_entry(r) for r in rows], "next_after": rows[-1]["seq"] if rows else after}
+
+
+async def audit_csv(pool: asyncpg.Pool, f: AuditFilter) -> AsyncIterator[str]:
+    """The matching audit rows as CSV, oldest first, read a page at a time."""
+    yield csv_line(AUDIT_CSV_COLUMNS)
+    after = 0
+    while True:
+        async with pool.acquire() as conn:
+            rows = await views.audit_entries(conn, f, after=after, limit=AUDIT_CSV_PAGE)
+        for r in rows:
+            entry = _audit_entry(r)
+            entry["roles"] = " ".join(entry["roles"])
+            entry["detail"] = orjson.dumps(entry["detail"], option=orjson.OPT_SORT_KEYS).decode()
+            yield csv_line([entry[c] for c in AUDIT_CSV_COLUMNS])
+        if len(rows) < AUDIT_CSV_PAGE:
+            return
+        after = rows[-1]["seq"]
