@@ -21,7 +21,11 @@ const XJ = (() => {
   }
   const WORDS = {
     401: "需要登录 Sign in first",
-    403: "无此权限 Your roles do not allow this",
+    403: "不允许 Not allowed",
+    404: "找不到 Not found",
+    409: "情况已有变化 Things have changed",
+    413: "文件太大 The file is too large",
+    422: "内容有误 Please check what was entered",
     503: "尚未配置登录 Sign-in is not configured on this service",
   };
   // JSON from a signed call, or {failed, message} in words.

@@ -10,33 +10,12 @@ import httpx
 import pytest
 
 from shared import topics
-from tests.support import factories as f
-from tests.support.disbursement import ALICE, READER, call, canonical_awarded, graduated_early
+from tests.support.disbursement import ALICE, DIVISION, READER, awarded_many, call, graduated_early, owed
 from tests.support.http import eventually
 from tests.support.kafka_io import publish
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
-DIVISION = "652101"  # a county whose prefecture is 650400 (its code's predecessor prefix 6521)
-
-
-async def awarded_many(stack: Stack, n: int) -> tuple[str, list[tuple[str, str, str]]]:
-    """`n` enterprises named with a tag no other test uses, each owed 2 × 100,000 CNY."""
-    tag = uuid.uuid4().hex[:8]
-    made = [(f.new_uscc(DIVISION), f.new_uscc(DIVISION), f.new_id("INC-ALL")) for _ in range(n)]
-    events = [
-        e for i, (u, op, inc) in enumerate(made) for e in canonical_awarded(u, inc, op, DIVISION, f"{tag}企业{i}")
-    ]
-    await publish(stack.bootstrap, events, topic=topics.ENTERPRISE_EVENTS)
-    await eventually(lambda: owed(stack, q=tag), lambda d: d["count"] == 2 * n, timeout=60)
-    return tag, made
-
-
-async def owed(stack: Stack, **params: Any) -> dict[str, Any]:
-    r = await call(stack, "GET", "/v1/disbursement/owed", READER, params=params)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 async def approve_all(stack: Stack, seen: dict[str, Any], **query: Any) -> httpx.Response:

@@ -15,12 +15,25 @@ ARTIFACTS = ROOT / "artifacts"
 
 def as_reader(url: str) -> str:
     """The page signed in as a reader: the token in the #token= fragment (shared/web/signin.js)."""
-    return f"{url}#token={READER['Authorization'].removeprefix('Bearer ')}"
+    return signed_in_as(url, READER)
+
+
+def signed_in_as(url: str, who: dict[str, str]) -> str:
+    """The page signed in as `who` (its bearer headers), through the #token= fragment."""
+    return f"{url}#token={who['Authorization'].removeprefix('Bearer ')}"
 
 
 @contextlib.asynccontextmanager
 async def page_in_chromium() -> AsyncIterator[Any]:
     """A Playwright page in the Debian Chromium, closed afterwards."""
+    async with chromium_browser() as browser:
+        yield await browser.new_page()
+
+
+@contextlib.asynccontextmanager
+async def chromium_browser() -> AsyncIterator[Any]:
+    """A Playwright browser in the Debian Chromium: one context per person (its own tabs and
+    sessionStorage), closed afterwards."""
     from playwright.async_api import async_playwright
 
     exe = shutil.which("chromium")
@@ -28,7 +41,7 @@ async def page_in_chromium() -> AsyncIterator[Any]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
         try:
-            yield await browser.new_page()
+            yield browser
         finally:
             await browser.close()
 

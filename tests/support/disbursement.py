@@ -3,6 +3,7 @@ approvals, batches, confirmations, the award events of one enterprise, reporting
 disbursement rows."""
 
 import asyncio
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -19,6 +20,7 @@ ALICE = bearer("alice", "approver")  # approves payouts and releases batches
 BOB = bearer("bob", "treasurer", "approver")  # prepares batches: may not release his own
 CAROL = bearer("carol", "treasurer")  # imports the treasury's confirmations
 HEADER = "payout_id,direction,amount_cny,value_date,reference\n"
+DIVISION = "652101"  # a county whose prefecture is 650400 (its code's predecessor prefix 6521)
 
 
 def incubator_state(uscc: str, inc: str, operator: str) -> dict[str, Any]:
@@ -117,3 +119,22 @@ async def disbursement_rows(stack: Stack, year: int) -> dict[tuple[str, str], di
     async with httpx.AsyncClient(timeout=10, headers=READER) as c:
         body = (await c.get(f"{stack.url('reporting')}/v1/disbursement", params={"year": year})).json()
     return {(r["month"], r["prefecture"]): r for r in body["rows"]}
+
+
+async def awarded_many(stack: Stack, n: int) -> tuple[str, list[tuple[str, str, str]]]:
+    """`n` enterprises named with a tag no other test uses, each owed 2 × 100,000 CNY."""
+    tag = uuid.uuid4().hex[:8]
+    made = [(f.new_uscc(DIVISION), f.new_uscc(DIVISION), f.new_id("INC-ALL")) for _ in range(n)]
+    events = [
+        e for i, (u, op, inc) in enumerate(made) for e in canonical_awarded(u, inc, op, DIVISION, f"{tag}企业{i}")
+    ]
+    await publish(stack.bootstrap, events, topic=topics.ENTERPRISE_EVENTS)
+    await eventually(lambda: owed(stack, q=tag), lambda d: d["count"] == 2 * n, timeout=60)
+    return tag, made
+
+
+async def owed(stack: Stack, **params: Any) -> dict[str, Any]:
+    r = await call(stack, "GET", "/v1/disbursement/owed", READER, params=params)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
