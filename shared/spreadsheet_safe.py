@@ -1,22 +1,22 @@
-"""CSV lines a spreadsheet opens as text: a cell that starts like a formula (=, +, -, @, a
-tab or a carriage return) is prefixed with an apostrophe, so an auditor's spreadsheet never
-runs what a person's name or a note carried in (OWASP "CSV injection")."""
+"""Text a spreadsheet opens as text: a cell that starts like a formula (=, +, -, @, a tab or
+a carriage return) is prefixed with an apostrophe, so an auditor's or a treasurer's
+spreadsheet never runs what a name or a note carried in (OWASP "CSV injection")."""
 
 import csv
 import io
 from collections.abc import Iterable
+from typing import Any
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    if isinstance(value, (int, float)) or not text.startswith(_FORMULA_START):
-        return text  # numbers stay numbers, negative ones included
-    return "'" + text
+def inert(cell: Any) -> Any:
+    """A string that would start a formula, made text; anything else unchanged."""
+    return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
 
 
 def csv_line(values: Iterable[object]) -> str:
+    """One CSV line (CRLF) of inert cells; None is an empty cell."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow([cell(v) for v in values])
+    csv.writer(out, lineterminator="\r\n").writerow(["" if v is None else inert(v) for v in values])
     return out.getvalue()

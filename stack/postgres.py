@@ -130,7 +130,8 @@ def role_password(role: str) -> str:
 
 
 def ensure_roles(database: str) -> None:
-    """The migration role and one role per service, with their passwords (idempotent)."""
+    """The migration role and one role per service, with their passwords, and the
+    extensions the migrations use (idempotent)."""
     statements = []
     for role in (MIGRATOR, *SERVICE_ROLES.values()):
         password = role_password(role).replace("'", "''")
@@ -140,6 +141,8 @@ def ensure_roles(database: str) -> None:
             f"ALTER ROLE {role} PASSWORD '{password}';"
         )
     statements.append(f"GRANT CONNECT, CREATE ON DATABASE {database} TO {MIGRATOR};")
+    # Extensions are a superuser's to install; awards' owed-payout search uses trigrams.
+    statements.append("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;")
     subprocess.run([*psql(database), "".join(statements)], check=True, stdout=subprocess.DEVNULL)
 
 

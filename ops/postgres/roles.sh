@@ -11,4 +11,6 @@ CREATE ROLE xj_registration LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :
 CREATE ROLE xj_awards LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'awards';
 CREATE ROLE xj_reporting LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'reporting';
 SELECT format('GRANT CONNECT, CREATE ON DATABASE %I TO xj_migrator', current_database()) \gexec
+-- Extensions are a superuser's to install: awards' owed-payout search uses trigrams.
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
 SQL

@@ -190,6 +190,8 @@ async def test_treasury_prepare_release_download_confirm_and_close_an_exception_
         await alice.click(f'#batches tr[data-batch-id="{batch_id}"] button[data-act=release]')
         await alice.click("#panel [data-yes]")
         await alice.wait_for_selector(f'#panel [data-released="{batch_id}"]', timeout=15_000)
+        released = f'#batches tr[data-batch-id="{batch_id}"] [data-state]:has-text("已放行 released")'
+        await alice.wait_for_selector(released, timeout=15_000)  # the list is read again after the action
         state = await alice.inner_text(f'#batches tr[data-batch-id="{batch_id}"] [data-state]')
         # Carol (treasurer) downloads the file and imports the bank's answer.
         carol = await open_page(browser, base, CAROL)
@@ -225,6 +227,8 @@ async def test_treasury_prepare_release_download_confirm_and_close_an_exception_
         await carol.fill("#note", "银行确认：非本单位付款 the bank says it is not ours")
         await carol.click("#panel [data-yes]")
         await carol.wait_for_selector(f'#panel [data-resolved="{exception_id}"]', timeout=15_000)
+        confirm_button = f'#exceptions tr[data-exception-id="{exception_id}"] button[data-act=confirm]'
+        await carol.wait_for_selector(confirm_button, state="attached", timeout=15_000)  # listed again, resolved
         carol_may_confirm = await carol.is_visible(
             f'#exceptions tr[data-exception-id="{exception_id}"] button[data-act=confirm]'
         )

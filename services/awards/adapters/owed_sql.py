@@ -32,9 +32,20 @@ def owed_where(f: OwedFilter, first: int = 1) -> tuple[str, list[object]]:
     if f.max_amount_cny is not None:
         clauses.append(f"p.amount_cny <= {arg(f.max_amount_cny)}")
     if f.text is not None:
-        t = arg(f.text)  # literally (strpos): no pattern characters
+        # Part of a name (either case) or of a code (upper case), taken literally. The
+        # candidates come from the trigram indexes (migration 0011) before anything is
+        # joined or ordered; a name found in `enterprises` brings its operators' payouts too.
+        name, code = arg(contains(f.text.lower())), arg(contains(f.text.upper()))
         clauses.append(
-            f"(strpos(lower(coalesce(e.name, '')), lower({t})) > 0 OR strpos(lower(p.recipient_name), lower({t})) > 0 "
-            f"OR strpos(p.enterprise_uscc, upper({t})) > 0 OR strpos(p.recipient_uscc, upper({t})) > 0)"
+            "p.payout_id IN ("
+            f"SELECT x.payout_id FROM payouts x WHERE x.enterprise_uscc IN "
+            f"(SELECT n.uscc FROM enterprises n WHERE lower(n.name) LIKE {name}) "
+            f"UNION ALL SELECT x.payout_id FROM payouts x WHERE lower(x.recipient_name) LIKE {name} "
+            f"OR x.enterprise_uscc LIKE {code} OR x.recipient_uscc LIKE {code})"
         )
     return " AND ".join(clauses), args
+
+
+def contains(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own % _ and \\ taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

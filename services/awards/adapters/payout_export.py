@@ -16,6 +16,7 @@ import asyncpg
 from rustpy_xlsxwriter import FastExcel, Format
 
 from shared.labels_zh import ROLE_ZH, RULE_ZH, STATUS_ZH
+from shared.spreadsheet_safe import inert
 
 SHEET = "奖励发放明细"
 Chunk = list[asyncpg.Record] | None  # None: no more rows
@@ -61,9 +62,6 @@ async def _rows(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[list
 
 # A cell Excel or LibreOffice would read as a formula (or that hides one after a tab or a
 # carriage return) is written with a leading apostrophe: shown as text, never run.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 # Only the columns that carry text from outside (names, free-text ids, explanations that
 # quote them) can begin so; ids, codes, dates and amounts are the platform's own.
 _FREE_TEXT = [
@@ -71,10 +69,6 @@ _FREE_TEXT = [
     for i, (key, _, _) in enumerate(COLUMNS)
     if key in {"recipient_name", "enterprise_name", "incubator_id", "explanation", "reversal_explanation"}
 ]
-
-
-def inert(cell: Any) -> Any:
-    return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
 
 
 def _inert_row(record: asyncpg.Record) -> list[Any]:
