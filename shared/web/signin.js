@@ -77,6 +77,8 @@ const XJ = (() => {
   }
   const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   const cny = n => "¥" + (n ?? 0).toLocaleString("zh-CN");
+  // A moment in the office's time (Beijing), as the audit filters' dates are.
+  const when = iso => (iso ? new Date(iso).toLocaleString("sv-SE", { timeZone: "Asia/Shanghai", hour12: false }) : "");
   const held = () => new Set([].concat((claims() || {}).roles || []));
   const can = (...roles) => roles.some(r => held().has(r));
   // Pages show only what the roles allow: [data-role="approver treasurer"] is hidden unless
@@ -134,5 +136,5 @@ const XJ = (() => {
     applyRoles();
   }
   const signIn = t => sessionStorage.setItem(KEY, t.trim());
-  return { token, headers, claims, api, download, mount, esc, cny, can, applyRoles, ask, tell, words, workspace, signIn };
+  return { token, headers, claims, api, download, mount, esc, cny, when, can, applyRoles, ask, tell, words, workspace, signIn };
 })();
