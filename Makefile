@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV_VERSION := 0.13.8
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean token kafka-principal
+.PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean token kafka-principal failover pg-rejoin backup restore
 
 setup: .venv/.synced web/node_modules/.package-lock.json
 
@@ -69,6 +69,22 @@ redrive: setup
 
 rebuild: setup
 	$(PY) -m services.reporting rebuild
+
+# PostgreSQL's durability (docs/durability.md): with PG_STANDBY=1 `make up` runs a
+# synchronous standby; failover promotes it and fences the old primary; pg-rejoin rebuilds
+# that one as the new standby. backup takes a base backup; restore recovers to AT (ISO
+# 8601 with zone) or to the end of the WAL archive.
+failover: setup
+	$(PY) -m stack.localstack failover
+
+pg-rejoin: setup
+	$(PY) -m stack.localstack pg-rejoin
+
+backup: setup
+	$(PY) -m stack.localstack backup
+
+restore: setup
+	$(PY) -m stack.localstack restore $(if $(AT),--at "$(AT)")
 
 clean: down
 	rm -rf .local/run .local/logs .local/kafka .local/pg .local/test*

@@ -23,7 +23,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.params import NoCast
 from prometheus_client import Counter, Histogram
 
-from shared import outbox
+from shared import consumer_positions, outbox
 from shared.dlq import dlq_message
 from shared.enums import IntakeError
 from shared.failpoints import crash_point
@@ -117,6 +117,7 @@ class BatchConsumer:
     async def _in_transaction(self, records: Sequence[Record]) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
             await self._handle(conn, records)
+            await consumer_positions.record(conn, records)
 
     async def _process_alone(self, record: Record) -> None:
         error: Exception | None = None
@@ -143,8 +144,9 @@ class BatchConsumer:
             value=record.value,
             original_headers=record_headers(record),
         )
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
             await outbox.enqueue(conn, [message])
+            await consumer_positions.record(conn, [record])
         DEAD_LETTERED.labels(self._service, IntakeError.PROCESSING_FAILED).inc()
 
 
@@ -180,7 +182,8 @@ def subscribe_batches(
             )
         return consumers[0]
 
-    @runtime.broker.subscriber(
+    subscribed: list[Any] = []  # the subscriber, whose aiokafka consumer the listener seeks
+    subscriber = runtime.broker.subscriber(
         # Provisioned by the ops principal (shared/kafka_admin.py): FastStream would otherwise
         # try to create them, with one partition, under the service's principal.
         *([] if pattern else [Topic(t, declare=False) for t in topics]),
@@ -193,7 +196,14 @@ def subscribe_batches(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_partition_fetch_bytes=8 << 20,
         decoder=_raw_body,  # handlers read the raw records; skip FastStream's body decoding
+        # Each partition starts where this service's books are (a restored database rewinds).
+        listener=consumer_positions.StartFromTheBooks(
+            runtime.name, lambda: runtime.pool, lambda: getattr(subscribed[0], "consumer", None)
+        ),
     )
+    subscribed.append(subscriber)
+
+    @subscriber
     async def _on_batch(body: NoCast[Any], message: KafkaMessage) -> None:
         records: tuple[Record, ...] = message.raw_message  # type: ignore[assignment,unused-ignore]
         await consumer().process(records)

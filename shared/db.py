@@ -14,6 +14,7 @@ import asyncpg
 from yoyo import get_backend, read_migrations
 
 from shared import locks
+from shared.dsn import parse as parse_dsn
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,7 @@ async def drop_schema(dsn: str, schema: str) -> list[str]:
 
 
 def _apply_migrations(dsn: str, schema: str, directory: Path) -> int:
-    uri = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-    sep = "&" if "?" in uri else "?"
-    backend = get_backend(f"{uri}{sep}schema={schema}")
+    backend = get_backend(parse_dsn(dsn).yoyo_uri(schema))  # a multi-host DSN keeps its hosts
     migrations = read_migrations(str(directory))
     with backend.lock():
         pending = backend.to_apply(migrations)

@@ -1,5 +1,6 @@
 """Failpoints for crash tests: where a process kills itself on request, between two commits."""
 
+import asyncio
 import os
 import signal
 
@@ -15,3 +16,17 @@ def crash_point(service: str) -> None:
     if flag and os.path.exists(flag):
         os.unlink(flag)
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def pause_point(point: str) -> None:
+    """Failpoint for fault tests: with XJ_PAUSE_FILE set ("{point}" in it replaced) and that
+    file present, wait here (inside the caller's transaction) until the file is removed,
+    at most a minute: a test holds the transaction open while it fails the database over.
+    Unset in production."""
+    flag = os.environ.get("XJ_PAUSE_FILE", "").replace("{point}", point)
+    if not flag:
+        return
+    for _ in range(600):
+        if not await asyncio.to_thread(os.path.exists, flag):
+            return
+        await asyncio.sleep(0.1)

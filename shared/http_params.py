@@ -2,9 +2,13 @@
 query parameters, the ledger cursor, media types."""
 
 import base64
+import re
+from datetime import date
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import HTTPException, Path, Query, Request
+from pydantic import BeforeValidator
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
@@ -14,6 +18,18 @@ Year = Query(ge=2000, le=2100)
 Division = Query(default=None, pattern=r"^65\d{4}$", description="a Xinjiang division code (650000: the region)")
 PageLimit = Query(default=100, ge=1, le=1000)
 PageCursor = Query(default=None, max_length=64, description="next_cursor of the previous page")
+# Text a person typed into a filter: no control characters (NUL would reach PostgreSQL).
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]+$"
+
+
+def _iso_day(value: Any) -> Any:
+    # pydantic would read "0" as a Unix time; a day in a query is YYYY-MM-DD and nothing else.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a day is YYYY-MM-DD")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 
 
 def pool_of(request: Request) -> asyncpg.Pool:

@@ -21,7 +21,7 @@ HOSTS = ["kafka", "kafka-1", "kafka-2", "kafka-3", "localhost"]
 KAFKA_UID = 1000  # apache/kafka's appuser
 PASSWORDS = [f"KAFKA_{who}_PASSWORD" for who in ("CONTROLLER", "BROKER", "OPS", "REGISTRATION", "AWARDS", "REPORTING")]
 # PostgreSQL's roles (ops/postgres/roles.sh): the migration role and one per service.
-PASSWORDS += [f"POSTGRES_{who}_PASSWORD" for who in ("MIGRATOR", "REGISTRATION", "AWARDS", "REPORTING")]
+PASSWORDS += [f"POSTGRES_{who}_PASSWORD" for who in ("MIGRATOR", "REGISTRATION", "AWARDS", "REPORTING", "REPLICATOR")]
 
 
 def main(env_file: Path = ROOT / ".env") -> None:

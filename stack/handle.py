@@ -67,10 +67,10 @@ class StackHandle:
         }
         self.layout = KafkaLayout.from_env(base_port=kafka_port, kafka_dir=self.dir / "kafka", env=self.env)
 
-    def cli(self, command: str) -> str:
+    def cli(self, command: str, *args: str) -> str:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_"))}
         out = subprocess.run(
-            [sys.executable, "-m", "stack.localstack", command],
+            [sys.executable, "-m", "stack.localstack", command, *args],
             cwd=ROOT,
             env={**base, **self.env},
             capture_output=True,

@@ -19,7 +19,8 @@ import time
 
 from stack.kafka_broker import external_kafka, provision_kafka, start_kafka, stop_kafka
 from stack.layout import KAFKA, LOCAL, LOGS, PROMETHEUS_PORT, RUN, SERVICES, STACK_ENV, WITH_PROMETHEUS
-from stack.postgres import external_database, pg_running, start_postgres, stop_postgres
+from stack.pg_backup import backup, parse_time, restore
+from stack.postgres import external_database, failover, pg_running, rejoin, start_postgres, stop_postgres
 from stack.processes import pid_alive, say, stop_pid
 from stack.prometheus import start_prometheus
 from stack.service_processes import endpoints, service_processes, start_services
@@ -96,12 +97,38 @@ def run_foreground() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down", "status", "run", "infra"])
-    cmd = parser.parse_args().command
+    parser.add_argument(
+        "command", choices=["up", "down", "status", "run", "infra", "failover", "pg-rejoin", "backup", "restore"]
+    )
+    parser.add_argument("--at", help="restore: the moment to recover to, ISO 8601 with its zone (default: the end)")
+    args = parser.parse_args()
+    cmd = args.command
     if cmd == "infra":  # broker and database only (used by tests that start services themselves)
         start_infra()
         return
+    if cmd in ("failover", "pg-rejoin", "backup", "restore"):
+        database(cmd, args.at)
+        return
     {"up": up, "down": down, "status": status, "run": run_foreground}[cmd]()
+
+
+def database(cmd: str, at: str | None) -> None:
+    """PostgreSQL's operations (docs/durability.md): promote the standby and fence the old
+    primary; rebuild the fenced node as the new standby; a base backup; a restore."""
+    if cmd == "failover":
+        new = failover()
+        say(f"{new.name} is the primary; the services find it through their multi-host DSN")
+    elif cmd == "pg-rejoin":
+        rejoin()
+    elif cmd == "backup":
+        backup()
+    else:
+        moment = parse_time(at) if at else None
+        for name in service_processes():
+            stop_pid(name)
+        stop_postgres()
+        restore(moment)
+        up()  # the standby cloned again, the services started on the restored books
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
     return {
         "STACK_DIR": str(TEST_STACK),
         "STACK_PROMETHEUS": "0",
+        "PG_DURABLE": "0",  # a disposable database: no fsync, no WAL archive (docs/durability.md)
         "LOCAL_KAFKA_PORT": "29092",
         "LOCAL_PG_PORT": "25432",
         "REGISTRATION_PORT": str(SERVICE_PORTS["registration"]),

@@ -5,12 +5,19 @@
 set -euo pipefail
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
   -v migrator="$POSTGRES_MIGRATOR_PASSWORD" -v registration="$POSTGRES_REGISTRATION_PASSWORD" \
-  -v awards="$POSTGRES_AWARDS_PASSWORD" -v reporting="$POSTGRES_REPORTING_PASSWORD" <<'SQL'
+  -v awards="$POSTGRES_AWARDS_PASSWORD" -v reporting="$POSTGRES_REPORTING_PASSWORD" \
+  -v replicator="$POSTGRES_REPLICATOR_PASSWORD" <<'SQL'
 CREATE ROLE xj_migrator LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'migrator';
 CREATE ROLE xj_registration LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'registration';
 CREATE ROLE xj_awards LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'awards';
 CREATE ROLE xj_reporting LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'reporting';
+-- Streaming to the standby and base backups, nothing else.
+CREATE ROLE xj_replicator LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'replicator';
+-- From the next start every commit waits for the standby (docker-compose.yml: postgres-standby).
+ALTER SYSTEM SET synchronous_standby_names = 'standby';
 SELECT format('GRANT CONNECT, CREATE ON DATABASE %I TO xj_migrator', current_database()) \gexec
 -- Extensions are a superuser's to install: awards' owed-payout search uses trigrams.
 CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
 SQL
+# The standby's replication connection, from its own container.
+echo "host replication xj_replicator all scram-sha-256" >> "$PGDATA/pg_hba.conf"

@@ -8,7 +8,6 @@ import re
 import subprocess
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -18,6 +17,8 @@ from services.awards.settings import AwardsSettings
 from services.registration.settings import RegistrationSettings
 from services.reporting.settings import ReportingSettings
 from shared import kafka_access
+from shared.dsn import Dsn
+from shared.dsn import parse as parse_dsn
 from stack import compose_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,18 +109,22 @@ def test_each_service_connects_as_its_own_role_and_the_migration_role_migrates()
     pg = service_env("postgres", SINGLE_ENV)
     roles = (ROOT / "ops" / "postgres" / "roles.sh").read_text()
     for name in SERVICES:
-        dsn = urlsplit(service_env(name, SINGLE_ENV)["DATABASE_URL"])
-        assert (dsn.username, dsn.password, dsn.hostname, dsn.port, dsn.path.lstrip("/")) == (
+        dsn = parse_dsn(service_env(name, SINGLE_ENV)["DATABASE_URL"])
+        assert dsn == Dsn(
             f"xj_{name}",
             pg[f"POSTGRES_{name.upper()}_PASSWORD"],
-            "postgres",
-            5432,
+            (("postgres", 5432), ("postgres-standby", 5432)),  # whichever takes writes: a failover needs no restart
             pg["POSTGRES_DB"],
+            {"target_session_attrs": "read-write"},
         )
         assert f"CREATE ROLE xj_{name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'{name}';" in roles
         assert COMPOSE["services"][name]["depends_on"]["db-migrate"] == {"condition": "service_completed_successfully"}
-    migrate = urlsplit(service_env("db-migrate", SINGLE_ENV)["DATABASE_URL"])
-    assert (migrate.username, migrate.password) == ("xj_migrator", pg["POSTGRES_MIGRATOR_PASSWORD"])
+    migrate = parse_dsn(service_env("db-migrate", SINGLE_ENV)["DATABASE_URL"])
+    assert (migrate.user, migrate.password, migrate.hosts) == (
+        "xj_migrator",
+        pg["POSTGRES_MIGRATOR_PASSWORD"],
+        (("postgres", 5432), ("postgres-standby", 5432)),
+    )
     script = " ".join(COMPOSE["services"]["db-migrate"]["command"])
     assert re.findall(r"DATABASE_RUNTIME_ROLE=(\w+) python -m services\.(\w+) migrate", script) == [
         (f"xj_{n}", n) for n in ("registration", "awards", "reporting")
@@ -271,3 +276,29 @@ def test_compose_secrets_makes_the_keystore_and_every_password_once(
         "ca.pem",
         "keystore-password",
     ]
+
+
+def test_postgres_has_a_synchronous_standby_and_archives_its_wal() -> None:
+    primary, standby = COMPOSE["services"]["postgres"], COMPOSE["services"]["postgres-standby"]
+    flags = dict(f.split("=", 1) for f in primary["command"] if "=" in f)
+    assert flags == {
+        "wal_level": "replica",
+        "archive_mode": "on",
+        "archive_command": "test ! -f /archive/%f && cp %p /archive/%f",
+        "archive_timeout": "60",
+    }
+    assert "pg-archive:/archive" in primary["volumes"]
+    roles = (ROOT / "ops" / "postgres" / "roles.sh").read_text()
+    assert "ALTER SYSTEM SET synchronous_standby_names = 'standby';" in roles
+    assert "CREATE ROLE xj_replicator LOGIN REPLICATION NOSUPERUSER" in roles
+    assert 'echo "host replication xj_replicator all scram-sha-256" >> "$PGDATA/pg_hba.conf"' in roles
+    script = (ROOT / "ops" / "postgres" / "standby.sh").read_text()
+    assert 'pg_basebackup -h postgres -p 5432 -U xj_replicator -D "$PGDATA" -R -X stream' in script
+    assert "exec postgres -c cluster_name=standby -c hot_standby=on" in script  # the name the primary waits for
+    assert (
+        standby["environment"]["PGPASSWORD"] == "${POSTGRES_REPLICATOR_PASSWORD:?run python -m stack.compose_secrets}"
+    )
+    assert standby["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for waits in ("db-migrate", "registration", "awards", "reporting"):
+        assert COMPOSE["services"][waits]["depends_on"]["postgres-standby"] == {"condition": "service_healthy"}
+    assert "POSTGRES_REPLICATOR_PASSWORD" in compose_secrets.PASSWORDS

@@ -10,6 +10,7 @@ import asyncpg
 
 from services.awards.adapters.disbursement_books import stage
 from services.awards.domain.confirmations import Clawback, PayoutBook
+from services.awards.domain.redo import BooksNow
 
 
 async def books_of(conn: asyncpg.Connection, rows: dict[uuid.UUID, asyncpg.Record]) -> dict[uuid.UUID, PayoutBook]:
@@ -181,3 +182,24 @@ async def confirm_exception(conn: asyncpg.Connection, exception_id: int, who: st
 async def count_unclosed_exceptions(conn: asyncpg.Connection) -> int:
     n: int = await conn.fetchval("SELECT count(*) FROM treasury_exceptions WHERE confirmed_by IS NULL")
     return n
+
+
+async def books_now(conn: asyncpg.Connection) -> BooksNow:
+    """What the books show of people's acts: approvals, and the bank's payments, settlements
+    and returns by reference."""
+    return BooksNow(
+        approved=frozenset(r["payout_id"] for r in await conn.fetch("SELECT payout_id FROM disbursements")),
+        paid=frozenset(
+            (r["payout_id"], r["reference"]) for r in await conn.fetch("SELECT payout_id, reference FROM bank_payments")
+        ),
+        settled=frozenset(
+            (r["payout_id"], r["settled_reference"])
+            for r in await conn.fetch("SELECT payout_id, settled_reference FROM clawbacks WHERE settled_on IS NOT NULL")
+        ),
+        returned=frozenset(
+            (r["payout_id"], r["returned_reference"])
+            for r in await conn.fetch(
+                "SELECT payout_id, returned_reference FROM disbursements WHERE returned_reference IS NOT NULL"
+            )
+        ),
+    )

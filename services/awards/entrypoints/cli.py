@@ -10,9 +10,11 @@ from typing import Any
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from services.awards.domain.redo import Redo
 from services.awards.domain.what_if import PolicyOverrides
 from services.awards.service_layer import audit_chain
 from services.awards.service_layer.audit_chain import ChainReport
+from services.awards.service_layer.redo import redo_list
 from services.awards.service_layer.what_if_budget import what_if
 from services.awards.settings import AwardsSettings
 from shared import db
@@ -99,6 +101,24 @@ def verify_audit_command(argv: list[str]) -> None:
     raise SystemExit(0 if report.intact else 1)
 
 
+def redo_command(argv: list[str]) -> None:
+    """After a restore: the approvals and the bank's lines the log recorded and the books
+    lack, one per line (exit 0 also when there is nothing to redo)."""
+
+    async def run() -> list[Redo]:
+        settings = AwardsSettings()
+        pool = await db.create_pool(settings.dsn, schema=SERVICE, min_size=1, max_size=1)
+        try:
+            return await redo_list(pool, settings)
+        finally:
+            await pool.close()
+
+    todo = asyncio.run(run())
+    for r in todo:
+        print(f"{r.act:<8} {r.payout_id}  {r.said}")
+    print(f"{len(todo)} act(s) to redo: approvals on the approvals page, bank lines by importing them again")
+
+
 def serve_command(argv: list[str]) -> None:
     from services.awards.app import create_app
 
@@ -113,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
             "migrate": migrate_command(SERVICE, Path(__file__).parents[1] / "migrations"),
             "what-if": Command("the budget under other policy numbers, beside the ledger", what_if_command),
             "verify-audit": Command("check the audit trail's hash chain (exit 1 if broken)", verify_audit_command),
+            "redo": Command("after a restore: people's acts the log recorded and the books lack", redo_command),
         },
         argv,
     )

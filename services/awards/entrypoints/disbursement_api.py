@@ -2,7 +2,6 @@
 recipients' positions and the audit trail. Every call acts for a named person (JWT)."""
 
 import uuid
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -18,7 +17,18 @@ from services.awards.service_layer import treasury_exceptions as treasury_except
 from shared.auth import Approver, Principal, Reader, Treasurer
 from shared.enums import RecipientRole, Rule
 from shared.http_errors import responses
-from shared.http_params import CSV, XLSX, PageCursor, PageLimit, Uscc, next_cursor, pool_of, seq_after
+from shared.http_params import (
+    CSV,
+    PLAIN_TEXT,
+    XLSX,
+    IsoDay,
+    PageCursor,
+    PageLimit,
+    Uscc,
+    next_cursor,
+    pool_of,
+    seq_after,
+)
 
 router = APIRouter(prefix="/v1", tags=["disbursement"])
 
@@ -284,11 +294,13 @@ class AuditQuery(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    actor: str | None = Field(default=None, max_length=100, description="the person: a token's subject")
-    action: str | None = Field(default=None, max_length=64)
-    subject: str | None = Field(default=None, max_length=100, description="the payout, batch, file or exception")
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    actor: str | None = Field(default=None, max_length=100, pattern=PLAIN_TEXT, description="the person: a token's sub")
+    action: str | None = Field(default=None, max_length=64, pattern=PLAIN_TEXT)
+    subject: str | None = Field(
+        default=None, max_length=100, pattern=PLAIN_TEXT, description="the payout, batch, file or exception"
+    )
+    from_: IsoDay | None = Field(default=None, alias="from")
+    to: IsoDay | None = None
 
     def audit_filter(self) -> AuditFilter:
         return AuditFilter(self.actor, self.action, self.subject, self.from_, self.to)
@@ -315,7 +327,7 @@ async def audit_csv(request: Request, _: Reader, query: Annotated[AuditQuery, Qu
     """The same rows as CSV for an auditor's spreadsheet (cells that look like formulas are
     prefixed with an apostrophe)."""
     return StreamingResponse(
-        disbursement_queries.audit_csv(pool_of(request), query.audit_filter()),
+        await disbursement_queries.audit_csv(pool_of(request), query.audit_filter()),
         media_type=CSV,
         headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
     )

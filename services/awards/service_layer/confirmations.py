@@ -31,7 +31,7 @@ from shared.clock import business_date
 from shared.codec import OutgoingMessage
 from shared.errors import Invalid, NotFound
 from shared.events import ClawbackRaised, ClawbackSettled, PayoutCancelled, PayoutPaid, derived_id
-from shared.failpoints import crash_point
+from shared.failpoints import crash_point, pause_point
 
 MAX_BYTES = 5_000_000
 
@@ -123,6 +123,7 @@ async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> d
         await bank_books.mark_settled(conn, booking.settled)
         await bank_books.mark_returned(conn, booking.returned)
         opened = await bank_books.open_exceptions(conn, booking.exceptions)
+        await pause_point("confirmation-import")  # fault tests: the books written, not committed
         await outbox.enqueue(conn, booking.events)
         counts = {o.value: sum(1 for a in answers if a["outcome"] == o.value) for o in LineOutcome}
         await books.audit(

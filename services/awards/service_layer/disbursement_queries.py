@@ -137,12 +137,16 @@ async def audit_trail(pool: asyncpg.Pool, f: AuditFilter, *, after: int, limit: 
 
 
 async def audit_csv(pool: asyncpg.Pool, f: AuditFilter) -> AsyncIterator[str]:
-    """The matching audit rows as CSV, oldest first, read a page at a time."""
+    """The matching audit rows as CSV lines, oldest first. The first page is read before the
+    response starts, so a refused query is an error status, not a broken download."""
+    async with pool.acquire() as conn:
+        first = await views.audit_entries(conn, f, after=0, limit=AUDIT_CSV_PAGE)
+    return _audit_csv_lines(pool, f, first)
+
+
+async def _audit_csv_lines(pool: asyncpg.Pool, f: AuditFilter, rows: list[asyncpg.Record]) -> AsyncIterator[str]:
     yield csv_line(AUDIT_CSV_COLUMNS)
-    after = 0
     while True:
-        async with pool.acquire() as conn:
-            rows = await views.audit_entries(conn, f, after=after, limit=AUDIT_CSV_PAGE)
         for r in rows:
             entry = _audit_entry(r)
             entry["roles"] = " ".join(entry["roles"])
@@ -150,4 +154,5 @@ async def audit_csv(pool: asyncpg.Pool, f: AuditFilter) -> AsyncIterator[str]:
             yield csv_line([entry[c] for c in AUDIT_CSV_COLUMNS])
         if len(rows) < AUDIT_CSV_PAGE:
             return
-        after = rows[-1]["seq"]
+        async with pool.acquire() as conn:
+            rows = await views.audit_entries(conn, f, after=rows[-1]["seq"], limit=AUDIT_CSV_PAGE)

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The synchronous standby's start in docker compose: on the first start its data is cloned
+# from the primary (pg_basebackup -R writes standby.signal and primary_conninfo), then it
+# streams. cluster_name is the name the primary's synchronous_standby_names waits for.
+set -euo pipefail
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  until pg_isready -h postgres -p 5432 -q; do sleep 1; done
+  pg_basebackup -h postgres -p 5432 -U xj_replicator -D "$PGDATA" -R -X stream -c fast
+  chmod 700 "$PGDATA"
+fi
+exec postgres -c cluster_name=standby -c hot_standby=on
