@@ -15,7 +15,9 @@ Starts a fresh stack under .local/bench (own broker, database, ports), then meas
 
 7. the policy office's what-if and payout exports on an OFFICE_ENTERPRISES ledger
    (bench/office.py);
-8. the audit trail's hash chain: appends with and without it (bench/audit_chain.py).
+8. the audit trail's hash chain: appends with and without it (bench/audit_chain.py);
+9. what PostgreSQL's durability costs a commit: no fsync, durable, durable with a
+   synchronous standby (bench/durability.py).
 
     BENCH_EVENTS=100000 BENCH_RATE=500 BENCH_SECONDS=20 PROGRESS_ENTERPRISES=300000 \
     OFFICE_ENTERPRISES=300000 python -m bench
@@ -51,6 +53,7 @@ from bench.bench_stack import (
     wait_caught_up,
 )
 from bench.cpu import per_event_us
+from bench.durability import main as durability_cost
 from bench.office import office_scale
 from bench.state_size import print_state_sizes
 from bench.steady import latency, pct
@@ -263,6 +266,7 @@ def main() -> None:
         asyncio.run(run())
     finally:
         stack("down")
+    durability_cost()  # servers of its own, one per durability setting
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ itself (and how fast). Prints figures; asserts nothing by timing.
 Runs two stacks of its own: a one-node stack under .local/chaos (kill -9 of the broker,
 of PostgreSQL and of each service; SIGSTOP of the broker and of PostgreSQL) and a
 three-node cluster with two replicas of every service under .local/chaos-cluster
-(leader kill, a second broker kill, a rolling restart). For each fault a fresh simulated
+(leader kill, a second broker kill, a rolling restart), and a stack whose PostgreSQL has a
+synchronous standby under .local/chaos-pg (a planned failover; kill -9 of the primary,
+then failover). For each fault a fresh simulated
 year of intake facts (10 % delivered twice, shuffled) is published at CHAOS_RATE events/s
 for CHAOS_SECONDS while the fault happens; afterwards:
 
@@ -19,6 +21,7 @@ for CHAOS_SECONDS while the fault happens; afterwards:
     CHAOS_SECURITY=sasl_ssl make chaos    # both stacks over SASL_SSL with the authorizer: each
                                           # service its own principal, the harness as ops
     CHAOS_STACKS=cluster make chaos       # only the three-node cluster
+    CHAOS_STACKS=postgres make chaos      # only the PostgreSQL pair: failover planned and after kill -9
 """
 
 import asyncio
@@ -37,7 +40,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from chaos.faults import CLUSTER, SINGLE_NODE, Fault
+from chaos.faults import CLUSTER, POSTGRES_PAIR, SINGLE_NODE, Fault
 from services.awards.domain.policy import Policy
 from shared import topics
 from shared.kafka_settings import KafkaSettings
@@ -49,7 +52,7 @@ from stack.handle import ROOT, StackHandle
 RATE = int(os.environ.get("CHAOS_RATE", "200"))
 SECONDS = float(os.environ.get("CHAOS_SECONDS", "20"))
 SECURITY = os.environ.get("CHAOS_SECURITY", "plaintext")
-STACKS = set(os.environ.get("CHAOS_STACKS", "single,cluster").split(","))
+STACKS = set(os.environ.get("CHAOS_STACKS", "single,cluster,postgres").split(","))
 RECOVERY_LIMIT_S = 300.0
 GROUPS = {
     "registration": [topics.INTAKE],
@@ -228,6 +231,13 @@ def main() -> None:
         env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2", **shape},
         pg_port=22532,
     )
+    pair = StackHandle(
+        ROOT / ".local" / "chaos-pg",
+        kafka_port=22292,
+        service_port=23000,
+        env={"PG_STANDBY": "1", **shape},
+        pg_port=22632,
+    )
     print(f"chaos: {RATE} events/s for {SECONDS:.0f} s per fault over {SECURITY}; figures, not assertions", flush=True)
     print(f"  {'fault':<36} {'fault_s':>7} {'recovery_s':>10} {'messages':>9} {'lost':>5} {'doubled':>7}")
     rows: list[Row] = []
@@ -241,9 +251,15 @@ def main() -> None:
             print("== three-node cluster, two replicas of every service", flush=True)
             fresh(cluster)
             rows += asyncio.run(run_schedule(cluster, CLUSTER, first_year=2015))
+            cluster.cli("down")
+        if "postgres" in STACKS:
+            print("== PostgreSQL primary and synchronous standby", flush=True)
+            fresh(pair)
+            rows += asyncio.run(run_schedule(pair, POSTGRES_PAIR, first_year=2015))
     finally:
         single.cli("down")
         cluster.cli("down")
+        pair.cli("down")
     recoveries = [r.recovery_s for r in rows if r.recovery_s is not None]
     print(
         f"RESULT faults={len(rows)} survived={sum(r.survived for r in rows)} "

@@ -95,6 +95,24 @@ def rolling_restart(nodes: int) -> Fault:
     return Fault(f"rolling restart of {nodes} brokers", inject)
 
 
+def postgres_failover(*, crash: bool) -> Fault:
+    """The primary lost (kill -9 of every process of it) or taken down on purpose, then
+    `make failover`: the standby promoted, the old primary fenced; after the run
+    `make pg-rejoin` rebuilds the pair. The services are not touched."""
+
+    async def inject(stack: StackHandle) -> None:
+        if crash:
+            pids = stack.postgres_pids()
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            for pid in pids:
+                wait_gone(pid)
+        await asyncio.to_thread(stack.cli, "failover")
+        await asyncio.to_thread(stack.cli, "pg-rejoin")
+
+    return Fault("kill -9 PG primary, failover" if crash else "PG failover (planned)", inject)
+
+
 SINGLE_NODE = (
     kill("kafka", down_s=5),
     kill_postgres(down_s=5),
@@ -109,3 +127,4 @@ CLUSTER = (
     kill_leader(rank=1, down_s=10, label="kill -9 second broker"),
     rolling_restart(3),
 )
+POSTGRES_PAIR = (postgres_failover(crash=False), postgres_failover(crash=True))

@@ -104,9 +104,11 @@ class StackHandle:
         wait_gone(pid)
 
     def postgres_pids(self) -> list[int]:
-        """The postmaster and its children (a signal to the postmaster alone leaves the
-        backends serving)."""
-        postmaster = int((self.dir / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+        """The primary's postmaster and its children (a signal to the postmaster alone leaves
+        the backends serving)."""
+        primary = self.dir / "pg" / "primary"  # after a failover, the other node's (stack/postgres.py)
+        data = "data-b" if primary.exists() and primary.read_text().strip() == "pg-b" else "data"
+        postmaster = int((self.dir / "pg" / data / "postmaster.pid").read_text().split()[0])
         children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False)
         return [postmaster, *(int(p) for p in children.stdout.split())]
 

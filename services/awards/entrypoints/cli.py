@@ -10,11 +10,12 @@ from typing import Any
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from services.awards.adapters.award_log import award_events
 from services.awards.domain.redo import Redo
 from services.awards.domain.what_if import PolicyOverrides
 from services.awards.service_layer import audit_chain
 from services.awards.service_layer.audit_chain import ChainReport
-from services.awards.service_layer.redo import redo_list
+from services.awards.service_layer.redo import PEOPLES_ACTS, redo_list
 from services.awards.service_layer.what_if_budget import what_if
 from services.awards.settings import AwardsSettings
 from shared import db
@@ -109,7 +110,7 @@ def redo_command(argv: list[str]) -> None:
         settings = AwardsSettings()
         pool = await db.create_pool(settings.dsn, schema=SERVICE, min_size=1, max_size=1)
         try:
-            return await redo_list(pool, settings)
+            return await redo_list(pool, await award_events(settings, PEOPLES_ACTS))
         finally:
             await pool.close()
 
