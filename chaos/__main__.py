@@ -22,9 +22,11 @@ for CHAOS_SECONDS while the fault happens; afterwards:
                                           # service its own principal, the harness as ops
     CHAOS_STACKS=cluster make chaos       # only the three-node cluster
     CHAOS_STACKS=postgres make chaos      # only the PostgreSQL pair: failover planned and after kill -9
+    CHAOS_STACKS=cluster CHAOS_FAULTS=partitions make chaos   # only the network faults
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -40,7 +42,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from chaos.faults import CLUSTER, POSTGRES_PAIR, SINGLE_NODE, Fault
+from chaos.faults import CLUSTER, PARTITIONS, POSTGRES_PAIR, SINGLE_NODE, Fault
 from services.awards.domain.policy import Policy
 from shared import topics
 from shared.kafka_settings import KafkaSettings
@@ -53,6 +55,8 @@ RATE = int(os.environ.get("CHAOS_RATE", "200"))
 SECONDS = float(os.environ.get("CHAOS_SECONDS", "20"))
 SECURITY = os.environ.get("CHAOS_SECURITY", "plaintext")
 STACKS = set(os.environ.get("CHAOS_STACKS", "single,cluster,postgres").split(","))
+# CHAOS_FAULTS=partitions: only the network faults (on the cluster); kills: only the kills.
+FAULTS = set(os.environ.get("CHAOS_FAULTS", "kills,partitions").split(","))
 RECOVERY_LIMIT_S = 300.0
 GROUPS = {
     "registration": [topics.INTAKE],
@@ -87,8 +91,16 @@ def history_for(year: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[s
 
 async def publish_steady(kafka: KafkaSettings, stream: list[dict[str, Any]]) -> int:
     """Publish at RATE/s as an upstream system would: each message until acknowledged."""
-    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True, linger_ms=5)
-    await producer.start()
+
+    def connect() -> AIOKafkaProducer:
+        # A send is given up after 10 s; a metadata refresh every 5 s finds moved leaders.
+        return AIOKafkaProducer(
+            **kafka.client_options(), acks="all", enable_idempotence=True, linger_ms=5,
+            request_timeout_ms=10_000, metadata_max_age_ms=5_000,
+        )  # fmt: skip
+
+    producer = connect()
+    await asyncio.wait_for(producer.start(), 60)
     t0, acked = time.monotonic(), 0
     try:
         for i, e in enumerate(stream):
@@ -97,13 +109,19 @@ async def publish_steady(kafka: KafkaSettings, stream: list[dict[str, Any]]) -> 
             key = (d.get("uscc") or d.get("incubator_id") or d.get("platform_id")).encode()
             while True:
                 try:
-                    await producer.send_and_wait(topics.INTAKE, orjson.dumps(e), key=key)
+                    await asyncio.wait_for(producer.send_and_wait(topics.INTAKE, orjson.dumps(e), key=key), 15)
                     acked += 1
                     break
-                except Exception:  # noqa: BLE001 - not acknowledged: an upstream system retries
+                except Exception:  # noqa: BLE001 - not acknowledged: an upstream system reconnects, retries
                     await asyncio.sleep(0.5)
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(producer.stop(), 5)
+                    producer = connect()
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(producer.start(), 15)
     finally:
-        await producer.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(producer.stop(), 10)
     return acked
 
 
@@ -202,7 +220,7 @@ async def run_fault(stack: StackHandle, fault: Fault, *, year: int, published: l
 
 def format_row(r: Row) -> str:
     recovery = f"{r.recovery_s:10.1f}" if r.recovery_s is not None else "     never"
-    return f"  {r.fault:<36} {r.fault_s:7.1f} {recovery} {r.messages:9,d} {r.lost:5d} {r.doubled:7d}"
+    return f"  {r.fault:<56} {r.fault_s:7.1f} {recovery} {r.messages:9,d} {r.lost:5d} {r.doubled:7d}"
 
 
 async def run_schedule(stack: StackHandle, faults: tuple[Fault, ...], first_year: int) -> list[Row]:
@@ -211,6 +229,19 @@ async def run_schedule(stack: StackHandle, faults: tuple[Fault, ...], first_year
     for i, fault in enumerate(faults):
         rows.append(await run_fault(stack, fault, year=first_year + i, published=published))
     return rows
+
+
+def compare_with_kill(rows: list[Row]) -> None:
+    """Each partition's recovery beside its kill counterpart's (the busiest leader killed)."""
+    kill = next((r for r in rows if r.fault.startswith("kill -9 busiest leader")), None)
+    parted = [r for r in rows if r.fault in {f.name for f in PARTITIONS}]
+    if not parted:
+        return
+    print("partition recovery beside the kill's" + ("" if kill else " (no kill in this run: CHAOS_FAULTS)"))
+    for r in parted:
+        mine = f"{r.recovery_s:.1f}" if r.recovery_s is not None else "never"
+        theirs = f"{kill.recovery_s:.1f}" if kill and kill.recovery_s is not None else "-"
+        print(f"  {r.fault:<56} {mine:>6} s   kill -9: {theirs:>6} s")
 
 
 def fresh(stack: StackHandle) -> None:
@@ -228,7 +259,8 @@ def main() -> None:
         ROOT / ".local" / "chaos-cluster",
         kafka_port=22192,
         service_port=22900,
-        env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2", **shape},
+        # Each node in a network namespace of its own, so links can be cut (stack/netns.py).
+        env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2", "KAFKA_NETNS": "1", **shape},
         pg_port=22532,
     )
     pair = StackHandle(
@@ -239,10 +271,10 @@ def main() -> None:
         pg_port=22632,
     )
     print(f"chaos: {RATE} events/s for {SECONDS:.0f} s per fault over {SECURITY}; figures, not assertions", flush=True)
-    print(f"  {'fault':<36} {'fault_s':>7} {'recovery_s':>10} {'messages':>9} {'lost':>5} {'doubled':>7}")
+    print(f"  {'fault':<56} {'fault_s':>7} {'recovery_s':>10} {'messages':>9} {'lost':>5} {'doubled':>7}")
     rows: list[Row] = []
     try:
-        if "single" in STACKS:
+        if "single" in STACKS and "kills" in FAULTS:
             print("== one-node stack", flush=True)
             fresh(single)
             rows += asyncio.run(run_schedule(single, SINGLE_NODE, first_year=2015))
@@ -250,9 +282,10 @@ def main() -> None:
         if "cluster" in STACKS:
             print("== three-node cluster, two replicas of every service", flush=True)
             fresh(cluster)
-            rows += asyncio.run(run_schedule(cluster, CLUSTER, first_year=2015))
+            schedule = (CLUSTER if "kills" in FAULTS else ()) + (PARTITIONS if "partitions" in FAULTS else ())
+            rows += asyncio.run(run_schedule(cluster, schedule, first_year=2015))
             cluster.cli("down")
-        if "postgres" in STACKS:
+        if "postgres" in STACKS and "kills" in FAULTS:
             print("== PostgreSQL primary and synchronous standby", flush=True)
             fresh(pair)
             rows += asyncio.run(run_schedule(pair, POSTGRES_PAIR, first_year=2015))
@@ -260,6 +293,7 @@ def main() -> None:
         single.cli("down")
         cluster.cli("down")
         pair.cli("down")
+    compare_with_kill(rows)
     recoveries = [r.recovery_s for r in rows if r.recovery_s is not None]
     print(
         f"RESULT faults={len(rows)} survived={sum(r.survived for r in rows)} "

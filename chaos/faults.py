@@ -3,6 +3,7 @@ action that puts it right (or none: the platform must recover by itself)."""
 
 import asyncio
 import os
+import re
 import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared import topics
+from stack import netns
 from stack.handle import StackHandle, wait_gone
 
 
@@ -113,6 +115,46 @@ def postgres_failover(*, crash: bool) -> Fault:
     return Fault("kill -9 PG primary, failover" if crash else "PG failover (planned)", inject)
 
 
+async def quorum_leader(stack: StackHandle) -> int:
+    """The active controller: the node whose Raft log says it became the quorum's leader at
+    the highest epoch (the client protocol does not name it in KRaft)."""
+    became = re.compile(r"\[RaftManager id=(\d+)\] Completed transition to Leader\(.*?epoch=(\d+),")
+    best = (-1, 0)
+    for log in sorted((stack.dir / "logs").glob("kafka-*/*.log")):
+        for node, epoch in became.findall(log.read_text(errors="replace")):
+            best = max(best, (int(epoch), int(node)))
+    if best[0] < 0:
+        raise RuntimeError("no node has logged becoming the quorum's leader")
+    return best[1]
+
+
+def partition(label: str, *, seconds: float, pick: Callable[[StackHandle], Awaitable[int]], how: str) -> Fault:
+    """A node (chosen by `pick`) cut off in its network namespace for `seconds`, then healed:
+    `how` = "from peers" (both ways), "to peers" (its packets out only), "everyone" (clients
+    too) or "loss" (30 % of its packets, both ways)."""
+
+    async def inject(stack: StackHandle) -> None:
+        layout = stack.layout
+        node = await pick(stack)
+        peers = [n for n in layout.node_ids if n != node]
+        if how == "everyone":
+            netns.isolate(layout, node)
+        elif how == "loss":
+            netns.lose(layout, node, 0.3)
+        else:
+            for peer in peers:
+                netns.cut(layout, node, peer, both_ways=how == "from peers")
+        await asyncio.sleep(seconds)
+        for n in layout.node_ids:
+            netns.heal(layout, n)
+
+    return Fault(f"{label}, {seconds:.0f} s", inject)
+
+
+async def _busiest(stack: StackHandle) -> int:
+    return (await busiest_leaders(stack))[0]
+
+
 SINGLE_NODE = (
     kill("kafka", down_s=5),
     kill_postgres(down_s=5),
@@ -128,3 +170,11 @@ CLUSTER = (
     rolling_restart(3),
 )
 POSTGRES_PAIR = (postgres_failover(crash=False), postgres_failover(crash=True))
+# Each next to its kill counterpart in CLUSTER (the busiest leader killed for 20 s).
+PARTITIONS = (
+    partition("busiest leader cut from its followers", seconds=20, pick=_busiest, how="from peers"),
+    partition("active controller cut from the quorum", seconds=20, pick=quorum_leader, how="from peers"),
+    partition("one-way: busiest leader's packets to followers lost", seconds=20, pick=_busiest, how="to peers"),
+    partition("30 % packet loss on the busiest leader", seconds=20, pick=_busiest, how="loss"),
+    partition("busiest leader cut from everyone", seconds=20, pick=_busiest, how="everyone"),
+)

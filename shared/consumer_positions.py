@@ -4,12 +4,14 @@ transaction, read when partitions are assigned. After a restore of the database 
 earlier moment the consumer rewinds to where its books are, not to where Kafka's committed
 offsets are, and the idempotent handlers apply the gap exactly once."""
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncpg
 from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +67,27 @@ class StartFromTheBooks(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer = self._consumer()
         if not assigned or consumer is None:
             return
-        positions = await stored(self._pool(), assigned)
+        try:
+            positions = await stored(self._pool(), assigned)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # The database is down: consume from Kafka's offsets; the handlers are idempotent.
+            log.warning("%s: positions not read (%r): starting from Kafka's offsets", self._service, exc)
+            return
         for tp, offset in positions.items():
             consumer.seek(tp, offset)
-        # A partition the books have not seen yet: its position now goes into the books, so
-        # that a restore to a later moment does not fall back on Kafka's (later) offsets.
-        first_seen = {tp: await consumer.committed(tp) or 0 for tp in assigned if tp not in positions}
-        await remember(self._pool(), first_seen)
         if positions:
             log.info("%s: %d partition(s) start where the books are", self._service, len(positions))
+        # A partition the books have no row for: Kafka's committed offset goes into the books
+        # now, so a restore to a later moment does not fall back on Kafka's later offsets.
+        # Bounded: a rebalance during a broker fault must not wait on it (the next one retries).
+        unseen = [tp for tp in assigned if tp not in positions]
+        if not unseen:
+            return
+        try:
+            offsets = await asyncio.wait_for(asyncio.gather(*(consumer.committed(tp) for tp in unseen)), 3)
+            await remember(self._pool(), {tp: offset or 0 for tp, offset in zip(unseen, offsets, strict=True)})
+        except (TimeoutError, OSError, KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("%s: first positions not recorded (%r); the next assignment records them", self._service, exc)
 
 
 async def remember(pool: asyncpg.Pool, positions: dict[TopicPartition, int]) -> None:

@@ -101,7 +101,7 @@ def dev_sign_in_router(key_file: Path, kid: str, host: str, auth: AuthSettings) 
         """Whether this service offers the development sign-in (404 when it does not)."""
         return {"enabled": True, "roles": [r.value for r in PersonRole], "ttl_s": DEV_TTL_S}
 
-    @router.post("/sign-in", responses=responses(422))
+    @router.post("/sign-in", responses=responses(400, 422))
     async def sign_in(form: SignInForm) -> dict[str, Any]:
         """A token for the person named, with the roles ticked (local stack only)."""
         roles = sorted({r.value for r in form.roles})

@@ -6,6 +6,7 @@ import uuid
 from functools import partial
 from pathlib import Path
 
+from stack import netns
 from stack.kafka_nodes import ensure_tls_material
 from stack.layout import KAFKA, KAFKA_LIBS, LOGS, ROOT, RUN
 from stack.processes import pid_alive, port_open, say, spawn, stop_pid, wait_for
@@ -47,7 +48,7 @@ def kafka_java(main: str, *args: str, heap: str = "512m", logs: Path = LOGS) -> 
 
 
 def kafka_node_running(node: int) -> bool:
-    return pid_alive(KAFKA.name(node)) is not None and port_open(KAFKA.port(node))
+    return pid_alive(KAFKA.name(node)) is not None and port_open(KAFKA.port(node), KAFKA.host(node))
 
 
 def start_kafka_node(node: int) -> None:
@@ -76,10 +77,10 @@ def start_kafka_node(node: int) -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    say(f"starting {KAFKA.name(node)} on 127.0.0.1:{KAFKA.port(node)} ({KAFKA.listener})")
+    say(f"starting {KAFKA.name(node)} on {KAFKA.host(node)}:{KAFKA.port(node)} ({KAFKA.listener})")
     node_logs = LOGS / KAFKA.name(node)
     node_logs.mkdir(parents=True, exist_ok=True)
-    spawn(KAFKA.name(node), kafka_java("kafka.Kafka", str(props), logs=node_logs))
+    spawn(KAFKA.name(node), netns.wrap(KAFKA, node, kafka_java("kafka.Kafka", str(props), logs=node_logs)))
 
 
 def start_kafka() -> None:
@@ -88,10 +89,12 @@ def start_kafka() -> None:
         return
     ensure_kafka_jars()
     ensure_tls_material(KAFKA)
+    if KAFKA.netns:
+        netns.ensure_network(KAFKA)
     for node in KAFKA.node_ids:
         start_kafka_node(node)
     for node in KAFKA.node_ids:
-        wait_for(KAFKA.name(node), partial(port_open, KAFKA.port(node)), 90)
+        wait_for(KAFKA.name(node), partial(port_open, KAFKA.port(node), KAFKA.host(node)), 90)
     wait_for(f"{KAFKA.nodes} registered broker(s)", partial(brokers_registered, KAFKA.nodes), 90)
     provision_kafka(KAFKA.client_env(), grant_services=KAFKA.security == "sasl_ssl")
 
@@ -137,6 +140,8 @@ def brokers_registered(expected: int) -> bool:
 def stop_kafka() -> None:
     for pid_file in sorted(RUN.glob("kafka*.pid")):
         stop_pid(pid_file.stem, timeout=30)
+    if KAFKA.netns:  # the namespaces and the bridge go with the nodes; `up` makes them again
+        netns.remove_network(KAFKA)
 
 
 def external_kafka() -> str | None:

@@ -2,7 +2,7 @@
 # System packages the stack and the tests need, from Debian, installed only when missing:
 # Java + Maven (the Kafka broker), PostgreSQL 15, Prometheus and promtool (the local
 # stack's monitoring, the alert-rule tests), Chromium and a CJK font (the dashboard
-# browser test).
+# browser test), iptables (the network partitions of `make chaos`).
 set -euo pipefail
 need=()
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
@@ -11,6 +11,7 @@ command -v mvn >/dev/null || need+=(maven)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v chromium >/dev/null || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || need+=(fonts-wqy-microhei)
+command -v iptables >/dev/null || need+=(iptables)  # make chaos's network partitions (stack/netns.py)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "missing system packages: ${need[*]} (install them as root)" >&2; exit 1; fi
   echo "[deps] installing ${need[*]}"

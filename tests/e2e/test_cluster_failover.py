@@ -1,8 +1,10 @@
 """Issue 8: on a three-node KRaft cluster (RF 3, min.insync.replicas 2) with two replicas
 of every service in one consumer group each, a shuffled history with duplicates flows
-while the broker leading the busiest partitions is killed (-9) and kept down 30 s, and
-later a different broker is killed. Afterwards every enterprise's net payouts and every
-reporting number equal what the pure rules compute from the same set of facts.
+while the broker leading the busiest partitions is killed (-9) and kept down 30 s,
+later a different broker is killed, and then the busiest leader is cut from both its
+followers for 15 s (each node has a network namespace of its own). Afterwards every
+enterprise's net payouts and every reporting number equal what the pure rules compute
+from the same set of facts.
 
 The cluster runs as in production (issue 26): SASL_SSL on every listener, the authorizer
 closed by default, each service its own principal with its ACLs, the harness as ops; and
@@ -26,6 +28,7 @@ from shared import topics
 from shared.kafka_settings import KafkaSettings
 from simulator.history import Options, generate
 from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts, reported_actuals
+from stack import netns
 from stack.handle import ROOT, StackHandle, fresh_database
 from tests.support.auth import READER, SIGN_IN_ENV, write_jwks, write_senders
 from tests.support.kafka_acl import kafka_principal, produce
@@ -52,7 +55,14 @@ def cluster(infra: Infra) -> Iterator[StackHandle]:
         kafka_port=23092,
         service_port=23800,
         dsn=dsn,
-        env={"KAFKA_NODES": "3", "KAFKA_SECURITY": "sasl_ssl", "SERVICE_REPLICAS": "2", **SIGN_IN_ENV},
+        # Each node in a network namespace of its own, so a link can be cut (stack/netns.py).
+        env={
+            "KAFKA_NODES": "3",
+            "KAFKA_SECURITY": "sasl_ssl",
+            "SERVICE_REPLICAS": "2",
+            "KAFKA_NETNS": "1",
+            **SIGN_IN_ENV,
+        },
     )
     s.cli("down")
     s.cli("up")
@@ -91,7 +101,7 @@ async def awards_net(stack: StackHandle, usccs: list[str]) -> dict[str, dict[str
     return out
 
 
-async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(
+async def test_two_broker_failures_and_a_partition_lose_nothing_and_pay_nothing_twice(
     cluster: StackHandle, client: httpx.AsyncClient
 ) -> None:
     kafka = cluster.kafka()
@@ -105,7 +115,7 @@ async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(
     stream = history + rng.sample(history, len(history) // 5)  # about 20 % delivered twice
     rng.shuffle(stream)
 
-    flowing = asyncio.create_task(publish_paced(kafka, stream, seconds=60))
+    flowing = asyncio.create_task(publish_paced(kafka, stream, seconds=90))
     await asyncio.sleep(10)
     busiest = (await leaders(kafka)).most_common(1)[0][0]
     cluster.kill9(f"kafka-{busiest}")
@@ -116,6 +126,13 @@ async def test_two_broker_failures_lose_nothing_and_pay_nothing_twice(
     cluster.kill9(f"kafka-{second}")
     await asyncio.sleep(12)
     assert f"starting kafka-{second}" in await asyncio.to_thread(cluster.cli, "up")
+    # Then a partition: the busiest leader cut from both followers (clients still reach it).
+    await asyncio.sleep(5)
+    cut = (await leaders(kafka)).most_common(1)[0][0]
+    for peer in (n for n in cluster.layout.node_ids if n != cut):
+        netns.cut(cluster.layout, cut, peer)
+    await asyncio.sleep(15)
+    netns.heal(cluster.layout, cut)
     await flowing
     await wait_quiet(kafka, GROUPS, timeout=240)
 

@@ -140,6 +140,19 @@ def test_cluster_layout(tmp_path: Path) -> None:
     assert not layout.owns("127.0.0.1:19092")
 
 
+def test_a_cluster_in_network_namespaces_listens_on_each_nodes_own_address(tmp_path: Path) -> None:
+    layout = KafkaLayout.from_env(base_port=23092, kafka_dir=tmp_path, env={"KAFKA_NODES": "3", "KAFKA_NETNS": "1"})
+    assert layout.bootstrap == "10.77.59.11:23092,10.77.59.12:23102,10.77.59.13:23112"
+    assert [layout.namespace(n) for n in layout.node_ids] == ["xj59k1", "xj59k2", "xj59k3"]
+    props = dict(
+        line.split("=", 1) for line in layout.properties(2).splitlines() if "=" in line and not line.startswith("#")
+    )
+    assert props["controller.quorum.voters"] == "1@10.77.59.11:23093,2@10.77.59.12:23103,3@10.77.59.13:23113"
+    assert props["listeners"] == "PLAINTEXT://10.77.59.12:23102,CONTROLLER://10.77.59.12:23103"
+    assert props["log.dirs"] == str(tmp_path / "plaintext-3n-netns" / "node-2" / "data")  # its own storage
+    assert layout.owns("10.77.59.13:23112") and not layout.owns("10.77.60.13:23112")
+
+
 def test_single_node_sasl_ssl_layout(tmp_path: Path) -> None:
     layout = KafkaLayout.from_env(base_port=24092, kafka_dir=tmp_path, env={"KAFKA_SECURITY": "SASL_SSL"})
     assert (layout.name(1), layout.listener, layout.replication_factor) == ("kafka", "SASL_SSL", 1)
