@@ -27,18 +27,21 @@ def next_offsets(records: Iterable[Any]) -> dict[tuple[str, int], int]:
 
 async def record(conn: asyncpg.Connection, records: Sequence[Any]) -> None:
     """In the caller's transaction; never backwards (a replica's stale batch in a rebalance)."""
-    positions = next_offsets(records)
-    if not positions:
-        return
-    await conn.execute(
-        "INSERT INTO consumer_positions (topic, partition, next_offset) "
-        "SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) "
-        "ON CONFLICT (topic, partition) DO UPDATE "
-        "SET next_offset = greatest(consumer_positions.next_offset, excluded.next_offset)",
-        [t for t, _ in positions],
-        [p for _, p in positions],
-        list(positions.values()),
-    )
+    await _write(conn, next_offsets(records), "DO UPDATE SET next_offset = "
+                 "greatest(consumer_positions.next_offset, excluded.next_offset)")  # fmt: skip
+
+
+async def _write(
+    db: asyncpg.Connection | asyncpg.Pool, positions: dict[tuple[str, int], int], on_conflict: str
+) -> None:
+    if positions:
+        await db.execute(
+            "INSERT INTO consumer_positions (topic, partition, next_offset) "
+            f"SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) ON CONFLICT (topic, partition) {on_conflict}",
+            [t for t, _ in positions],
+            [p for _, p in positions],
+            list(positions.values()),
+        )
 
 
 async def stored(pool: asyncpg.Pool, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
@@ -91,13 +94,6 @@ class StartFromTheBooks(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 async def remember(pool: asyncpg.Pool, positions: dict[TopicPartition, int]) -> None:
-    """Positions for partitions the books have no row for (a row already there wins)."""
-    if not positions:
-        return
-    await pool.execute(
-        "INSERT INTO consumer_positions (topic, partition, next_offset) "
-        "SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[]) ON CONFLICT DO NOTHING",
-        [tp.topic for tp in positions],
-        [tp.partition for tp in positions],
-        list(positions.values()),
-    )
+    """Positions for partitions the books have no row for; a row already there wins (after a
+    restore it is behind Kafka on purpose)."""
+    await _write(pool, {(tp.topic, tp.partition): offset for tp, offset in positions.items()}, "DO NOTHING")

@@ -4,7 +4,7 @@ provider. Never in production, by construction: it is mounted only when
 DEV_SIGN_IN_KEY_FILE is set, the service listens on loopback only, and the key's public
 half is already in the service's own AUTH_JWKS_FILE under DEV_SIGN_IN_KID (so it mints
 nothing the service would not trust anyway). An office signs in with its identity
-provider instead (docs/sign-in.md)."""
+provider instead (docs/workspace.md#sign-in)."""
 
 import ipaddress
 import json

@@ -15,7 +15,7 @@ import os
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.dev_sign_in import jwks_of, mint, new_key
+from shared.dev_sign_in import jwks_of, load_key, mint, new_key
 from shared.events import INTAKE_MODELS
 from stack.layout import LOCAL
 
@@ -38,9 +38,7 @@ def dev_key() -> rsa.RSAPrivateKey:
         )
         KEY_FILE.touch(mode=0o600)
         KEY_FILE.write_bytes(pem)
-    key = serialization.load_pem_private_key(KEY_FILE.read_bytes(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return key
+    return load_key(KEY_FILE)
 
 
 def service_env() -> dict[str, str]:
