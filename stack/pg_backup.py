@@ -48,7 +48,8 @@ def backup() -> Path:
         raise SystemExit("backups need the WAL archive: not with PG_DURABLE=0")
     node = primary()
     dest = BACKUPS / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    BACKUPS.mkdir(parents=True, exist_ok=True)
+    BACKUPS.mkdir(mode=0o700, parents=True, exist_ok=True)  # a whole copy of the books
+    os.chmod(BACKUPS, 0o700)
     if os.geteuid() == 0:
         shutil.chown(BACKUPS, "postgres", "postgres")
     subprocess.run(

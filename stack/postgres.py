@@ -143,8 +143,9 @@ def _prepare_dirs() -> None:
     PG_DIR.mkdir(parents=True, exist_ok=True)
     LOGS.mkdir(parents=True, exist_ok=True)
     WAL_ARCHIVE.mkdir(exist_ok=True)
-    if os.geteuid() == 0:
-        for d in (PG_DIR, WAL_ARCHIVE):
+    for d in (PG_DIR, WAL_ARCHIVE):  # every row is in the WAL: the server's account alone reads it
+        os.chmod(d, 0o700)
+        if os.geteuid() == 0:
             shutil.chown(d, "postgres", "postgres")
 
 
