@@ -10,6 +10,7 @@ replaced by handlers, so what a client generator reads is what the service sends
 import re
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -44,6 +45,7 @@ CODES = {
     431: "HEADERS_TOO_LARGE",
     503: "NOT_READY",
 }
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
 DESCRIPTIONS = {
     401: "A bearer token is required (a sign-in JWT, or one of API_READ_TOKENS for reads) and was missing or wrong",
     404: "Not found",
@@ -100,6 +102,27 @@ def with_error_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# PostgreSQL lost in the middle of a request: a cut link, a failover, a restart.
+DATABASE_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.ReadOnlySQLTransactionError,  # the server it reached was demoted: a failover
+    ConnectionError,
+)
+
+
+def database_lost(exc: BaseException | None) -> bool:
+    """Whether `exc` or what caused it is the database going away (asyncpg reports a
+    connection that died inside a transaction as an InterfaceError on its way out)."""
+    while exc is not None:
+        if isinstance(exc, DATABASE_LOST):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _loc(parts: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in parts)
 
@@ -132,6 +155,17 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.Refused)
     async def refused(_: Request, exc: errors.Refused) -> JSONResponse:
         return error_response(STATUS_OF_REFUSAL.get(type(exc), 409), str(exc))
+
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        if not database_lost(exc):
+            raise exc  # a fault of ours: the server's 500
+        # Each request is one transaction: wholly kept or wholly undone, and every write is
+        # idempotent (a payout is paid once; what was kept answers as already done).
+        message = "PostgreSQL was lost during the request: it was done wholly or not at all; sending it again is safe"
+        return error_response(503, message, code=DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
+
+    for lost in (*DATABASE_LOST, asyncpg.InterfaceError):
+        app.add_exception_handler(lost, database_unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -148,8 +148,11 @@ class ServiceRuntime:
 
     async def readiness(self) -> dict[str, bool]:
         checks = {"postgres": False, "kafka": False}
-        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            checks["postgres"] = self._pool is not None and await self._pool.fetchval("SELECT 1") == 1
+        # Bounded: a database cut off answers nothing, and a probe must say so, not hang.
+        with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            checks["postgres"] = (
+                self._pool is not None and await asyncio.wait_for(self._pool.fetchval("SELECT 1"), 2.0) == 1
+            )
         with contextlib.suppress(Exception):  # any failure means "not reachable"
             checks["kafka"] = self._broker_started and await self.broker.ping(timeout=2.0)
         return checks

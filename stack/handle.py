@@ -93,7 +93,13 @@ class StackHandle:
         return KafkaSettings.from_vars(self.stack_env())
 
     def url(self, service: str, replica: int = 1) -> str:
-        return f"http://127.0.0.1:{self.service_port + SERVICES.index(service) + 100 * (replica - 1)}"
+        machine = self.layout.service_machine(replica)  # a second replica may run on a node's machine
+        host = "127.0.0.1" if machine is None else self.layout.host(machine)
+        return f"http://{host}:{self.service_port + SERVICES.index(service) + 100 * (replica - 1)}"
+
+    @property
+    def replicas(self) -> int:
+        return int(self.env.get("SERVICE_REPLICAS") or "1")
 
     def pid(self, name: str) -> int:
         return int((self.dir / "run" / f"{name}.pid").read_text())

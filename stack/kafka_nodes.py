@@ -35,6 +35,8 @@ class KafkaLayout:
     base_port: int
     kafka_dir: Path
     netns: bool = False  # KAFKA_NETNS=1: each node in a network namespace of its own (stack/netns.py)
+    # SERVICE_NETNS=1: a second replica of each service on the last node's machine (service_machine).
+    service_netns: bool = False
 
     @classmethod
     def from_env(cls, *, base_port: int, kafka_dir: Path, env: Mapping[str, str] = os.environ) -> "KafkaLayout":
@@ -45,7 +47,10 @@ class KafkaLayout:
         if security not in ("plaintext", "sasl_ssl"):
             raise SystemExit(f"KAFKA_SECURITY={security}: choose plaintext or sasl_ssl")
         netns = env.get("KAFKA_NETNS") == "1"
-        return cls(nodes, security, base_port, kafka_dir, netns)  # type: ignore[arg-type]
+        service_netns = env.get("SERVICE_NETNS") == "1"
+        if service_netns and not netns:
+            raise SystemExit("SERVICE_NETNS=1 puts services on the nodes' machines: it needs KAFKA_NETNS=1")
+        return cls(nodes, security, base_port, kafka_dir, netns, service_netns)  # type: ignore[arg-type]
 
     # Each shape keeps its own data: a cluster never starts on a single node's log, and a
     # SASL broker's SCRAM users exist only in the storage formatted for it.
@@ -78,6 +83,21 @@ class KafkaLayout:
         """Where node `node` listens: loopback, or its own address in its own namespace,
         so a fault can cut one node from one peer (iptables in its namespace)."""
         return f"{self.subnet}.{10 + node}" if self.netns else "127.0.0.1"
+
+    @property
+    def bridge_address(self) -> str:
+        """The host's own address on the nodes' bridge: where PostgreSQL and the host's
+        services are reached from inside a namespace."""
+        return f"{self.subnet}.1"
+
+    def service_machine(self, replica: int) -> int | None:
+        """The node whose namespace (its "machine") replica `replica` of each service runs
+        in: None, the host (beside PostgreSQL), for the first replica and unless
+        SERVICE_NETNS=1; the last node's for the second, the one before for the third.
+        So a partition can leave a service on the minority side."""
+        if not self.service_netns or replica == 1:
+            return None
+        return self.node_ids[-1 - (replica - 2) % self.nodes]
 
     def namespace(self, node: int) -> str:
         return f"xj{(self.base_port // 10) % 250}k{node}"

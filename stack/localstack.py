@@ -17,6 +17,7 @@ import signal
 import subprocess
 import time
 
+from stack import netns
 from stack.kafka_broker import external_kafka, provision_kafka, start_kafka, stop_kafka
 from stack.layout import KAFKA, LOCAL, LOGS, PROMETHEUS_PORT, RUN, SERVICES, STACK_ENV, WITH_PROMETHEUS
 from stack.pg_backup import backup, parse_time, restore
@@ -27,6 +28,8 @@ from stack.service_processes import endpoints, service_processes, start_services
 
 
 def start_infra() -> None:
+    if KAFKA.netns:  # before PostgreSQL, which may listen on the bridge (SERVICE_NETNS=1)
+        netns.ensure_network(KAFKA)
     if not external_database():
         start_postgres()
     if not external_kafka():

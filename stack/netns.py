@@ -1,8 +1,10 @@
 """Network namespaces for the local Kafka cluster's nodes (KAFKA_NETNS=1), so that faults
 can cut links, not only kill processes: each node lives in a namespace of its own with an
 address on the stack's /24 (stack/kafka_nodes.py: `subnet`, `host`), joined to the host by
-a veth pair on one bridge. Clients, services and PostgreSQL stay in the host's namespace
-and reach the nodes through the bridge (source address: the bridge's, .1).
+a veth pair on one bridge. PostgreSQL, the harness and each service's first replica stay in
+the host's namespace and reach the nodes through the bridge (source address: the bridge's,
+.1); a second replica of each service shares the last node's namespace, as it would share
+a machine (KafkaLayout.service_machine), and reaches PostgreSQL on the bridge address.
 
 A cut is iptables in the node's namespace (INPUT and OUTPUT), so it can isolate a node
 from one peer, from everyone, in one direction only, or drop a share of its packets
@@ -61,6 +63,13 @@ def cut(layout: KafkaLayout, node: int, peer: int, *, both_ways: bool = True) ->
     _in(layout, node, "iptables", "-A", "OUTPUT", "-d", layout.host(peer), "-j", "DROP")
     if both_ways:
         _in(layout, node, "iptables", "-A", "INPUT", "-s", layout.host(peer), "-j", "DROP")
+
+
+def cut_server(layout: KafkaLayout, node: int, address: str, port: int) -> None:
+    """The node's machine cut from one TCP server outside it (PostgreSQL on the bridge
+    address), both ways; its links to everything else stay."""
+    _in(layout, node, "iptables", "-A", "OUTPUT", "-d", address, "-p", "tcp", "--dport", str(port), "-j", "DROP")
+    _in(layout, node, "iptables", "-A", "INPUT", "-s", address, "-p", "tcp", "--sport", str(port), "-j", "DROP")
 
 
 def isolate(layout: KafkaLayout, node: int) -> None:

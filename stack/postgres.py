@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from shared.dsn import parse as parse_dsn
-from stack.layout import LOGS, PG_BIN, PG_DIR, PG_PORT, PG_SECRETS
+from stack.layout import KAFKA, LOGS, PG_BIN, PG_DIR, PG_PORT, PG_SECRETS
 from stack.processes import say, wait_for
 
 MIGRATOR = "xj_migrator"
@@ -102,7 +102,8 @@ def pg_running() -> bool:
 def _settings() -> dict[str, str]:
     """What every node runs with (stack.conf, included by postgresql.conf)."""
     settings = {
-        "listen_addresses": "'127.0.0.1'",
+        # SERVICE_NETNS=1: also the bridge, where a replica on a node's machine connects.
+        "listen_addresses": f"'127.0.0.1,{KAFKA.bridge_address}'" if KAFKA.service_netns else "'127.0.0.1'",
         "unix_socket_directories": "'/tmp'",
         "max_connections": "200",
         "shared_buffers": "'256MB'",
@@ -113,6 +114,12 @@ def _settings() -> dict[str, str]:
         "synchronous_commit": "on",
         "fsync": "on" if DURABLE else "off",
         "full_page_writes": "on" if DURABLE else "off",
+        # A client cut off inside a transaction holds its row locks until the server notices:
+        # probes after 10 s idle, every 5 s, three missed — the backend ends, its transaction
+        # rolls back, the locks free (the OS default would wait two hours).
+        "tcp_keepalives_idle": "10",
+        "tcp_keepalives_interval": "5",
+        "tcp_keepalives_count": "3",
         "wal_level": "replica",
         "hot_standby": "on",
     }
@@ -131,6 +138,15 @@ def _write_settings(node: PgNode) -> None:
     main = (node.data / "postgresql.conf").read_text()
     if "include_if_exists = 'stack.conf'" not in main:
         write_as_postgres(node.data / "postgresql.conf", main + "\ninclude_if_exists = 'stack.conf'\n")
+    hba = (node.data / "pg_hba.conf").read_text()
+    if KAFKA.service_netns and _machines_line() not in hba:
+        write_as_postgres(node.data / "pg_hba.conf", hba + _machines_line())
+
+
+def _machines_line() -> str:
+    """From the nodes' namespaces: the service roles, to the stack's database, by password."""
+    roles = ",".join(SERVICE_ROLES.values())
+    return f"host xj {roles} {KAFKA.subnet}.0/24 scram-sha-256\n"
 
 
 def write_as_postgres(path: Path, text: str) -> None:
@@ -318,10 +334,11 @@ def ensure_roles(database: str) -> None:
     subprocess.run([*psql(database), "".join(statements)], check=True, stdout=subprocess.DEVNULL)
 
 
-def role_dsn(role: str, database: str = "xj") -> str:
+def role_dsn(role: str, database: str = "xj", *, host: str | None = None) -> str:
     """With a standby, both servers: the client keeps the one that takes writes, so the
-    services find the new primary after a failover on their own."""
-    hosts = ",".join(f"127.0.0.1:{n.port}" for n in sorted(nodes(), key=lambda n: n is not primary()))
+    services find the new primary after a failover on their own. `host`: the servers'
+    address as seen from a namespace (the bridge's), else loopback."""
+    hosts = ",".join(f"{host or '127.0.0.1'}:{n.port}" for n in sorted(nodes(), key=lambda n: n is not primary()))
     attrs = "?target_session_attrs=read-write" if STANDBY else ""
     return f"postgresql://{role}:{quote(role_password(role), safe='')}@{hosts}/{database}{attrs}"
 

@@ -19,9 +19,9 @@ def start_prometheus() -> None:
     for name in ("prometheus.yml", "alerts.yml"):
         shutil.copyfile(ops / name, home / name)
     targets = [
-        {"targets": [f"127.0.0.1:{port}"], "labels": {"service": svc.name, "replica": name}}
+        {"targets": [f"{r.host}:{r.port}"], "labels": {"service": svc.name, "replica": r.name}}
         for svc in SERVICES
-        for name, port in replicas(svc)
+        for r in replicas(svc)
     ]
     (home / "targets" / "local.json").write_text(json.dumps(targets, indent=1))
     say(f"starting Prometheus on 127.0.0.1:{PROMETHEUS_PORT}")

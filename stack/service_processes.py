@@ -4,9 +4,10 @@ import asyncio
 import os
 import sys
 import urllib.request
+from dataclasses import dataclass
 from functools import partial
 
-from stack import dev_auth
+from stack import dev_auth, netns
 from stack.kafka_broker import external_kafka
 from stack.kafka_nodes import SERVICE_USERS
 from stack.layout import KAFKA, REPLICA_PORT_STEP, REPLICAS, ROOT, RUN, SERVICES, Service
@@ -25,35 +26,63 @@ def endpoints() -> dict[str, str]:
     return env
 
 
-def ready(port: int) -> bool:
+def ready(port: int, host: str = "127.0.0.1") -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+        with urllib.request.urlopen(f"http://{host}:{port}/readyz", timeout=2) as r:
             return bool(r.status == 200)
     except OSError:
         return False
 
 
-def replicas(svc: Service) -> list[tuple[str, int]]:
-    """(process name, port) of each replica: `registration`, `registration-2`, ..."""
+@dataclass(frozen=True)
+class Replica:
+    name: str  # `registration`, `registration-2`, ...
+    port: int
+    machine: int | None  # the Kafka node whose namespace it runs in; None: the host
+
+    @property
+    def host(self) -> str:
+        """Where it listens: loopback on the host, its machine's address in a namespace."""
+        return "127.0.0.1" if self.machine is None else KAFKA.host(self.machine)
+
+
+def replicas(svc: Service) -> list[Replica]:
     return [
-        (svc.name if r == 1 else f"{svc.name}-{r}", svc.port + REPLICA_PORT_STEP * (r - 1))
+        Replica(
+            svc.name if r == 1 else f"{svc.name}-{r}", svc.port + REPLICA_PORT_STEP * (r - 1), KAFKA.service_machine(r)
+        )
         for r in range(1, REPLICAS + 1)
     ]
 
 
-def migrate(service: str) -> str:
-    """Its migrations as the migration role, granting the service's role; returns the DSN
-    the service runs with. On someone else's database: the caller's DSN for both."""
+def migrate(service: str) -> None:
+    """Its migrations as the migration role, granting the service's role (on someone
+    else's database: as the caller's DSN)."""
     from shared import db
 
     external = external_database()
     directory = ROOT / "services" / service / "migrations"
     if external:
         asyncio.run(db.migrate(external, schema=service, directory=directory))
+    else:
+        asyncio.run(
+            db.migrate(role_dsn(MIGRATOR), schema=service, directory=directory, runtime_roles=[SERVICE_ROLES[service]])
+        )
+
+
+def service_dsn(service: str, replica: Replica) -> str:
+    """The service's own role; from a namespace, PostgreSQL on the bridge address."""
+    if external := external_database():
+        if replica.machine is not None:
+            raise SystemExit("SERVICE_NETNS=1 needs the stack's own PostgreSQL (it listens on the bridge)")
         return external
-    role = SERVICE_ROLES[service]
-    asyncio.run(db.migrate(role_dsn(MIGRATOR), schema=service, directory=directory, runtime_roles=[role]))
-    return role_dsn(role)
+    return role_dsn(SERVICE_ROLES[service], host=None if replica.machine is None else KAFKA.bridge_address)
+
+
+def without_dev_sign_in(env: dict[str, str], replica: Replica) -> dict[str, str]:
+    """The development sign-in form answers on loopback only: a replica in a namespace
+    (listening on its machine's address) runs without it."""
+    return env if replica.machine is None else {k: v for k, v in env.items() if not k.startswith("DEV_SIGN_IN_")}
 
 
 def start_services(env: dict[str, str]) -> None:
@@ -72,26 +101,29 @@ def start_services(env: dict[str, str]) -> None:
     for svc in SERVICES:
         if svc.name not in wanted:
             continue
-        stopped = [(name, port) for name, port in replicas(svc) if not pid_alive(name)]
-        dsn = migrate(svc.name) if stopped else ""  # services do not migrate: their roles may not
-        for name, port in stopped:
-            say(f"starting {name} on :{port}")
+        stopped = [r for r in replicas(svc) if not pid_alive(r.name)]
+        if stopped:
+            migrate(svc.name)  # services do not migrate: their roles may not
+        for replica in stopped:
+            say(f"starting {replica.name} on {replica.host}:{replica.port}")
+            argv = [sys.executable, "-m", f"services.{svc.name}"]
             spawn(
-                name,
-                [sys.executable, "-m", f"services.{svc.name}"],
+                replica.name,
+                argv if replica.machine is None else netns.wrap(KAFKA, replica.machine, argv),
                 {
                     **env,
                     **(KAFKA.client_env(svc.name) if own and svc.name in SERVICE_USERS else {}),
-                    **sign_in,
-                    "DATABASE_URL": dsn,
-                    f"{svc.name.upper()}_PORT": str(port),
-                    "HTTP_PORT": str(port),
+                    **without_dev_sign_in(sign_in, replica),
+                    "DATABASE_URL": service_dsn(svc.name, replica),
+                    f"{svc.name.upper()}_PORT": str(replica.port),
+                    "HTTP_PORT": str(replica.port),
+                    "HTTP_HOST": replica.host,
                 },
-                base=base,
+                base=without_dev_sign_in(base, replica),
             )
-            started.append((name, port))
-    for name, port in started:
-        wait_for(f"{name} /readyz", partial(ready, port), 120)
+            started.append(replica)
+    for replica in started:
+        wait_for(f"{replica.name} /readyz", partial(ready, replica.port, replica.host), 120)
 
 
 def service_processes() -> list[str]:
