@@ -73,6 +73,7 @@ class Row:
     messages: int
     lost: int
     doubled: int
+    counterpart: str | None = None
 
     @property
     def survived(self) -> bool:
@@ -126,6 +127,13 @@ async def publish_steady(kafka: KafkaSettings, stream: list[dict[str, Any]]) -> 
 
 
 async def recovered(stack: StackHandle) -> bool:
+    """Every replica of every service ready (none restarted: a partition fault starts
+    nothing), every outbox empty, every group's lag 0."""
+    async with httpx.AsyncClient(timeout=3) as client:
+        for service in GROUPS:
+            for replica in range(1, stack.replicas + 1):
+                if (await client.get(f"{stack.url(service, replica)}/readyz")).status_code != 200:
+                    return False
     conn = await asyncpg.connect(stack.dsn, timeout=5)
     try:
         pending = sum([await conn.fetchval(f"SELECT count(*) FROM {s}.outbox") for s in GROUPS])
@@ -213,8 +221,14 @@ async def run_fault(stack: StackHandle, fault: Fault, *, year: int, published: l
     messages = await publisher
     recovery_s = await wait_recovered(stack)
     lost, doubled = await audit(stack, facts, year, everything=published) if recovery_s is not None else (-1, -1)
-    row = Row(fault.name, fault_s, recovery_s, messages, lost, doubled)
+    said = ""
+    if fault.audit is not None and recovery_s is not None:
+        own_lost, own_doubled, said = await fault.audit(stack)
+        lost, doubled = lost + own_lost, doubled + own_doubled
+    row = Row(fault.name, fault_s, recovery_s, messages, lost, doubled, fault.counterpart)
     print(format_row(row), flush=True)
+    if said:
+        print(f"    {said}", flush=True)
     return row
 
 
@@ -232,16 +246,17 @@ async def run_schedule(stack: StackHandle, faults: tuple[Fault, ...], first_year
 
 
 def compare_with_kill(rows: list[Row]) -> None:
-    """Each partition's recovery beside its kill counterpart's (the busiest leader killed)."""
-    kill = next((r for r in rows if r.fault.startswith("kill -9 busiest leader")), None)
-    parted = [r for r in rows if r.fault in {f.name for f in PARTITIONS}]
+    """Each partition's recovery beside its kill counterpart's: the busiest leader killed for
+    the Kafka cuts, the PostgreSQL primary killed (then failed over) for the database cut."""
+    parted = [r for r in rows if r.counterpart]
     if not parted:
         return
-    print("partition recovery beside the kill's" + ("" if kill else " (no kill in this run: CHAOS_FAULTS)"))
+    print("partition recovery beside the matching kill's ('-': that kill not in this run)")
     for r in parted:
+        kill = next((k for k in rows if r.counterpart and k.fault.startswith(r.counterpart)), None)
         mine = f"{r.recovery_s:.1f}" if r.recovery_s is not None else "never"
         theirs = f"{kill.recovery_s:.1f}" if kill and kill.recovery_s is not None else "-"
-        print(f"  {r.fault:<56} {mine:>6} s   kill -9: {theirs:>6} s")
+        print(f"  {r.fault:<56} {mine:>6} s   {r.counterpart}: {theirs:>6} s")
 
 
 def fresh(stack: StackHandle) -> None:
@@ -259,8 +274,17 @@ def main() -> None:
         ROOT / ".local" / "chaos-cluster",
         kafka_port=22192,
         service_port=22900,
-        # Each node in a network namespace of its own, so links can be cut (stack/netns.py).
-        env={"KAFKA_NODES": "3", "SERVICE_REPLICAS": "2", "KAFKA_NETNS": "1", **shape},
+        # Each node in a network namespace of its own, so links can be cut (stack/netns.py);
+        # the second replica of every service on the last node's machine; the failpoint that
+        # holds a confirmation import inside its transaction.
+        env={
+            "KAFKA_NODES": "3",
+            "SERVICE_REPLICAS": "2",
+            "KAFKA_NETNS": "1",
+            "SERVICE_NETNS": "1",
+            "XJ_PAUSE_FILE": str(ROOT / ".local" / "chaos-cluster" / "pause-{point}"),
+            **shape,
+        },
         pg_port=22532,
     )
     pair = StackHandle(

@@ -5,21 +5,30 @@ import asyncio
 import os
 import re
 import signal
+import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from chaos.office import Office, confirmation, paid_rows, tally
 from shared import topics
 from stack import netns
 from stack.handle import StackHandle, wait_gone
+
+KILL_LEADER = "kill -9 busiest leader"  # the kill each Kafka partition fault is set beside
 
 
 @dataclass(frozen=True)
 class Fault:
     name: str
     inject: Callable[[StackHandle], Awaitable[None]]  # returns once the fault is over (restored)
+    # After recovery, what the fault's own work came to: (lost, doubled, what was said).
+    audit: Callable[[StackHandle], Awaitable[tuple[int, int, str]]] | None = None
+    counterpart: str | None = None  # a partition's: how its matching kill fault's name starts
 
 
 async def _up(stack: StackHandle) -> None:
@@ -128,7 +137,9 @@ async def quorum_leader(stack: StackHandle) -> int:
     return best[1]
 
 
-def partition(label: str, *, seconds: float, pick: Callable[[StackHandle], Awaitable[int]], how: str) -> Fault:
+def partition(
+    label: str, *, seconds: float, pick: Callable[[StackHandle], Awaitable[int]], how: str, kill: str = KILL_LEADER
+) -> Fault:
     """A node (chosen by `pick`) cut off in its network namespace for `seconds`, then healed:
     `how` = "from peers" (both ways), "to peers" (its packets out only), "everyone" (clients
     too) or "loss" (30 % of its packets, both ways)."""
@@ -148,11 +159,65 @@ def partition(label: str, *, seconds: float, pick: Callable[[StackHandle], Await
         for n in layout.node_ids:
             netns.heal(layout, n)
 
-    return Fault(f"{label}, {seconds:.0f} s", inject)
+    return Fault(f"{label}, {seconds:.0f} s", inject, counterpart=kill)
 
 
 async def _busiest(stack: StackHandle) -> int:
     return (await busiest_leaders(stack))[0]
+
+
+async def _services_machine(stack: StackHandle) -> int:
+    """The node whose machine the second replica of every service shares (SERVICE_NETNS=1)."""
+    machine = stack.layout.service_machine(2)
+    if machine is None:
+        raise RuntimeError("no service replica runs on a node's machine: SERVICE_NETNS=1 and SERVICE_REPLICAS=2")
+    return machine
+
+
+def import_cut_from_database(*, seconds: float, payouts: int = 20) -> Fault:
+    """awards' replica on a node's machine imports the bank's confirmation file; inside its
+    transaction (the failpoint holds it there: the lines booked, nothing committed) that
+    machine is cut from PostgreSQL for `seconds`. Three seconds in, the treasurer, told
+    nothing yet, sends the file to the other replica (as a load balancer would once the
+    first says not ready); after recovery, once more to the first. Each payout must be
+    booked once and answered `paid` once. The fault is over at the heal; the requests
+    answer when they can (the audit waits for them and says when, from the cut)."""
+    work: dict[str, Any] = {}
+
+    async def inject(stack: StackHandle) -> None:
+        office = Office(stack)
+        owed = await office.released_batch(payouts)
+        text = confirmation(owed, uuid.uuid4().hex[:8])
+        machine = await _services_machine(stack)
+        pause = stack.dir / "pause-confirmation-import"  # XJ_PAUSE_FILE of the chaos cluster
+        pause.touch()
+        first = asyncio.create_task(office.import_file(2, text))
+        await asyncio.sleep(1.5)
+        netns.cut_server(stack.layout, machine, stack.layout.bridge_address, stack.pg_port)
+        office.since = time.monotonic()
+        pause.unlink()
+        await asyncio.sleep(3)
+        other = asyncio.create_task(office.import_file(1, text))
+        await asyncio.sleep(seconds - 3)
+        netns.heal(stack.layout, machine)
+        work.update(office=office, owed=owed, text=text, requests=[first, other])
+
+    async def audit(stack: StackHandle) -> tuple[int, int, str]:
+        office, owed, text = work["office"], work["owed"], work["text"]
+        await asyncio.gather(*work["requests"], return_exceptions=True)
+        await office.import_file(2, text)  # after recovery: all already paid
+        booked = await paid_rows(stack, list(owed))
+        answered = tally(office.said, list(owed))
+        lost = sum(n == 0 for n in booked.values())
+        doubled = sum(n > 1 for n in booked.values()) + sum(n > 1 for n in answered.values())
+        said = "; ".join(
+            f"{where} {status}" + "".join(f" {o}×{n}" for o, n in Counter(outcomes).items()) + f" at {at:.1f} s"
+            for where, status, outcomes, at in office.said
+        )
+        return lost, doubled, f"cut at 0 s, healed at {seconds:.0f} s; {said}"
+
+    name = f"PG cut from awards-2's machine mid-import, {seconds:.0f} s"
+    return Fault(name, inject, audit, counterpart="kill -9 PG primary")
 
 
 SINGLE_NODE = (
@@ -165,7 +230,7 @@ SINGLE_NODE = (
     pause("postgres", seconds=12),
 )
 CLUSTER = (
-    kill_leader(rank=0, down_s=20, label="kill -9 busiest leader"),
+    kill_leader(rank=0, down_s=20, label=KILL_LEADER),
     kill_leader(rank=1, down_s=10, label="kill -9 second broker"),
     rolling_restart(3),
 )
@@ -177,4 +242,7 @@ PARTITIONS = (
     partition("one-way: busiest leader's packets to followers lost", seconds=20, pick=_busiest, how="to peers"),
     partition("30 % packet loss on the busiest leader", seconds=20, pick=_busiest, how="loss"),
     partition("busiest leader cut from everyone", seconds=20, pick=_busiest, how="everyone"),
+    # The minority: one node and the second replica of every service on its machine.
+    partition("minority: a node + a replica of each service", seconds=20, pick=_services_machine, how="everyone"),
+    import_cut_from_database(seconds=30),
 )

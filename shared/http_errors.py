@@ -52,7 +52,7 @@ DESCRIPTIONS = {
     409: "Conflict",
     413: "Body too large",
     422: "Invalid request: the fields are named in `errors`",
-    503: "Not ready",
+    503: "Not ready, or PostgreSQL lost during the request (DATABASE_UNAVAILABLE: sending it again is safe)",
 }
 
 

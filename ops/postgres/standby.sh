@@ -8,4 +8,6 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   pg_basebackup -h postgres -p 5432 -U xj_replicator -D "$PGDATA" -R -X stream -c fast
   chmod 700 "$PGDATA"
 fi
-exec postgres -c cluster_name=standby -c hot_standby=on
+# The same keepalives as the primary: it takes over its clients after a promotion.
+exec postgres -c cluster_name=standby -c hot_standby=on \
+  -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3

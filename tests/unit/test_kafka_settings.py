@@ -151,6 +151,18 @@ def test_a_cluster_in_network_namespaces_listens_on_each_nodes_own_address(tmp_p
     assert props["listeners"] == "PLAINTEXT://10.77.59.12:23102,CONTROLLER://10.77.59.12:23103"
     assert props["log.dirs"] == str(tmp_path / "plaintext-3n-netns" / "node-2" / "data")  # its own storage
     assert layout.owns("10.77.59.13:23112") and not layout.owns("10.77.60.13:23112")
+    assert [layout.service_machine(r) for r in (1, 2)] == [None, None]  # services on the host
+
+
+def test_service_replicas_share_the_nodes_machines_last_node_first(tmp_path: Path) -> None:
+    env = {"KAFKA_NODES": "3", "KAFKA_NETNS": "1", "SERVICE_NETNS": "1"}
+    layout = KafkaLayout.from_env(base_port=22192, kafka_dir=tmp_path, env=env)
+    assert [layout.service_machine(r) for r in (1, 2, 3, 4, 5)] == [None, 3, 2, 1, 3]
+    assert (layout.bridge_address, layout.host(3)) == ("10.77.219.1", "10.77.219.13")
+    with pytest.raises(
+        SystemExit, match="SERVICE_NETNS=1 puts services on the nodes' machines: it needs KAFKA_NETNS=1"
+    ):
+        KafkaLayout.from_env(base_port=22192, kafka_dir=tmp_path, env={"KAFKA_NODES": "3", "SERVICE_NETNS": "1"})
 
 
 def test_single_node_sasl_ssl_layout(tmp_path: Path) -> None:
