@@ -2,17 +2,19 @@
 was an acknowledged message lost, was anything paid twice, did the platform recover by
 itself (and how fast). Prints figures; asserts nothing by timing.
 
-Runs two stacks of its own: a one-node stack under .local/chaos (kill -9 of the broker,
-of PostgreSQL and of each service; SIGSTOP of the broker and of PostgreSQL) and a
-three-node cluster with two replicas of every service under .local/chaos-cluster
-(leader kill, a second broker kill, a rolling restart), and a stack whose PostgreSQL has a
-synchronous standby under .local/chaos-pg (a planned failover; kill -9 of the primary,
-then failover). For each fault a fresh simulated
+Runs three stacks of its own: a one-node stack under .local/chaos (kill -9 of the broker,
+of PostgreSQL and of each service; SIGSTOP of the broker and of PostgreSQL); a three-node
+cluster under .local/chaos-cluster, each node in a network namespace (its "machine") and
+two replicas of every service, the second on the last node's machine (kills: the busiest
+leader, a second broker, a rolling restart; partitions: chaos/faults.py PARTITIONS, among
+them a minority with services on it and PostgreSQL cut from awards mid-import); and a
+stack whose PostgreSQL has a synchronous standby under .local/chaos-pg (a planned
+failover; kill -9 of the primary, then failover). For each fault a fresh simulated
 year of intake facts (10 % delivered twice, shuffled) is published at CHAOS_RATE events/s
 for CHAOS_SECONDS while the fault happens; afterwards:
 
-- recovery_s: seconds from the end of the fault (and of the input) until every consumer
-  group's lag is 0 and every outbox is empty;
+- recovery_s: seconds from the end of the fault (and of the input) until every replica of
+  every service is ready, every consumer group's lag is 0 and every outbox is empty;
 - lost: facts acknowledged by the broker that never reached reporting, enterprises paid
   less than the pure award rules owe them, reporting numbers below the metric definitions;
 - doubled: enterprises paid more than owed, reporting numbers above the definitions.
