@@ -128,38 +128,47 @@ async def publish_steady(kafka: KafkaSettings, stream: list[dict[str, Any]]) -> 
     return acked
 
 
-async def recovered(stack: StackHandle) -> bool:
-    """Every replica of every service ready (none restarted: a partition fault starts
-    nothing), every outbox empty, every group's lag 0."""
+async def still_waiting_on(stack: StackHandle) -> str:
+    """What keeps the stack from having recovered ("" once nothing does): a replica of a
+    service not ready (none restarted: a partition fault starts nothing), an outbox not
+    empty, a consumer group's lag."""
     async with httpx.AsyncClient(timeout=3) as client:
         for service in GROUPS:
             for replica in range(1, stack.replicas + 1):
                 if (await client.get(f"{stack.url(service, replica)}/readyz")).status_code != 200:
-                    return False
+                    return f"{service} replica {replica} not ready"
     conn = await asyncpg.connect(stack.dsn, timeout=5)
     try:
-        pending = sum([await conn.fetchval(f"SELECT count(*) FROM {s}.outbox") for s in GROUPS])
+        pending = {s: await conn.fetchval(f"SELECT count(*) FROM {s}.outbox") for s in GROUPS}
     finally:
         await conn.close()
-    if pending:
-        return False
+    if any(pending.values()):
+        return f"outbox rows {pending}"
     async with LagReader(stack.kafka(), GROUPS) as lag:
-        return not any((await lag.read()).values())
+        behind = {group: n for group, n in (await lag.read()).items() if n}
+    return f"lag {behind}" if behind else ""
 
 
 async def wait_recovered(stack: StackHandle) -> float | None:
-    """Seconds until lag 0 and empty outboxes were first seen (and seen again 0.5 s later)."""
+    """Seconds until nothing was left to wait on (seen again 0.5 s later). A recovery over
+    3 s prints what it waited on last, so a slow one can be explained."""
     t0 = time.monotonic()
     first_calm: float | None = None
+    waited_on = ""
     while time.monotonic() - t0 < RECOVERY_LIMIT_S:
         try:
-            calm = await recovered(stack)
-        except Exception:  # noqa: BLE001 - a broker or database still coming back
-            calm = False
-        if calm and first_calm is not None:
+            waiting = await still_waiting_on(stack)
+        except Exception as e:  # noqa: BLE001 - a broker or database still coming back
+            waiting = f"{type(e).__name__}"
+        if not waiting and first_calm is not None:
+            if first_calm - t0 > 3:
+                print(f"    waited on, last: {waited_on}", flush=True)
             return first_calm - t0
-        first_calm = time.monotonic() if calm else None
+        if waiting:
+            waited_on = f"{waiting} at {time.monotonic() - t0:.1f} s"
+        first_calm = None if waiting else time.monotonic()
         await asyncio.sleep(0.5)
+    print(f"    never recovered; waiting on: {waited_on}", flush=True)
     return None
 
 

@@ -7,6 +7,7 @@ INSERT and SELECT a table whose comment starts with "append-only" (the audit log
 
 import asyncio
 import logging
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,10 +20,39 @@ from shared.dsn import parse as parse_dsn
 log = logging.getLogger(__name__)
 
 
+# A link that is cut, not closed, sends nothing: a client would learn of it only when the
+# OS gives up (about 15 minutes of retransmissions), and a connect would wait out asyncpg's
+# 60 s. So data unacknowledged for 10 s aborts the connection (TCP_USER_TIMEOUT, libpq's
+# `tcp_user_timeout`), an idle one is probed, and a connect gives up after 5 s: the pool
+# then opens a fresh connection, which works as soon as the link is back.
+TCP_USER_TIMEOUT_MS = 10_000
+KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT = 10, 5, 3
+CONNECT_TIMEOUT_S = 5.0
+
+
+async def detect_dead_links(conn: asyncpg.Connection) -> None:
+    """The socket options above, on each new connection of a pool (its `init`)."""
+    # asyncpg has no socket options of its own; its transport is the way in (the pinned
+    # version is checked by tests/integration/test_dead_links.py).
+    sock = conn._transport.get_extra_info("socket")
+    if sock is None or sock.family == socket.AF_UNIX:
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE_S)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_S)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, TCP_USER_TIMEOUT_MS)
+
+
 async def create_pool(dsn: str, *, schema: str, min_size: int = 2, max_size: int = 8) -> asyncpg.Pool:
     # A startup parameter, not a SET: the pool's RESET ALL on release would undo a SET.
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, server_settings={"search_path": f"{schema},public"}
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": f"{schema},public"},
+        timeout=CONNECT_TIMEOUT_S,
+        init=detect_dead_links,
     )
     assert pool is not None
     return pool

@@ -110,6 +110,7 @@ DATABASE_LOST: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.ReadOnlySQLTransactionError,  # the server it reached was demoted: a failover
     ConnectionError,
+    TimeoutError,  # a connect that found no server, a cut link given up on (shared/db.py)
 )
 
 

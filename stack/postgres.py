@@ -115,11 +115,13 @@ def _settings() -> dict[str, str]:
         "fsync": "on" if DURABLE else "off",
         "full_page_writes": "on" if DURABLE else "off",
         # A client cut off inside a transaction holds its row locks until the server notices:
-        # probes after 10 s idle, every 5 s, three missed — the backend ends, its transaction
-        # rolls back, the locks free (the OS default would wait two hours).
+        # probes after 10 s idle, every 5 s, three missed; or a reply unacknowledged for 10 s
+        # — the backend ends, its transaction rolls back, the locks free (the OS defaults
+        # would wait two hours, or 15 minutes of retransmissions).
         "tcp_keepalives_idle": "10",
         "tcp_keepalives_interval": "5",
         "tcp_keepalives_count": "3",
+        "tcp_user_timeout": "10000",
         "wal_level": "replica",
         "hot_standby": "on",
     }

@@ -10,4 +10,5 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 fi
 # The same keepalives as the primary: it takes over its clients after a promotion.
 exec postgres -c cluster_name=standby -c hot_standby=on \
-  -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3
+  -c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3 \
+  -c tcp_user_timeout=10000

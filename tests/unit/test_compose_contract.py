@@ -290,6 +290,7 @@ def test_postgres_has_a_synchronous_standby_and_archives_its_wal() -> None:
         "tcp_keepalives_idle": "10",
         "tcp_keepalives_interval": "5",
         "tcp_keepalives_count": "3",
+        "tcp_user_timeout": "10000",
     }
     assert "pg-archive:/archive" in primary["volumes"]
     roles = (ROOT / "ops" / "postgres" / "roles.sh").read_text()
@@ -300,6 +301,7 @@ def test_postgres_has_a_synchronous_standby_and_archives_its_wal() -> None:
     assert 'pg_basebackup -h postgres -p 5432 -U xj_replicator -D "$PGDATA" -R -X stream' in script
     assert "exec postgres -c cluster_name=standby -c hot_standby=on" in script  # the name the primary waits for
     assert "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3" in script
+    assert "-c tcp_user_timeout=10000" in script
     assert (
         standby["environment"]["PGPASSWORD"] == "${POSTGRES_REPLICATOR_PASSWORD:?run python -m stack.compose_secrets}"
     )

@@ -41,8 +41,9 @@ def closed_in_a_transaction() -> asyncpg.InterfaceError:
         asyncpg.ReadOnlySQLTransactionError("cannot execute UPDATE in a read-only transaction"),
         asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
         ConnectionRefusedError(111, "Connection refused"),
+        TimeoutError(),  # a connect that found no server within 5 s
     ],
-    ids=["closed-inside-a-transaction", "closed", "demoted-by-a-failover", "shut-down", "refused"],
+    ids=["closed-inside-a-transaction", "closed", "demoted-by-a-failover", "shut-down", "refused", "connect-timed-out"],
 )
 async def test_the_database_lost_mid_request_is_a_503_that_says_sending_again_is_safe(exc: Exception) -> None:
     r = await get_raising(exc)
