@@ -114,11 +114,18 @@ DATABASE_LOST: tuple[type[BaseException], ...] = (
 )
 
 
+# How asyncpg words a connection that died under a request: closed, or dropped by the
+# pool (its proxy then says "released") when the server went away mid-transaction.
+CONNECTION_GONE = ("connection is closed", "released back to the pool")
+
+
 def database_lost(exc: BaseException | None) -> bool:
     """Whether `exc` or what caused it is the database going away (asyncpg reports a
     connection that died inside a transaction as an InterfaceError on its way out)."""
     while exc is not None:
         if isinstance(exc, DATABASE_LOST):
+            return True
+        if isinstance(exc, asyncpg.InterfaceError) and any(words in str(exc) for words in CONNECTION_GONE):
             return True
         exc = exc.__cause__ or exc.__context__
     return False

@@ -42,8 +42,18 @@ def closed_in_a_transaction() -> asyncpg.InterfaceError:
         asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
         ConnectionRefusedError(111, "Connection refused"),
         TimeoutError(),  # a connect that found no server within 5 s
+        # The server stopped mid-transaction: the pool dropped the connection under the request.
+        asyncpg.InterfaceError("cannot call Connection.execute(): connection has been released back to the pool"),
     ],
-    ids=["closed-inside-a-transaction", "closed", "demoted-by-a-failover", "shut-down", "refused", "connect-timed-out"],
+    ids=[
+        "closed-inside-a-transaction",
+        "closed",
+        "demoted-by-a-failover",
+        "shut-down",
+        "refused",
+        "connect-timed-out",
+        "dropped-by-the-pool",
+    ],
 )
 async def test_the_database_lost_mid_request_is_a_503_that_says_sending_again_is_safe(exc: Exception) -> None:
     r = await get_raising(exc)
