@@ -10,17 +10,18 @@ from typing import Any
 import asyncpg
 import httpx
 
-from shared.dev_sign_in import load_key, mint
-from stack.dev_auth import DEV_AUDIENCE, DEV_ISSUER, DEV_KID
+from services.awards.domain.confirmations import CONFIRMATION_HEADER
+from shared.dev_sign_in import load_key
+from stack.dev_auth import dev_token
 from stack.handle import StackHandle
 
-HEADER = "payout_id,direction,amount_cny,value_date,reference\n"
+HEADER = ",".join(CONFIRMATION_HEADER) + "\n"
 
 
 def signed_in(stack: StackHandle, subject: str, *roles: str) -> dict[str, str]:
+    """A bearer token signed with that stack's development key."""
     key = load_key(stack.dir / "auth" / "dev-signing-key.pem")
-    token = mint(key, DEV_KID, subject, list(roles), issuer=DEV_ISSUER, audience=DEV_AUDIENCE)
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {dev_token(subject, list(roles), key)}"}
 
 
 @dataclass

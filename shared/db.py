@@ -44,6 +44,33 @@ async def detect_dead_links(conn: asyncpg.Connection) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, TCP_USER_TIMEOUT_MS)
 
 
+# PostgreSQL lost under a caller: a cut link given up on, a failover, a restart.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.ReadOnlySQLTransactionError,  # the server it reached was demoted: a failover
+    ConnectionError,
+    TimeoutError,  # a connect past CONNECT_TIMEOUT_S, a link past TCP_USER_TIMEOUT_MS
+)
+# How asyncpg words a connection that died under a caller: closed, or dropped by the pool
+# (its proxy then says "released") when the server went away mid-transaction.
+CONNECTION_GONE = ("connection is closed", "released back to the pool")
+
+
+def connection_lost(exc: BaseException | None) -> bool:
+    """Whether `exc` or what caused it is the database going away (asyncpg reports a
+    connection that died inside a transaction as an InterfaceError on its way out)."""
+    while exc is not None:
+        if isinstance(exc, CONNECTION_LOST):
+            return True
+        if isinstance(exc, asyncpg.InterfaceError) and any(words in str(exc) for words in CONNECTION_GONE):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 async def create_pool(dsn: str, *, schema: str, min_size: int = 2, max_size: int = 8) -> asyncpg.Pool:
     # A startup parameter, not a SET: the pool's RESET ALL on release would undo a SET.
     pool = await asyncpg.create_pool(

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from shared import errors
+from shared import db, errors
 
 
 class FieldError(BaseModel):
@@ -102,35 +102,6 @@ def with_error_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-# PostgreSQL lost in the middle of a request: a cut link, a failover, a restart.
-DATABASE_LOST: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.ReadOnlySQLTransactionError,  # the server it reached was demoted: a failover
-    ConnectionError,
-    TimeoutError,  # a connect that found no server, a cut link given up on (shared/db.py)
-)
-
-
-# How asyncpg words a connection that died under a request: closed, or dropped by the
-# pool (its proxy then says "released") when the server went away mid-transaction.
-CONNECTION_GONE = ("connection is closed", "released back to the pool")
-
-
-def database_lost(exc: BaseException | None) -> bool:
-    """Whether `exc` or what caused it is the database going away (asyncpg reports a
-    connection that died inside a transaction as an InterfaceError on its way out)."""
-    while exc is not None:
-        if isinstance(exc, DATABASE_LOST):
-            return True
-        if isinstance(exc, asyncpg.InterfaceError) and any(words in str(exc) for words in CONNECTION_GONE):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
 def _loc(parts: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in parts)
 
@@ -165,14 +136,14 @@ def install(app: FastAPI) -> None:
         return error_response(STATUS_OF_REFUSAL.get(type(exc), 409), str(exc))
 
     async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        if not database_lost(exc):
+        if not db.connection_lost(exc):
             raise exc  # a fault of ours: the server's 500
         # Each request is one transaction: wholly kept or wholly undone, and every write is
         # idempotent (a payout is paid once; what was kept answers as already done).
         message = "PostgreSQL was lost during the request: it was done wholly or not at all; sending it again is safe"
         return error_response(503, message, code=DATABASE_UNAVAILABLE, headers={"Retry-After": "5"})
 
-    for lost in (*DATABASE_LOST, asyncpg.InterfaceError):
+    for lost in (*db.CONNECTION_LOST, asyncpg.InterfaceError):
         app.add_exception_handler(lost, database_unavailable)
 
     @app.exception_handler(RequestValidationError)

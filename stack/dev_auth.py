@@ -11,6 +11,7 @@ Production points AUTH_JWKS_URL at a real one and SENDER_AUTHORITY_FILE at its r
 import argparse
 import json
 import os
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -41,6 +42,12 @@ def dev_key() -> rsa.RSAPrivateKey:
     return load_key(KEY_FILE)
 
 
+def dev_token(subject: str, roles: list[str], key: rsa.RSAPrivateKey) -> str:
+    """A development sign-in token (8 hours); a sender's names the sender it acts for: the subject."""
+    claims: dict[str, Any] = {"sender": subject} if "sender" in roles else {}
+    return mint(key, DEV_KID, subject, roles, issuer=DEV_ISSUER, audience=DEV_AUDIENCE, **claims)
+
+
 def service_env() -> dict[str, str]:
     """AUTH_* and SENDER_AUTHORITY_FILE for the services: the caller's own when set, else the
     development key's JWKS and a registry in which the sender "dev" may send anything."""
@@ -69,9 +76,7 @@ def main() -> None:
     parser.add_argument("subject", help="who: the token's sub")
     parser.add_argument("roles", nargs="+", choices=["approver", "treasurer", "reader", "sender"])
     args = parser.parse_args()
-    # A sender's token names the sender it acts for: the subject.
-    claims = {"sender": args.subject} if "sender" in args.roles else {}
-    print(mint(dev_key(), DEV_KID, args.subject, args.roles, issuer=DEV_ISSUER, audience=DEV_AUDIENCE, **claims))
+    print(dev_token(args.subject, args.roles, dev_key()))
 
 
 if __name__ == "__main__":

@@ -120,13 +120,17 @@ def test_from_vars_reads_a_stack_env_and_ignores_the_process_environment(monkeyp
     assert (s.kafka_bootstrap_servers, s.kafka_security_protocol) == ("127.0.0.1:1", "PLAINTEXT")
 
 
+def properties(layout: KafkaLayout, node: int) -> dict[str, str]:
+    """Node `node`'s server.properties as a dict."""
+    lines = layout.properties(node).splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
 def test_cluster_layout(tmp_path: Path) -> None:
     layout = KafkaLayout.from_env(base_port=23092, kafka_dir=tmp_path, env={"KAFKA_NODES": "3"})
     assert layout.bootstrap == "127.0.0.1:23092,127.0.0.1:23102,127.0.0.1:23112"
     assert [layout.name(n) for n in layout.node_ids] == ["kafka-1", "kafka-2", "kafka-3"]
-    props = dict(
-        line.split("=", 1) for line in layout.properties(2).splitlines() if "=" in line and not line.startswith("#")
-    )
+    props = properties(layout, 2)
     assert props["node.id"] == "2"
     assert props["controller.quorum.voters"] == "1@127.0.0.1:23093,2@127.0.0.1:23103,3@127.0.0.1:23113"
     assert props["listeners"] == "PLAINTEXT://127.0.0.1:23102,CONTROLLER://127.0.0.1:23103"
@@ -144,9 +148,7 @@ def test_a_cluster_in_network_namespaces_listens_on_each_nodes_own_address(tmp_p
     layout = KafkaLayout.from_env(base_port=23092, kafka_dir=tmp_path, env={"KAFKA_NODES": "3", "KAFKA_NETNS": "1"})
     assert layout.bootstrap == "10.77.59.11:23092,10.77.59.12:23102,10.77.59.13:23112"
     assert [layout.namespace(n) for n in layout.node_ids] == ["xj59k1", "xj59k2", "xj59k3"]
-    props = dict(
-        line.split("=", 1) for line in layout.properties(2).splitlines() if "=" in line and not line.startswith("#")
-    )
+    props = properties(layout, 2)
     assert props["controller.quorum.voters"] == "1@10.77.59.11:23093,2@10.77.59.12:23103,3@10.77.59.13:23113"
     assert props["listeners"] == "PLAINTEXT://10.77.59.12:23102,CONTROLLER://10.77.59.12:23103"
     assert props["log.dirs"] == str(tmp_path / "plaintext-3n-netns" / "node-2" / "data")  # its own storage
