@@ -28,10 +28,13 @@ from tqdm import tqdm
 
 from bench.bench_stack import DSN, stack
 from services.awards.adapters.payout_export import csv_chunks, write_workbook
+from services.awards.adapters.policy_versions import AdoptedCache
+from services.awards.domain.audit import Actor
 from services.awards.domain.owed_filter import OwedFilter
-from services.awards.domain.policy import Policy
-from services.awards.domain.what_if import adjusted
+from services.awards.domain.policy import PLAN_2015, PolicyDocument, PolicyVersion
+from services.awards.domain.what_if import PolicyOverrides
 from services.awards.service_layer.disbursement_queries import owed
+from services.awards.service_layer.policy_office import draft
 from services.awards.service_layer.rules import decide_and_reconcile
 from services.awards.service_layer.what_if_budget import what_if
 from shared import db
@@ -100,7 +103,7 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
     await conn.close()
     await db.migrate(dsn, schema=SCHEMA, directory=ROOT / "services" / "awards" / "migrations")
     pool = await db.create_pool(dsn, schema=SCHEMA, max_size=2)
-    policy = Policy()
+    policy = AdoptedCache()
     t0 = time.monotonic()
     registered, facts = synthetic(enterprises)
     async with pool.acquire() as c:
@@ -122,12 +125,27 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
         f"(built in {time.monotonic() - t0:.0f}s)"
     )
     out: dict[str, float] = {}
-    for label, p in (
-        ("policy unchanged", policy),
-        ("listing window 3 years", adjusted(policy, window_years={Rule.EQUITY_LISTING: 3})),
+    # A second region version from 2016 (High-Tech at 150,000), drafted, to preview beside the plan.
+    amended = PolicyVersion(
+        0,
+        PLAN_2015.jurisdiction,
+        date(2016, 1, 1),
+        {**PLAN_2015.amounts, **{(Rule.HIGH_TECH_CERTIFICATION, r): 150_000 for r in RecipientRole}},
+        PLAN_2015.window_years,
+        PolicyDocument("bench", "an amendment from 2016", date(2015, 12, 1)),
+    )
+    drafted = await draft(pool, Actor("bench", "bench", ("approver",), "bench"), amended)
+    for label, key, p in (
+        ("policy unchanged", "same", PolicyOverrides()),
+        ("listing window 3 years", "wider", PolicyOverrides(listing_window_years=3)),
+        (
+            "two versions: a drafted 2016 amendment previewed",
+            "two_versions",
+            PolicyOverrides(draft_version=drafted["version_id"]),
+        ),
     ):
         t = time.monotonic()
-        result = await what_if(pool, p, current=policy)
+        result = await what_if(pool, p)
         took = time.monotonic() - t
         tot = result["totals"]
         print(
@@ -135,7 +153,7 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
             f"what-if {tot['what_if']['payouts']:,} payouts {tot['what_if']['amount_cny']:,} CNY, "
             f"ledger {tot['ledger']['payouts']:,} payouts {tot['ledger']['amount_cny']:,} CNY"
         )
-        out[f"what_if_{'same' if p is policy else 'wider'}_s"] = took
+        out[f"what_if_{key}_s"] = took
     out |= await owed_screens(pool)
     args = (None, None, None, None)
 

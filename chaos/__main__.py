@@ -45,7 +45,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from chaos.faults import CLUSTER, PARTITIONS, POSTGRES_PAIR, SINGLE_NODE, Fault
-from services.awards.domain.policy import Policy
+from services.awards.domain.policy import THE_2015_PLAN
 from shared import topics
 from shared.kafka_settings import KafkaSettings
 from shared.lag import LagReader
@@ -201,7 +201,7 @@ async def audit(
     paid: dict[str, dict[str, int]] = {}
     for r in rows:
         paid.setdefault(r["enterprise_uscc"], {"operator": 0, "enterprise": 0})[r["recipient_role"]] = r["cny"]
-    owed = expected_net_payouts(facts, Policy())
+    owed = expected_net_payouts(facts, THE_2015_PLAN)
     lost = len(ids) - reached
     doubled = 0
     for uscc, want in owed.items():

@@ -19,4 +19,8 @@ class NotAllowed(Refused):
 
 
 class Invalid(Refused):
-    """The request's content is wrong (422)."""
+    """The request's content is wrong (422); `fields` names each wrong field and why."""
+
+    def __init__(self, message: str, fields: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.fields = list(fields or [])

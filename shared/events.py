@@ -189,6 +189,14 @@ class PayoutIssued(Data):
     amount_cny: Cny
     basis_event_id: uuid.UUID
     basis_date: IsoDate
+    # Absent in events written before policy versions: read as the region's, version 1.
+    funding: str = Field(
+        default="650000", pattern=r"^65\d{2}00$", description="whose budget pays: 650000 or a prefecture"
+    )
+    policy_version: int = Field(default=1, ge=1, description="the policy version that rates it")
+    top_up_of: uuid.UUID | None = Field(
+        default=None, description="a top-up: the payout whose award a version reaching back raised by amount_cny"
+    )
 
 
 class PayoutReversed(_PayoutAct):
@@ -320,6 +328,31 @@ CANONICAL_MODELS: Final[dict[str, type[Data]]] = {
     "EnterpriseGraduated": CanonicalEnterpriseGraduated,
 }
 
+
+class PolicyDocumentRef(Data):
+    issuer: Name
+    title: Name
+    issued_on: IsoDate
+    number: str | None = Field(default=None, max_length=200)
+    link: str | None = Field(default=None, max_length=2000)
+
+
+class PolicyVersionAdopted(Data):
+    """A second person adopted a policy version (docs/contract/policy.md); key = its
+    jurisdiction's code. A person's act: `redo` lists one the books lack after a restore."""
+
+    version_id: int = Field(ge=1)
+    jurisdiction: str = Field(pattern=r"^65\d{2}00$")
+    effective_from: IsoDate
+    amounts_cny: dict[str, dict[str, int]]
+    window_years: dict[str, int]
+    allows_recovery: bool
+    document: PolicyDocumentRef
+    drafted_by: str
+    adopted_by: str
+    adopted_on: IsoDate
+
+
 AWARD_MODELS: Final[dict[str, type[Data]]] = {
     m.__name__: m
     for m in (
@@ -332,6 +365,7 @@ AWARD_MODELS: Final[dict[str, type[Data]]] = {
         ClawbackSettled,
         PayoutCancelled,
         PayoutRecallRequested,
+        PolicyVersionAdopted,
     )
 }
 
@@ -343,6 +377,7 @@ def aggregate_id(event_type: str, data: BaseModel) -> str:
     field = {
         "IncubatorRegistered": "incubator_id",
         "ServicePlatformRegistered": "platform_id",
+        "PolicyVersionAdopted": "jurisdiction",
     }.get(event_type, "enterprise_uscc" if event_type in AWARD_MODELS else "uscc")
     return str(getattr(data, field))
 

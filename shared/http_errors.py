@@ -133,7 +133,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(errors.Refused)
     async def refused(_: Request, exc: errors.Refused) -> JSONResponse:
-        return error_response(STATUS_OF_REFUSAL.get(type(exc), 409), str(exc))
+        fields = [{"loc": loc, "msg": msg} for loc, msg in getattr(exc, "fields", [])]
+        return error_response(STATUS_OF_REFUSAL.get(type(exc), 409), str(exc), fields)
 
     async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
         if not db.connection_lost(exc):

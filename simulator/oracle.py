@@ -22,7 +22,7 @@ from services.awards.domain.facts import (
     Transfer,
     assemble,
 )
-from services.awards.domain.policy import Policy
+from services.awards.domain.policy import Versions
 from services.reporting.domain import metric_definitions as m
 from services.reporting.domain.metric_definitions import COLLEGE_PERIOD, Report, enterprise_contributions
 from shared.divisions import PREFECTURES, prefecture_of
@@ -126,11 +126,13 @@ def enterprise_facts(events: Iterable[Event]) -> dict[str, EnterpriseFacts]:
     }
     parts: dict[str, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
     names: dict[str, str] = {}
+    prefectures: dict[str, str] = {}
     day = date.fromisoformat
     for e in facts:
         t, d, eid = e["event_type"], e["data"], uuid.UUID(e["event_id"])
         if t == "EnterpriseRegistered":
             names[d["uscc"]] = d["name"]
+            prefectures[d["uscc"]] = prefecture_of(d["division_code"])
         elif t == "EnterpriseAdmitted":
             op_uscc, op_name = operators[d["incubator_id"]]
             parts[d["uscc"]][t].add(Admission(eid, d["incubator_id"], day(d["admitted_on"]), op_uscc, op_name))
@@ -142,11 +144,11 @@ def enterprise_facts(events: Iterable[Event]) -> dict[str, EnterpriseFacts]:
             parts[d["uscc"]][t].add(Listing(eid, Board(d["board"]), day(d["listed_on"])))
         elif t == "BoardTransferred":
             parts[d["uscc"]][t].add(Transfer(eid, day(d["transferred_on"])))
-    return {u: assemble(u, names.get(u, ""), parts[u]) for u in names}
+    return {u: assemble(u, names.get(u, ""), parts[u], prefectures.get(u)) for u in names}
 
 
-def expected_net_payouts(events: Iterable[Event], policy: Policy) -> dict[str, dict[str, int]]:
-    """Per enterprise: net CNY owed to the operator and to the enterprise."""
+def expected_net_payouts(events: Iterable[Event], policy: Versions) -> dict[str, dict[str, int]]:
+    """Per enterprise: net CNY owed to the operator and to the enterprise (every budget)."""
     out: dict[str, dict[str, int]] = {}
     for uscc, facts in enterprise_facts(events).items():
         net = {"operator": 0, "enterprise": 0}
@@ -156,7 +158,7 @@ def expected_net_payouts(events: Iterable[Event], policy: Policy) -> dict[str, d
     return out
 
 
-def expected_award_totals(events: Iterable[Event], policy: Policy, *, start: date, end: date) -> dict[str, int]:
+def expected_award_totals(events: Iterable[Event], policy: Versions, *, start: date, end: date) -> dict[str, int]:
     """Live payouts and their CNY with a basis date in [start, end] (reporting's awards block)."""
     count = cny = 0
     for facts in enterprise_facts(events).values():

@@ -4,10 +4,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.awards.entrypoints import disbursement_api, export_api, http_api, what_if_api
+from services.awards.adapters.policy_versions import AdoptedCache
+from services.awards.entrypoints import disbursement_api, export_api, http_api, policy_api, what_if_api
 from services.awards.entrypoints.consumer import make_handler
 from services.awards.entrypoints.pages import pages
-from services.awards.entrypoints.schedule import count_exceptions
+from services.awards.entrypoints.schedule import count_exceptions, redecide_after_adoption
 from services.awards.settings import AwardsSettings
 from shared import topics
 from shared.auth import READ
@@ -23,16 +24,19 @@ SERVICE = "awards"
 def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     settings = settings or AwardsSettings()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations")
+    policy = AdoptedCache()  # the versions are read inside each batch's transaction
     subscribe_batches(
-        runtime, topics=list(topics.AWARDS_INPUTS), dlq_topic=topics.AWARDS_DLQ, handle=make_handler(settings.policy())
+        runtime, topics=list(topics.AWARDS_INPUTS), dlq_topic=topics.AWARDS_DLQ, handle=make_handler(policy)
     )
     runtime.background.append(count_exceptions(runtime))
+    runtime.background.append(redecide_after_adoption(runtime, AdoptedCache(), settings.policy_redecision_batch))
     runtime.documents(
         topics.AWARD_EVENTS,
         models=list(AWARD_MODELS.values()),
         description=(
             "PayoutIssued, PayoutReversed, AwardDeclined; disbursement: PayoutApproved, PayoutPaid, ClawbackRaised, "
-            "ClawbackSettled, PayoutCancelled, PayoutRecallRequested. Key = enterprise USCC; deterministic ids."
+            "ClawbackSettled, PayoutCancelled, PayoutRecallRequested; PolicyVersionAdopted (key = its jurisdiction). "
+            "Key = enterprise USCC; deterministic ids."
         ),
     )
     app = service_app(
@@ -44,6 +48,7 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     for r in (http_api.router, export_api.router, what_if_api.router):
         app.include_router(r, dependencies=[READ])
     app.include_router(disbursement_api.router)  # each route names the role it acts for
+    app.include_router(policy_api.router)  # reading needs a reader; drafting and adopting an approver
     app.include_router(pages)  # page shells hold no data; the data they fetch is guarded
     if settings.dev_sign_in_key_file is not None:  # the local stack only: it refuses anything else
         key, kid = settings.dev_sign_in_key_file, settings.dev_sign_in_kid

@@ -1,37 +1,52 @@
-"""Awards settings; the policy's numbers are configuration (SPEC §2.1)."""
+"""Awards settings. The policy is not among them: its numbers are adopted versions in
+awards' database (docs/contract/policy.md), and awards refuses to start while a policy
+variable of an earlier release is still set."""
 
-from datetime import date
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Final
 
-from pydantic import Field
+from pydantic import model_validator
 
-from services.awards.domain.policy import Policy
-from shared.enums import Rule
 from shared.settings import ServiceSettings
+
+# The variables that once set the policy's numbers; `python -m services.awards
+# policy-from-env` turns them into the deployment's version 1, once, before the upgrade.
+LEGACY_POLICY_VARIABLES: Final = (
+    "POLICY_EFFECTIVE_FROM",
+    "AWARD_HIGH_TECH_CNY",
+    "AWARD_LISTING_CNY",
+    "AWARD_TRANSFER_CNY",
+    "HIGH_TECH_WINDOW_YEARS",
+    "LISTING_WINDOW_YEARS",
+)
+
+
+def legacy_policy_set(environ: Mapping[str, str]) -> list[str]:
+    return [name for name in LEGACY_POLICY_VARIABLES if environ.get(name, "") != ""]
+
+
+def legacy_refusal(names: list[str]) -> str:
+    return (
+        f"{', '.join(names)} no longer set the policy: its numbers are adopted versions in awards' database. "
+        "Before this release's first start run `python -m services.awards policy-from-env` once with them set "
+        "(it makes them the deployment's version 1, so nothing is re-rated), then unset them. A later change is "
+        "drafted and adopted as a new version (docs/policy-office.md)."
+    )
 
 
 class AwardsSettings(ServiceSettings):
     awards_port: int = 8002
-    policy_effective_from: date = date(2015, 4, 16)
-    award_high_tech_cny: int = Field(default=100_000, ge=0)
-    award_listing_cny: int = Field(default=200_000, ge=0)
-    award_transfer_cny: int = Field(default=100_000, ge=0)
-    high_tech_window_years: int = Field(default=1, ge=0, le=10)
-    listing_window_years: int = Field(default=2, ge=0, le=10)
     # The local stack's development sign-in form (shared/dev_sign_in.py); unset in production.
     dev_sign_in_key_file: Path | None = None
     dev_sign_in_kid: str = "dev-1"
+    # Enterprises an adoption re-decides per transaction.
+    policy_redecision_batch: int = 500
 
-    def policy(self) -> Policy:
-        return Policy(
-            effective_from=self.policy_effective_from,
-            amounts={
-                Rule.HIGH_TECH_CERTIFICATION: self.award_high_tech_cny,
-                Rule.EQUITY_LISTING: self.award_listing_cny,
-                Rule.BOARD_TRANSFER: self.award_transfer_cny,
-            },
-            window_years={
-                Rule.HIGH_TECH_CERTIFICATION: self.high_tech_window_years,
-                Rule.EQUITY_LISTING: self.listing_window_years,
-            },
-        )
+    @model_validator(mode="after")
+    def _no_policy_in_the_environment(self) -> "AwardsSettings":
+        names = legacy_policy_set(os.environ)
+        if names:
+            raise ValueError(legacy_refusal(names))
+        return self

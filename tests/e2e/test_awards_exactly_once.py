@@ -15,7 +15,7 @@ import pytest
 
 from services.awards.domain.award_rules import decide
 from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
-from services.awards.domain.policy import Policy
+from services.awards.domain.policy import THE_2015_PLAN
 from shared import topics
 from shared.enums import Board
 from tests.support import factories as f
@@ -138,7 +138,7 @@ async def _net(stack: Stack, usccs: list[str]) -> dict[str, tuple[int, int, int]
 async def test_replayed_shuffled_stream_with_crashes_and_two_replicas_pays_exactly_once(stack: Stack) -> None:
     rng = random.Random(20150416)
     events, facts = generate(rng, 40)
-    policy = Policy()
+    policy = THE_2015_PLAN
     expected = {}
     for u, fs in facts.items():
         owed = decide(fs, policy).payouts

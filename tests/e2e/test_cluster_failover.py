@@ -23,7 +23,7 @@ import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.awards.domain.policy import Policy
+from services.awards.domain.policy import THE_2015_PLAN
 from shared import topics
 from shared.kafka_settings import KafkaSettings
 from simulator.history import Options, generate
@@ -136,7 +136,7 @@ async def test_two_broker_failures_and_a_partition_lose_nothing_and_pay_nothing_
     await flowing
     await wait_quiet(kafka, GROUPS, timeout=240)
 
-    policy = Policy()
+    policy = THE_2015_PLAN
     want = expected_net_payouts(history, policy)
     assert sum(sum(v.values()) for v in want.values()) > 0  # the history exercises the rules
     got = await awards_net(cluster, sorted(want))

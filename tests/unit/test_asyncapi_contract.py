@@ -42,4 +42,5 @@ def test_awards_documents_every_event_it_writes_including_disbursement() -> None
         "ClawbackSettled",
         "PayoutCancelled",
         "PayoutRecallRequested",
+        "PolicyVersionAdopted",
     }

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from services.awards.domain.award_rules import decide
 from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
-from services.awards.domain.policy import Policy
+from services.awards.domain.policy import THE_2015_PLAN
 from services.awards.domain.reconcile import LedgerPayout, reconcile
 from shared.enums import Board
 
@@ -58,7 +58,7 @@ def replay(stream: list[object]) -> Counter[tuple[str, str, str]]:
             continue  # the idempotent consumer drops a redelivered event
         seen.append(item)
         changes = reconcile(
-            enterprise_uscc=ENT, decision=decide(as_facts(seen), Policy()), ledger=ledger, declined=declined
+            enterprise_uscc=ENT, decision=decide(as_facts(seen), THE_2015_PLAN), ledger=ledger, declined=declined
         )  # type: ignore[arg-type]
         reversed_ids = {r.payout.payout_id for r in changes.reverse}
         ledger = [replace(p, issued=False) if p.payout_id in reversed_ids else p for p in ledger]
@@ -94,7 +94,7 @@ def replay(stream: list[object]) -> Counter[tuple[str, str, str]]:
 @given(items=fact_sets(), data=st.data())
 def test_any_order_and_duplication_nets_the_same_payouts(items: list[object], data: st.DataObject) -> None:
     expected: Counter[tuple[str, str, str]] = Counter()
-    for p in decide(as_facts(items), Policy()).payouts:
+    for p in decide(as_facts(items), THE_2015_PLAN).payouts:
         expected[(p.rule, p.recipient_role, p.recipient_uscc)] += p.amount_cny
     stream = data.draw(
         st.permutations(items + data.draw(st.lists(st.sampled_from(items), max_size=4)) if items else [])

@@ -5,13 +5,13 @@ from datetime import date
 
 from services.awards.domain.award_rules import Decision, decide
 from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
-from services.awards.domain.policy import Policy
+from services.awards.domain.policy import REGION, THE_2015_PLAN, PolicyVersion, Versions, each_role
 from services.awards.domain.stints import add_years
 from shared.enums import Board, DeclineReason, RecipientRole, Rule
 
 ENT = "91650100MA77000029"
 OP_A, OP_B = "91650100MA7700010X", "91650100MA77000118"
-POLICY = Policy()
+POLICY = THE_2015_PLAN
 
 
 def _id(n: int) -> uuid.UUID:
@@ -213,11 +213,17 @@ def test_a_late_graduation_makes_the_certification_ineligible() -> None:
     }
 
 
-def test_amounts_windows_and_effective_date_are_configuration() -> None:
-    policy = Policy(
-        effective_from=date(2016, 1, 1),
-        amounts={Rule.HIGH_TECH_CERTIFICATION: 5, Rule.EQUITY_LISTING: 7, Rule.BOARD_TRANSFER: 3},
-        window_years={Rule.HIGH_TECH_CERTIFICATION: 3, Rule.EQUITY_LISTING: 2},
+def test_amounts_windows_and_effective_date_are_the_versions() -> None:
+    policy = Versions.of(
+        [
+            PolicyVersion(
+                1,
+                REGION,
+                date(2016, 1, 1),
+                each_role({Rule.HIGH_TECH_CERTIFICATION: 5, Rule.EQUITY_LISTING: 7, Rule.BOARD_TRANSFER: 3}),
+                {Rule.HIGH_TECH_CERTIFICATION: 3, Rule.EQUITY_LISTING: 2},
+            )
+        ]
     )
     d = decide(
         facts(adm(1, date(2015, 5, 1)), grad(2, date(2016, 1, 10)), Certification(_id(10), date(2018, 6, 1))), policy

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from services.awards.settings import AwardsSettings
+from services.awards.settings import LEGACY_POLICY_VARIABLES, AwardsSettings
 from services.registration.settings import RegistrationSettings
 from services.reporting.settings import ReportingSettings
 from shared import kafka_access
@@ -309,3 +309,12 @@ def test_postgres_has_a_synchronous_standby_and_archives_its_wal() -> None:
     for waits in ("db-migrate", "registration", "awards", "reporting"):
         assert COMPOSE["services"][waits]["depends_on"]["postgres-standby"] == {"condition": "service_healthy"}
     assert "POSTGRES_REPLICATOR_PASSWORD" in compose_secrets.PASSWORDS
+
+
+def test_no_service_is_given_a_policy_number() -> None:
+    """The policy is adopted versions in awards' database: compose passes none of the old
+    variables, and awards refuses to start while one is set (test_legacy_policy.py)."""
+    every_value = " ".join(str(v) for s in COMPOSE["services"].values() for v in (s.get("environment") or {}).values())
+    every_name = {k for s in COMPOSE["services"].values() for k in (s.get("environment") or {})}
+    assert every_name & set(LEGACY_POLICY_VARIABLES) == set()
+    assert [name for name in LEGACY_POLICY_VARIABLES if name in every_value] == []

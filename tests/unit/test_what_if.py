@@ -10,13 +10,13 @@ from pydantic import ValidationError
 
 from services.awards.domain.award_rules import could_be_paid, decide
 from services.awards.domain.facts import Admission, Certification, Graduation, Listing, Transfer
-from services.awards.domain.policy import Policy
+from services.awards.domain.policy import PLAN_2015, THE_2015_PLAN, each_role
 from services.awards.domain.what_if import PolicyOverrides, adjusted, side_by_side, sum_of, tally_of
 from shared.enums import Board, DeclineReason, Rule
 from tests.unit.test_award_order_independence import as_facts, fact_sets
 
 OP = "91650100MA7700010X"
-POLICY = Policy()
+POLICY = THE_2015_PLAN
 
 
 def _id(n: int) -> uuid.UUID:
@@ -39,8 +39,8 @@ def test_certified_18_months_after_graduation_is_declined_at_one_year_and_paid_a
 
     wider = decide(facts, adjusted(POLICY, window_years={Rule.HIGH_TECH_CERTIFICATION: 2}))
     assert tally_of([wider]) == {
-        ("HIGH_TECH_CERTIFICATION", "operator", 2016): [1, 100_000],
-        ("HIGH_TECH_CERTIFICATION", "enterprise", 2016): [1, 100_000],
+        ("650000", "HIGH_TECH_CERTIFICATION", "operator", 2016): [1, 100_000],
+        ("650000", "HIGH_TECH_CERTIFICATION", "enterprise", 2016): [1, 100_000],
     }
     assert wider.declines == ()
 
@@ -86,8 +86,8 @@ def test_an_enterprise_the_what_if_skips_is_paid_under_no_policy(items: list[obj
     if could_be_paid(facts):
         return
     for years in (1, 2, 10):
-        for start in (date(2000, 1, 1), POLICY.effective_from):
-            policy = adjusted(POLICY, window_years={r: years for r in POLICY.window_years}, effective_from=start)
+        for start in (date(2000, 1, 1), PLAN_2015.effective_from):
+            policy = adjusted(POLICY, window_years={r: years for r in PLAN_2015.window_years}, effective_from=start)
             assert decide(facts, policy).payouts == ()
 
 
@@ -112,21 +112,25 @@ def test_the_configured_policy_unchanged_gives_the_same_tally(items: list[object
 
 
 def test_overrides_replace_only_what_is_given() -> None:
-    p = PolicyOverrides(listing_window_years=3, transfer_cny=50_000).applied_to(POLICY)
+    [p] = PolicyOverrides(listing_window_years=3, transfer_cny=50_000).applied_to(POLICY).all()
     assert p.window_years == {Rule.HIGH_TECH_CERTIFICATION: 1, Rule.EQUITY_LISTING: 3}
-    assert p.amounts == {
-        Rule.HIGH_TECH_CERTIFICATION: 100_000,
-        Rule.EQUITY_LISTING: 200_000,
-        Rule.BOARD_TRANSFER: 50_000,
-    }
+    assert p.amounts == each_role(
+        {Rule.HIGH_TECH_CERTIFICATION: 100_000, Rule.EQUITY_LISTING: 200_000, Rule.BOARD_TRANSFER: 50_000}
+    )
     assert p.effective_from == date(2015, 4, 16)
+
+
+def test_a_draft_and_numbers_are_not_previewed_together() -> None:
+    with pytest.raises(ValidationError) as caught:
+        PolicyOverrides.model_validate({"draft_version": 2, "high_tech_cny": 1})
+    assert "preview a draft or give numbers, not both (high_tech_cny)" in str(caught.value)
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"high_tech_cny": -1}, "high_tech_cny"),
-        ({"listing_window_years": 0}, "listing_window_years"),
+        ({"listing_window_years": -1}, "listing_window_years"),
         ({"high_tech_window_years": 11}, "high_tech_window_years"),
         ({"effective_from": "2015-02-30"}, "effective_from"),
         ({"effective_from": 1430000000}, "effective_from"),
@@ -141,10 +145,12 @@ def test_bad_overrides_name_the_field(body: dict[str, object], field: str) -> No
 
 def test_side_by_side_rows_cover_both_sides_with_zeros() -> None:
     rows = side_by_side(
-        {("EQUITY_LISTING", "operator", 2016): [2, 400_000]}, {("EQUITY_LISTING", "operator", 2015): [1, 200_000]}
+        {("650000", "EQUITY_LISTING", "operator", 2016): [2, 400_000]},
+        {("650000", "EQUITY_LISTING", "operator", 2015): [1, 200_000]},
     )
     assert rows == [
         {
+            "funding": "650000",
             "rule": "EQUITY_LISTING",
             "recipient_role": "operator",
             "basis_year": 2015,
@@ -152,6 +158,7 @@ def test_side_by_side_rows_cover_both_sides_with_zeros() -> None:
             "ledger": {"payouts": 1, "amount_cny": 200_000},
         },
         {
+            "funding": "650000",
             "rule": "EQUITY_LISTING",
             "recipient_role": "operator",
             "basis_year": 2016,

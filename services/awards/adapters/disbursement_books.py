@@ -104,27 +104,29 @@ async def mark_approved(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]
 
 
 async def take_approved(
-    conn: asyncpg.Connection, batch_id: uuid.UUID, limit: int, only: Sequence[uuid.UUID] | None
+    conn: asyncpg.Connection, batch_id: uuid.UUID, limit: int, only: Sequence[uuid.UUID] | None, funding: str
 ) -> list[asyncpg.Record]:
-    """Move up to `limit` approved payouts (of `only`, when given) into the batch; a payout
-    lands in one batch only (concurrent preparers skip each other's rows, not wait)."""
+    """Move up to `limit` approved payouts paid from `funding`'s budget (of `only`, when
+    given) into the batch; a payout lands in one batch only (concurrent preparers skip
+    each other's rows, not wait)."""
     taken: list[asyncpg.Record] = await conn.fetch(
-        "WITH taken AS (SELECT payout_id FROM disbursements WHERE state = 'approved' "
-        "AND ($3::uuid[] IS NULL OR payout_id = ANY($3::uuid[])) "
-        "ORDER BY approved_at, payout_id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        "WITH taken AS (SELECT d.payout_id FROM disbursements d JOIN payouts p USING (payout_id) "
+        "WHERE d.state = 'approved' AND p.funding = $4 AND ($3::uuid[] IS NULL OR d.payout_id = ANY($3::uuid[])) "
+        "ORDER BY d.approved_at, d.payout_id LIMIT $2 FOR UPDATE OF d SKIP LOCKED) "
         "UPDATE disbursements d SET state = 'batched', batch_id = $1 FROM taken, payouts p "
         "WHERE d.payout_id = taken.payout_id AND p.payout_id = d.payout_id "
         "RETURNING d.payout_id, p.recipient_uscc, p.recipient_name, p.enterprise_uscc, p.rule, p.recipient_role, "
-        "d.amount_cny",
+        "d.amount_cny, p.funding",
         batch_id,
         limit,
         None if only is None else list(only),
+        funding,
     )
     return taken
 
 
 BATCH_COLUMNS = (
-    "batch_id, prepared_by, prepared_at, approved_by, approved_at, voided_by, voided_at, payouts, total_cny, "
+    "batch_id, funding, prepared_by, prepared_at, approved_by, approved_at, voided_by, voided_at, payouts, total_cny, "
     "csv_sha256, xlsx_sha256"
 )
 
@@ -133,6 +135,7 @@ async def store_batch(
     conn: asyncpg.Connection,
     *,
     batch_id: uuid.UUID,
+    funding: str,
     prepared_by: str,
     payouts: int,
     total_cny: int,
@@ -140,14 +143,15 @@ async def store_batch(
 ) -> asyncpg.Record:
     """The batch's row (BATCH_COLUMNS), its files and their hashes stored with it."""
     row: asyncpg.Record = await conn.fetchrow(
-        "INSERT INTO payment_batches (batch_id, prepared_by, payouts, total_cny, csv, csv_sha256, xlsx, xlsx_sha256) "
-        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {BATCH_COLUMNS}",
+        "INSERT INTO payment_batches (batch_id, prepared_by, payouts, total_cny, csv, csv_sha256, xlsx, xlsx_sha256, "
+        f"funding) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {BATCH_COLUMNS}",
         batch_id,
         prepared_by,
         payouts,
         total_cny,
         *files["csv"],
         *files["xlsx"],
+        funding,
     )
     return row
 
@@ -208,11 +212,13 @@ async def mark_recall_requested(conn: asyncpg.Connection, recalled: Sequence[tup
 
 
 async def recalled_predecessors(conn: asyncpg.Connection, payout_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Of `payout_ids`, those whose enterprise, rule and recipient role have another payout
-    waiting for the bank's answer to a recall."""
+    """Of `payout_ids`, those whose enterprise, rule, recipient role and funding have
+    another payout waiting for the bank's answer to a recall (a prefecture's recall holds
+    no payout of the region's, nor the other way round)."""
     rows = await conn.fetch(
         "SELECT p.payout_id FROM payouts p JOIN payouts o ON o.enterprise_uscc = p.enterprise_uscc "
-        "AND o.rule = p.rule AND o.recipient_role = p.recipient_role AND o.payout_id <> p.payout_id "
+        "AND o.rule = p.rule AND o.recipient_role = p.recipient_role AND o.funding = p.funding "
+        "AND o.payout_id <> p.payout_id "
         "JOIN disbursements d ON d.payout_id = o.payout_id AND d.state = 'recall_requested' "
         "WHERE p.payout_id = ANY($1::uuid[])",
         list(payout_ids),

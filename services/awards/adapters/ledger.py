@@ -24,6 +24,7 @@ from services.awards.domain.reconcile import Changes, LedgerPayout
 from services.awards.domain.what_if import Tally
 from shared.codec import Delivered
 from shared.db import insert_rows
+from shared.divisions import prefecture_of
 from shared.enums import Board, RecipientRole, Rule
 
 # Enterprise events the rules read; the rest (employment) is not stored here.
@@ -66,10 +67,10 @@ FACT_COLUMNS = (
 
 
 async def load_facts(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, EnterpriseFacts]:
-    names = {
-        r["uscc"]: r["name"]
+    registered = {
+        r["uscc"]: (r["name"], prefecture_of(r["division_code"]))
         for r in await conn.fetch(
-            "SELECT uscc, name FROM unnest($1::text[]) AS k(uscc) JOIN enterprises USING (uscc)", usccs
+            "SELECT uscc, name, division_code FROM unnest($1::text[]) AS k(uscc) JOIN enterprises USING (uscc)", usccs
         )
     }
     parts: dict[str, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
@@ -77,7 +78,11 @@ async def load_facts(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, En
         f"SELECT {FACT_COLUMNS} FROM unnest($1::text[]) AS k(uscc) JOIN facts f USING (uscc)", usccs
     ):
         parts[r["uscc"]][r["event_type"]].add(fact_of(r))
-    return {u: assemble(u, names.get(u, ""), parts[u]) for u in usccs}
+    out = {}
+    for u in usccs:
+        name, prefecture = registered.get(u, ("", None))
+        out[u] = assemble(u, name, parts[u], prefecture)
+    return out
 
 
 def fact_of(r: asyncpg.Record) -> object:
@@ -111,9 +116,36 @@ async def load_ledger(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, l
                 r["basis_event_id"],
                 r["basis_date"],
                 r["status"] == "issued",
+                r["funding"],
+                r["top_up_of"] is not None,
             )
         )
     return ledger
+
+
+async def money_left(conn: asyncpg.Connection, usccs: list[str]) -> frozenset[uuid.UUID]:
+    """Live payouts of these enterprises in a released batch, or paid: a lower amount
+    cannot simply reissue them."""
+    rows = await conn.fetch(
+        "SELECT p.payout_id FROM payouts p JOIN disbursements d USING (payout_id) "
+        "LEFT JOIN payment_batches b USING (batch_id) WHERE p.enterprise_uscc = ANY($1::text[]) "
+        "AND p.status = 'issued' AND (d.state = 'paid' OR (d.state = 'batched' AND b.approved_by IS NOT NULL))",
+        usccs,
+    )
+    return frozenset(r["payout_id"] for r in rows)
+
+
+async def stages_of(conn: asyncpg.Connection, usccs: list[str]) -> dict[uuid.UUID, str]:
+    """The disbursement stage of each live payout of these enterprises that has one:
+    approved, batched, released (its batch went to the bank) or paid; owed when absent."""
+    rows = await conn.fetch(
+        "SELECT p.payout_id, CASE WHEN d.state = 'batched' AND b.approved_by IS NOT NULL THEN 'released' "
+        "ELSE d.state END AS stage FROM payouts p JOIN disbursements d USING (payout_id) "
+        "LEFT JOIN payment_batches b USING (batch_id) WHERE p.enterprise_uscc = ANY($1::text[]) "
+        "AND p.status = 'issued'",
+        usccs,
+    )
+    return {r["payout_id"]: r["stage"] for r in rows}
 
 
 async def load_declines(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, dict[tuple[Rule, uuid.UUID], str]]:
@@ -136,8 +168,8 @@ async def write_changes(conn: asyncpg.Connection, uscc: str, changes: Changes) -
     if changes.issue:
         await conn.executemany(
             "INSERT INTO payouts (payout_id, enterprise_uscc, rule, recipient_role, recipient_uscc, recipient_name, "
-            "incubator_id, amount_cny, basis_event_id, basis_date, explanation, status) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'issued')",
+            "incubator_id, amount_cny, basis_event_id, basis_date, explanation, status, funding, policy_version, "
+            "top_up_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'issued', $12, $13, $14)",
             [
                 (
                     i.payout_id,
@@ -151,6 +183,9 @@ async def write_changes(conn: asyncpg.Connection, uscc: str, changes: Changes) -
                     i.owed.basis_event_id,
                     i.owed.basis_date,
                     i.owed.explanation,
+                    i.owed.funding,
+                    i.owed.policy_version,
+                    i.top_up_of,
                 )
                 for i in changes.issue
             ],
@@ -182,11 +217,14 @@ async def payable_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> Async
     cursor (inside the caller's transaction) so a province's ledger never sits in memory.
     Without names: this is for tallies."""
     current: str | None = None
+    prefecture: str | None = None
     parts: dict[str, set[Any]] = defaultdict(set)
     out: list[EnterpriseFacts] = []
     await conn.execute("SET LOCAL work_mem = '64MB'")  # the sort by enterprise stays in memory
     cursor = await conn.cursor(
-        f"SELECT {FACT_COLUMNS} FROM facts f WHERE f.uscc IN ({PAYABLE_ENTERPRISES}) ORDER BY f.uscc", *PAYABLE_ARGS
+        f"SELECT {FACT_COLUMNS}, e.division_code FROM facts f LEFT JOIN enterprises e USING (uscc) "
+        f"WHERE f.uscc IN ({PAYABLE_ENTERPRISES}) ORDER BY f.uscc",
+        *PAYABLE_ARGS,
     )
     rows = await cursor.fetch(5000)
     while rows:
@@ -196,15 +234,16 @@ async def payable_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> Async
         for r in rows:
             if r["uscc"] != current:
                 if current is not None:
-                    out.append(assemble(current, "", parts))
+                    out.append(assemble(current, "", parts, prefecture))
                     if len(out) >= batch:
                         yield out
                         out = []
                 current, parts = r["uscc"], defaultdict(set)
+                prefecture = prefecture_of(r["division_code"]) if r["division_code"] else None
             parts[r["event_type"]].add(fact_of(r))
         rows = await ahead
     if current is not None:
-        out.append(assemble(current, "", parts))
+        out.append(assemble(current, "", parts, prefecture))
     if out:
         yield out
 
@@ -215,9 +254,11 @@ async def payable_enterprise_count(conn: asyncpg.Connection) -> int:
 
 
 async def ledger_tally(conn: asyncpg.Connection) -> Tally:
-    """Live payouts by rule x recipient role x basis year."""
+    """Live awards by funding x rule x recipient role x basis year (a top-up adds to its
+    award's CNY, not to the count)."""
     rows = await conn.fetch(
-        "SELECT rule, recipient_role, extract(year FROM basis_date)::int AS y, count(*) AS n, "
-        "sum(amount_cny)::bigint AS cny FROM payouts WHERE status = 'issued' GROUP BY 1, 2, 3"
+        "SELECT funding, rule, recipient_role, extract(year FROM basis_date)::int AS y, "
+        "count(*) FILTER (WHERE top_up_of IS NULL) AS n, sum(amount_cny)::bigint AS cny "
+        "FROM payouts WHERE status = 'issued' GROUP BY 1, 2, 3, 4"
     )
-    return {(r["rule"], r["recipient_role"], r["y"]): [r["n"], r["cny"]] for r in rows}
+    return {(r["funding"], r["rule"], r["recipient_role"], r["y"]): [r["n"], r["cny"]] for r in rows}

@@ -21,6 +21,7 @@ HEADER = (
     "enterprise_uscc",
     "rule",
     "recipient_role",
+    "funding",
 )
 
 
@@ -38,11 +39,12 @@ def lines(batch_id: uuid.UUID, payouts: Sequence[asyncpg.Record]) -> list[list[s
             p["enterprise_uscc"],
             p["rule"],
             p["recipient_role"],
+            p["funding"],
         ]
         for n, p in enumerate(ordered, start=1)
     ]
     total = sum(p["amount_cny"] for p in payouts)
-    rows.append([str(batch_id), "TOTAL", "", "", f"{len(payouts)} payouts", total, "", "", ""])
+    rows.append([str(batch_id), "TOTAL", "", "", f"{len(payouts)} payouts", total, "", "", "", ""])
     return rows
 
 

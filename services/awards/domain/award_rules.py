@@ -1,7 +1,11 @@
-"""The award rules of SPEC §2.1 as one pure function of an enterprise's facts.
+"""The award rules (docs/contract/policy.md) as one pure function of an enterprise's
+facts and the adopted policy versions.
 
 `decide` looks at the whole set of facts every time, so its answer cannot depend on
-the order they arrived in; the ledger is reconciled to it (see `reconcile.py`).
+the order they arrived in; the ledger is reconciled to it (see `reconcile.py`). Each
+fact is judged by the versions in force on its own date: the region's version gives the
+award and its window, and the version of the enterprise's prefecture, if one is in
+force, adds its own payouts on top, from its own budget.
 """
 
 import uuid
@@ -11,7 +15,7 @@ from typing import Final
 
 from services.awards.domain import explanations as say
 from services.awards.domain.facts import EnterpriseFacts
-from services.awards.domain.policy import Policy
+from services.awards.domain.policy import REGION, PolicyVersion, Versions, prefecture_plan_of
 from services.awards.domain.stints import Stint, build_stints, latest_started_before, qualifying_stint, window_end
 from shared.enums import Board, DeclineReason, RecipientRole, Rule
 
@@ -27,6 +31,8 @@ class OwedPayout:
     basis_event_id: uuid.UUID
     basis_date: date
     explanation: str
+    funding: str = REGION  # whose budget pays: the version's jurisdiction
+    policy_version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,19 +74,19 @@ def could_be_paid(facts: EnterpriseFacts) -> bool:
     return bool(facts.admissions) and bool(facts.certifications or facts.listings)
 
 
-def decide(facts: EnterpriseFacts, policy: Policy) -> Decision:
+def decide(facts: EnterpriseFacts, versions: Versions) -> Decision:
     stints = build_stints(facts.admissions, facts.graduations)
     payouts: list[OwedPayout] = []
     declines: list[Decline] = []
 
     certs = [_Trigger(c.event_id, c.certified_on, "certified") for c in facts.certifications]
     listings = [_Trigger(x.event_id, x.listed_on, f"listed on {x.board}", x.board) for x in facts.listings]
-    cert_award = _windowed_rule(Rule.HIGH_TECH_CERTIFICATION, certs, stints, policy, declines)
-    listing_award = _windowed_rule(Rule.EQUITY_LISTING, listings, stints, policy, declines)
+    cert_award = _windowed_rule(Rule.HIGH_TECH_CERTIFICATION, certs, stints, versions, declines)
+    listing_award = _windowed_rule(Rule.EQUITY_LISTING, listings, stints, versions, declines)
     for rule, award in ((Rule.HIGH_TECH_CERTIFICATION, cert_award), (Rule.EQUITY_LISTING, listing_award)):
         if award is not None:
-            payouts += _pay(rule, award.trigger, award.stint, facts, policy)
-    _transfer_rule(facts, listing_award, policy, payouts, declines)
+            payouts += _pay(rule, award.trigger, award.stint, facts, versions)
+    _transfer_rule(facts, listing_award, versions, payouts, declines)
     return Decision(tuple(payouts), tuple(declines))
 
 
@@ -89,15 +95,16 @@ def _ordered(triggers: list[_Trigger]) -> list[_Trigger]:
 
 
 def _windowed_rule(
-    rule: Rule, triggers: list[_Trigger], stints: list[Stint], policy: Policy, declines: list[Decline]
+    rule: Rule, triggers: list[_Trigger], stints: list[Stint], versions: Versions, declines: list[Decline]
 ) -> _Award | None:
-    years = policy.window_years[rule]
     award: _Award | None = None
     for t in _ordered(triggers):
-        gate = _gate(rule, t, policy, award.trigger if award else None)
+        gate = _gate(rule, t, versions, award.trigger if award else None)
         if gate is not None:
             declines.append(gate)
             continue
+        # The window is the one in force on the fact's own date.
+        years = _region(versions, t.on).window_years[rule]
         stint = qualifying_stint(stints, t.on, years)
         if stint is not None:
             award = _Award(t, stint)
@@ -126,12 +133,17 @@ def _windowed_rule(
     return award
 
 
-def _gate(rule: Rule, t: _Trigger, policy: Policy, awarded: _Trigger | None) -> Decline | None:
+def _region(versions: Versions, on: date) -> PolicyVersion:
+    v = versions.in_force(REGION, on)
+    assert v is not None, "a gated trigger has a region version in force"
+    return v
+
+
+def _gate(rule: Rule, t: _Trigger, versions: Versions, awarded: _Trigger | None) -> Decline | None:
     """The declines every rule shares: before the policy, or the award already given."""
-    if t.on < policy.effective_from:
-        return Decline(
-            rule, DeclineReason.BEFORE_POLICY, say.before_policy(t.what, t.on, policy.effective_from), t.event_id
-        )
+    if versions.in_force(REGION, t.on) is None:
+        first = versions.first(REGION)
+        return Decline(rule, DeclineReason.BEFORE_POLICY, say.before_policy(t.what, t.on, first), t.event_id)
     if awarded is not None:
         return Decline(rule, DeclineReason.ALREADY_AWARDED, say.already_awarded(t.what, t.on, awarded.on), t.event_id)
     return None
@@ -144,7 +156,7 @@ def _first_admission(stints: list[Stint]) -> date | None:
 def _transfer_rule(
     facts: EnterpriseFacts,
     listing_award: _Award | None,
-    policy: Policy,
+    versions: Versions,
     payouts: list[OwedPayout],
     declines: list[Decline],
 ) -> None:
@@ -153,7 +165,7 @@ def _transfer_rule(
     for t in _ordered(
         [_Trigger(x.event_id, x.transferred_on, "transferred from XJEE to NEEQ") for x in facts.transfers]
     ):
-        gate = _gate(rule, t, policy, awarded)
+        gate = _gate(rule, t, versions, awarded)
         if gate is not None:
             declines.append(gate)
         elif listing_award is None or listing_award.trigger.board is not Board.XJEE:
@@ -168,11 +180,12 @@ def _transfer_rule(
             )
         else:
             awarded = t
-            payouts += _pay(rule, t, listing_award.stint, facts, policy)
+            payouts += _pay(rule, t, listing_award.stint, facts, versions)
 
 
-def _pay(rule: Rule, trigger: _Trigger, stint: Stint, facts: EnterpriseFacts, policy: Policy) -> list[OwedPayout]:
-    amount = policy.amounts[rule]
+def _pay(rule: Rule, trigger: _Trigger, stint: Stint, facts: EnterpriseFacts, versions: Versions) -> list[OwedPayout]:
+    """The region's payouts for an awarded trigger, and the prefecture's on top when its
+    plan is in force on the trigger's date (a 0 there adds nothing)."""
     why = say.granted(
         rule,
         what=trigger.what,
@@ -181,27 +194,30 @@ def _pay(rule: Rule, trigger: _Trigger, stint: Stint, facts: EnterpriseFacts, po
         admitted=stint.admitted_on,
         graduated=stint.graduated_on,
     )
+    in_force = [_region(versions, trigger.on)]
+    prefecture = prefecture_plan_of(facts.prefecture)
+    local = versions.in_force(prefecture, trigger.on) if prefecture else None
+    if local is not None:
+        in_force.append(local)
+    recipients = (
+        (RecipientRole.OPERATOR, stint.admission.operator_uscc, stint.admission.operator_name),
+        (RecipientRole.ENTERPRISE, facts.uscc, facts.name),
+    )
     return [
         OwedPayout(
             rule,
-            RecipientRole.OPERATOR,
-            stint.admission.operator_uscc,
-            stint.admission.operator_name,
+            role,
+            uscc,
+            name,
             stint.incubator_id,
-            amount,
+            v.amount(rule, role),
             trigger.event_id,
             trigger.on,
-            why,
-        ),
-        OwedPayout(
-            rule,
-            RecipientRole.ENTERPRISE,
-            facts.uscc,
-            facts.name,
-            stint.incubator_id,
-            amount,
-            trigger.event_id,
-            trigger.on,
-            why,
-        ),
+            say.under_version(why, v),
+            v.funding,
+            v.version_id,
+        )
+        for v in in_force
+        for role, uscc, name in recipients
+        if v.jurisdiction == REGION or v.amount(rule, role) > 0
     ]

@@ -1,9 +1,13 @@
 """Bilingual sentences (Chinese, then English) naming the dates that were compared."""
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from shared.enums import Rule
 from shared.labels_zh import RULE_ZH
+
+if TYPE_CHECKING:
+    from services.awards.domain.policy import PolicyVersion
 
 _WHAT_ZH = {
     "certified": "高新技术企业认定",
@@ -22,10 +26,26 @@ def _zh(what: str) -> str:
     return _WHAT_ZH.get(what, what)
 
 
-def before_policy(what: str, on: date, effective: date) -> str:
+def before_policy(what: str, on: date, first: "PolicyVersion | None") -> str:
+    if first is None:
+        return (
+            f"{_zh(what)}日期 {on}，尚无生效的政策版本，不予奖励。"
+            f" The enterprise was {what} on {on}; no policy version is in force; no award."
+        )
+    effective = first.effective_from
     return (
-        f"{_zh(what)}日期 {on} 早于政策生效日 {effective}，不予奖励。"
-        f" The enterprise was {what} on {on}, before the policy took effect on {effective}; no award."
+        f"{_zh(what)}日期 {on} 早于{first.label()}的生效日 {effective}，不予奖励。"
+        f" The enterprise was {what} on {on}, before {first.label_en()} took effect on {effective}; no award."
+    )
+
+
+def under_version(granted: str, version: "PolicyVersion") -> str:
+    """A grant's explanation with the version that rates it and the document it comes from."""
+    if version.jurisdiction == "650000":
+        return f"{granted} 依据{version.label()}。 Under {version.label_en()}."
+    return (
+        f"{granted} 另由{version.label()}追加奖励，资金由该地州市承担。"
+        f" Added under {version.label_en()}, funded by that prefecture."
     )
 
 

@@ -53,13 +53,19 @@ class EnterpriseFacts:
     certifications: frozenset[Certification] = field(default_factory=frozenset)
     listings: frozenset[Listing] = field(default_factory=frozenset)
     transfers: frozenset[Transfer] = field(default_factory=frozenset)
+    # Where it is registered, rolled up to its prefecture (shared/divisions.py); None
+    # until its registration arrives. Chooses the prefecture's plan that adds to its awards.
+    prefecture: str | None = None
 
 
-def assemble(uscc: str, name: str, by_type: Mapping[str, Iterable[Any]]) -> EnterpriseFacts:
+def assemble(
+    uscc: str, name: str, by_type: Mapping[str, Iterable[Any]], prefecture: str | None = None
+) -> EnterpriseFacts:
     """One enterprise's facts from its fact objects grouped by canonical event type."""
     return EnterpriseFacts(
         uscc=uscc,
         name=name,
+        prefecture=prefecture,
         admissions=frozenset(by_type.get("EnterpriseAdmitted", ())),
         graduations=frozenset(by_type.get("EnterpriseGraduated", ())),
         certifications=frozenset(by_type.get("HighTechCertified", ())),

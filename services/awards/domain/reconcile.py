@@ -4,10 +4,11 @@ same ledger state produces the same events.
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from services.awards.domain.award_rules import Decision, Decline, OwedPayout
+from services.awards.domain.policy import REGION
 from shared.enums import RecipientRole, Rule
 from shared.events import derived_id
 
@@ -23,6 +24,13 @@ class LedgerPayout:
     basis_event_id: uuid.UUID
     basis_date: date
     issued: bool  # False once reversed
+    funding: str = REGION
+    top_up: bool = False  # the difference a version reaching back added to an award
+
+
+# A live award: (rule, recipient role, funding). Its payout and its top-ups sum to what
+# the versions in force on its basis date say.
+Key = tuple[Rule, RecipientRole, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,7 @@ class Reversal:
 class Issue:
     payout_id: uuid.UUID
     owed: OwedPayout
+    top_up_of: uuid.UUID | None = None  # the award this adds to; owed.amount_cny is then the difference
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +53,23 @@ class Changes:
     reverse: tuple[Reversal, ...]
     new_declines: tuple[Decline, ...]  # new, or with a changed reason
     cleared_declines: tuple[tuple[Rule, uuid.UUID], ...]  # triggers no longer declined
+    # Awards whose money has left and whose amount a version would lower: they stand
+    # (adoption refuses such a version; see `policy_adoption.py`).
+    kept: tuple[Key, ...] = ()
+    # A decrease met payouts whose disbursement stage was not given: call again with it.
+    needs_stage: bool = False
 
     @property
     def empty(self) -> bool:
         return not (self.issue or self.reverse or self.new_declines or self.cleared_declines)
 
 
-def _same(p: LedgerPayout, o: OwedPayout) -> bool:
-    return (p.recipient_uscc, p.incubator_id, p.amount_cny, p.basis_event_id) == (
-        o.recipient_uscc,
-        o.incubator_id,
-        o.amount_cny,
-        o.basis_event_id,
-    )
+def key_of(p: LedgerPayout | OwedPayout) -> Key:
+    return (p.rule, p.recipient_role, p.funding)
+
+
+def _same_basis(p: LedgerPayout, o: OwedPayout) -> bool:
+    return (p.recipient_uscc, p.incubator_id, p.basis_event_id) == (o.recipient_uscc, o.incubator_id, o.basis_event_id)
 
 
 def reconcile(
@@ -65,43 +78,114 @@ def reconcile(
     decision: Decision,
     ledger: list[LedgerPayout],
     declined: dict[tuple[Rule, uuid.UUID], str],
+    money_left: frozenset[uuid.UUID] | None = frozenset(),
 ) -> Changes:
-    owed = {(o.rule, o.recipient_role): o for o in decision.payouts}
-    active = {(p.rule, p.recipient_role): p for p in ledger if p.issued}
+    """`money_left`: the payouts of this enterprise in a released batch or paid (None: not
+    known; a decrease then asks for them through `needs_stage`)."""
+    owed = {key_of(o): o for o in decision.payouts}
+    live: dict[Key, list[LedgerPayout]] = {}
+    for p in ledger:
+        if p.issued:
+            live.setdefault(key_of(p), []).append(p)
     why_not = {(d.rule, d.basis_event_id): d for d in decision.declines}
-
-    reverse = []
-    for key, p in sorted(active.items()):
-        o = owed.get(key)
-        if o is not None and _same(p, o):
+    plan = _Plan(enterprise_uscc, ledger)
+    for key in sorted(owed.keys() | live.keys()):
+        rows, o = live.get(key, []), owed.get(key)
+        base = next((p for p in rows if not p.top_up), None)
+        if base is None or o is None or not _same_basis(base, o):
+            plan.replace(rows, o, why_not)
             continue
-        decline = why_not.get((p.rule, p.basis_event_id))
-        if decline is not None:
-            reverse.append(Reversal(p, decline.reason, decline.explanation))
-        else:
-            reverse.append(Reversal(p, "SUPERSEDED", _superseded(p, o)))
-
-    issue = []
-    for key, o in sorted(owed.items()):
-        live = active.get(key)
-        if live is not None and _same(live, o):
-            continue
-        generation = sum(
-            1
-            for q in ledger
-            if (q.rule, q.recipient_role, q.recipient_uscc, q.basis_event_id)
-            == (o.rule, o.recipient_role, o.recipient_uscc, o.basis_event_id)
-        )
-        pid = derived_id(
-            "payout", enterprise_uscc, o.rule, o.recipient_role, o.recipient_uscc, o.basis_event_id, generation
-        )
-        issue.append(Issue(pid, o))
+        delta = o.amount_cny - sum(p.amount_cny for p in rows)
+        if delta > 0:
+            plan.top_up(base, o, delta)
+        elif delta < 0:
+            if money_left is None:
+                plan.needs_stage = True
+            elif any(p.payout_id in money_left for p in rows):
+                plan.kept.append(key)
+            else:
+                plan.reissue(rows, o)
 
     new_declines = tuple(
         d for k, d in sorted(why_not.items(), key=lambda kv: str(kv[0])) if declined.get(k) != d.reason
     )
     cleared = tuple(sorted((k for k in declined if k not in why_not), key=str))
-    return Changes(tuple(issue), tuple(reverse), new_declines, cleared)
+    return Changes(tuple(plan.issue), tuple(plan.reverse), new_declines, cleared, tuple(plan.kept), plan.needs_stage)
+
+
+@dataclass
+class _Plan:
+    """The changes `reconcile` gathers, with the deterministic ids of what it issues."""
+
+    uscc: str
+    ledger: list[LedgerPayout]
+    issue: list[Issue] = field(default_factory=list)
+    reverse: list[Reversal] = field(default_factory=list)
+    kept: list[Key] = field(default_factory=list)
+    needs_stage: bool = False
+
+    def replace(
+        self, rows: list[LedgerPayout], o: OwedPayout | None, why_not: dict[tuple[Rule, uuid.UUID], Decline]
+    ) -> None:
+        """Reverse what is live under this key (if anything) and issue what is owed (if anything)."""
+        for p in sorted(rows, key=lambda p: p.payout_id):
+            decline = why_not.get((p.rule, p.basis_event_id))
+            if decline is not None:
+                self.reverse.append(Reversal(p, decline.reason, decline.explanation))
+            else:
+                self.reverse.append(Reversal(p, "SUPERSEDED", _superseded(p, o)))
+        if o is not None:
+            self._issue_award(o)
+
+    def reissue(self, rows: list[LedgerPayout], o: OwedPayout) -> None:
+        """A lower amount before any money left: the payout is reissued at it."""
+        held = sum(p.amount_cny for p in rows)
+        for p in sorted(rows, key=lambda p: p.payout_id):
+            self.reverse.append(Reversal(p, "AMENDED", _amended(held, o)))
+        self._issue_award(o)
+
+    def top_up(self, base: LedgerPayout, o: OwedPayout, delta: int) -> None:
+        """A higher amount: the difference, as a payout of its own; what was approved,
+        batched or paid of the award stands."""
+        n = sum(
+            1 for q in self.ledger if q.top_up and key_of(q) == key_of(base) and q.basis_event_id == base.basis_event_id
+        )
+        pid = derived_id("top-up", base.payout_id, n)
+        why = _topped_up(delta, o)
+        self.issue.append(Issue(pid, replace(o, amount_cny=delta, explanation=why), top_up_of=base.payout_id))
+
+    def _issue_award(self, o: OwedPayout) -> None:
+        generation = sum(
+            1
+            for q in self.ledger
+            if not q.top_up
+            and (q.rule, q.recipient_role, q.recipient_uscc, q.basis_event_id, q.funding)
+            == (o.rule, o.recipient_role, o.recipient_uscc, o.basis_event_id, o.funding)
+        )
+        # The region's ids are what they were before prefectures could pay.
+        funding = () if o.funding == REGION else (o.funding,)
+        pid = derived_id(
+            "payout", self.uscc, o.rule, o.recipient_role, o.recipient_uscc, o.basis_event_id, generation, *funding
+        )
+        self.issue.append(Issue(pid, o))
+
+
+def _amended(held: int, o: OwedPayout) -> str:
+    return (
+        f"依据政策版本 {o.policy_version}，该项奖励金额由 {held} 元调整为 {o.amount_cny} 元；款项尚未拨出，"
+        "原发放予以撤销并按新金额重新发放，原审批随之作废。"
+        f" Under policy version {o.policy_version} this award is {o.amount_cny} CNY, not {held}; no money had left,"
+        " so the payout is reversed and reissued at the new amount (any approval it had is void)."
+    )
+
+
+def _topped_up(delta: int, o: OwedPayout) -> str:
+    return (
+        f"依据政策版本 {o.policy_version}，该项奖励金额调整为 {o.amount_cny} 元，补发差额 {delta} 元；"
+        "原发放及其审批、拨付不变。"
+        f" Under policy version {o.policy_version} this award is {o.amount_cny} CNY: the difference of {delta} CNY"
+        " is paid on top; what was approved or paid of it stands."
+    )
 
 
 def _superseded(p: LedgerPayout, o: OwedPayout | None) -> str:
@@ -109,6 +193,13 @@ def _superseded(p: LedgerPayout, o: OwedPayout | None) -> str:
         return (
             f"依据事实 {p.basis_event_id} 的奖励不再应发，予以撤销。"
             f" The award based on fact {p.basis_event_id} is no longer owed; reversed."
+        )
+    if p.basis_event_id == o.basis_event_id:
+        return (
+            f"依据 {p.basis_date} 的同一事实，奖励现应发给 {o.recipient_uscc}（孵化器 {o.incubator_id}），"
+            "原发放予以撤销并重新发放。"
+            f" On the same fact of {p.basis_date} the award now goes to {o.recipient_uscc}"
+            f" (incubator {o.incubator_id}); the earlier payout is reversed and a new one issued."
         )
     return (
         f"奖励依据由 {p.basis_date} 的事实变更为 {o.basis_date} 的事实（受奖方 {o.recipient_uscc}），"

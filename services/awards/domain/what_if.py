@@ -1,40 +1,47 @@
-"""What-if budgets: the award rules under other policy numbers, tallied. Pure."""
+"""What-if budgets: the award rules under other versions of the policy, tallied. Pure."""
 
 import dataclasses
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from services.awards.domain.award_rules import Decision, OwedPayout
-from services.awards.domain.policy import Policy
+from services.awards.domain.policy import MAX_AMOUNT_CNY, REGION, WINDOW_YEARS, Versions, each_role
 from shared.enums import Rule
 from shared.events import IsoDate
 
-# (rule, recipient role, basis year) -> [payouts, CNY]
-Tally = dict[tuple[str, str, int], list[int]]
+# (funding, rule, recipient role, basis year) -> [awards, CNY]
+Tally = dict[tuple[str, str, str, int], list[int]]
 
 
 def adjusted(
-    policy: Policy,
+    versions: Versions,
     *,
     amounts: dict[Rule, int] | None = None,
     window_years: dict[Rule, int] | None = None,
     effective_from: date | None = None,
-) -> Policy:
-    """`policy` with some of its numbers replaced; the rest stay as configured."""
-    return dataclasses.replace(
-        policy,
-        amounts={**policy.amounts, **(amounts or {})},
-        window_years={**policy.window_years, **(window_years or {})},
-        effective_from=effective_from or policy.effective_from,
-    )
+) -> Versions:
+    """`versions` with some of the region's numbers replaced in every region version (and
+    its first version starting at `effective_from`); the rest stay as adopted."""
+    region = list(versions.by_jurisdiction.get(REGION, ()))
+    changed = [
+        dataclasses.replace(
+            v,
+            amounts={**v.amounts, **each_role(amounts or {})},
+            window_years={**v.window_years, **(window_years or {})},
+            effective_from=effective_from if effective_from is not None and i == 0 else v.effective_from,
+        )
+        for i, v in enumerate(region)
+    ]
+    others = [v for v in versions.all() if v.jurisdiction != REGION]
+    return Versions.of([*changed, *others])
 
 
 def count_in(tally: Tally, payouts: Iterable[OwedPayout]) -> None:
     for p in payouts:
-        slot = tally.setdefault((p.rule, p.recipient_role, p.basis_date.year), [0, 0])
+        slot = tally.setdefault((p.funding, p.rule, p.recipient_role, p.basis_date.year), [0, 0])
         slot[0] += 1
         slot[1] += p.amount_cny
 
@@ -51,13 +58,14 @@ def sum_of(tally: Tally) -> dict[str, int]:
 
 
 def side_by_side(what_if: Tally, ledger: Tally) -> list[dict[str, object]]:
-    """One row per rule x role x basis year found on either side, zeros where absent."""
+    """One row per funding x rule x role x basis year found on either side, zeros where absent."""
     rows: list[dict[str, object]] = []
-    for rule, role, year in sorted(what_if.keys() | ledger.keys()):
-        w = what_if.get((rule, role, year), [0, 0])
-        led = ledger.get((rule, role, year), [0, 0])
+    for funding, rule, role, year in sorted(what_if.keys() | ledger.keys()):
+        w = what_if.get((funding, rule, role, year), [0, 0])
+        led = ledger.get((funding, rule, role, year), [0, 0])
         rows.append(
             {
+                "funding": funding,
                 "rule": rule,
                 "recipient_role": role,
                 "basis_year": year,
@@ -68,14 +76,21 @@ def side_by_side(what_if: Tally, ledger: Tally) -> list[dict[str, object]]:
     return rows
 
 
-Years = Field(default=None, ge=1, le=10, description="calendar years after graduation, 1 to 10")
-Amount = Field(default=None, ge=0, le=100_000_000, description="CNY to each of operator and enterprise")
+Years = Field(
+    default=None,
+    ge=WINDOW_YEARS.start,
+    le=WINDOW_YEARS.stop - 1,
+    description=f"calendar years after graduation, {WINDOW_YEARS.start} to {WINDOW_YEARS.stop - 1}",
+)
+Amount = Field(default=None, ge=0, le=MAX_AMOUNT_CNY, description="CNY to each of operator and enterprise")
 
 
 class PolicyOverrides(BaseModel):
-    """Any of the policy's numbers; what is not given stays as the service is configured."""
+    """Either a draft version to preview beside the adopted ones, or any of the region's
+    numbers as a counterfactual; what is not given stays as adopted."""
 
     model_config = ConfigDict(extra="forbid")
+    draft_version: StrictInt | None = Field(default=None, ge=1, description="a drafted version to preview")
     high_tech_cny: StrictInt | None = Amount
     listing_cny: StrictInt | None = Amount
     transfer_cny: StrictInt | None = Amount
@@ -83,7 +98,14 @@ class PolicyOverrides(BaseModel):
     listing_window_years: StrictInt | None = Years
     effective_from: IsoDate | None = Field(default=None, description="YYYY-MM-DD")
 
-    def applied_to(self, policy: Policy) -> Policy:
+    @model_validator(mode="after")
+    def _one_kind(self) -> "PolicyOverrides":
+        numbers = [k for k, v in self.model_dump(exclude={"draft_version"}).items() if v is not None]
+        if self.draft_version is not None and numbers:
+            raise ValueError(f"preview a draft or give numbers, not both ({', '.join(numbers)})")
+        return self
+
+    def applied_to(self, versions: Versions) -> Versions:
         amounts = {
             rule: v
             for rule, v in (
@@ -101,12 +123,17 @@ class PolicyOverrides(BaseModel):
             )
             if v is not None
         }
-        return adjusted(policy, amounts=amounts, window_years=windows, effective_from=self.effective_from)
+        return adjusted(versions, amounts=amounts, window_years=windows, effective_from=self.effective_from)
 
 
-def describe(policy: Policy) -> dict[str, Any]:
-    return {
-        "effective_from": policy.effective_from.isoformat(),
-        "amounts_cny": {str(r): v for r, v in policy.amounts.items()},
-        "window_years": {str(r): v for r, v in policy.window_years.items()},
-    }
+def describe(versions: Versions) -> list[dict[str, Any]]:
+    return [
+        {
+            "version_id": v.version_id,
+            "jurisdiction": v.jurisdiction,
+            "effective_from": v.effective_from.isoformat(),
+            "amounts_cny": {f"{r}.{role}": cny for (r, role), cny in sorted(v.amounts.items())},
+            "window_years": {str(r): y for r, y in sorted(v.window_years.items())},
+        }
+        for v in versions.all()
+    ]

@@ -3,6 +3,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,19 +41,22 @@ def parse(argv: list[str]) -> PolicyOverrides:
 
 
 def table(result: dict[str, Any]) -> str:
-    head = f"{'rule':<26}{'role':<12}{'year':>6}{'what-if n':>11}{'what-if CNY':>16}{'ledger n':>10}{'ledger CNY':>16}"
+    head = (
+        f"{'funding':<9}{'rule':<26}{'role':<12}{'year':>6}"
+        f"{'what-if n':>11}{'what-if CNY':>16}{'ledger n':>10}{'ledger CNY':>16}"
+    )
     lines = [head, "-" * len(head)]
     for r in result["rows"]:
         w, led = r["what_if"], r["ledger"]
         lines.append(
-            f"{r['rule']:<26}{r['recipient_role']:<12}{r['basis_year']:>6}"
+            f"{r['funding']:<9}{r['rule']:<26}{r['recipient_role']:<12}{r['basis_year']:>6}"
             f"{w['payouts']:>11,}{w['amount_cny']:>16,}{led['payouts']:>10,}{led['amount_cny']:>16,}"
             f"  {RULE_ZH[r['rule']]}·{ROLE_ZH[r['recipient_role']]}"
         )
     t = result["totals"]
     lines.append("-" * len(head))
     lines.append(
-        f"{'total':<44}{t['what_if']['payouts']:>11,}{t['what_if']['amount_cny']:>16,}"
+        f"{'total':<53}{t['what_if']['payouts']:>11,}{t['what_if']['amount_cny']:>16,}"
         f"{t['ledger']['payouts']:>10,}{t['ledger']['amount_cny']:>16,}"
     )
     return "\n".join(lines)
@@ -60,7 +64,6 @@ def table(result: dict[str, Any]) -> str:
 
 async def run(overrides: PolicyOverrides) -> dict[str, Any]:
     settings = AwardsSettings()
-    current = settings.policy()
     pool = await db.create_pool(settings.dsn, schema=SERVICE, min_size=1, max_size=1)
     bar: tqdm[Any] | None = None
 
@@ -70,7 +73,7 @@ async def run(overrides: PolicyOverrides) -> dict[str, Any]:
         bar.update(done)
 
     try:
-        return await what_if(pool, overrides.applied_to(current), current=current, progress=progress)
+        return await what_if(pool, overrides, progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -120,6 +123,15 @@ def redo_command(argv: list[str]) -> None:
     print(f"{len(todo)} act(s) to redo: approvals on the approvals page, bank lines by importing them again")
 
 
+def policy_from_env_command(argv: list[str]) -> None:
+    """Once, before an upgrade's first start: the policy variables an earlier release read
+    become this deployment's version 1, so the upgrade re-rates nothing."""
+    from services.awards.service_layer.legacy_policy import adopt_environment
+
+    outcome = asyncio.run(adopt_environment(os.environ))
+    print(outcome)
+
+
 def serve_command(argv: list[str]) -> None:
     from services.awards.app import create_app
 
@@ -134,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
             "migrate": migrate_command(SERVICE, Path(__file__).parents[1] / "migrations"),
             "what-if": Command("the budget under other policy numbers, beside the ledger", what_if_command),
             "verify-audit": Command("check the audit trail's hash chain (exit 1 if broken)", verify_audit_command),
+            "policy-from-env": Command(
+                "once, before upgrading: the old policy variables become version 1", policy_from_env_command
+            ),
             "redo": Command("after a restore: people's acts the log recorded and the books lack", redo_command),
         },
         argv,

@@ -8,13 +8,14 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.awards.domain.audit import Actor, AuditFilter
+from services.awards.domain.audit import AuditFilter
 from services.awards.domain.confirmations import CONFIRMATION_HEADER
 from services.awards.domain.disbursement import Stage
 from services.awards.domain.owed_filter import Matching, OwedFilter
+from services.awards.entrypoints.actors import actor_of
 from services.awards.service_layer import confirmations, disbursement, disbursement_queries
 from services.awards.service_layer import treasury_exceptions as treasury_exceptions_
-from shared.auth import Approver, Principal, Reader, Treasurer
+from shared.auth import Approver, Reader, Treasurer
 from shared.enums import RecipientRole, Rule
 from shared.http_errors import responses
 from shared.http_params import (
@@ -31,20 +32,6 @@ from shared.http_params import (
 )
 
 router = APIRouter(prefix="/v1", tags=["disbursement"])
-
-
-def _actor(request: Request, response: Response, p: Principal) -> Actor:
-    request_id = request.headers.get("x-request-id", "")[:100] or uuid.uuid4().hex
-    response.headers["X-Request-ID"] = request_id
-    return Actor(
-        subject=p.subject,
-        name=p.name,
-        roles=tuple(sorted(p.roles)),
-        request_id=request_id,
-        client=request.client.host if request.client else None,
-        method=request.method,
-        path=request.url.path,
-    )
 
 
 class OwedQuery(BaseModel):
@@ -94,7 +81,7 @@ async def approve(request: Request, response: Response, body: ApprovalRequest, w
     the count and total CNY the officer saw (409 and nothing approved if the matching set
     changed since). Each payout is answered: approved, already_approved, not_owed (reversed
     or cancelled), held_for_recall or unknown_payout; only `approved` changes anything."""
-    actor = _actor(request, response, who)
+    actor = actor_of(request, response, who)
     if body.all_matching is not None:
         seen = Matching(body.all_matching.count, body.all_matching.total_cny)
         f = body.all_matching.owed_filter()
@@ -119,6 +106,7 @@ async def owed_payouts(
 
 class BatchRequest(BaseModel):
     limit: int = Field(default=1000, ge=1, le=10_000)
+    funding: str = Field(default="650000", pattern=r"^65\d{2}00$", description="whose budget pays: one per batch")
     payout_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=10_000)  # else any approved
 
 
@@ -128,9 +116,9 @@ async def prepare_batch(
 ) -> dict[str, Any]:
     """Put approved payouts (oldest approval first, up to `limit`) into a new payment
     batch and write its CSV and XLSX files; an approver other than the preparer releases it."""
-    actor = _actor(request, response, who)
+    actor = actor_of(request, response, who)
     wanted = body or BatchRequest()
-    return await disbursement.prepare_batch(pool_of(request), actor, wanted.limit, wanted.payout_ids)
+    return await disbursement.prepare_batch(pool_of(request), actor, wanted.limit, wanted.payout_ids, wanted.funding)
 
 
 BatchId = Annotated[uuid.UUID, Path()]
@@ -139,7 +127,7 @@ BatchId = Annotated[uuid.UUID, Path()]
 @router.post("/payment-batches/{batch_id}/approval", responses=responses(401, 403, 404, 422, 503))
 async def release_batch(request: Request, response: Response, batch_id: BatchId, who: Approver) -> dict[str, Any]:
     """Four eyes: whoever prepared the batch cannot approve it. Approving twice changes nothing."""
-    actor = _actor(request, response, who)
+    actor = actor_of(request, response, who)
     return await disbursement.release_batch(pool_of(request), actor, batch_id)
 
 
@@ -192,7 +180,7 @@ async def import_confirmation(request: Request, response: Response, who: Treasur
     (fetch it again by its SHA-256); each line is answered: it books what it says, finds
     it booked already (the same reference), or opens a treasury exception. Importing a
     file twice books and opens nothing new."""
-    actor = _actor(request, response, who)
+    actor = actor_of(request, response, who)
     raw = await request.body()
     if len(raw) > confirmations.MAX_BYTES:
         raise HTTPException(413, f"a confirmation file is at most {confirmations.MAX_BYTES} bytes")
@@ -224,7 +212,7 @@ async def void_batch(request: Request, response: Response, batch_id: BatchId, wh
     """A batch that must not leave (a line was reversed since it was prepared): its other
     lines go back to approved for a new batch. Only before release; voiding twice changes
     nothing."""
-    actor = _actor(request, response, who)
+    actor = actor_of(request, response, who)
     return await disbursement.void_batch(pool_of(request), actor, batch_id)
 
 
@@ -256,7 +244,7 @@ ExceptionId = Annotated[int, Path(ge=1, le=2**62)]
 async def resolve_exception(
     request: Request, response: Response, exception_id: ExceptionId, body: Resolution, who: Treasurer
 ) -> dict[str, Any]:
-    actor = _actor(request, response, who)
+    actor = actor_of(request, response, who)
     return await treasury_exceptions_.resolve(pool_of(request), actor, exception_id, body.note)
 
 
@@ -265,7 +253,7 @@ async def confirm_exception(
     request: Request, response: Response, exception_id: ExceptionId, who: Approver
 ) -> dict[str, Any]:
     """Four eyes: an approver other than the treasurer who resolved it closes it."""
-    actor = _actor(request, response, who)
+    actor = actor_of(request, response, who)
     return await treasury_exceptions_.confirm(pool_of(request), actor, exception_id)
 
 

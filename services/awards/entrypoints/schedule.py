@@ -1,11 +1,17 @@
-"""Awards' periodic job: how many treasury exceptions wait for two people (a gauge with an
-alert rule, ops/prometheus/alerts.yml)."""
+"""Awards' periodic jobs: how many treasury exceptions wait for two people (a gauge with
+an alert rule, ops/prometheus/alerts.yml), and the re-decisions adoptions queued."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from prometheus_client import Gauge
+
+from services.awards.adapters.policy_versions import AdoptedCache
+from services.awards.service_layer.policy_office import redecide_pending
 from services.awards.service_layer.treasury_exceptions import refresh_gauge
 from shared.runtime import ServiceRuntime
+
+REDECIDED = Gauge("awards_policy_redecided_last_round", "Enterprises re-decided in the last round after an adoption")
 
 
 def count_exceptions(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
@@ -14,3 +20,16 @@ def count_exceptions(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
         await asyncio.sleep(runtime.settings.ops_metrics_interval_s)
 
     return count
+
+
+def redecide_after_adoption(
+    runtime: ServiceRuntime, cache: AdoptedCache, batch: int, idle_s: float = 1.0
+) -> Callable[[], Awaitable[None]]:
+    """Work through the queued re-decisions a batch at a time; idle when none wait."""
+
+    async def redecide() -> None:
+        done = await redecide_pending(runtime.pool, cache, batch)
+        REDECIDED.set(done)
+        await asyncio.sleep(0 if done else idle_s)
+
+    return redecide

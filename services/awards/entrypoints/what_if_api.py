@@ -1,4 +1,5 @@
-"""POST /v1/what-if: the budget under other policy numbers, beside the ledger's totals."""
+"""POST /v1/what-if: the budget under other policy numbers, or with a drafted version,
+beside the ledger's totals."""
 
 import asyncio
 from typing import Any
@@ -15,10 +16,11 @@ router = APIRouter(prefix="/v1", tags=["awards"])
 _one_at_a_time = asyncio.Lock()
 
 
-@router.post("/what-if", responses=responses(400, 401, 403, 422, 503))
+@router.post("/what-if", responses=responses(400, 401, 403, 404, 409, 422, 503))
 async def what_if_budget(request: Request, overrides: PolicyOverrides) -> dict[str, Any]:
-    """Totals by rule x recipient role x basis year if the policy had these numbers,
-    computed by the award rules over the stored facts. Never writes the ledger."""
-    current = request.app.state.runtime.settings.policy()
+    """Totals by funding x rule x recipient role x basis year if the policy had these
+    numbers (or `draft_version` were adopted), computed by the award rules over the stored
+    facts. For a draft, also each existing award it would change, with its stage, and the
+    summary whose `digest` adoption checks. Never writes the ledger."""
     async with _one_at_a_time:
-        return await what_if(pool_of(request), overrides.applied_to(current), current=current)
+        return await what_if(pool_of(request), overrides)

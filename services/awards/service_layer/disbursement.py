@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from services.awards.adapters import bank_books, payment_files
+from services.awards.adapters import bank_books, payment_files, policy_versions
 from services.awards.adapters import disbursement_books as books
 from services.awards.domain.audit import RULES_ACTOR, Actor
 from services.awards.domain.confirmations import reversal_clawback_id
@@ -24,9 +24,10 @@ from services.awards.domain.disbursement import (
     stage_of,
 )
 from services.awards.domain.owed_filter import Matching, OwedFilter, changed_since_seen
+from services.awards.domain.policy import REGION
 from services.awards.domain.reconcile import Reversal
 from services.awards.service_layer.messages import award_message, payout_fields
-from shared import outbox
+from shared import locks, outbox
 from shared.clock import business_date
 from shared.codec import OutgoingMessage
 from shared.errors import Conflict, NotAllowed, NotFound
@@ -96,19 +97,26 @@ def _approved(r: asyncpg.Record, actor: Actor, now: datetime) -> OutgoingMessage
 
 
 async def prepare_batch(
-    pool: asyncpg.Pool, actor: Actor, limit: int, only: Sequence[uuid.UUID] | None
+    pool: asyncpg.Pool, actor: Actor, limit: int, only: Sequence[uuid.UUID] | None, funding: str = REGION
 ) -> dict[str, Any]:
+    """A batch pays from one budget: the region's, or one prefecture's account."""
     batch_id = uuid.uuid4()
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
-        taken = await books.take_approved(conn, batch_id, limit, only)
+        taken = await books.take_approved(conn, batch_id, limit, only, funding)
         if not taken:
-            raise Conflict("no approved payout waits for a payment batch")
+            raise Conflict(f"no approved payout funded by {funding} waits for a payment batch")
         files = payment_files.render(batch_id, taken, now)
         stored = {kind: (content, payment_files.sha256(content)) for kind, content in files.items()}
         total = sum(p["amount_cny"] for p in taken)
         row = await books.store_batch(
-            conn, batch_id=batch_id, prepared_by=actor.subject, payouts=len(taken), total_cny=total, files=stored
+            conn,
+            batch_id=batch_id,
+            funding=funding,
+            prepared_by=actor.subject,
+            payouts=len(taken),
+            total_cny=total,
+            files=stored,
         )
         await books.audit(
             conn,
@@ -117,7 +125,12 @@ async def prepare_batch(
                 (
                     "batch.prepare",
                     str(batch_id),
-                    {"payouts": len(taken), "total_cny": total, **{f"{k}_sha256": v[1] for k, v in stored.items()}},
+                    {
+                        "funding": funding,
+                        "payouts": len(taken),
+                        "total_cny": total,
+                        **{f"{k}_sha256": v[1] for k, v in stored.items()},
+                    },
                 )
             ],
         )
@@ -127,6 +140,7 @@ async def prepare_batch(
 def batch_document(b: asyncpg.Record) -> dict[str, Any]:
     return {
         "batch_id": str(b["batch_id"]),
+        "funding": b["funding"],
         "prepared_by": b["prepared_by"],
         "prepared_at": b["prepared_at"].isoformat(),
         "approved_by": b["approved_by"],
@@ -146,6 +160,8 @@ async def release_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -
     it was prepared is refused with the lines named (the treasurer voids it). Releasing
     twice changes nothing."""
     async with pool.acquire() as conn, conn.transaction():
+        # An adoption waits for this release, or this release for the adoption to commit.
+        await locks.hold_shared(conn, locks.AWARDS_POLICY)
         b = await _locked_batch(conn, batch_id)
         if b["voided_by"] is not None:
             raise Conflict(f"the batch was voided by {b['voided_by']}; prepare a new one")
@@ -153,6 +169,12 @@ async def release_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -
             why = four_eyes(b["prepared_by"], actor.subject)
             if why:
                 raise NotAllowed(why)
+            waiting = await policy_versions.batch_waits_for_redecision(conn, batch_id)
+            if waiting:
+                raise Conflict(
+                    f"an adopted policy version is still being applied to {len(waiting)} enterprise(s) in this batch "
+                    f"({', '.join(waiting[:5])}): their amounts may change; release it once they are re-decided"
+                )
             refusal = release_refusal([str(p) for p in await books.reversed_lines(conn, batch_id)])
             if refusal:
                 raise Conflict(refusal)

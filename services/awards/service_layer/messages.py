@@ -31,3 +31,9 @@ def payout_fields(r: Mapping[str, Any]) -> dict[str, Any]:
         "recipient_uscc": r["recipient_uscc"],
         "enterprise_uscc": r["enterprise_uscc"],
     }
+
+
+def policy_message(event_id: uuid.UUID, data: Data, jurisdiction: str, now: datetime) -> OutgoingMessage:
+    """PolicyVersionAdopted, keyed by the version's jurisdiction: one jurisdiction's
+    adoptions stay in order."""
+    return award_message(event_id, "PolicyVersionAdopted", data, jurisdiction, now)

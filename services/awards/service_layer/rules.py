@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import asyncpg
 
 from services.awards.adapters import ledger
+from services.awards.adapters.policy_versions import AdoptedCache
 from services.awards.domain.award_rules import decide
-from services.awards.domain.policy import Policy
 from services.awards.domain.reconcile import Changes, Reversal, reconcile
 from services.awards.service_layer import disbursement
 from services.awards.service_layer.messages import award_message
@@ -24,7 +24,7 @@ from shared.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_i
 SERVICE = "awards"
 
 
-async def take_facts(conn: asyncpg.Connection, events: Sequence[Delivered], policy: Policy) -> None:
+async def take_facts(conn: asyncpg.Connection, events: Sequence[Delivered], policy: AdoptedCache) -> None:
     """Store a batch's facts and re-decide the enterprises they concern."""
     # Only facts stored now re-decide an enterprise, and a re-decision of an unchanged
     # enterprise changes nothing anyway.
@@ -33,7 +33,9 @@ async def take_facts(conn: asyncpg.Connection, events: Sequence[Delivered], poli
         await decide_and_reconcile(conn, sorted(affected), policy)
 
 
-async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], policy: Policy) -> None:
+async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], policy: AdoptedCache) -> None:
+    """Re-decide `usccs` under the adopted versions, read in this transaction."""
+    versions = await policy.current(conn)
     await locks.hold_each(conn, SERVICE, usccs)  # replicas during a rebalance decide one at a time
     facts = await ledger.load_facts(conn, usccs)
     books = await ledger.load_ledger(conn, usccs)
@@ -41,9 +43,16 @@ async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], polic
     out: list[OutgoingMessage] = []
     reversed_: list[tuple[str, Reversal]] = []
     for uscc in usccs:
-        changes = reconcile(
-            enterprise_uscc=uscc, decision=decide(facts[uscc], policy), ledger=books[uscc], declined=declined[uscc]
-        )
+        decision = decide(facts[uscc], versions)
+        changes = reconcile(enterprise_uscc=uscc, decision=decision, ledger=books[uscc], declined=declined[uscc])
+        if changes.needs_stage:  # a version lowered an award: has its money left?
+            changes = reconcile(
+                enterprise_uscc=uscc,
+                decision=decision,
+                ledger=books[uscc],
+                declined=declined[uscc],
+                money_left=await ledger.money_left(conn, [uscc]),
+            )
         if changes.empty:
             continue
         await ledger.write_changes(conn, uscc, changes)
@@ -84,6 +93,9 @@ def award_messages(uscc: str, changes: Changes) -> list[OutgoingMessage]:
             amount_cny=o.amount_cny,
             basis_event_id=o.basis_event_id,
             basis_date=o.basis_date,
+            funding=o.funding,
+            policy_version=o.policy_version,
+            top_up_of=i.top_up_of,
         )
         messages.append((derived_id("issued", i.payout_id), "PayoutIssued", issued))
     for d in changes.new_declines:
