@@ -354,3 +354,31 @@ async def test_re_decisions_cut_short_finish_later_each_payout_once(pool: asyncp
     assert (top_ups, twice) == (14, 0)
     # Working an empty queue again changes nothing.
     assert await policy_office.redecide_pending(pool, AdoptedCache(), 3) == 0
+
+
+async def test_a_decrease_that_allows_recovery_raises_a_clawback_of_the_difference_naming_the_version(
+    pool: asyncpg.Pool,
+) -> None:
+    await take(pool, enterprise(1, certified=date(2016, 3, 1)))
+    ids = await payouts_by_stage(pool)
+    await paid_through_the_bank(pool, ids[1])
+    lines = "".join(f"{pid},paid,100000,2016-05-01,BANK-{pid.hex[:8]},\n" for pid in ids[1])
+    await confirmations.import_confirmation(pool, TREASURER, (CSV_HEADER + lines).encode())
+    result = await adopt(pool, amendment(high_tech=80_000, allows_recovery=True))
+    assert sorted((a["stage"], a["old_cny"], a["new_cny"], a["refused"]) for a in result["preview"]["affected"]) == [
+        ("paid", 100_000, 80_000, False),
+        ("paid", 100_000, 80_000, False),
+    ]
+    async with pool.acquire() as conn:
+        claws = await conn.fetch("SELECT clawback_id, amount_cny, reason_code FROM clawbacks ORDER BY 1")
+        held = await conn.fetch("SELECT amount_cny, recovered_cny, status FROM payouts ORDER BY payout_id")
+    assert [(c["clawback_id"].split(":")[:2], c["amount_cny"], c["reason_code"]) for c in claws] == [
+        (["amended", "2"], 20_000, "AMENDED")
+    ] * 2
+    assert [tuple(h) for h in held] == [(100_000, 20_000, "issued")] * 2
+    # Re-deciding again changes nothing: the difference is owed back once.
+    async with pool.acquire() as conn, conn.transaction():
+        from services.awards.service_layer.rules import decide_and_reconcile
+
+        await decide_and_reconcile(conn, [uscc(1)], AdoptedCache())
+        assert await conn.fetchval("SELECT count(*) FROM clawbacks") == 2

@@ -47,6 +47,7 @@ def apply(ledger: list[LedgerPayout], facts: list[object], versions: Versions, p
         decision=decide(replace(as_facts(facts), prefecture=prefecture), versions),
         ledger=ledger,
         declined={},
+        money_left={},  # nothing is paid in this model: a decrease reissues
     )
     gone = {r.payout.payout_id for r in changes.reverse}
     out = [replace(p, issued=False) if p.payout_id in gone else p for p in ledger]

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from services.awards.domain.award_rules import decide
-from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing
+from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
 from services.awards.domain.policy import (
     PLAN_2015,
     REGION,
@@ -49,7 +49,7 @@ def enterprise(*items: object, prefecture: str | None = "650100") -> EnterpriseF
         return frozenset(i for i in items if isinstance(i, kind))
 
     return EnterpriseFacts(
-        ENT, "企业", of(Admission), of(Graduation), of(Certification), of(Listing), frozenset(), prefecture
+        ENT, "企业", of(Admission), of(Graduation), of(Certification), of(Listing), of(Transfer), prefecture
     )
 
 
@@ -222,7 +222,9 @@ CERTIFIED_2016 = Certification(_id(2), date(2016, 3, 1))
 
 
 def decided_under(
-    versions: Versions, ledger: list[LedgerPayout], money_left: frozenset[uuid.UUID] | None = frozenset()
+    versions: Versions,
+    ledger: list[LedgerPayout],
+    money_left: dict[uuid.UUID, str] | None = {},  # noqa: B006 - never mutated
 ) -> Changes:
     return reconcile(
         enterprise_uscc=ENT,
@@ -262,7 +264,7 @@ def test_a_decrease_before_money_left_reissues_and_after_it_keeps_the_award() ->
     assert sorted((r.reason_code, r.payout.amount_cny) for r in reissued.reverse) == [("AMENDED", 150_000)] * 2
     assert sorted(i.owed.amount_cny for i in reissued.issue) == [80_000, 80_000]
     assert "款项尚未拨出" in reissued.reverse[0].explanation and "basis changed" not in reissued.reverse[0].explanation
-    paid = frozenset({ledger[0].payout_id})
+    paid = {ledger[0].payout_id: "paid"}
     kept = decided_under(lower, ledger, money_left=paid)
     # The paid one stands; the other role's award, whose money has not left, is reissued.
     assert [k[1] for k in kept.kept] == [ledger[0].recipient_role]
@@ -290,3 +292,35 @@ def test_a_preview_lists_old_and_new_amounts_with_stages_and_totals_each_way() -
     # The digest changes with any stage.
     assert summarize(affected, new).digest == s.digest
     assert summarize([replace(affected[0], stage="batched"), affected[1]], new).digest != s.digest
+
+
+def test_a_decrease_that_allows_recovery_claws_the_paid_difference_back_once() -> None:
+    ledger = ledger_of(decided_under(Versions.of([PLAN_2015, amendment_2016()]), []))
+    lower = amendment_2016(3, high_tech=80_000, effective_from=date(2016, 2, 1), allows_recovery=True)
+    versions = Versions.of([PLAN_2015, amendment_2016(), lower])
+    paid = {p.payout_id: "paid" for p in ledger}
+    changes = decided_under(versions, ledger, money_left=paid)
+    assert changes.reverse == () and changes.issue == () and changes.kept == ()
+    assert sorted((r.amount_cny, r.clawback_id.startswith("amended:3:")) for r in changes.recover) == [
+        (70_000, True),
+        (70_000, True),
+    ]
+    assert "差额 70000 元予以追回" in changes.recover[0].explanation
+    booked = [replace(p, recovered_cny=70_000) for p in ledger]
+    assert decided_under(versions, booked, money_left=paid).empty  # booked once: nothing more
+    # A payment still on its way to the bank is not clawed back: the version is refused.
+    on_its_way = {ledger[0].payout_id: "released", ledger[1].payout_id: "paid"}
+    assert len(decided_under(versions, ledger, money_left=on_its_way).kept) == 1
+
+
+def test_a_transfer_dated_before_its_listing_is_not_paid_so_it_depends_on_nothing_later() -> None:
+    listed = Listing(_id(5), Board.XJEE, date(2015, 6, 1))
+    early = Transfer(_id(6), date(2015, 5, 20))
+    d = decide(enterprise(ADMITTED, listed, early), THE_2015_PLAN)
+    assert {p.rule for p in d.payouts} == {Rule.EQUITY_LISTING}
+    [decline] = d.declines
+    assert (decline.reason, decline.explanation) == (
+        DeclineReason.XJEE_LISTING_NOT_AWARDED,
+        "2015-05-20 转板，早于获得挂牌奖励的新疆股权交易中心挂牌日期 2015-06-01，不予转板奖励。"
+        " Transferred on 2015-05-20, before the awarded XJEE listing of 2015-06-01; no award.",
+    )

@@ -118,21 +118,24 @@ async def load_ledger(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, l
                 r["status"] == "issued",
                 r["funding"],
                 r["top_up_of"] is not None,
+                r["recovered_cny"],
             )
         )
     return ledger
 
 
-async def money_left(conn: asyncpg.Connection, usccs: list[str]) -> frozenset[uuid.UUID]:
-    """Live payouts of these enterprises in a released batch, or paid: a lower amount
-    cannot simply reissue them."""
-    rows = await conn.fetch(
-        "SELECT p.payout_id FROM payouts p JOIN disbursements d USING (payout_id) "
-        "LEFT JOIN payment_batches b USING (batch_id) WHERE p.enterprise_uscc = ANY($1::text[]) "
-        "AND p.status = 'issued' AND (d.state = 'paid' OR (d.state = 'batched' AND b.approved_by IS NOT NULL))",
-        usccs,
+async def money_left(conn: asyncpg.Connection, usccs: list[str]) -> dict[uuid.UUID, str]:
+    """Live payouts of these enterprises whose money left: "released" (in a released batch)
+    or "paid". A lower amount cannot simply reissue them."""
+    stages = await stages_of(conn, usccs)
+    return {pid: stage for pid, stage in stages.items() if stage in ("released", "paid")}
+
+
+async def mark_recovered(conn: asyncpg.Connection, recovered: Sequence[tuple[uuid.UUID, int]]) -> None:
+    """(payout, CNY) a version that allows recovery claws back of a paid payout."""
+    await conn.executemany(
+        "UPDATE payouts SET recovered_cny = recovered_cny + $2 WHERE payout_id = $1 AND status = 'issued'", recovered
     )
-    return frozenset(r["payout_id"] for r in rows)
 
 
 async def stages_of(conn: asyncpg.Connection, usccs: list[str]) -> dict[uuid.UUID, str]:
@@ -258,7 +261,7 @@ async def ledger_tally(conn: asyncpg.Connection) -> Tally:
     award's CNY, not to the count)."""
     rows = await conn.fetch(
         "SELECT funding, rule, recipient_role, extract(year FROM basis_date)::int AS y, "
-        "count(*) FILTER (WHERE top_up_of IS NULL) AS n, sum(amount_cny)::bigint AS cny "
+        "count(*) FILTER (WHERE top_up_of IS NULL) AS n, sum(amount_cny - recovered_cny)::bigint AS cny "
         "FROM payouts WHERE status = 'issued' GROUP BY 1, 2, 3, 4"
     )
     return {(r["funding"], r["rule"], r["recipient_role"], r["y"]): [r["n"], r["cny"]] for r in rows}

@@ -33,6 +33,7 @@ class OwedPayout:
     explanation: str
     funding: str = REGION  # whose budget pays: the version's jurisdiction
     policy_version: int = 1
+    recoverable: bool = False  # its version allows clawing a paid difference back
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,17 @@ def _transfer_rule(
                     t.event_id,
                 )
             )
+        elif t.on < listing_award.trigger.on:
+            # A transfer is from the awarded XJEE listing, so not before it: a transfer's
+            # award then depends on nothing dated after the transfer itself.
+            declines.append(
+                Decline(
+                    rule,
+                    DeclineReason.XJEE_LISTING_NOT_AWARDED,
+                    say.transferred_before_listing(t.on, listing_award.trigger.on),
+                    t.event_id,
+                )
+            )
         else:
             awarded = t
             payouts += _pay(rule, t, listing_award.stint, facts, versions)
@@ -216,6 +228,7 @@ def _pay(rule: Rule, trigger: _Trigger, stint: Stint, facts: EnterpriseFacts, ve
             say.under_version(why, v),
             v.funding,
             v.version_id,
+            v.allows_recovery,
         )
         for v in in_force
         for role, uscc, name in recipients

@@ -87,6 +87,13 @@ def xjee_not_awarded(on: date, basis: str | None) -> str:
     )
 
 
+def transferred_before_listing(on: date, listed: date) -> str:
+    return (
+        f"{on} 转板，早于获得挂牌奖励的新疆股权交易中心挂牌日期 {listed}，不予转板奖励。"
+        f" Transferred on {on}, before the awarded XJEE listing of {listed}; no award."
+    )
+
+
 def granted(rule: Rule, *, what: str, on: date, incubator: str, admitted: date, graduated: date | None) -> str:
     stint_zh = f"{admitted} 入驻孵化器 {incubator}" + (f"，{graduated} 毕业" if graduated else "，仍在孵")
     stint_en = f"admitted to incubator {incubator} on {admitted}" + (

@@ -83,7 +83,7 @@ class Affected:
     stage: str  # owed, approved, batched, released (its batch went to the bank) or paid
     old_cny: int
     new_cny: int
-    refused: bool  # a decrease after the money left: adoption is refused while it stands
+    refused: bool  # a decrease after the money left, not recoverable: adoption is refused while it stands
 
 
 def affected_by(
@@ -96,7 +96,9 @@ def affected_by(
             live.setdefault(key_of(p), []).append(p)
     moved: dict[Key, int] = {}
     for r in changes.reverse:
-        moved[key_of(r.payout)] = moved.get(key_of(r.payout), 0) - r.payout.amount_cny
+        moved[key_of(r.payout)] = moved.get(key_of(r.payout), 0) - r.payout.held_cny
+    for c in changes.recover:
+        moved[key_of(c.payout)] = moved.get(key_of(c.payout), 0) - c.amount_cny
     added: dict[Key, int] = {}
     for i in changes.issue:
         added[key_of(i.owed)] = added.get(key_of(i.owed), 0) + i.owed.amount_cny
@@ -104,7 +106,7 @@ def affected_by(
     new: list[int] = []
     for key in sorted(moved.keys() | added.keys() | set(changes.kept)):
         rows = live.get(key, [])
-        old = sum(p.amount_cny for p in rows)
+        old = sum(p.held_cny for p in rows)
         if not rows:
             new.append(added.get(key, 0))
             continue
@@ -171,6 +173,7 @@ def refusal(summary: PreviewSummary) -> str | None:
     if summary.refused:
         return (
             f"{summary.refused} award(s) already released to the bank or paid would be lowered: a version never "
-            "quietly lowers money that left; draft it with allows_recovery to claw the difference back"
+            "quietly lowers money that left. Draft it with allows_recovery to claw a paid difference back; a payment "
+            "still on its way is decided once the bank has answered"
         )
     return None

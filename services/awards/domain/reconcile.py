@@ -4,6 +4,7 @@ same ledger state produces the same events.
 """
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -26,6 +27,11 @@ class LedgerPayout:
     issued: bool  # False once reversed
     funding: str = REGION
     top_up: bool = False  # the difference a version reaching back added to an award
+    recovered_cny: int = 0  # what a version reaching back clawed back of it
+
+    @property
+    def held_cny(self) -> int:
+        return self.amount_cny - self.recovered_cny
 
 
 # A live award: (rule, recipient role, funding). Its payout and its top-ups sum to what
@@ -48,20 +54,37 @@ class Issue:
 
 
 @dataclass(frozen=True, slots=True)
+class Recovery:
+    """A version lowered an award whose money was paid, and allows recovery: the difference
+    is clawed back from this payout."""
+
+    payout: LedgerPayout
+    amount_cny: int
+    policy_version: int
+    explanation: str
+
+    @property
+    def clawback_id(self) -> str:
+        return f"amended:{self.policy_version}:{self.payout.payout_id}"
+
+
+@dataclass(frozen=True, slots=True)
 class Changes:
     issue: tuple[Issue, ...]
     reverse: tuple[Reversal, ...]
     new_declines: tuple[Decline, ...]  # new, or with a changed reason
     cleared_declines: tuple[tuple[Rule, uuid.UUID], ...]  # triggers no longer declined
-    # Awards whose money has left and whose amount a version would lower: they stand
-    # (adoption refuses such a version; see `policy_adoption.py`).
+    recover: tuple[Recovery, ...] = ()
+    # Awards whose money has left and whose amount a version would lower without leave to
+    # recover it (or while a released payment awaits the bank's answer): they stand, and
+    # adoption refuses such a version (`policy_drafts.refusal`).
     kept: tuple[Key, ...] = ()
     # A decrease met payouts whose disbursement stage was not given: call again with it.
     needs_stage: bool = False
 
     @property
     def empty(self) -> bool:
-        return not (self.issue or self.reverse or self.new_declines or self.cleared_declines)
+        return not (self.issue or self.reverse or self.new_declines or self.cleared_declines or self.recover)
 
 
 def key_of(p: LedgerPayout | OwedPayout) -> Key:
@@ -78,10 +101,11 @@ def reconcile(
     decision: Decision,
     ledger: list[LedgerPayout],
     declined: dict[tuple[Rule, uuid.UUID], str],
-    money_left: frozenset[uuid.UUID] | None = frozenset(),
+    money_left: Mapping[uuid.UUID, str] | None = None,
 ) -> Changes:
-    """`money_left`: the payouts of this enterprise in a released batch or paid (None: not
-    known; a decrease then asks for them through `needs_stage`)."""
+    """`money_left`: the payouts of this enterprise whose money left, with where it is:
+    "released" (its batch went to the bank) or "paid". None: not known; a decrease then
+    asks for it through `needs_stage`."""
     owed = {key_of(o): o for o in decision.payouts}
     live: dict[Key, list[LedgerPayout]] = {}
     for p in ledger:
@@ -95,22 +119,30 @@ def reconcile(
         if base is None or o is None or not _same_basis(base, o):
             plan.replace(rows, o, why_not)
             continue
-        delta = o.amount_cny - sum(p.amount_cny for p in rows)
+        delta = o.amount_cny - sum(p.held_cny for p in rows)
         if delta > 0:
             plan.top_up(base, o, delta)
         elif delta < 0:
             if money_left is None:
                 plan.needs_stage = True
-            elif any(p.payout_id in money_left for p in rows):
-                plan.kept.append(key)
-            else:
+            elif not any(p.payout_id in money_left for p in rows):
                 plan.reissue(rows, o)
+            elif not plan.recover_from(rows, o, -delta, money_left):
+                plan.kept.append(key)
 
     new_declines = tuple(
         d for k, d in sorted(why_not.items(), key=lambda kv: str(kv[0])) if declined.get(k) != d.reason
     )
     cleared = tuple(sorted((k for k in declined if k not in why_not), key=str))
-    return Changes(tuple(plan.issue), tuple(plan.reverse), new_declines, cleared, tuple(plan.kept), plan.needs_stage)
+    return Changes(
+        tuple(plan.issue),
+        tuple(plan.reverse),
+        new_declines,
+        cleared,
+        tuple(plan.recover),
+        tuple(plan.kept),
+        plan.needs_stage,
+    )
 
 
 @dataclass
@@ -121,8 +153,27 @@ class _Plan:
     ledger: list[LedgerPayout]
     issue: list[Issue] = field(default_factory=list)
     reverse: list[Reversal] = field(default_factory=list)
+    recover: list[Recovery] = field(default_factory=list)
     kept: list[Key] = field(default_factory=list)
     needs_stage: bool = False
+
+    def recover_from(
+        self, rows: list[LedgerPayout], o: OwedPayout, amount: int, money_left: Mapping[uuid.UUID, str]
+    ) -> bool:
+        """Claw `amount` back from the paid payouts of an award, if its version allows it and
+        no payment of it is still on its way (the bank may yet return that one)."""
+        if not o.recoverable or any(money_left.get(p.payout_id) == "released" for p in rows):
+            return False
+        paid = [p for p in sorted(rows, key=lambda p: (p.top_up, p.payout_id)) if money_left.get(p.payout_id) == "paid"]
+        if sum(p.held_cny for p in paid) < amount:
+            return False
+        held = sum(p.held_cny for p in rows)
+        for p in paid:
+            take = min(p.held_cny, amount)
+            if take:
+                self.recover.append(Recovery(p, take, o.policy_version, _recovered(held, o)))
+            amount -= take
+        return True
 
     def replace(
         self, rows: list[LedgerPayout], o: OwedPayout | None, why_not: dict[tuple[Rule, uuid.UUID], Decline]
@@ -139,7 +190,7 @@ class _Plan:
 
     def reissue(self, rows: list[LedgerPayout], o: OwedPayout) -> None:
         """A lower amount before any money left: the payout is reissued at it."""
-        held = sum(p.amount_cny for p in rows)
+        held = sum(p.held_cny for p in rows)
         for p in sorted(rows, key=lambda p: p.payout_id):
             self.reverse.append(Reversal(p, "AMENDED", _amended(held, o)))
         self._issue_award(o)
@@ -176,6 +227,15 @@ def _amended(held: int, o: OwedPayout) -> str:
         "原发放予以撤销并按新金额重新发放，原审批随之作废。"
         f" Under policy version {o.policy_version} this award is {o.amount_cny} CNY, not {held}; no money had left,"
         " so the payout is reversed and reissued at the new amount (any approval it had is void)."
+    )
+
+
+def _recovered(held: int, o: OwedPayout) -> str:
+    return (
+        f"依据政策版本 {o.policy_version}（允许追回），该项奖励金额由 {held} 元调整为 {o.amount_cny} 元；"
+        f"款项已拨付，差额 {held - o.amount_cny} 元予以追回。"
+        f" Under policy version {o.policy_version}, which allows recovery, this award is {o.amount_cny} CNY, not"
+        f" {held}; it was paid, so the difference of {held - o.amount_cny} CNY is clawed back."
     )
 
 

@@ -76,7 +76,9 @@ CREATE TABLE policy_redecisions (
 ALTER TABLE payouts
     ADD COLUMN funding text NOT NULL DEFAULT '650000',
     ADD COLUMN policy_version integer NOT NULL DEFAULT 1,
-    ADD COLUMN top_up_of uuid REFERENCES payouts (payout_id);
+    ADD COLUMN top_up_of uuid REFERENCES payouts (payout_id),
+    -- What versions that allow recovery clawed back of this paid payout.
+    ADD COLUMN recovered_cny bigint NOT NULL DEFAULT 0 CHECK (recovered_cny >= 0 AND recovered_cny <= amount_cny);
 DROP INDEX payouts_one_live;
 -- Never two live awards of one rule to one role of one enterprise from one budget.
 CREATE UNIQUE INDEX payouts_one_live ON payouts (enterprise_uscc, rule, recipient_role, funding)

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from services.awards.adapters import bank_books, payment_files, policy_versions
+from services.awards.adapters import bank_books, ledger, payment_files, policy_versions
 from services.awards.adapters import disbursement_books as books
 from services.awards.domain.audit import RULES_ACTOR, Actor
 from services.awards.domain.confirmations import reversal_clawback_id
@@ -25,7 +25,7 @@ from services.awards.domain.disbursement import (
 )
 from services.awards.domain.owed_filter import Matching, OwedFilter, changed_since_seen
 from services.awards.domain.policy import REGION
-from services.awards.domain.reconcile import Reversal
+from services.awards.domain.reconcile import Recovery, Reversal
 from services.awards.service_layer.messages import award_message, payout_fields
 from shared import locks, outbox
 from shared.clock import business_date
@@ -282,6 +282,60 @@ async def after_reversals(conn: asyncpg.Connection, reversals: Sequence[tuple[st
         ],
     )
     return messages
+
+
+async def recover_differences(
+    conn: asyncpg.Connection, recoveries: Sequence[tuple[str, Recovery]]
+) -> list[OutgoingMessage]:
+    """In the rules' transaction: a version that allows recovery lowered a paid award; the
+    difference is owed back as a clawback whose cause names the version (a redelivered
+    re-decision finds the payout's recovered amount already booked, and raises none)."""
+    if not recoveries:
+        return []
+    now = datetime.now(UTC)
+    today = business_date(now)
+    await ledger.mark_recovered(conn, [(r.payout.payout_id, r.amount_cny) for _, r in recoveries])
+    raised = await bank_books.raise_clawbacks(
+        conn,
+        [
+            (r.clawback_id, r.payout.payout_id, r.payout.recipient_uscc, r.amount_cny, "AMENDED", today)
+            for _, r in recoveries
+        ],
+    )
+    done = [(u, r) for u, r in recoveries if r.clawback_id in raised]
+    await books.audit(
+        conn,
+        RULES_ACTOR,
+        [
+            (
+                "clawback.raise",
+                str(r.payout.payout_id),
+                {"amount_cny": r.amount_cny, "reason_code": "AMENDED", "clawback_id": r.clawback_id,
+                 "policy_version": r.policy_version},
+            )
+            for _, r in done
+        ],
+    )  # fmt: skip
+    return [
+        award_message(
+            derived_id("clawback", r.clawback_id),
+            "ClawbackRaised",
+            ClawbackRaised(
+                payout_id=r.payout.payout_id,
+                rule=r.payout.rule,
+                recipient_role=r.payout.recipient_role,
+                recipient_uscc=r.payout.recipient_uscc,
+                enterprise_uscc=uscc,
+                amount_cny=r.amount_cny,
+                reason_code="AMENDED",
+                raised_on=today,
+                clawback_id=r.clawback_id,
+            ),
+            uscc,
+            now,
+        )
+        for uscc, r in done
+    ]
 
 
 def _reversed_fields(uscc: str, r: Reversal) -> dict[str, Any]:

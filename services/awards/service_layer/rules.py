@@ -14,7 +14,7 @@ import asyncpg
 from services.awards.adapters import ledger
 from services.awards.adapters.policy_versions import AdoptedCache
 from services.awards.domain.award_rules import decide
-from services.awards.domain.reconcile import Changes, Reversal, reconcile
+from services.awards.domain.reconcile import Changes, Recovery, Reversal, reconcile
 from services.awards.service_layer import disbursement
 from services.awards.service_layer.messages import award_message
 from shared import locks, outbox
@@ -42,6 +42,7 @@ async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], polic
     declined = await ledger.load_declines(conn, usccs)
     out: list[OutgoingMessage] = []
     reversed_: list[tuple[str, Reversal]] = []
+    recovered: list[tuple[str, Recovery]] = []
     for uscc in usccs:
         decision = decide(facts[uscc], versions)
         changes = reconcile(enterprise_uscc=uscc, decision=decision, ledger=books[uscc], declined=declined[uscc])
@@ -58,8 +59,10 @@ async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], polic
         await ledger.write_changes(conn, uscc, changes)
         out += award_messages(uscc, changes)
         reversed_ += [(uscc, r) for r in changes.reverse]
+        recovered += [(uscc, r) for r in changes.recover]
     # After the reversals' row locks: an approval or a payment of the same payout waits.
     out += await disbursement.after_reversals(conn, reversed_)
+    out += await disbursement.recover_differences(conn, recovered)
     await outbox.enqueue(conn, out)
 
 
