@@ -126,10 +126,14 @@ def redo_command(argv: list[str]) -> None:
 def policy_from_env_command(argv: list[str]) -> None:
     """Once, before an upgrade's first start: the policy variables an earlier release read
     become this deployment's version 1, so the upgrade re-rates nothing."""
-    from services.awards.service_layer.legacy_policy import adopt_environment
+    from services.awards.service_layer.legacy_policy import LegacyPolicyError, adopt_environment
+    from shared.settings import ServiceSettings
 
-    outcome = asyncio.run(adopt_environment(os.environ))
-    print(outcome)
+    try:
+        print(asyncio.run(adopt_environment(os.environ, ServiceSettings().dsn, SERVICE)))
+    except LegacyPolicyError as exc:
+        print(f"policy-from-env: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
 
 
 def serve_command(argv: list[str]) -> None:

@@ -17,7 +17,6 @@ from services.awards.domain.audit import Actor
 from services.awards.domain.policy import PLAN_2015, WINDOW_YEARS, PolicyDocument, PolicyVersion, each_role
 from services.awards.settings import LEGACY_POLICY_VARIABLES, legacy_policy_set
 from shared.enums import Rule
-from shared.settings import ServiceSettings
 
 DEPLOYMENT_DOCUMENT = PolicyDocument(
     issuer="本部署的原配置 (this deployment's settings)",
@@ -67,12 +66,13 @@ def version_from_env(environ: Mapping[str, str]) -> PolicyVersion:
     return PolicyVersion(1, plan.jurisdiction, effective, each_role(amounts), windows, DEPLOYMENT_DOCUMENT)
 
 
-async def adopt_environment(environ: Mapping[str, str]) -> str:
+async def adopt_environment(environ: Mapping[str, str], dsn: str, schema: str = "awards") -> str:
+    """`dsn`: the migration role's (the table's owner)."""
     names = legacy_policy_set(environ)
     if not names:
         return f"none of {', '.join(LEGACY_POLICY_VARIABLES)} is set: version 1 stays the 2015 plan"
     wanted = version_from_env(environ)
-    conn = await asyncpg.connect(ServiceSettings().dsn, server_settings={"search_path": "awards"})
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
     try:
         async with conn.transaction():
             return await _rewrite_version_1(conn, wanted, names)
