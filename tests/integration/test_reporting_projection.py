@@ -113,7 +113,14 @@ async def test_exact_numbers_at_window_edges(pools: list[asyncpg.Pool]) -> None:
         "ratio": 0.0003,
         "period": {"from": "2015-01-01", "to": "2015-07-31"},
     }
-    assert mid["awards"] == {"payouts": 0, "reversals": 0, "reversed_amount_cny": 0, "net_amount_cny": 0, "by_rule": {}}
+    assert mid["awards"] == {
+        "payouts": 0,
+        "reversals": 0,
+        "reversed_amount_cny": 0,
+        "net_amount_cny": 0,
+        "by_rule": {},
+        "by_funding": {},
+    }
 
     end = await doc(pool, 2015, None)
     assert {k: v["actual"] for k, v in end["metrics"].items()} == {
@@ -138,6 +145,7 @@ async def test_exact_numbers_at_window_edges(pools: list[asyncpg.Pool]) -> None:
         "reversed_amount_cny": 100_000,
         "net_amount_cny": 100_000,
         "by_rule": {"HIGH_TECH_CERTIFICATION": {"operator": 100_000, "enterprise": 0}},
+        "by_funding": {"650000": {"payouts": 1, "net_amount_cny": 100_000}},
     }
 
     turpan = await doc(pool, 2015, None, "650400")  # 652101 rolls up to 吐鲁番市
@@ -313,3 +321,54 @@ async def test_contributions_of_the_old_shape_are_carried_over(
         ]
     )
     assert await conn.fetchval("SELECT to_regclass('enterprise_contributions')") is None
+
+
+async def test_awards_split_by_funding_top_ups_count_in_their_year_and_recoveries_come_off(
+    pools: list[asyncpg.Pool],
+) -> None:
+    """An old PayoutIssued without funding reads as the region's; a prefecture's payout
+    counts under its code; a top-up adds CNY (not a payout) to its award's basis year; a
+    policy recovery takes its CNY off there, once however often it is delivered."""
+    pool = pools[0]
+    a = f.new_uscc()
+    old, local, top_up = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    issued_local = award("PayoutIssued", a, local, "2015-11-02", 50_000, "operator")
+    issued_local["data"] |= {"funding": "650100", "policy_version": 3}
+    issued_top_up = award("PayoutIssued", a, top_up, "2015-09-01", 50_000, "operator")
+    issued_top_up["data"] |= {"policy_version": 2, "top_up_of": str(old)}
+    recovery = f.envelope(
+        "ClawbackRaised",
+        {
+            "payout_id": str(old),
+            "rule": "HIGH_TECH_CERTIFICATION",
+            "recipient_role": "operator",
+            "recipient_uscc": a,
+            "enterprise_uscc": a,
+            "amount_cny": 30_000,
+            "reason_code": "AMENDED",
+            "raised_on": "2016-03-01",
+            "clawback_id": f"amended:4:{old}",
+        },
+    )
+    events = [
+        f.enterprise(a, registered_on="2015-03-01", employees=10),
+        award("PayoutIssued", a, old, "2015-09-01", 100_000, "operator"),  # as written before versions
+        issued_local,
+        issued_top_up,
+        recovery,
+        recovery,
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        await project(conn, [env(e) for e in events])
+    end = await doc(pool, 2015, None)
+    assert end["awards"] == {
+        "payouts": 2,
+        "reversals": 0,
+        "reversed_amount_cny": 0,
+        "net_amount_cny": 170_000,
+        "by_rule": {"HIGH_TECH_CERTIFICATION": {"operator": 170_000, "enterprise": 0}},
+        "by_funding": {
+            "650000": {"payouts": 1, "net_amount_cny": 120_000},
+            "650100": {"payouts": 1, "net_amount_cny": 50_000},
+        },
+    }

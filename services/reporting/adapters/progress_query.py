@@ -72,18 +72,29 @@ async def actuals(conn: asyncpg.Connection, w: Window, *, prefecture: str | None
     return {p: dict(v) for p, v in out.items()}
 
 
+# A payout's CNY net of what policy versions clawed back of it.
+_NET_CNY = (
+    "(p.amount_cny - coalesce((SELECT sum(r.amount_cny) FROM payout_recoveries r WHERE r.payout_id = p.payout_id), 0))"
+)
+
+
 async def award_totals(conn: asyncpg.Connection, w: Window, prefecture: str | None) -> dict[str, Any]:
-    """Payouts dated by basis date in the window; a reversed payout drops out entirely."""
+    """Payouts dated by basis date in the window; a reversed payout drops out entirely. A
+    top-up adds its CNY to its award's basis year (not a payout to the count); what a
+    version clawed back of a paid award comes off it there too. `by_funding`: the same
+    net, by whose budget pays."""
     rows = await conn.fetch(
-        "SELECT p.rule, p.recipient_role, p.reversed, count(*) AS n, sum(p.amount_cny)::bigint AS cny "
+        "SELECT p.rule, p.recipient_role, p.reversed, p.funding, count(*) FILTER (WHERE NOT p.top_up) AS n, "
+        f"sum({_NET_CNY})::bigint AS cny "
         "FROM payouts p LEFT JOIN enterprises e ON e.uscc = p.enterprise_uscc "
         "WHERE p.issued AND p.basis_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR e.prefecture = $3) "
-        "GROUP BY 1, 2, 3",
+        "GROUP BY 1, 2, 3, 4",
         w.start,
         w.end,
         prefecture,
     )
     by_rule: dict[str, dict[str, int]] = {}
+    by_funding: dict[str, dict[str, int]] = {}
     payouts = reversals = net = reversed_cny = 0
     for r in rows:
         if r["reversed"]:
@@ -94,12 +105,16 @@ async def award_totals(conn: asyncpg.Connection, w: Window, prefecture: str | No
         net += r["cny"]
         slot = by_rule.setdefault(r["rule"], {"operator": 0, "enterprise": 0})
         slot[r["recipient_role"]] += r["cny"]
+        funded = by_funding.setdefault(r["funding"], {"payouts": 0, "net_amount_cny": 0})
+        funded["payouts"] += r["n"]
+        funded["net_amount_cny"] += r["cny"]
     return {
         "payouts": payouts,
         "reversals": reversals,
         "reversed_amount_cny": reversed_cny,
         "net_amount_cny": net,
         "by_rule": dict(sorted(by_rule.items())),
+        "by_funding": dict(sorted(by_funding.items())),
     }
 
 
@@ -114,9 +129,9 @@ async def award_months(conn: asyncpg.Connection, w: Window, prefecture: str | No
     return list(
         await conn.fetch(
             "SELECT p.rule, p.recipient_role, date_trunc('month', p.basis_date)::date AS month, "
-            "count(*) AS issued, sum(p.amount_cny)::bigint AS issued_cny, "
-            "count(*) FILTER (WHERE p.reversed) AS reversed, "
-            "coalesce(sum(p.amount_cny) FILTER (WHERE p.reversed), 0)::bigint AS reversed_cny "
+            f"count(*) FILTER (WHERE NOT p.top_up) AS issued, sum({_NET_CNY})::bigint AS issued_cny, "
+            "count(*) FILTER (WHERE p.reversed AND NOT p.top_up) AS reversed, "
+            f"coalesce(sum({_NET_CNY}) FILTER (WHERE p.reversed), 0)::bigint AS reversed_cny "
             "FROM payouts p LEFT JOIN enterprises e ON e.uscc = p.enterprise_uscc "
             "WHERE p.issued AND p.basis_date BETWEEN $1 AND $2 AND ($3::text IS NULL OR e.prefecture = $3) "
             "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",

@@ -65,14 +65,21 @@ async def store(conn: asyncpg.Connection, folded: Folded) -> tuple[set[str], lis
     )
     if folded.payouts_issued:
         await conn.executemany(
-            "INSERT INTO payouts (payout_id, enterprise_uscc, rule, recipient_role, amount_cny, basis_date, issued) "
-            "VALUES ($1::uuid, $2, $3, $4, $5, $6, true) "
-            "ON CONFLICT (payout_id) DO UPDATE SET issued = true, basis_date = excluded.basis_date",
+            "INSERT INTO payouts (payout_id, enterprise_uscc, rule, recipient_role, amount_cny, basis_date, funding, "
+            "top_up, issued) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, true) "
+            "ON CONFLICT (payout_id) DO UPDATE SET issued = true, basis_date = excluded.basis_date, "
+            "funding = excluded.funding, top_up = excluded.top_up",
             folded.payouts_issued,
         )
     await insert_rows(
         conn, "disbursement_flows", _FLOW_COLUMNS, folded.disbursement_flows, suffix="ON CONFLICT DO NOTHING"
     )
+    if folded.payout_recoveries:
+        await conn.executemany(
+            "INSERT INTO payout_recoveries (clawback_id, payout_id, amount_cny) VALUES ($1, $2, $3) "
+            "ON CONFLICT (clawback_id) DO NOTHING",
+            folded.payout_recoveries,
+        )
     if folded.payouts_reversed:
         # The issue normally comes first (same key, same partition); if not, the row waits for it.
         await conn.executemany(

@@ -44,6 +44,10 @@ DISBURSEMENT_FLOWS = {
 }
 
 
+# A clawback a policy version raised on a paid award it lowered (awards' reconcile.Recovery).
+POLICY_RECOVERY = "amended:"
+
+
 @dataclass
 class Folded:
     """A batch's events as rows of the reporting tables (each table's columns in order)."""
@@ -55,6 +59,7 @@ class Folded:
     carriers: list[tuple[Any, ...]] = field(default_factory=list)
     payouts_issued: list[tuple[Any, ...]] = field(default_factory=list)
     payouts_reversed: list[tuple[Any, ...]] = field(default_factory=list)
+    payout_recoveries: list[tuple[Any, ...]] = field(default_factory=list)
     disbursement_flows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -97,6 +102,8 @@ def fold(events: Iterable[Delivered]) -> Folded:
                     d["recipient_role"],
                     d["amount_cny"],
                     day(d["basis_date"]),
+                    d.get("funding", "650000"),
+                    d.get("top_up_of") is not None,
                 )
             )
         elif t == "PayoutReversed":
@@ -104,6 +111,8 @@ def fold(events: Iterable[Delivered]) -> Folded:
                 (d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"])
             )
         elif t in DISBURSEMENT_FLOWS:
+            if t == "ClawbackRaised" and d["clawback_id"].startswith(POLICY_RECOVERY):
+                f.payout_recoveries.append((d["clawback_id"], uuid.UUID(d["payout_id"]), d["amount_cny"]))
             kind, on = DISBURSEMENT_FLOWS[t]
             f.disbursement_flows.append(
                 (e.event_id, kind, uuid.UUID(d["payout_id"]), d["enterprise_uscc"], day(d[on]), d["amount_cny"])
