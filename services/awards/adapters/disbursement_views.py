@@ -27,7 +27,7 @@ async def owed_matching(conn: asyncpg.Connection, f: OwedFilter, *, after: int, 
     return list(
         await conn.fetch(
             "SELECT p.seq, p.payout_id, p.enterprise_uscc, e.name AS enterprise_name, p.rule, p.recipient_role, "
-            "p.recipient_uscc, p.recipient_name, p.amount_cny, p.basis_date "
+            "p.recipient_uscc, p.recipient_name, p.amount_cny, p.basis_date, p.funding, p.policy_version, p.top_up_of "
             f"{OWED_FROM} WHERE p.seq > $1 AND {where} ORDER BY p.seq LIMIT $2",
             after,
             limit,

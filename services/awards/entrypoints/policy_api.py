@@ -38,7 +38,7 @@ class DraftIn(BaseModel):
     prefecture's gives the amounts it adds (0 or absent: nothing) and no window."""
 
     model_config = ConfigDict(extra="forbid")
-    jurisdiction: str = Field(pattern=r"^65\d{2}00$", description="650000 (the region) or a prefecture's code")
+    jurisdiction: str = Field(pattern=r"^65\d{4}$", description="650000 (the region) or a prefecture's code")
     effective_from: date
     amounts_cny: dict[Rule, dict[RecipientRole, Cny]]
     window_years: dict[Rule, Years] = Field(default_factory=dict)

@@ -22,6 +22,10 @@ def payout_document(r: asyncpg.Record) -> dict[str, Any]:
         "enterprise_uscc": r["enterprise_uscc"],
         "incubator_id": r["incubator_id"],
         "amount_cny": r["amount_cny"],
+        "funding": r["funding"],
+        "policy_version": r["policy_version"],
+        "top_up_of": str(r["top_up_of"]) if r["top_up_of"] else None,
+        "recovered_cny": r["recovered_cny"],
         "basis_event_id": str(r["basis_event_id"]),
         "basis_date": r["basis_date"].isoformat(),
         "status": r["status"],
@@ -39,7 +43,7 @@ async def _awards_document(conn: asyncpg.Connection, uscc: str) -> dict[str, Any
     net = {"operator": 0, "enterprise": 0}
     for p in payouts:
         if p["status"] == "issued":
-            net[p["recipient_role"]] += p["amount_cny"]
+            net[p["recipient_role"]] += p["amount_cny"] - p["recovered_cny"]
     return {
         "enterprise_uscc": uscc,
         "payouts": [payout_document(p) for p in payouts],

@@ -70,7 +70,16 @@ async def owed(pool: asyncpg.Pool, f: OwedFilter, *, after: int, limit: int) -> 
     return {
         "count": matching.count,
         "total_cny": matching.total_cny,
-        "payouts": [{**_payout(r), "enterprise_name": r["enterprise_name"]} for r in page],
+        "payouts": [
+            {
+                **_payout(r),
+                "enterprise_name": r["enterprise_name"],
+                "funding": r["funding"],
+                "policy_version": r["policy_version"],
+                "top_up_of": str(r["top_up_of"]) if r["top_up_of"] else None,
+            }
+            for r in page
+        ],
         "last_seq": page[-1]["seq"] if len(rows) > limit else None,
     }
 
