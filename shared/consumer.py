@@ -54,10 +54,17 @@ BATCH_FAILURES = Counter(
     ["service", "kind"],
 )
 
+
 # Transient: the batch is redelivered after a pause instead of being blamed on a message
 # (deadlocks and serialization failures included: replicas may race during a rebalance;
 # a missing table or column is an old replica running against a newer schema).
+class NotYet(Exception):
+    """A handler cannot decide this batch yet (e.g. awards' books are behind the award log's
+    policy versions after a restore): redelivered after a pause, never dead-lettered."""
+
+
 INFRA_ERRORS: tuple[type[BaseException], ...] = (
+    NotYet,
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,

@@ -49,4 +49,7 @@ ACTION_ZH: Final[dict[str, str]] = {
     "exception.confirm": "确认异常处理",
     "clawback.raise": "立追回",
     "clawback.settle": "追回结清",
+    "policy.draft": "起草政策版本",
+    "policy.adopt": "采纳政策版本",
+    "policy.from-env": "由原配置生成政策版本1",
 }

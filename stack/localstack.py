@@ -15,6 +15,7 @@ import argparse
 import os
 import signal
 import subprocess
+import sys
 import time
 
 from stack import netns
@@ -24,7 +25,7 @@ from stack.pg_backup import backup, parse_time, restore
 from stack.postgres import external_database, failover, pg_running, rejoin, start_postgres, stop_postgres
 from stack.processes import pid_alive, say, stop_pid
 from stack.prometheus import start_prometheus
-from stack.service_processes import endpoints, service_processes, start_services
+from stack.service_processes import endpoints, migrate, service_processes, start_services
 
 
 def start_infra() -> None:
@@ -131,7 +132,20 @@ def database(cmd: str, at: str | None) -> None:
             stop_pid(name)
         stop_postgres()
         restore(moment)
+        hold_for_the_award_log()
         up()  # the standby cloned again, the services started on the restored books
+
+
+def hold_for_the_award_log() -> None:
+    """Before awards decides on restored books: every policy version the award log records
+    as adopted is noted, and decisions wait until the books hold it again (redo lists it)."""
+    start_infra()
+    migrate("awards")
+    env = {**os.environ, **endpoints()}  # the migration role's DSN, the operator's Kafka principal
+    done = subprocess.run(
+        [sys.executable, "-m", "services.awards", "hold-for-log"], env=env, capture_output=True, text=True, check=True
+    )
+    say(done.stdout.strip())
 
 
 if __name__ == "__main__":

@@ -111,6 +111,7 @@ const XJ = (() => {
     ["/treasury", "付款与对账 Treasury"],
     ["/lookup", "企业查询 Lookup"],
     ["/audit", "审计记录 Audit"],
+    ["/policy", "政策版本 Policy"],
   ];
   // The workspace's header: its pages, who is signed in with which roles, sign-in and out.
   function workspace(el, changed) {

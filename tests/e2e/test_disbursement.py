@@ -143,6 +143,7 @@ async def _a_batch_its_files_and_four_eyes(stack: Stack, flow: Flow) -> None:
             "enterprise_uscc",
             "rule",
             "recipient_role",
+            "funding",
         ],
         *[
             [
@@ -155,10 +156,11 @@ async def _a_batch_its_files_and_four_eyes(stack: Stack, flow: Flow) -> None:
                 flow.uscc,
                 "HIGH_TECH_CERTIFICATION",
                 _role(flow.mine, flow.theirs, pid),
+                "650000",  # the region's budget pays it
             ]
             for n, (who, pid) in enumerate(by_recipient, start=1)
         ],
-        [flow.batch["batch_id"], "TOTAL", "", "", "2 payouts", "200000", "", "", ""],
+        [flow.batch["batch_id"], "TOTAL", "", "", "2 payouts", "200000", "", "", "", ""],
     ]
     xlsx_file = await call(stack, "GET", f"/v1/payment-batches/{flow.batch['batch_id']}/file.xlsx", CAROL)
     assert (

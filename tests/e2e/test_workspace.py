@@ -34,7 +34,7 @@ from tests.support.kafka_io import publish
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-PAGES = ("/approvals", "/treasury", "/lookup", "/audit", "/sign-in")
+PAGES = ("/approvals", "/treasury", "/lookup", "/audit", "/policy", "/sign-in")
 PHONE = {"width": 390, "height": 844}
 
 

@@ -20,7 +20,7 @@ from services.awards.service_layer.rules import take_facts
 from services.awards.service_layer.what_if_budget import what_if
 from shared import db
 from shared.codec import Delivered
-from shared.enums import Rule
+from shared.enums import RecipientRole, Rule
 from shared.errors import Conflict, Invalid, NotAllowed
 from tests.support.stack import ROOT, Infra
 
@@ -382,3 +382,39 @@ async def test_a_decrease_that_allows_recovery_raises_a_clawback_of_the_differen
 
         await decide_and_reconcile(conn, [uscc(1)], AdoptedCache())
         assert await conn.fetchval("SELECT count(*) FROM clawbacks") == 2
+
+
+async def test_restored_books_decide_nothing_until_they_hold_every_adoption_the_log_records(pool: asyncpg.Pool) -> None:
+    from services.awards.domain.redo import logged_adoption
+    from services.awards.service_layer.redo import hold_for_log
+    from shared.consumer import NotYet
+
+    v = amendment()
+    logged = {
+        "event_type": "PolicyVersionAdopted",
+        "data": {
+            "version_id": 7,
+            "jurisdiction": "650000",
+            "effective_from": "2016-01-01",
+            "amounts_cny": {rule.value: {role.value: v.amount(rule, role) for role in RecipientRole} for rule in Rule},
+            "window_years": {r.value: y for r, y in v.window_years.items()},
+            "allows_recovery": False,
+            "document": {"issuer": NOTICE.issuer, "title": NOTICE.title, "issued_on": "2015-12-01"},
+            "drafted_by": "dora",
+            "adopted_by": "adam",
+            "adopted_on": "2026-12-01",
+        },
+    }
+    assert logged_adoption(logged["data"]).version_id == 7
+    assert await hold_for_log(pool, [logged]) == 1
+    with pytest.raises(
+        NotYet, match=r"award log records adopted policy versions these books lack \(650000 from 2016-01-01\)"
+    ):
+        await take(pool, enterprise(1, certified=date(2016, 3, 1)))
+    await adopt(pool, v)  # the office adopts it again (as version 2 here)
+    assert await hold_for_log(pool, [logged]) == 0
+    await take(pool, enterprise(1, certified=date(2016, 3, 1)))
+    assert await live(pool, 1) == [
+        ("650000", "HIGH_TECH_CERTIFICATION", "enterprise", 150_000, False),
+        ("650000", "HIGH_TECH_CERTIFICATION", "operator", 150_000, False),
+    ]

@@ -30,6 +30,7 @@ PAGES = {
         "/approvals",
         "/treasury",
         "/audit",
+        "/policy",
         "/sign-in",
         "/static/workspace.css",
         "/static/labels.json",

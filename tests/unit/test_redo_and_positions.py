@@ -47,3 +47,60 @@ def test_the_acts_the_books_lack_are_listed_once_in_the_logs_order() -> None:
 def test_a_batch_moves_each_partition_to_the_offset_after_its_last_record() -> None:
     records = [SimpleNamespace(topic=t, partition=p, offset=o) for t, p, o in [("e", 0, 7), ("e", 0, 5), ("e", 1, 0)]]
     assert next_offsets(records) == {("e", 0): 8, ("e", 1): 1}
+
+
+def test_an_adoption_the_books_lack_is_listed_to_redo_whatever_number_it_gets_again() -> None:
+    from datetime import date
+
+    from services.awards.domain.policy import PLAN_2015, REGION, PolicyVersion, each_role
+    from services.awards.domain.redo import adoption_key_of
+    from shared.enums import Rule
+
+    data = {
+        "version_id": 4,
+        "jurisdiction": "650000",
+        "effective_from": "2016-01-01",
+        "amounts_cny": {
+            "HIGH_TECH_CERTIFICATION": {"operator": 150_000, "enterprise": 150_000},
+            "EQUITY_LISTING": {"operator": 200_000, "enterprise": 200_000},
+            "BOARD_TRANSFER": {"operator": 100_000, "enterprise": 100_000},
+        },
+        "window_years": {"HIGH_TECH_CERTIFICATION": 1, "EQUITY_LISTING": 2},
+        "allows_recovery": False,
+        "document": {"issuer": "自治区人民政府办公厅", "title": "调整通知", "issued_on": "2015-12-01"},
+        "drafted_by": "dora",
+        "adopted_by": "adam",
+        "adopted_on": "2026-12-01",
+    }
+    log = [{"event_id": "9", "event_type": "PolicyVersionAdopted", "data": data}]
+    empty = BooksNow(frozenset(), frozenset(), frozenset(), frozenset())
+    assert to_redo(log, empty) == [
+        Redo(
+            "adopt",
+            None,
+            "policy version 4 of 650000 from 2016-01-01 (调整通知), drafted by dora, adopted by adam on 2026-12-01: "
+            "draft it again and have another person adopt it",
+        )
+    ]
+    # Adopted again under another number, with the same numbers: nothing to redo.
+    again = PolicyVersion(
+        2,
+        REGION,
+        date(2016, 1, 1),
+        {**PLAN_2015.amounts, **each_role({Rule.HIGH_TECH_CERTIFICATION: 150_000})},
+        dict(PLAN_2015.window_years),
+    )
+    assert (
+        to_redo(log, BooksNow(frozenset(), frozenset(), frozenset(), frozenset(), frozenset({adoption_key_of(again)})))
+        == []
+    )
+    # Adopted again with other numbers: still to redo.
+    other = PolicyVersion(2, REGION, date(2016, 1, 1), PLAN_2015.amounts, dict(PLAN_2015.window_years))
+    assert (
+        len(
+            to_redo(
+                log, BooksNow(frozenset(), frozenset(), frozenset(), frozenset(), frozenset({adoption_key_of(other)}))
+            )
+        )
+        == 1
+    )

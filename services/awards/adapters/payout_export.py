@@ -31,15 +31,16 @@ COLUMNS = (
     ("incubator_id", "孵化器", "p.incubator_id"),
     ("rule", "奖励类型", "p.rule"),
     ("amount_cny", "金额(元)", "p.amount_cny"),
-    ("funding", "资金来源", "p.funding"),
-    ("policy_version", "政策版本", "p.policy_version"),
-    ("top_up_of", "补发所依奖励", "coalesce(p.top_up_of::text, '')"),
-    ("recovered_cny", "已追回(元)", "p.recovered_cny"),
     ("basis_date", "依据日期", "to_char(p.basis_date, 'YYYY-MM-DD')"),
     ("status", "状态", "p.status"),
     ("reversal_reason", "撤销原因", "coalesce(p.reversal_reason, '')"),
     ("explanation", "说明 Explanation", "p.explanation"),
     ("reversal_explanation", "撤销说明 Reversal explanation", "coalesce(p.reversal_explanation, '')"),
+    # Policy versions: added at the end, so the columns scripts read by position stay put.
+    ("funding", "资金来源", "p.funding"),
+    ("policy_version", "政策版本", "p.policy_version"),
+    ("top_up_of", "补发所依奖励", "coalesce(p.top_up_of::text, '')"),
+    ("recovered_cny", "已追回(元)", "p.recovered_cny"),
 )
 # Codes the workbook shows in Chinese (the CSV keeps the codes, for scripts).
 _IN_CHINESE: dict[str, dict[str, str]] = {"recipient_role": ROLE_ZH, "rule": RULE_ZH, "status": STATUS_ZH}

@@ -1,17 +1,22 @@
 """Awards' PostgreSQL for the policy's versions: drafts, adoptions, and the enterprises an
 adoption still has to re-decide. Every function runs in the caller's transaction."""
 
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
 import orjson
 
 from services.awards.domain.policy import REGION, PolicyDocument, PolicyVersion, Versions
+from services.awards.domain.redo import AdoptionKey, LoggedAdoption, adoption_key_of
 from shared import locks
+from shared.consumer import NotYet
 from shared.divisions import prefixes_of
 from shared.enums import RecipientRole, Rule
+
+log = logging.getLogger(__name__)
 
 COLUMNS = (
     "version_id, jurisdiction, effective_from, amounts, window_years, allows_recovery, doc_issuer, doc_title, "
@@ -49,15 +54,61 @@ class AdoptedCache:
     def __init__(self) -> None:
         self._count = -1
         self._versions = Versions.of([])
+        self._said = ""
 
     async def current(self, conn: asyncpg.Connection) -> Versions:
         """The versions every decision in this transaction uses. Holds the policy lock shared,
-        so an adoption waits for this transaction and this one for an adoption."""
+        so an adoption waits for this transaction and this one for an adoption. Raises
+        NotYet while the award log records an adoption these books lack (after a restore)."""
         await locks.hold_shared(conn, locks.AWARDS_POLICY)
-        count: int = await conn.fetchval("SELECT count(*) FROM policy_versions WHERE adopted_at IS NOT NULL")
-        if count != self._count:
-            self._versions, self._count = await adopted(conn), count
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM policy_versions WHERE adopted_at IS NOT NULL) AS adopted, "
+            f"(SELECT array_agg(l.jurisdiction || ' from ' || l.effective_from ORDER BY 1) {_MISSING}) AS missing"
+        )
+        if row["missing"]:
+            why = (
+                f"the award log records adopted policy versions these books lack ({', '.join(row['missing'])}): "
+                "decisions wait until they are adopted again (python -m services.awards redo lists them)"
+            )
+            if why != self._said:  # once per state, not once per redelivered batch
+                log.warning(why)
+                self._said = why
+            raise NotYet(why)
+        if row["adopted"] != self._count:
+            self._versions, self._count = await adopted(conn), row["adopted"]
         return self._versions
+
+
+# Versions the award log records as adopted that the books do not hold adopted, as they were.
+_MISSING = (
+    "FROM policy_versions_in_log l WHERE NOT EXISTS (SELECT 1 FROM policy_versions v WHERE v.adopted_at IS NOT NULL "
+    "AND v.jurisdiction = l.jurisdiction AND v.effective_from = l.effective_from AND v.amounts = l.amounts "
+    "AND v.window_years = l.window_years)"
+)
+
+
+async def record_logged(conn: asyncpg.Connection, logged: Sequence[LoggedAdoption]) -> int:
+    """Remember what the award log says was adopted; how many of them the books lack."""
+    await conn.executemany(
+        "INSERT INTO policy_versions_in_log (jurisdiction, effective_from, amounts, window_years, logged_version_id) "
+        "VALUES ($1, $2, $3::jsonb, $4::jsonb, $5) ON CONFLICT (jurisdiction, effective_from) DO UPDATE SET "
+        "amounts = excluded.amounts, window_years = excluded.window_years, "
+        "logged_version_id = excluded.logged_version_id",
+        [
+            (a.jurisdiction, a.effective_from, orjson.dumps(a.amounts).decode(), orjson.dumps(a.window_years).decode(),
+             a.version_id)
+            for a in logged
+        ],
+    )  # fmt: skip
+    missing: int = await conn.fetchval(f"SELECT count(*) {_MISSING}")
+    return missing
+
+
+async def adoption_keys(conn: asyncpg.Connection) -> frozenset[AdoptionKey]:
+    """What identifies each adopted version beyond its number (restored books may number a
+    re-adoption differently): jurisdiction, start, amounts and windows."""
+    rows = await conn.fetch(f"SELECT {COLUMNS} FROM policy_versions WHERE adopted_at IS NOT NULL")
+    return frozenset(adoption_key_of(version_of(r)) for r in rows)
 
 
 async def adopted(conn: asyncpg.Connection) -> Versions:

@@ -16,7 +16,7 @@ from services.awards.domain.redo import Redo
 from services.awards.domain.what_if import PolicyOverrides
 from services.awards.service_layer import audit_chain
 from services.awards.service_layer.audit_chain import ChainReport
-from services.awards.service_layer.redo import PEOPLES_ACTS, redo_list
+from services.awards.service_layer.redo import ADOPTIONS, PEOPLES_ACTS, hold_for_log, redo_list
 from services.awards.service_layer.what_if_budget import what_if
 from services.awards.settings import AwardsSettings
 from shared import db
@@ -119,8 +119,31 @@ def redo_command(argv: list[str]) -> None:
 
     todo = asyncio.run(run())
     for r in todo:
-        print(f"{r.act:<8} {r.payout_id}  {r.said}")
-    print(f"{len(todo)} act(s) to redo: approvals on the approvals page, bank lines by importing them again")
+        print(f"{r.act:<8} {r.payout_id or '-'}  {r.said}")
+    print(
+        f"{len(todo)} act(s) to redo: approvals on the approvals page, bank lines by importing them again, "
+        "policy versions by drafting and adopting them again"
+    )
+
+
+def hold_for_log_command(argv: list[str]) -> None:
+    """After a restore, before the services start (`make restore` runs it): decisions wait
+    until the books hold every policy version the award log records as adopted."""
+    from shared.settings import ServiceSettings
+
+    async def run() -> int:
+        settings = ServiceSettings()  # the migration role's DATABASE_URL, the operator's Kafka
+        pool = await db.create_pool(settings.dsn, schema=SERVICE, min_size=1, max_size=1)
+        try:
+            return await hold_for_log(pool, await award_events(settings, ADOPTIONS))
+        finally:
+            await pool.close()
+
+    missing = asyncio.run(run())
+    print(
+        f"{missing} adopted policy version(s) of the award log missing from the books"
+        + (": awards decides nothing until they are adopted again (see `redo`)" if missing else "")
+    )
 
 
 def policy_from_env_command(argv: list[str]) -> None:
@@ -152,6 +175,9 @@ def main(argv: list[str] | None = None) -> None:
             "verify-audit": Command("check the audit trail's hash chain (exit 1 if broken)", verify_audit_command),
             "policy-from-env": Command(
                 "once, before upgrading: the old policy variables become version 1", policy_from_env_command
+            ),
+            "hold-for-log": Command(
+                "after a restore: decisions wait for every version the award log adopted", hold_for_log_command
             ),
             "redo": Command("after a restore: people's acts the log recorded and the books lack", redo_command),
         },

@@ -1,5 +1,5 @@
-"""The office's workspace, served by awards: approvals, treasury, enterprise lookup, audit
-and sign-in. The pages are shells (HTML, one stylesheet, the words for codes); every datum
+"""The office's workspace, served by awards: approvals, treasury, enterprise lookup, audit,
+policy versions and sign-in. The pages are shells (HTML, one stylesheet, the words for codes); every datum
 they show is fetched from a guarded route with the person's token."""
 
 from pathlib import Path
@@ -19,6 +19,7 @@ PAGE_FILES = {
     "/treasury": "treasury.html",
     "/lookup": "lookup.html",
     "/audit": "audit.html",
+    "/policy": "policy.html",
     "/sign-in": "sign_in.html",
 }
 PAGE_HTML = {path: (HERE / name).read_text(encoding="utf-8") for path, name in PAGE_FILES.items()}

@@ -82,7 +82,7 @@ async def draft_version(request: Request, response: Response, body: DraftIn, who
     return await policy_office.draft(pool_of(request), actor_of(request, response, who), body.version())
 
 
-@router.post("/versions/{version_id}/adoption", responses=responses(401, 403, 404, 409, 422, 503))
+@router.post("/versions/{version_id}/adoption", responses=responses(400, 401, 403, 404, 409, 422, 503))
 async def adopt_version(
     request: Request, response: Response, version_id: VersionId, body: AdoptIn, who: Approver
 ) -> dict[str, Any]:

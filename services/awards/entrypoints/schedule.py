@@ -9,6 +9,7 @@ from prometheus_client import Gauge
 from services.awards.adapters.policy_versions import AdoptedCache
 from services.awards.service_layer.policy_office import redecide_pending
 from services.awards.service_layer.treasury_exceptions import refresh_gauge
+from shared.consumer import NotYet
 from shared.runtime import ServiceRuntime
 
 REDECIDED = Gauge("awards_policy_redecided_last_round", "Enterprises re-decided in the last round after an adoption")
@@ -28,7 +29,10 @@ def redecide_after_adoption(
     """Work through the queued re-decisions a batch at a time; idle when none wait."""
 
     async def redecide() -> None:
-        done = await redecide_pending(runtime.pool, cache, batch)
+        try:
+            done = await redecide_pending(runtime.pool, cache, batch)
+        except NotYet:
+            done = 0  # restored books wait for their adoptions: the consumer says so
         REDECIDED.set(done)
         await asyncio.sleep(0 if done else idle_s)
 

@@ -71,6 +71,18 @@ CREATE TABLE policy_redecisions (
     version_id integer NOT NULL REFERENCES policy_versions (version_id)
 );
 
+-- After a restore: the versions the award log says were adopted (`python -m services.awards
+-- hold-for-log`, run by `make restore`). Decisions wait until each is adopted again, so the
+-- restored books never decide under fewer versions than the log records.
+CREATE TABLE policy_versions_in_log (
+    jurisdiction text NOT NULL,
+    effective_from date NOT NULL,
+    amounts jsonb NOT NULL,
+    window_years jsonb NOT NULL,
+    logged_version_id integer NOT NULL,
+    PRIMARY KEY (jurisdiction, effective_from)
+);
+
 -- A payout's identity gains its funding; a top-up adds what a version reaching back
 -- raised an award by, and counts with the award it tops up.
 ALTER TABLE payouts

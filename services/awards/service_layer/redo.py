@@ -1,20 +1,33 @@
 """What the office must redo after the books were restored to an earlier moment: the acts
 the award log recorded that the books no longer show (services/awards/domain/redo.py)."""
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 
-from services.awards.adapters import bank_books
-from services.awards.domain.redo import Redo, to_redo
+from services.awards.adapters import bank_books, policy_versions
+from services.awards.domain.redo import Redo, logged_adoption, to_redo
 
-# The award events only people cause over HTTP: approvals and the bank's confirmations.
-PEOPLES_ACTS = frozenset({"PayoutApproved", "PayoutPaid", "ClawbackSettled", "PayoutCancelled"})
+# The award events only people cause over HTTP: approvals, the bank's confirmations and
+# policy adoptions.
+PEOPLES_ACTS = frozenset({"PayoutApproved", "PayoutPaid", "ClawbackSettled", "PayoutCancelled", "PolicyVersionAdopted"})
+ADOPTIONS = frozenset({"PolicyVersionAdopted"})
 
 
 async def redo_list(pool: asyncpg.Pool, logged: Sequence[dict[str, Any]]) -> list[Redo]:
     """`logged`: the award log's events of PEOPLES_ACTS, in order."""
     async with pool.acquire() as conn:
         books = await bank_books.books_now(conn)
+        books = dataclasses.replace(books, adopted=await policy_versions.adoption_keys(conn))
     return to_redo(logged, books)
+
+
+async def hold_for_log(pool: asyncpg.Pool, logged: Sequence[dict[str, Any]]) -> int:
+    """After a restore: remember every adoption the award log records (`logged`: its
+    PolicyVersionAdopted events), so decisions wait until the books hold them all again.
+    Returns how many the books lack now."""
+    adoptions = [logged_adoption(e["data"]) for e in logged if e["event_type"] in ADOPTIONS]
+    async with pool.acquire() as conn, conn.transaction():
+        return await policy_versions.record_logged(conn, adoptions)
