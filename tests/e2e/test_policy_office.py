@@ -244,7 +244,7 @@ async def test_what_if_leaves_the_ledger_alone_and_answers_exactly(office: Offic
     ).json()
     dearer = (await client.post(f"{base}/v1/what-if", json={"listing_cny": 300_000})).json()
     bad = await client.post(
-        f"{base}/v1/what-if", json={"listing_window_years": 0, "high_tech_cny": -1, "effective_from": "2015-13-01"}
+        f"{base}/v1/what-if", json={"listing_window_years": -1, "high_tech_cny": -1, "effective_from": "2015-13-01"}
     )
     after = await _get(client, f"{base}/v1/summary")
     assert after == before

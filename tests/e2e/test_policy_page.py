@@ -5,8 +5,8 @@ and a time no other test's facts reach together."""
 
 import pytest
 
-from tests.e2e.test_workspace import open_page, shot
-from tests.support.browser import chromium_browser
+from tests.e2e.test_workspace import open_page
+from tests.support.browser import ARTIFACTS, chromium_browser
 from tests.support.disbursement import ALICE, BOB
 from tests.support.stack import Stack
 
@@ -39,7 +39,7 @@ async def test_a_prefecture_plan_is_drafted_by_one_person_and_adopted_by_another
         await adopter.wait_for_selector("#preview-summary [data-summary]", timeout=30_000)
         summary = await adopter.inner_text("#preview-summary [data-summary]")
         assert "受影响的已有奖励 0 项" in summary and "拒绝 refused 0" in summary
-        await shot(adopter, "workspace-policy-preview.png")
+        await adopter.locator("#preview-card").screenshot(path=str(ARTIFACTS / "workspace-policy-preview.png"))
         await adopter.click("#adopt")
         asked = await adopter.inner_text("#adopt-result")
         assert f"采纳 v{version}" in asked
@@ -52,4 +52,6 @@ async def test_a_prefecture_plan_is_drafted_by_one_person_and_adopted_by_another
         adopted_row = adopter.locator(f"[data-jurisdiction='654000'] tr[data-version='{version}']")
         assert await adopted_row.get_attribute("data-status") == "adopted"
         assert "伊犁州大众创业万众就业实施方案" in await adopted_row.inner_text()
-        await shot(adopter, "workspace-policy.png")
+        await adopter.evaluate("window.scrollTo(0, 0)")
+        ARTIFACTS.mkdir(exist_ok=True)
+        await adopter.locator("main > section.card").first.screenshot(path=str(ARTIFACTS / "workspace-policy.png"))
