@@ -11,6 +11,7 @@ service's own `decide_and_reconcile`, so the what-if compares against a real led
 """
 
 import asyncio
+import dataclasses
 import os
 import random
 import statistics
@@ -31,12 +32,12 @@ from services.awards.adapters.payout_export import csv_chunks, write_workbook
 from services.awards.adapters.policy_versions import AdoptedCache
 from services.awards.domain.audit import Actor
 from services.awards.domain.owed_filter import OwedFilter
-from services.awards.domain.policy import PLAN_2015, PolicyDocument, PolicyVersion
+from services.awards.domain.policy import PLAN_2015, THE_2015_PLAN, PolicyDocument, PolicyVersion
 from services.awards.domain.what_if import PolicyOverrides
 from services.awards.service_layer.disbursement_queries import owed
 from services.awards.service_layer.policy_office import draft
 from services.awards.service_layer.rules import decide_and_reconcile
-from services.awards.service_layer.what_if_budget import what_if
+from services.awards.service_layer.what_if_budget import tally_under, what_if
 from shared import db
 from shared.enums import RecipientRole, Rule
 
@@ -139,8 +140,8 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
         ("policy unchanged", "same", PolicyOverrides()),
         ("listing window 3 years", "wider", PolicyOverrides(listing_window_years=3)),
         (
-            "two versions: a drafted 2016 amendment previewed",
-            "two_versions",
+            "a drafted 2016 amendment previewed, its affected awards listed",
+            "preview",
             PolicyOverrides(draft_version=drafted["version_id"]),
         ),
     ):
@@ -152,8 +153,23 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
             f"  what-if ({label}): {took:.1f}s for {result['enterprises']:,} enterprises; "
             f"what-if {tot['what_if']['payouts']:,} payouts {tot['what_if']['amount_cny']:,} CNY, "
             f"ledger {tot['ledger']['payouts']:,} payouts {tot['ledger']['amount_cny']:,} CNY"
+            + (f"; {result['summary']['affected']:,} awards changed" if "summary" in result else "")
         )
         out[f"what_if_{key}_s"] = took
+    # The rules' tally across two versions beside one, in the same run (best of three each).
+    one, two = THE_2015_PLAN, THE_2015_PLAN.with_version(dataclasses.replace(amended, version_id=2))
+    timed: dict[str, float] = {}
+    for name, versions in (("one version", one), ("two versions", two)) * 3:
+        async with pool.acquire() as c, c.transaction(isolation="repeatable_read", readonly=True):
+            t = time.monotonic()
+            await tally_under(c, versions)
+            timed[name] = min(timed.get(name, float("inf")), time.monotonic() - t)
+    ratio = timed["two versions"] / timed["one version"]
+    print(
+        f"  what-if tally, one version {timed['one version']:.2f}s, two versions {timed['two versions']:.2f}s: "
+        f"{ratio:.2f}x"
+    )
+    out["what_if_two_versions_ratio"] = ratio
     out |= await owed_screens(pool)
     args = (None, None, None, None)
 

@@ -1,6 +1,7 @@
 """Reporting's projection and queries on the real PostgreSQL: exact numbers at window
 edges, and identical progress for shuffled, duplicated, differently batched streams (G3)."""
 
+import io
 import random
 import shutil
 import uuid
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import openpyxl
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -372,3 +374,14 @@ async def test_awards_split_by_funding_top_ups_count_in_their_year_and_recoverie
             "650100": {"payouts": 1, "net_amount_cny": 50_000},
         },
     }
+    # The disbursement flows, split by whose budget pays: the prefecture's owes only its own.
+    from services.reporting.service_layer.progress_queries import disbursement, milestone_report
+
+    local_only = await disbursement(pool, 2015, None, "650100")
+    assert [(r["month"], r["owed_cny"]) for r in local_only["rows"]] == [("2015-11", 50_000)]
+    assert local_only["totals"]["owed_cny"] == 50_000
+    book = openpyxl.load_workbook(io.BytesIO(await milestone_report(pool, window(2015, as_of=None, today=TODAY))))
+    funding_rows = [
+        r for r in book["奖励发放"].iter_rows(values_only=True) if r[0] and str(r[0]).startswith(("自治区 ", "6501"))
+    ]
+    assert [(r[0], r[4], r[5]) for r in funding_rows] == [("自治区 650000", 1, 120_000), ("650100", 1, 50_000)]

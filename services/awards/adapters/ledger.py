@@ -127,7 +127,10 @@ async def load_ledger(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, l
 async def money_left(conn: asyncpg.Connection, usccs: list[str]) -> dict[uuid.UUID, str]:
     """Live payouts of these enterprises whose money left: "released" (in a released batch)
     or "paid". A lower amount cannot simply reissue them."""
-    stages = await stages_of(conn, usccs)
+    return left_of(await stages_of(conn, usccs))
+
+
+def left_of(stages: dict[uuid.UUID, str]) -> dict[uuid.UUID, str]:
     return {pid: stage for pid, stage in stages.items() if stage in ("released", "paid")}
 
 

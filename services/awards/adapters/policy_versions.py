@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.awards.adapters.ledger import PAYABLE_ARGS, PAYABLE_ENTERPRISES
 from services.awards.domain.policy import REGION, PolicyDocument, PolicyVersion, Versions
 from services.awards.domain.redo import AdoptionKey, LoggedAdoption, adoption_key_of
 from shared import locks
@@ -170,15 +171,19 @@ FACT_DATE = (
 
 # Enterprises a version can change: a fact dated on or after it starts (registered in its
 # prefecture, for a prefecture's version: $2 are the four-digit prefixes of its codes).
+# Only enterprises some policy could pay (a stint and a certification or listing): no
+# version changes anything for the others.
 CANDIDATES = (
     f"SELECT DISTINCT f.uscc FROM facts f WHERE {FACT_DATE} >= $1 "
     "AND ($2::text[] IS NULL OR EXISTS (SELECT 1 FROM enterprises e WHERE e.uscc = f.uscc "
-    "AND left(e.division_code, 4) = ANY($2::text[])))"
+    "AND left(e.division_code, 4) = ANY($2::text[]))) "
+    f"AND f.uscc IN ({PAYABLE_ENTERPRISES.replace('$1', '$3').replace('$2', '$4')})"
 )
 
 
 def _candidate_args(v: PolicyVersion) -> list[Any]:
-    return [v.effective_from, None if v.jurisdiction == REGION else list(prefixes_of(v.jurisdiction))]
+    prefixes = None if v.jurisdiction == REGION else list(prefixes_of(v.jurisdiction))
+    return [v.effective_from, prefixes, *PAYABLE_ARGS]
 
 
 async def candidates(conn: asyncpg.Connection, v: PolicyVersion, *, batch: int) -> AsyncIterator[list[str]]:
@@ -196,7 +201,7 @@ async def candidates(conn: asyncpg.Connection, v: PolicyVersion, *, batch: int) 
 async def queue_redecisions(conn: asyncpg.Connection, v: PolicyVersion) -> int:
     """Queue every enterprise `v` can change for re-decision under it."""
     result: str = await conn.execute(
-        f"INSERT INTO policy_redecisions (uscc, version_id) SELECT c.uscc, $3::int FROM ({CANDIDATES}) c "
+        f"INSERT INTO policy_redecisions (uscc, version_id) SELECT c.uscc, $5::int FROM ({CANDIDATES}) c "
         "ON CONFLICT (uscc) DO UPDATE SET version_id = greatest(policy_redecisions.version_id, excluded.version_id)",
         *_candidate_args(v),
         v.version_id,

@@ -24,7 +24,7 @@ from shared.errors import Conflict, Invalid, NotAllowed, NotFound
 from shared.events import PolicyVersionAdopted, derived_id
 
 # Enterprises read per round of a preview.
-PREVIEW_BATCH = 500
+PREVIEW_BATCH = 2000
 
 
 async def draft(pool: asyncpg.Pool, actor: Actor, v: PolicyVersion) -> dict[str, Any]:
@@ -68,8 +68,8 @@ async def preview_in(
         facts = await ledger.load_facts(conn, usccs)
         books_ = await ledger.load_ledger(conn, usccs)
         declined = await ledger.load_declines(conn, usccs)
-        left = await ledger.money_left(conn, usccs)
         stages = await ledger.stages_of(conn, usccs)
+        left = ledger.left_of(stages)
         for uscc in usccs:
             changes = reconcile(
                 enterprise_uscc=uscc,

@@ -35,7 +35,7 @@ async def what_if(
             preview = {"draft": version_document(row), **preview_document(summary, affected)}
         else:
             proposed = overrides.applied_to(current)
-        tally, enterprises = await _tally(conn, proposed, progress)
+        tally, enterprises = await tally_under(conn, proposed, progress)
         books = await ledger.ledger_tally(conn)
     return {
         "policy": describe(proposed),
@@ -47,9 +47,11 @@ async def what_if(
     }
 
 
-async def _tally(
-    conn: asyncpg.Connection, versions: Versions, progress: Callable[[int, int], None] | None
+async def tally_under(
+    conn: asyncpg.Connection, versions: Versions, progress: Callable[[int, int], None] | None = None
 ) -> tuple[Tally, int]:
+    """(payouts by funding x rule x role x basis year under `versions`, enterprises read),
+    in the caller's transaction."""
     tally: Tally = {}
     enterprises = 0
     # The count is one more scan: only for a progress bar.

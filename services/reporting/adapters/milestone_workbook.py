@@ -122,6 +122,16 @@ def build(
     sheet.set_column(4, 8, 15)
     sheet.freeze_panes(1, 0)
 
+    # Net CNY by whose budget pays, beside the rule columns (one line per funding).
+    funded = sorted(((progress.get("awards") or {}).get("by_funding") or {}).items())
+    base = len(award_rows) + 2
+    if funded:
+        sheet.write_row(base, 0, ("资金来源 Funding", "", "", "", "笔数", "净发放(元)"), head)
+        for r, (funding, v) in enumerate(funded, start=base + 1):
+            sheet.write_string(r, 0, "自治区 650000" if funding == "650000" else funding)
+            sheet.write_number(r, 4, v["payouts"], count)
+            sheet.write_number(r, 5, v["net_amount_cny"], count)
+
     sheet = book.add_worksheet(DISBURSEMENT_SHEET)
     sheet.write_row(0, 0, DISBURSEMENT_HEADER, head)
     for r, d in enumerate(disbursement_rows, start=1):

@@ -145,24 +145,30 @@ async def award_months(conn: asyncpg.Connection, w: Window, prefecture: str | No
 DISBURSEMENT_KINDS = ("owed", "approved", "cancelled", "paid", "clawed_back", "recovered")
 
 
-async def disbursement_months(conn: asyncpg.Connection, w: Window, prefecture: str | None) -> list[asyncpg.Record]:
+async def disbursement_months(
+    conn: asyncpg.Connection, w: Window, prefecture: str | None, funding: str | None = None
+) -> list[asyncpg.Record]:
     """CNY by month x prefecture x kind in the window: owed = live payouts by basis month;
-    approved, paid, clawed back and recovered by the day each happened."""
+    approved, paid, clawed back and recovered by the day each happened. `funding`: only
+    the flows of payouts that budget pays."""
     return list(
         await conn.fetch(
             "WITH flows AS ("
-            " SELECT f.day, f.enterprise_uscc, f.kind, f.amount_cny FROM disbursement_flows f"
+            " SELECT f.day, f.enterprise_uscc, f.kind, f.amount_cny, coalesce(p.funding, '650000') AS funding"
+            " FROM disbursement_flows f LEFT JOIN payouts p ON p.payout_id = f.payout_id"
             " WHERE f.day BETWEEN $1 AND $2"
             " UNION ALL"
-            " SELECT p.basis_date, p.enterprise_uscc, 'owed', p.amount_cny FROM payouts p"
+            " SELECT p.basis_date, p.enterprise_uscc, 'owed', p.amount_cny, p.funding FROM payouts p"
             " WHERE p.issued AND NOT p.reversed AND p.basis_date BETWEEN $1 AND $2) "
             "SELECT date_trunc('month', f.day)::date AS month, coalesce(e.prefecture, $4) AS prefecture, f.kind, "
             "sum(f.amount_cny)::bigint AS cny FROM flows f LEFT JOIN enterprises e ON e.uscc = f.enterprise_uscc "
-            "WHERE $3::text IS NULL OR e.prefecture = $3 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            "WHERE ($3::text IS NULL OR e.prefecture = $3) AND ($5::text IS NULL OR f.funding = $5) "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
             w.start,
             w.end,
             prefecture,
             UNKNOWN_PREFECTURE,
+            funding,
         )
     )
 

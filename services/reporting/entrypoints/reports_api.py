@@ -3,7 +3,7 @@ and the milestone workbook."""
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.reporting.entrypoints.viewer import Viewer, for_viewer
 from services.reporting.service_layer import progress_queries
@@ -12,6 +12,7 @@ from shared.divisions import prefecture_of
 from shared.http_errors import responses
 from shared.http_params import XLSX, Division, Year, pool_of
 
+Funding = Query(default=None, pattern=r"^65\d{2}00$", description="whose budget: 650000 (the region) or a prefecture")
 router = APIRouter(tags=["reporting"])
 
 
@@ -26,12 +27,15 @@ async def progress_monthly(
 
 
 @router.get("/v1/disbursement", dependencies=[READ], responses=responses(401, 403, 422, 503))
-async def disbursement(request: Request, year: int = Year, division: str | None = Division) -> dict[str, Any]:
+async def disbursement(
+    request: Request, year: int = Year, division: str | None = Division, funding: str | None = Funding
+) -> dict[str, Any]:
     """CNY owed / approved / cancelled / paid / clawed back / recovered per month and
     prefecture: owed = live payouts by basis month; the others by the day they happened
-    (a cancellation is counted on its day, so past months never change)."""
+    (a cancellation is counted on its day, so past months never change). `funding`: only
+    what that budget pays (650000 the region's, or a prefecture's)."""
     rolled = None if division is None else prefecture_of(division)
-    return await progress_queries.disbursement(pool_of(request), year, rolled)
+    return await progress_queries.disbursement(pool_of(request), year, rolled, funding)
 
 
 @router.get(

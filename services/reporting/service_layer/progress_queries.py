@@ -121,14 +121,16 @@ async def monthly(pool: asyncpg.Pool, year: int, division: str | None) -> dict[s
     }
 
 
-async def disbursement(pool: asyncpg.Pool, year: int, division: str | None) -> dict[str, Any]:
+async def disbursement(
+    pool: asyncpg.Pool, year: int, division: str | None, funding: str | None = None
+) -> dict[str, Any]:
     """CNY owed / approved / cancelled / paid / clawed back / recovered per month and
     prefecture: owed = live payouts by basis month; the others by the day they happened
     (a cancellation is counted on its day, so past months never change)."""
     w = window_for(year, None, None)
     async with pool.acquire() as conn:
-        rows = await progress_query.disbursement_months(conn, w, division)
-    return {"year": year, **disbursement_table(rows)}
+        rows = await progress_query.disbursement_months(conn, w, division, funding)
+    return {"year": year, "funding": funding, **disbursement_table(rows)}
 
 
 def disbursement_table(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
