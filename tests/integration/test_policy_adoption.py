@@ -13,9 +13,10 @@ import pytest
 
 from services.awards.adapters.policy_versions import AdoptedCache
 from services.awards.domain.audit import Actor
+from services.awards.domain.owed_filter import OwedFilter
 from services.awards.domain.policy import PLAN_2015, REGION, PolicyDocument, PolicyVersion, each_role
 from services.awards.domain.what_if import PolicyOverrides
-from services.awards.service_layer import confirmations, disbursement, policy_office
+from services.awards.service_layer import confirmations, disbursement, disbursement_queries, policy_office
 from services.awards.service_layer.rules import take_facts
 from services.awards.service_layer.what_if_budget import what_if
 from shared import db
@@ -249,6 +250,14 @@ async def test_a_raise_reaching_back_tops_up_every_stage_and_the_stages_stand(po
         "paid",
     ]
     assert reversed_ == 0  # what was approved, batched or paid stands
+    # Positions: the paid enterprise holds what the bank paid; its top-up is owed on top of it.
+    paid_one = await disbursement_queries.position(pool, uscc(5))
+    assert (paid_one["paid_cny"], paid_one["clawed_back_cny"], paid_one["net_cny"]) == (100_000, 0, 100_000)
+    top_ups = await disbursement_queries.owed(
+        pool, OwedFilter(None, None, None, None, None, None, uscc(5)), after=0, limit=10
+    )
+    assert (top_ups["count"], top_ups["total_cny"]) == (2, 100_000)
+    assert {p["top_up_of"] is not None for p in top_ups["payouts"]} == {True}
 
 
 async def test_a_decrease_reaching_back_is_refused_over_paid_awards_and_reissues_those_not_paid(
