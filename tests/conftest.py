@@ -38,6 +38,8 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
         "TOPIC_PARTITIONS": "6",
         "PROGRESS_PUBLISH_INTERVAL_SECONDS": "1",
         "XJ_CRASH_FILE": str(TEST_STACK / "crash-{service}"),
+        # Small batches, so a test can kill awards between two of an adoption's re-decisions.
+        "POLICY_REDECISION_BATCH": "50",
         # tests/support/auth.py writes this JWKS and mints the tokens.
         "AUTH_JWKS_FILE": str(TEST_STACK / "jwks.json"),
         "AUTH_ISSUER": AUTH_ISSUER,

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -19,7 +20,7 @@ from tests.support import factories as f
 from tests.support.auth import bearer
 from tests.support.http import eventually
 from tests.support.kafka_io import publish, read_all, value_json
-from tests.support.stack import ROOT, Stack
+from tests.support.stack import ROOT, TEST_STACK, Stack, _alive
 
 pytestmark = pytest.mark.e2e
 DORA = bearer("dora", "approver")
@@ -148,3 +149,92 @@ def test_awards_refuses_to_start_while_a_policy_variable_is_set() -> None:
     assert run.returncode != 0
     assert "AWARD_HIGH_TECH_CNY no longer set the policy" in run.stderr
     assert "python -m services.awards policy-from-env" in run.stderr
+
+
+async def test_awards_killed_during_an_adoptions_re_decisions_finishes_them_after_the_restart_each_payout_once(
+    stack: Stack, client: httpx.AsyncClient
+) -> None:
+    """A plan for 喀什 (653100) from 2023-01-01 adds 40,000 to each listing: 300 enterprises
+    listed in 2023 are re-decided in batches of 50; awards is killed after the first batch
+    commits, and finishes the rest once restarted."""
+    operator, inc = f.new_uscc("653101"), f.new_id()
+    usccs = [f.new_uscc("653101") for _ in range(300)]
+    events = [f.incubator(inc, operator_uscc=operator, division="653101", recognized_on="2022-01-04")]
+    for u in usccs:
+        events += [
+            f.enterprise(u, registered_on="2022-03-01", division="653101"),
+            f.admitted(u, inc, "2022-06-01"),
+            f.listed(u, "XJEE", "2023-03-01"),
+        ]
+    await publish(stack.bootstrap, events)
+
+    async def region_paid() -> int:
+        conn = await asyncpg.connect(stack.dsn)
+        try:
+            n: int = await conn.fetchval(
+                "SELECT count(*) FROM awards.payouts WHERE enterprise_uscc = ANY($1) AND status = 'issued'", usccs
+            )
+            return n
+        finally:
+            await conn.close()
+
+    assert await eventually(region_paid, lambda n: n == 600, timeout=90) == 600
+    plan = {
+        "jurisdiction": "653100",
+        "effective_from": "2023-01-01",
+        "amounts_cny": {"EQUITY_LISTING": {"operator": 40_000, "enterprise": 40_000}},
+        "document": {
+            "issuer": "喀什地区行政公署",
+            "title": "喀什地区大众创业万众就业实施方案",
+            "issued_on": "2022-12-01",
+        },
+    }
+    awards = stack.url("awards")
+    drafted = (await client.post(f"{awards}/v1/policy/versions", json=plan, headers=DORA)).json()
+    preview = (
+        await client.post(f"{awards}/v1/what-if", json={"draft_version": drafted["version_id"]}, headers=ADAM)
+    ).json()
+    assert (preview["summary"]["new_awards"], preview["summary"]["new_awards_cny"]) == (600, 24_000_000)
+    flag = TEST_STACK / "crash-awards-redecision"
+    flag.write_text("once")
+    old_pid = stack.pid("awards")
+    adopted = await client.post(
+        f"{awards}/v1/policy/versions/{drafted['version_id']}/adoption",
+        json={"seen_digest": preview["summary"]["digest"]},
+        headers=ADAM,
+    )
+    assert adopted.status_code == 200 and adopted.json()["queued_redecisions"] == 300
+
+    async def gone() -> bool:
+        return not flag.exists()
+
+    assert await eventually(gone, bool, timeout=30), "awards never reached the failpoint"
+    assert not _alive(old_pid)
+    stack.up()
+
+    async def local_payouts() -> tuple[int, int, int]:
+        conn = await asyncpg.connect(stack.dsn)
+        try:
+            row = await conn.fetchrow(
+                "SELECT count(*) FILTER (WHERE funding = '653100' AND status = 'issued') AS local, "
+                "count(*) FILTER (WHERE status = 'reversed') AS reversed, "
+                "(SELECT count(*) FROM awards.policy_redecisions) AS queued "
+                "FROM awards.payouts WHERE enterprise_uscc = ANY($1)",
+                usccs,
+            )
+            return row["local"], row["reversed"], row["queued"]
+        finally:
+            await conn.close()
+
+    assert await eventually(local_payouts, lambda r: r == (600, 0, 0), timeout=90) == (600, 0, 0)
+    reporting = stack.url("reporting")
+
+    async def by_funding() -> dict[str, Any]:
+        r = await client.get(f"{reporting}/v1/progress", params={"year": 2023, "division": "653100"})
+        return dict(r.json()["awards"]["by_funding"]) if r.status_code == 200 else {}
+
+    want = {
+        "650000": {"payouts": 600, "net_amount_cny": 120_000_000},
+        "653100": {"payouts": 600, "net_amount_cny": 24_000_000},
+    }
+    assert await eventually(by_funding, lambda b: b == want, timeout=60) == want

@@ -22,7 +22,10 @@ from shared import locks, outbox
 from shared.clock import business_date
 from shared.errors import Conflict, Invalid, NotAllowed, NotFound
 from shared.events import PolicyVersionAdopted, derived_id
+from shared.failpoints import crash_point
 
+# XJ_CRASH_FILE's failpoint after a batch of re-decisions commits.
+CRASH_POINT = "awards-redecision"
 # Enterprises read per round of a preview.
 PREVIEW_BATCH = 2000
 
@@ -170,4 +173,6 @@ async def redecide_pending(pool: asyncpg.Pool, cache: AdoptedCache, limit: int) 
         usccs = await policy_versions.take_redecisions(conn, limit)
         if usccs:
             await decide_and_reconcile(conn, usccs, cache)
+    if usccs:
+        crash_point(CRASH_POINT)  # tests: killed between two batches of re-decisions
     return len(usccs)
