@@ -9,10 +9,12 @@ static API_READ_TOKENS, if an office keeps them, count as the role `reader` and 
 """
 
 import asyncio
+import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import jwt
 from fastapi import Depends, HTTPException, Request
@@ -49,6 +51,11 @@ class AuthSettings(BaseModel):
     def _complete(self) -> "AuthSettings":
         if (self.jwks_file or self.jwks_url) and not (self.issuer and self.audience):
             raise ValueError("AUTH_JWKS_FILE / AUTH_JWKS_URL need AUTH_ISSUER and AUTH_AUDIENCE as well")
+        if self.jwks_url and not jwks_url_is_safe(self.jwks_url):
+            raise ValueError(
+                f"AUTH_JWKS_URL={self.jwks_url!r} must be https (plain http only on loopback, for development): "
+                "whoever is on the path of a plain-http key set could serve their own key and mint any role"
+            )
         return self
 
     @property
@@ -56,20 +63,42 @@ class AuthSettings(BaseModel):
         return bool(self.jwks_file or self.jwks_url)
 
 
+def jwks_url_is_safe(url: str) -> bool:
+    """https, or plain http to a loopback address (the local stack's development keys)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
 class JwtVerifier:
     def __init__(self, settings: AuthSettings) -> None:
         self._s = settings
         self._client = jwt.PyJWKClient(settings.jwks_url, lifespan=300) if settings.jwks_url else None
         self._file_keys: dict[str, Any] = {}
+        self._file_seen: tuple[int, int] | None = None
 
     def _key(self, token: str) -> Any:
         if self._client is not None:
             return self._client.get_signing_key_from_jwt(token).key
         kid = jwt.get_unverified_header(token).get("kid")
-        if kid not in self._file_keys:  # a rotated key: read the file again
-            assert self._s.jwks_file is not None
-            keys = jwt.PyJWKSet.from_json(self._s.jwks_file.read_text()).keys
-            self._file_keys = {k.key_id: k.key for k in keys if k.key_id}
+        assert self._s.jwks_file is not None
+        stat = self._s.jwks_file.stat()
+        if (stat.st_mtime_ns, stat.st_size) != self._file_seen:  # rotated, or a key removed: read it again
+            try:
+                keys = jwt.PyJWKSet.from_json(self._s.jwks_file.read_text()).keys
+            except (jwt.PyJWKSetError, ValueError):
+                keys = None  # caught half-written: keep the keys read before, look again next time
+            if keys is not None:
+                self._file_keys = {k.key_id: k.key for k in keys if k.key_id}
+                self._file_seen = (stat.st_mtime_ns, stat.st_size)
         if kid not in self._file_keys:
             raise jwt.InvalidTokenError(f"no key {kid!r} in the JWKS")
         return self._file_keys[kid]

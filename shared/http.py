@@ -1,6 +1,6 @@
 """The HTTP face every service shares: /healthz, /readyz, /metrics, AsyncAPI, OpenAPI."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from shared import auth, http_errors
+from shared.body_limit import BodyLimit
 from shared.runtime import ServiceRuntime
 
 SIGNIN_JS = Path(__file__).parent / "web" / "signin.js"
@@ -29,7 +30,11 @@ class Readiness(BaseModel):
     checks: dict[str, bool]
 
 
-def service_app(runtime: ServiceRuntime, *, title: str, description: str) -> FastAPI:
+def service_app(
+    runtime: ServiceRuntime, *, title: str, description: str, body_limits: Mapping[str, int] | None = None
+) -> FastAPI:
+    """`body_limits`: path -> the most bytes its request body may have (else 1 MiB)."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
@@ -42,6 +47,7 @@ def service_app(runtime: ServiceRuntime, *, title: str, description: str) -> Fas
     app.state.runtime = runtime
     auth.install(app, runtime.settings.auth(), runtime.settings.read_tokens())
     http_errors.install(app)
+    app.add_middleware(BodyLimit, service=runtime.name, limits=body_limits or {})
     app.state.openapi_components = {}  # extra component schemas a service documents (e.g. intake events)
     app.state.sign_in_optional = frozenset[str]()  # paths open without a token by configuration
 

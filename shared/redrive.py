@@ -58,6 +58,7 @@ class DeadLetter:
     value: bytes
     headers: dict[str, str]
     original_headers: tuple[tuple[str, bytes], ...]
+    dlq_topic: str = ""
 
     @property
     def source_topic(self) -> str:
@@ -77,14 +78,30 @@ class DeadLetter:
             and (f.since is None or (failed is not None and failed >= f.since))
             and (f.until is None or (failed is not None and failed <= f.until))
             and (f.again or REDRIVEN_FROM not in self.headers)
-            # A platform topic or a sender's own intake topic: the fact goes back to where
-            # its sender wrote it, so registration still knows who sent it.
-            and (self.source_topic in topics.ALL or topics.sender_of(self.source_topic) is not None)
-            and self.source_topic not in topics.DLQS
+            and self.refusal() is None
         )
 
+    def refusal(self) -> str | None:
+        """Why this dead letter may not go back where its headers say, or None. Headers are
+        written by whoever could write the DLQ, and a redrive publishes as the operator:
+        so a letter goes back only to an input of the service that owns the DLQ, written
+        by that service (a sender's fact to its own intake topic, so registration still
+        knows who sent it)."""
+        owner = topics.DLQ_OWNERS.get(self.dlq_topic)
+        if owner is None:
+            return f"{self.dlq_topic or 'no topic'} is not one of the platform's DLQs"
+        service, inputs = owner
+        if self.headers.get("dlq.service") != service:
+            return (
+                f"its dlq.service is {self.headers.get('dlq.service') or 'missing'}, not {service}, whose DLQ it is in"
+            )
+        source = self.source_topic
+        if source in inputs or (service == "registration" and topics.sender_of(source) is not None):
+            return None
+        return f"{source or 'no topic'} is not a topic {service} consumes"
 
-def _dead_letter(record: "ConsumerRecord[bytes | None, bytes | None]") -> DeadLetter:
+
+def _dead_letter(record: "ConsumerRecord[bytes | None, bytes | None]", dlq_topic: str) -> DeadLetter:
     raw = tuple((k, bytes(v)) for k, v in (record.headers or ()))
     return DeadLetter(
         partition=record.partition,
@@ -93,12 +110,18 @@ def _dead_letter(record: "ConsumerRecord[bytes | None, bytes | None]") -> DeadLe
         value=record.value or b"",
         headers={k: v.decode(errors="replace") for k, v in raw},
         original_headers=tuple(h for h in raw if not h[0].startswith("dlq.")),
+        dlq_topic=dlq_topic,
     )
 
 
 async def read_dlq(kafka: KafkaSettings | str, dlq_topic: str) -> list[DeadLetter]:
     """Every record of the DLQ topic, from its beginning to its end as of now."""
-    return [_dead_letter(r) for r in await read_topic(kafka, dlq_topic)]
+    return [_dead_letter(r, dlq_topic) for r in await read_topic(kafka, dlq_topic)]
+
+
+async def refused(kafka: KafkaSettings | str, dlq_topic: str) -> list[tuple[DeadLetter, str]]:
+    """The dead letters of the DLQ that may not be redriven, with why."""
+    return [(d, why) for d in await read_dlq(kafka, dlq_topic) if (why := d.refusal()) is not None]
 
 
 async def redrive(
@@ -169,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(table(letters))
     verb = "would send" if args.dry_run else "sent"
     print(f"{verb} {len(letters)} message(s) from {args.dlq} back to their source topics")
+    for d, why in asyncio.run(refused(kafka, args.dlq)):
+        print(f"refused {d.partition}/{d.offset}: {why}")
 
 
 if __name__ == "__main__":

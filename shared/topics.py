@@ -69,6 +69,13 @@ def sender_results(sender: str) -> str:
 
 
 DLQS: Final = frozenset({INTAKE_DLQ, AWARDS_DLQ, REPORTING_DLQ})
+# Whose DLQ each is, and the topics it consumes: a dead letter goes back only to one of
+# them (registration's: the development intake topic or a sender's own).
+DLQ_OWNERS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
+    INTAKE_DLQ: ("registration", REGISTRATION_INPUTS),
+    AWARDS_DLQ: ("awards", AWARDS_INPUTS),
+    REPORTING_DLQ: ("reporting", REPORTING_INPUTS),
+}
 
 # Topic configs beyond partitions and replication. The progress topic keeps the latest
 # row per key (year/metric/division) forever, so a consumer starting late reads it whole.

@@ -9,6 +9,7 @@ from services.awards.entrypoints import disbursement_api, export_api, http_api, 
 from services.awards.entrypoints.consumer import make_handler
 from services.awards.entrypoints.pages import pages
 from services.awards.entrypoints.schedule import count_exceptions, redecide_after_adoption
+from services.awards.service_layer import confirmations
 from services.awards.settings import AwardsSettings
 from shared import topics
 from shared.auth import READ
@@ -43,6 +44,7 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
         runtime,
         title="awards",
         description="Policy award rules -> payouts, never twice, explained, reversible (SPEC §2.1, §3.4, §4).",
+        body_limits={"/v1/confirmations": confirmations.MAX_BYTES},  # the bank's file; everything else JSON
     )
     # Payment data, records, exports and what-ifs: the role `reader` (or approver, treasurer).
     for r in (http_api.router, export_api.router, what_if_api.router):

@@ -56,6 +56,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         runtime,
         title="registration",
         description="Validated intake, registry of record and canonical events (SPEC §3, §4).",
+        body_limits={"/v1/events": settings.max_event_bytes},  # intake's own cap
     )
     app.state.sender_registry = registry
     app.include_router(build_router(settings))

@@ -6,9 +6,22 @@
 const XJ = (() => {
   const KEY = "xj-token";
   const handed = new URLSearchParams(location.hash.slice(1)).get("token");
+  const subjectOf = t => {
+    try {
+      return JSON.parse(atob(t.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub || "";
+    } catch (e) {
+      return "";
+    }
+  };
   if (handed) {
-    sessionStorage.setItem(KEY, handed);
     history.replaceState(null, "", location.pathname + location.search);
+    // A link must not silently put another person in place of the one signed in here.
+    const current = sessionStorage.getItem(KEY);
+    const was = current ? subjectOf(current) : "";
+    const now = subjectOf(handed);
+    if (!was || was === now || confirm(`切换登录人员：${was} → ${now}？ Switch the person signed in from ${was} to ${now}?`)) {
+      sessionStorage.setItem(KEY, handed);
+    }
   }
   const token = () => sessionStorage.getItem(KEY) || "";
   const headers = (extra = {}) => (token() ? { ...extra, Authorization: "Bearer " + token() } : { ...extra });

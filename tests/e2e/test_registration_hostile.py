@@ -80,5 +80,5 @@ async def test_a_formula_like_name_is_refused_at_intake_with_its_code(stack: Sta
     assert r.json() == {
         "error_code": "FORMULA_LIKE_NAME",
         "message": f"name {name[:40]!r} begins with '=', which a spreadsheet runs as a formula",
-        "errors": [{"loc": "data.name", "msg": "must not begin with =, +, - or @"}],
+        "errors": [{"loc": "data.name", "msg": "must not begin with =, +, -, @, a tab or a carriage return"}],
     }

@@ -10,7 +10,7 @@ import io
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -304,6 +304,46 @@ async def test_the_development_sign_in_form_signs_a_person_in_for_the_tab(stack:
         await other_tab.wait_for_selector("body[data-ready=true]", timeout=15_000)
         other = await other_tab.inner_text("[data-who]")
     assert (who, prepare_shown, other) == ("多拉 Dora · reader, treasurer", True, "未登录 not signed in")
+
+
+@pytest.mark.parametrize(
+    "wanted", ["/\\evil.example/x", "//evil.example/x", "https://evil.example/", "/\t/evil.example/x"]
+)
+async def test_after_sign_in_a_next_that_leaves_the_site_lands_on_approvals(stack: Stack, wanted: str) -> None:
+    base = stack.url("awards")
+    async with chromium_browser() as browser:
+        page = await (await browser.new_context()).new_page()
+        await page.goto(f"{base}/sign-in?" + urlencode({"next": wanted}))
+        await page.wait_for_selector("#dev:not([hidden])", timeout=15_000)
+        await page.fill("#subject", "erin")
+        await page.check("input[name=role][value=reader]")
+        await page.click("#dev-form button[type=submit]")
+        await page.wait_for_selector("body[data-ready=true]", timeout=15_000)
+        landed = urlsplit(page.url)
+    assert (landed.netloc, landed.path) == (
+        urlsplit(base).netloc,
+        "/approvals",
+    )
+
+
+async def test_a_link_with_another_persons_token_asks_before_switching(stack: Stack) -> None:
+    async with chromium_browser() as browser:
+        page = await (await browser.new_context()).new_page()
+        await page.goto(signed_in_as(f"{stack.url('awards')}/audit", ALICE))
+        await page.wait_for_selector("body[data-ready=true]", timeout=15_000)
+        asked: list[str] = []
+
+        async def refuse(dialog: Any) -> None:
+            asked.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", refuse)
+        await page.goto(signed_in_as(f"{stack.url('awards')}/lookup", CAROL))
+        await page.wait_for_selector("body[data-ready=true]", timeout=15_000)
+        still = await page.inner_text("[data-who]")
+        assert "#token=" not in page.url  # the token leaves the address bar either way
+    assert asked == ["切换登录人员：alice → carol？ Switch the person signed in from alice to carol?"]
+    assert still == "Alice · approver"
 
 
 async def test_no_page_references_an_address_outside_the_platform(stack: Stack) -> None:

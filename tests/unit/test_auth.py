@@ -118,3 +118,34 @@ def test_keys_come_from_a_jwks_url_as_an_identity_provider_serves_them() -> None
             verifier.verify(auth.token("mallory", "approver", key=OTHER_KEY, kid="unknown"))
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("url", "safe"),
+    [
+        ("https://sso.example.gov.cn/jwks.json", True),
+        ("http://127.0.0.1:8080/jwks.json", True),
+        ("http://localhost/jwks.json", True),
+        ("http://[::1]:9000/jwks.json", True),
+        ("http://sso.example.gov.cn/jwks.json", False),
+        ("http://10.0.0.5/jwks.json", False),
+        ("ftp://127.0.0.1/jwks.json", False),
+        ("https:///jwks.json", False),
+    ],
+)
+def test_a_jwks_url_must_be_https_but_on_loopback(url: str, safe: bool) -> None:
+    if safe:
+        assert AuthSettings(jwks_url=url, issuer=auth.ISSUER, audience=auth.AUDIENCE).jwks_url == url
+    else:
+        with pytest.raises(ValueError, match="must be https"):
+            AuthSettings(jwks_url=url, issuer=auth.ISSUER, audience=auth.AUDIENCE)
+
+
+def test_a_key_removed_from_the_jwks_file_is_refused_without_a_restart(verifier: JwtVerifier, tmp_path: Path) -> None:
+    token = auth.token("alice", "approver")
+    assert verifier.verify(token).subject == "alice"
+    (tmp_path / "jwks.json").write_text(json.dumps(auth.jwks("rotated", OTHER_KEY)))  # the old key withdrawn
+    with pytest.raises(jwt.InvalidTokenError, match="no key"):
+        verifier.verify(token)
+    (tmp_path / "jwks.json").write_text('{"keys": [')  # caught half-written: the keys read before stand
+    assert verifier.verify(auth.token("bob", "approver", key=OTHER_KEY, kid="rotated")).subject == "bob"

@@ -242,19 +242,21 @@ def test_the_identity_of_an_invalid_message_is_what_can_be_read() -> None:
     assert (identity_of(b'{"event_id": "not-a-uuid", "source": 7}').event_id, identity_of(b"{}").source) == (None, None)
 
 
-@pytest.mark.parametrize("name", ['=HYPERLINK("http://x.example","点击")', "+86 公司", "-1", "@SUM(A1)"])
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://x.example","点击")', "+86 公司", "-1", "@SUM(A1)", "\t=1+1", "\r公司"]
+)
 def test_a_name_a_spreadsheet_would_run_is_refused(name: str) -> None:
     checked = check(f.enterprise(USCC, name=name))
     assert checked == Rejection(
         IntakeError.FORMULA_LIKE_NAME,
         f"name {name[:40]!r} begins with {name[0]!r}, which a spreadsheet runs as a formula",
-        (FieldError("data.name", "must not begin with =, +, - or @"),),
+        (FieldError("data.name", "must not begin with =, +, -, @, a tab or a carriage return"),),
     )
     operator = f.incubator("INC-1", operator_uscc=OPERATOR)
     operator["data"]["operator_name"] = name
     refused = check(operator)
     assert isinstance(refused, Rejection) and refused.errors == (
-        FieldError("data.operator_name", "must not begin with =, +, - or @"),
+        FieldError("data.operator_name", "must not begin with =, +, -, @, a tab or a carriage return"),
     )
     assert isinstance(check(f.enterprise(USCC, name="新疆 " + name)), ValidFact)  # only the first character
 

@@ -11,6 +11,8 @@ from datetime import datetime
 import asyncpg
 import xlsxwriter
 
+from shared.spreadsheet_safe import inert
+
 HEADER = (
     "batch_id",
     "line",
@@ -34,7 +36,7 @@ def lines(batch_id: uuid.UUID, payouts: Sequence[asyncpg.Record]) -> list[list[s
             n,
             str(p["payout_id"]),
             p["recipient_uscc"],
-            p["recipient_name"],
+            inert(p["recipient_name"]),  # free text: never a formula in the treasury's spreadsheet
             p["amount_cny"],
             p["enterprise_uscc"],
             p["rule"],

@@ -18,6 +18,7 @@ from stdnum.exceptions import ValidationError as UsccError
 from shared.divisions import is_valid_on
 from shared.enums import IntakeError
 from shared.events import INTAKE_MODELS, Data, Envelope
+from shared.spreadsheet_safe import FORMULA_STARTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +47,9 @@ class ValidFact:
 
 USCC_FIELDS = ("uscc", "operator_uscc")
 NAME_FIELDS = ("name", "operator_name")
-# What makes Excel or LibreOffice read a cell as a formula. No Chinese enterprise or
-# incubator name begins with one, so such a name is refused rather than stored.
-FORMULA_STARTS = ("=", "+", "-", "@")
+# What makes Excel or LibreOffice read a cell as a formula (a tab or a carriage return
+# too). No Chinese enterprise or incubator name begins with one, so such a name is refused
+# rather than stored.
 DIVISION_DATE_FIELD = {
     "IncubatorRegistered": "recognized_on",
     "ServicePlatformRegistered": "recognized_on",
@@ -113,7 +114,7 @@ def _check_values(envelope: Envelope, data: Data, today: date) -> Rejection | No
             return Rejection(
                 IntakeError.FORMULA_LIKE_NAME,
                 f"{name} {value[:40]!r} begins with {value[0]!r}, which a spreadsheet runs as a formula",
-                (FieldError(f"data.{name}", "must not begin with =, +, - or @"),),
+                (FieldError(f"data.{name}", "must not begin with =, +, -, @, a tab or a carriage return"),),
             )
     for name, value in fields.items():
         if isinstance(value, date) and value > today:
