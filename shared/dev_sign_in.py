@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth import AuthSettings, Role
@@ -81,11 +81,32 @@ class SignInForm(BaseModel):
     roles: list[PersonRole] = Field(min_length=1, max_length=3)
 
 
+def is_loopback_name(host: str) -> bool:
+    """localhost, or a loopback address (IPv6 in brackets), with or without a port."""
+    if host.startswith("["):
+        name = host[1 : host.find("]")] if "]" in host else ""
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def addressed_to_loopback(request: Request) -> None:
+    if not is_loopback_name(request.headers.get("host", "")):
+        raise HTTPException(403, "the development sign-in answers only requests addressed to a loopback name")
+
+
 def dev_sign_in_router(key_file: Path, kid: str, host: str, auth: AuthSettings) -> APIRouter:
     """The routes GET/POST /dev/sign-in, after checking that they cannot mint a token the
     service would not already trust, nor be reached from another machine."""
-    if not (host == "localhost" or ipaddress.ip_address(host).is_loopback):
-        raise ValueError(f"DEV_SIGN_IN_KEY_FILE is for the local stack: HTTP_HOST must be loopback, not {host}")
+    if not is_loopback_name(host):
+        raise ValueError(
+            f"DEV_SIGN_IN_KEY_FILE is for the local stack: HTTP_HOST must be loopback, not {host or '(empty)'}"
+        )
     if auth.jwks_file is None or auth.jwks_url is not None:
         raise ValueError("DEV_SIGN_IN_KEY_FILE needs AUTH_JWKS_FILE (the development JWKS), not an identity provider")
     key = load_key(key_file)
@@ -94,14 +115,16 @@ def dev_sign_in_router(key_file: Path, kid: str, host: str, auth: AuthSettings) 
         raise ValueError(f"the key in {key_file} is not in {auth.jwks_file} under kid {kid!r}")
     assert auth.issuer and auth.audience  # AuthSettings requires them with a JWKS
     issuer, audience = auth.issuer, auth.audience
-    router = APIRouter(prefix="/dev", tags=["development sign-in"])
+    # DNS rebinding: a page from elsewhere whose name now points at 127.0.0.1 still sends
+    # its own name in Host. Only requests addressed to a loopback name are answered.
+    router = APIRouter(prefix="/dev", tags=["development sign-in"], dependencies=[Depends(addressed_to_loopback)])
 
     @router.get("/sign-in")
     async def offered() -> dict[str, Any]:
         """Whether this service offers the development sign-in (404 when it does not)."""
         return {"enabled": True, "roles": [r.value for r in PersonRole], "ttl_s": DEV_TTL_S}
 
-    @router.post("/sign-in", responses=responses(400, 422))
+    @router.post("/sign-in", responses=responses(400, 403, 422))
     async def sign_in(form: SignInForm) -> dict[str, Any]:
         """A token for the person named, with the roles ticked (local stack only)."""
         roles = sorted({r.value for r in form.roles})

@@ -31,6 +31,15 @@ def tls_options(env: dict[str, str]) -> dict[str, Any]:
 def serve(name: str, factory: Callable[[], FastAPI], *, default_port: int) -> None:
     setup_logging(name, os.environ.get("LOG_LEVEL", "INFO"))
     port = int(os.environ.get(f"{name.upper()}_PORT") or os.environ.get("HTTP_PORT") or default_port)
-    host = os.environ.get("HTTP_HOST", "127.0.0.1")
     tls = tls_options(dict(os.environ))
-    uvicorn.run(factory(), host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=20, **tls)
+    app = factory()
+    host = bound_host(app)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=20, **tls)
+
+
+def bound_host(app: FastAPI) -> str:
+    """The address to bind: the one the app's settings hold, never the raw variable, so
+    what the app checked (the development sign-in's loopback guard) is what is bound.
+    An empty HTTP_HOST is the default, loopback — not every interface."""
+    host: str = app.state.runtime.settings.http_host
+    return host

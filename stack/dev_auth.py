@@ -68,6 +68,7 @@ def service_env() -> dict[str, str]:
         # The workspace's sign-in form (awards, loopback only): shared/dev_sign_in.py.
         "DEV_SIGN_IN_KEY_FILE": str(KEY_FILE),
         "DEV_SIGN_IN_KID": DEV_KID,
+        "DEV_SIGN_IN_LOCAL_STACK": "true",
     }
 
 

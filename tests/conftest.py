@@ -49,6 +49,7 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
         # The workspace's development sign-in form signs with the tests' key.
         "DEV_SIGN_IN_KEY_FILE": str(TEST_STACK / "dev-signing-key.pem"),
         "DEV_SIGN_IN_KID": KID,
+        "DEV_SIGN_IN_LOCAL_STACK": "true",
         **extra,
     }
 

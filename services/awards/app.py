@@ -53,6 +53,11 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     app.include_router(policy_api.router)  # reading needs a reader; drafting and adopting an approver
     app.include_router(pages)  # page shells hold no data; the data they fetch is guarded
     if settings.dev_sign_in_key_file is not None:  # the local stack only: it refuses anything else
+        if not settings.dev_sign_in_local_stack:
+            raise ValueError(
+                "DEV_SIGN_IN_KEY_FILE is for the local stack: it also needs DEV_SIGN_IN_LOCAL_STACK=true, "
+                "which only the local stack sets"
+            )
         key, kid = settings.dev_sign_in_key_file, settings.dev_sign_in_kid
         app.include_router(dev_sign_in_router(key, kid, settings.http_host, settings.auth()))
     return app

@@ -41,6 +41,8 @@ class AwardsSettings(ServiceSettings):
     # The local stack's development sign-in form (shared/dev_sign_in.py); unset in production.
     dev_sign_in_key_file: Path | None = None
     dev_sign_in_kid: str = "dev-1"
+    # The explicit switch the local stack sets: a key file alone never opens the form.
+    dev_sign_in_local_stack: bool = False
     # Enterprises an adoption re-decides per transaction.
     policy_redecision_batch: int = 500
 

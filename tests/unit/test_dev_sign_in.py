@@ -14,6 +14,7 @@ from services.awards.app import create_app
 from services.awards.settings import AwardsSettings
 from shared.auth import AuthSettings, JwtVerifier, Principal
 from shared.dev_sign_in import new_key
+from shared.serve import bound_host
 from tests.support import auth
 
 
@@ -25,13 +26,16 @@ def env(tmp_path: Path, **more: Any) -> dict[str, Any]:
         "auth_audience": auth.AUDIENCE,
         "dev_sign_in_key_file": tmp_path / "dev-signing-key.pem",
         "dev_sign_in_kid": auth.KID,
+        "dev_sign_in_local_stack": True,
         **more,
     }
 
 
-async def call(app: FastAPI, method: str, body: dict[str, Any] | None = None) -> httpx.Response:
+async def call(
+    app: FastAPI, method: str, body: dict[str, Any] | None = None, host: str = "127.0.0.1:8002"
+) -> httpx.Response:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{host}") as client:
         return await client.request(method, "/dev/sign-in", json=body)
 
 
@@ -90,3 +94,28 @@ def test_it_refuses_to_start_off_loopback_with_a_provider_or_with_a_key_the_serv
     )
     with pytest.raises(ValueError, match=r"is not in .* under kid"):
         create_app(AwardsSettings(**env(tmp_path, dev_sign_in_key_file=stranger)))
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8002", "10.0.0.5:8002", "127.0.0.1.nip.io"])
+async def test_a_request_addressed_to_another_name_is_refused_dns_rebinding(tmp_path: Path, host: str) -> None:
+    app = create_app(AwardsSettings(**env(tmp_path)))
+    r = await call(app, "POST", {"subject": "mallory", "roles": ["approver"]}, host=host)
+    assert (r.status_code, r.json()["message"]) == (
+        403,
+        "the development sign-in answers only requests addressed to a loopback name",
+    )
+
+
+@pytest.mark.parametrize("host", ["localhost:8002", "127.0.0.1", "[::1]:8002"])
+async def test_loopback_names_are_answered(tmp_path: Path, host: str) -> None:
+    assert (await call(create_app(AwardsSettings(**env(tmp_path))), "GET", host=host)).status_code == 200
+
+
+def test_a_key_file_alone_opens_nothing_and_an_empty_host_binds_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValueError, match="also needs DEV_SIGN_IN_LOCAL_STACK=true"):
+        create_app(AwardsSettings(**env(tmp_path, dev_sign_in_local_stack=False)))
+    monkeypatch.setenv("HTTP_HOST", "")  # was: uvicorn bound every interface while the check read the default
+    app = create_app(AwardsSettings(**{k: v for k, v in env(tmp_path).items() if k != "http_host"}))
+    assert bound_host(app) == "127.0.0.1"
