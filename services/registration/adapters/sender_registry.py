@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from prometheus_client import Gauge
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.registration.domain.authority import Authority
@@ -41,8 +42,11 @@ class _Registry(BaseModel):
     senders: dict[str, _Entry]
 
 
-def load(path: Path) -> dict[str, Authority]:
-    raw = path.read_bytes()
+# 1 while the file on disk is one the registry refused (the last good one is in force).
+REFUSED = Gauge("registration_sender_registry_refused", "1 while the sender registry file on disk is refused")
+
+
+def parse(raw: bytes, path: Path) -> dict[str, Authority]:
     registry = _Registry.model_validate_json(raw)
     log.info(
         "sender registry %s loaded: %d senders, sha256 %s", path, len(registry.senders), hashlib.sha256(raw).hexdigest()
@@ -53,24 +57,50 @@ def load(path: Path) -> dict[str, Authority]:
     }
 
 
+def load(path: Path) -> dict[str, Authority]:
+    return parse(path.read_bytes(), path)
+
+
 class RegistryFile:
-    """The registry in force: `load`ed again whenever the file's mtime changes."""
+    """The registry in force. A file whose stamp changed is read again and parsed if its
+    content (its SHA-256) differs from what was last parsed; a file refused is read again
+    on every message until it parses, so a revocation written while the registry was
+    being read is never skipped (a stamp taken before a half-written read could otherwise
+    stay the same once the write finished)."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        raw = path.read_bytes()
+        self._authorities: Mapping[str, Authority] = parse(raw, path)  # unreadable at start: a configuration error
+        self._parsed = hashlib.sha256(raw).digest()
+        self._refused: bytes | None = None  # the hash of the content last refused
         self._stamp = path.stat().st_mtime_ns
-        self._authorities: Mapping[str, Authority] = load(path)  # unreadable at start: a configuration error
+        REFUSED.set(0)
 
     def current(self) -> Mapping[str, Authority]:
         try:
             stamp = self._path.stat().st_mtime_ns
+            if stamp == self._stamp and self._refused is None:
+                return self._authorities
+            raw = self._path.read_bytes()
         except OSError as exc:
             log.error("sender registry %s unreadable, the last good one stays in force: %s", self._path, exc)
             return self._authorities
-        if stamp != self._stamp:
-            self._stamp = stamp  # a broken file is reported once, not on every message
-            try:
-                self._authorities = load(self._path)
-            except ValueError as exc:
-                log.error("sender registry %s refused, the last good one stays in force: %s", self._path, exc)
+        self._stamp = stamp
+        digest = hashlib.sha256(raw).digest()
+        if digest == self._parsed:  # what is in force: nothing new (a refused file put back)
+            self._refused = None
+            REFUSED.set(0)
+            return self._authorities
+        if digest == self._refused:
+            return self._authorities  # refused already: reported once
+        try:
+            self._authorities = parse(raw, self._path)
+        except ValueError as exc:
+            self._refused = digest
+            REFUSED.set(1)
+            log.error("sender registry %s refused, the last good one stays in force: %s", self._path, exc)
+            return self._authorities
+        self._parsed, self._refused = digest, None
+        REFUSED.set(0)
         return self._authorities
