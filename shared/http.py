@@ -1,21 +1,21 @@
 """The HTTP face every service shares: /healthz, /readyz, /metrics, AsyncAPI, OpenAPI."""
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from shared import auth, http_errors
 from shared.body_limit import BodyLimit
 from shared.runtime import ServiceRuntime
+from shared.security_headers import SecurityHeaders, inline_script_hashes
 
 SIGNIN_JS = Path(__file__).parent / "web" / "signin.js"
 
@@ -31,9 +31,15 @@ class Readiness(BaseModel):
 
 
 def service_app(
-    runtime: ServiceRuntime, *, title: str, description: str, body_limits: Mapping[str, int] | None = None
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    body_limits: Mapping[str, int] | None = None,
+    pages: Iterable[Path] = (),
 ) -> FastAPI:
-    """`body_limits`: path -> the most bytes its request body may have (else 1 MiB)."""
+    """`body_limits`: path -> the most bytes its request body may have (else 1 MiB);
+    `pages`: the HTML the service serves, whose inline scripts the CSP allows by hash."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -43,11 +49,16 @@ def service_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # No /docs or /redoc: those pages load scripts from a CDN on the origin that holds the
+    # token. The documents themselves are /openapi.json and /asyncapi.json.
+    app = FastAPI(
+        title=title, description=description, version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.runtime = runtime
     auth.install(app, runtime.settings.auth(), runtime.settings.read_tokens())
     http_errors.install(app)
     app.add_middleware(BodyLimit, service=runtime.name, limits=body_limits or {})
+    app.add_middleware(SecurityHeaders, script_hashes=inline_script_hashes(pages))
     app.state.openapi_components = {}  # extra component schemas a service documents (e.g. intake events)
     app.state.sign_in_optional = frozenset[str]()  # paths open without a token by configuration
 
@@ -90,9 +101,5 @@ def service_app(
     @app.get("/asyncapi.json", tags=["ops"], response_model=dict[str, Any])
     async def asyncapi_json() -> JSONResponse:
         return JSONResponse(spec.to_specification().to_jsonable())
-
-    @app.get("/asyncapi", tags=["ops"], response_class=HTMLResponse)
-    async def asyncapi_page() -> str:
-        return get_asyncapi_html(spec.to_specification())
 
     return app

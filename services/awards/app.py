@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.awards.adapters.policy_versions import AdoptedCache
 from services.awards.entrypoints import disbursement_api, export_api, http_api, policy_api, what_if_api
 from services.awards.entrypoints.consumer import make_handler
-from services.awards.entrypoints.pages import pages
+from services.awards.entrypoints.pages import PAGE_PATHS, pages
 from services.awards.entrypoints.schedule import count_exceptions, redecide_after_adoption
 from services.awards.service_layer import confirmations
 from services.awards.settings import AwardsSettings
@@ -45,6 +45,7 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
         title="awards",
         description="Policy award rules -> payouts, never twice, explained, reversible (SPEC §2.1, §3.4, §4).",
         body_limits={"/v1/confirmations": confirmations.MAX_BYTES},  # the bank's file; everything else JSON
+        pages=PAGE_PATHS,
     )
     # Payment data, records, exports and what-ifs: the role `reader` (or approver, treasurer).
     for r in (http_api.router, export_api.router, what_if_api.router):

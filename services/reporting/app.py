@@ -34,6 +34,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         runtime,
         title="reporting",
         description="Running counters against the plan's targets, as of any date, per prefecture (SPEC §2.2, §4).",
+        pages=[http_api.DASHBOARD_FILE],
     )
     # Each route names who may read it: progress (public only with PUBLIC_PROGRESS), money (readers).
     app.include_router(http_api.router)

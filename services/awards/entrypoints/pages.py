@@ -22,6 +22,7 @@ PAGE_FILES = {
     "/policy": "policy.html",
     "/sign-in": "sign_in.html",
 }
+PAGE_PATHS = [HERE / name for name in PAGE_FILES.values()]
 PAGE_HTML = {path: (HERE / name).read_text(encoding="utf-8") for path, name in PAGE_FILES.items()}
 LABELS = {
     "prefecture": {**PREFECTURES, **REGION_CITIES},

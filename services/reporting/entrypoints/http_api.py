@@ -19,7 +19,8 @@ from shared.http_errors import responses
 from shared.http_params import Division, Year, pool_of
 
 router = APIRouter(tags=["reporting"])
-DASHBOARD = (Path(__file__).parent / "dashboard.html").read_text(encoding="utf-8")
+DASHBOARD_FILE = Path(__file__).parent / "dashboard.html"
+DASHBOARD = DASHBOARD_FILE.read_text(encoding="utf-8")
 # Apache ECharts from web/ (npm ci by `make setup`, a build stage in the Dockerfile): the
 # dashboard works on an intranet with no internet, so nothing comes from a CDN.
 ECHARTS = Path(__file__).parents[3] / "web" / "node_modules" / "echarts" / "dist" / "echarts.min.js"
