@@ -3,7 +3,6 @@ fact at a time through decide + reconcile, nets the same payouts as the whole se
 
 import uuid
 from collections import Counter
-from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import given, settings
@@ -14,6 +13,7 @@ from services.awards.domain.facts import Admission, Certification, EnterpriseFac
 from services.awards.domain.policy import THE_2015_PLAN
 from services.awards.domain.reconcile import LedgerPayout, reconcile
 from shared.enums import Board
+from tests.support.ledger_model import applied
 
 ENT = "91650100MA77000029"
 OPERATORS = {"INC-A": "91650100MA7700010X", "INC-B": "91650100MA77000118"}
@@ -60,22 +60,7 @@ def replay(stream: list[object]) -> Counter[tuple[str, str, str]]:
         changes = reconcile(
             enterprise_uscc=ENT, decision=decide(as_facts(seen), THE_2015_PLAN), ledger=ledger, declined=declined
         )  # type: ignore[arg-type]
-        reversed_ids = {r.payout.payout_id for r in changes.reverse}
-        ledger = [replace(p, issued=False) if p.payout_id in reversed_ids else p for p in ledger]
-        ledger += [
-            LedgerPayout(
-                i.payout_id,
-                i.owed.rule,
-                i.owed.recipient_role,
-                i.owed.recipient_uscc,
-                i.owed.incubator_id,
-                i.owed.amount_cny,
-                i.owed.basis_event_id,
-                i.owed.basis_date,
-                True,
-            )
-            for i in changes.issue
-        ]
+        ledger = applied(changes, ledger)
         assert len({p.payout_id for p in ledger}) == len(ledger), "payout ids never repeat"
         active = [(p.rule, p.recipient_role) for p in ledger if p.issued]
         assert len(active) == len(set(active)), "at most one active payout per rule and role"

@@ -15,6 +15,7 @@ from services.awards.domain.award_rules import could_be_paid, decide
 from services.awards.domain.policy import PLAN_2015, REGION, PolicyVersion, Versions, each_role
 from services.awards.domain.reconcile import LedgerPayout, reconcile
 from shared.enums import RecipientRole, Rule
+from tests.support.ledger_model import applied
 from tests.unit.test_award_order_independence import ENT, as_facts, fact_sets
 
 starts = st.integers(min_value=1, max_value=4 * 365).map(lambda n: PLAN_2015.effective_from + timedelta(days=n))
@@ -49,24 +50,7 @@ def apply(ledger: list[LedgerPayout], facts: list[object], versions: Versions, p
         declined={},
         money_left={},  # nothing is paid in this model: a decrease reissues
     )
-    gone = {r.payout.payout_id for r in changes.reverse}
-    out = [replace(p, issued=False) if p.payout_id in gone else p for p in ledger]
-    out += [
-        LedgerPayout(
-            i.payout_id,
-            i.owed.rule,
-            i.owed.recipient_role,
-            i.owed.recipient_uscc,
-            i.owed.incubator_id,
-            i.owed.amount_cny,
-            i.owed.basis_event_id,
-            i.owed.basis_date,
-            True,
-            i.owed.funding,
-            i.top_up_of is not None,
-        )
-        for i in changes.issue
-    ]
+    out = applied(changes, ledger)
     assert len({p.payout_id for p in out}) == len(out), "payout ids never repeat"
     awards = [(p.rule, p.recipient_role, p.funding) for p in out if p.issued and not p.top_up]
     assert len(awards) == len(set(awards)), "one live award per rule, role and funding"

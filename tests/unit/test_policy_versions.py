@@ -22,6 +22,7 @@ from services.awards.domain.policy import (
 from services.awards.domain.policy_drafts import affected_by, check_draft, summarize
 from services.awards.domain.reconcile import Changes, LedgerPayout, reconcile
 from shared.enums import Board, DeclineReason, RecipientRole, Rule
+from tests.support.ledger_model import applied
 
 ENT = "91650100MA77000029"
 OP = "91650100MA7700010X"
@@ -195,27 +196,8 @@ def test_good_drafts_pass() -> None:
     assert check_draft(urumqi_plan(), THE_2015_PLAN) == []
 
 
-def ledger_of(changes: Changes, before: list[LedgerPayout] = ()) -> list[LedgerPayout]:  # type: ignore[assignment]
-    """The ledger after `changes`, as the adapter writes it."""
-    gone = {r.payout.payout_id for r in changes.reverse}
-    out = [replace(p, issued=False) if p.payout_id in gone else p for p in before]
-    out += [
-        LedgerPayout(
-            i.payout_id,
-            i.owed.rule,
-            i.owed.recipient_role,
-            i.owed.recipient_uscc,
-            i.owed.incubator_id,
-            i.owed.amount_cny,
-            i.owed.basis_event_id,
-            i.owed.basis_date,
-            True,
-            i.owed.funding,
-            i.top_up_of is not None,
-        )
-        for i in changes.issue
-    ]
-    return out
+def ledger_of(changes: Changes, before: list[LedgerPayout] | None = None) -> list[LedgerPayout]:
+    return applied(changes, before or [])
 
 
 CERTIFIED_2016 = Certification(_id(2), date(2016, 3, 1))
