@@ -28,7 +28,6 @@ from stack.postgres import (
     WAL_ARCHIVE,
     as_postgres,
     node_running,
-    nodes,
     primary,
     role_password,
     sql,
@@ -107,7 +106,7 @@ def restore(at: datetime | None) -> None:
     """PostgreSQL stopped; each node's data is set aside (PG_DIR/<node>.replaced-<time>),
     the chosen backup unpacked into the first node, the archive replayed to `at` (or to its
     end) and the server promoted. The standby, if any, is cloned again by the next start."""
-    if any(node_running(n) for n in nodes()):
+    if any(node_running(n) for n in NODES):
         raise SystemExit("stop PostgreSQL first (the restore command does)")
     source = chosen(at)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

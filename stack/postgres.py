@@ -74,7 +74,9 @@ REPLICATOR = "xj_replicator"
 
 
 def nodes() -> tuple[PgNode, ...]:
-    return NODES if STANDBY else NODES[:1]
+    """The servers this stack runs: both with a standby, else the current primary alone
+    (after a failover that is pg-b, so a plain `make up` comes up where the data is)."""
+    return NODES if STANDBY else (primary(),)
 
 
 def primary() -> PgNode:
@@ -346,7 +348,8 @@ def role_dsn(role: str, database: str = "xj", *, host: str | None = None) -> str
 
 
 def stop_postgres() -> None:
-    for node in nodes():
+    # Every server of the stack, whatever it was started with (a promoted standby too).
+    for node in NODES:
         if node_running(node):
             subprocess.run(
                 as_postgres([str(PG_BIN / "pg_ctl"), "stop", "-m", "fast", "-D", str(node.data)]),
