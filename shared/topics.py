@@ -52,6 +52,27 @@ SENDER_INTAKE_PATTERN: Final = rf"^registration\.from\.({SENDER_NAME})\.v1$"
 # Registration reads the development intake topic and every sender's, by one pattern.
 # (No braces in it: FastStream reads `{name}` in a pattern as a path parameter.)
 REGISTRATION_INPUT_PATTERN: Final = r"^(registration\.intake\.v1|registration\.from\.[a-z0-9][a-z0-9-]*\.v1)$"
+# On a secured cluster the development intake topic is not read at all: senders only.
+SENDER_TOPICS_PATTERN: Final = r"^registration\.from\.[a-z0-9][a-z0-9-]*\.v1$"
+
+
+def registration_input_pattern(*, development_intake: bool) -> str:
+    return REGISTRATION_INPUT_PATTERN if development_intake else SENDER_TOPICS_PATTERN
+
+
+def intake_origin(topic: str, *, development_intake: bool) -> tuple[str | None, str | None]:
+    """(the sender whose own topic it is, or None; why a record there is refused, or None).
+    The subscription pattern is wider than a sender's name may be (it cannot say {0,47}),
+    so a topic that is no sender's and not the open development topic is refused here:
+    its records never pass as the development intake's."""
+    sender = sender_of(topic)
+    if sender is not None:
+        return sender, None
+    if topic == INTAKE and development_intake:
+        return None, None
+    if topic == INTAKE:
+        return None, f"{INTAKE} is closed on a secured cluster: send on your own topic"
+    return None, f"{topic} is not a sender's own topic"
 
 
 def sender_of(topic: str) -> str | None:

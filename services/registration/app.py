@@ -24,12 +24,14 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     divisions.preload()
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations")
     registry = sender_registry.RegistryFile(settings.sender_authority_file) if settings.sender_authority_file else None
+    # The development intake topic is for a PLAINTEXT local stack only; senders have their own.
+    development_intake = settings.kafka_security_protocol == "PLAINTEXT"
     subscribe_batches(
         runtime,
-        topics=list(topics.REGISTRATION_INPUTS),
-        pattern=topics.REGISTRATION_INPUT_PATTERN,  # and every sender's own topic
+        topics=list(topics.REGISTRATION_INPUTS) if development_intake else [],
+        pattern=topics.registration_input_pattern(development_intake=development_intake),  # every sender's topic
         dlq_topic=topics.INTAKE_DLQ,
-        handle=make_handler(settings.max_event_bytes, registry),
+        handle=make_handler(settings.max_event_bytes, registry, development_intake=development_intake),
     )
 
     runtime.background.append(sweep_parked(runtime, settings))

@@ -24,6 +24,7 @@ class Incoming:
     partition: int = -1
     offset: int = -1
     sender: str | None = None  # the authenticated sender (HTTP sign-in); None: the development intake topic
+    untrusted: str | None = None  # why the topic it came on is trusted by no one (it is refused)
 
     @property
     def via_http(self) -> bool:

@@ -14,20 +14,25 @@ from shared import topics
 from shared.consumer import BatchHandler, Record, record_headers
 
 
-def make_handler(max_bytes: int, registry: RegistryFile | None) -> BatchHandler:
+def make_handler(max_bytes: int, registry: RegistryFile | None, *, development_intake: bool = True) -> BatchHandler:
+    """`development_intake`: whether the development intake topic is open (never on a
+    secured cluster)."""
+
+    def incoming(r: Record) -> Incoming:
+        sender, untrusted = topics.intake_origin(r.topic, development_intake=development_intake)
+        return Incoming(
+            raw=r.value or b"",
+            key=r.key,
+            headers=record_headers(r),
+            topic=r.topic,
+            partition=r.partition,
+            offset=r.offset,
+            sender=sender,
+            untrusted=untrusted,
+        )
+
     async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
-        messages = [
-            Incoming(
-                raw=r.value or b"",
-                key=r.key,
-                headers=record_headers(r),
-                topic=r.topic,
-                partition=r.partition,
-                offset=r.offset,
-                sender=topics.sender_of(r.topic),
-            )
-            for r in records
-        ]
+        messages = [incoming(r) for r in records]
         authority = registry.current() if registry is not None else {}  # no registry: no sender is known
         await IntakeBatch(conn, max_bytes=max_bytes, dead_letter=True, registry=authority).run(messages)
 

@@ -83,6 +83,9 @@ class IntakeBatch:
         return outcomes
 
     def _first_sight(self, message: Incoming, checked: ValidFact | Rejection) -> Outcome:
+        if message.untrusted is not None:
+            event_id = checked.envelope.event_id if isinstance(checked, ValidFact) else None
+            return self._reject(message, Rejection(IntakeError.NOT_AUTHORIZED, message.untrusted), event_id)
         if isinstance(checked, Rejection):
             return self._reject(message, checked, None)
         event_id = checked.envelope.event_id
