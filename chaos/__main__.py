@@ -279,7 +279,8 @@ def fresh(stack: StackHandle) -> None:
 def main() -> None:
     # The harness's own producer retries through every fault; its reconnect errors are noise.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    shape = {"KAFKA_SECURITY": SECURITY}
+    # The harness feeds facts through the development intake topic, opened explicitly on SASL.
+    shape = {"KAFKA_SECURITY": SECURITY, "DEVELOPMENT_INTAKE": "true"}
     single = StackHandle(ROOT / ".local" / "chaos", kafka_port=22092, service_port=22800, env=shape, pg_port=22432)
     cluster = StackHandle(
         ROOT / ".local" / "chaos-cluster",

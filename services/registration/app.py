@@ -25,7 +25,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations")
     registry = sender_registry.RegistryFile(settings.sender_authority_file) if settings.sender_authority_file else None
     # The development intake topic is for a PLAINTEXT local stack only; senders have their own.
-    development_intake = settings.kafka_security_protocol == "PLAINTEXT"
+    development_intake = settings.development_intake_open
     subscribe_batches(
         runtime,
         topics=list(topics.REGISTRATION_INPUTS) if development_intake else [],

@@ -15,3 +15,12 @@ class RegistrationSettings(ServiceSettings):
     max_event_bytes: int = Field(default=1 << 20, ge=1024, le=8 << 20)
     park_ttl_seconds: float = Field(default=7 * 24 * 3600, gt=0)
     park_sweep_interval_seconds: float = Field(default=30, gt=0)
+    # The development intake topic (no sender): open on a PLAINTEXT stack, closed on a
+    # secured one unless a test or a drill opens it explicitly (DEVELOPMENT_INTAKE=true).
+    development_intake: bool | None = None
+
+    @property
+    def development_intake_open(self) -> bool:
+        if self.development_intake is not None:
+            return self.development_intake
+        return self.kafka_security_protocol == "PLAINTEXT"

@@ -59,6 +59,7 @@ def cluster(infra: Infra) -> Iterator[StackHandle]:
         env={
             "KAFKA_NODES": "3",
             "KAFKA_SECURITY": "sasl_ssl",
+            "DEVELOPMENT_INTAKE": "true",  # the history is fed through the development topic as ops
             "SERVICE_REPLICAS": "2",
             "KAFKA_NETNS": "1",
             **SIGN_IN_ENV,

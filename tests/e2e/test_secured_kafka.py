@@ -62,6 +62,7 @@ def secure(infra: Infra) -> Iterator[StackHandle]:
         # Every credential the platform takes is configured here, so the logs can be checked.
         env={
             "KAFKA_SECURITY": "sasl_ssl",
+            "DEVELOPMENT_INTAKE": "true",  # the walking skeleton feeds the development topic as ops
             "API_READ_TOKENS": ",".join(READ_TOKENS),
             "PUBLIC_PROGRESS": "false",  # closed, as it is by default (the local stack opens it)
             "KAFKA_METADATA_MAX_AGE_MS": "2000",  # registration sees a new sender's topic soon
