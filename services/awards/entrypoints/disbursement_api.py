@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.awards.adapters import access_log
 from services.awards.domain.audit import AuditFilter
 from services.awards.domain.confirmations import CONFIRMATION_HEADER
 from services.awards.domain.disbursement import Stage
@@ -146,12 +147,15 @@ async def batch(request: Request, batch_id: BatchId, _: Reader) -> dict[str, Any
     responses={**responses(401, 403, 404, 409, 422, 503), 200: {"content": {"text/csv": {}, XLSX: {}}}},
 )
 async def batch_file(
-    request: Request, batch_id: BatchId, _: Treasurer, kind: str = Path(pattern="^(csv|xlsx)$")
+    request: Request, response: Response, batch_id: BatchId, who: Treasurer, kind: str = Path(pattern="^(csv|xlsx)$")
 ) -> Response:
     """The file exactly as prepared; `X-Content-SHA256` is its SHA-256, as recorded in the
     batch. 409 until another approver has released the batch, and for a voided one. Only a
-    treasurer takes a payment instruction to the bank; readers see the batch's lines."""
+    treasurer takes a payment instruction to the bank; readers see the batch's lines. Each
+    download is in the access log."""
     content, digest = await disbursement.batch_file(pool_of(request), batch_id, kind)
+    actor = actor_of(request, response, who)
+    await access_log.record(pool_of(request), actor, "payment-file", f"{batch_id}.{kind} sha256 {digest}")
     return Response(
         content,
         media_type=CSV if kind == "csv" else XLSX,
@@ -194,9 +198,10 @@ Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="SHA-256 of t
     "/confirmations/{sha256}",
     responses={**responses(401, 403, 404, 422, 503), 200: {"content": {"text/csv": {}}}},
 )
-async def confirmation_file(request: Request, sha256: Sha256, _: Reader) -> Response:
-    """A confirmation file exactly as it was received (a BOM included)."""
+async def confirmation_file(request: Request, response: Response, sha256: Sha256, who: Reader) -> Response:
+    """A confirmation file exactly as it was received (a BOM included); in the access log."""
     content = await confirmations.confirmation_file(pool_of(request), sha256)
+    await access_log.record(pool_of(request), actor_of(request, response, who), "confirmation-file", sha256)
     return Response(
         content,
         media_type=CSV,
@@ -306,14 +311,31 @@ async def audit_trail(
     return await disbursement_queries.audit_trail(pool_of(request), query.audit_filter(), after=after, limit=limit)
 
 
+@router.get("/access-log", responses=responses(401, 403, 422, 503))
+async def access_log_entries(
+    request: Request,
+    _: Reader,
+    after: int = Query(default=0, ge=0, le=2**62),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> dict[str, Any]:
+    """Who read payment data (payment files, payout exports, the audit export, confirmation
+    files as received), oldest first; `after` = the last `seq` seen."""
+    rows = await access_log.entries(pool_of(request), after=after, limit=limit)
+    return {"entries": rows, "next_after": rows[-1]["seq"] if rows else after}
+
+
 @router.get(
     "/audit.csv",
     response_class=StreamingResponse,
     responses={**responses(401, 403, 422, 503), 200: {"content": {"text/csv": {}}}},
 )
-async def audit_csv(request: Request, _: Reader, query: Annotated[AuditQuery, Query()]) -> StreamingResponse:
+async def audit_csv(
+    request: Request, response: Response, who: Reader, query: Annotated[AuditQuery, Query()]
+) -> StreamingResponse:
     """The same rows as CSV for an auditor's spreadsheet (cells that look like formulas are
-    prefixed with an apostrophe)."""
+    prefixed with an apostrophe); in the access log."""
+    filters = query.model_dump(by_alias=True, exclude_none=True, mode="json")
+    await access_log.record(pool_of(request), actor_of(request, response, who), "audit-export", str(filters))
     return StreamingResponse(
         await disbursement_queries.audit_csv(pool_of(request), query.audit_filter()),
         media_type=CSV,

@@ -6,11 +6,14 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
+from services.awards.adapters import access_log
 from services.awards.adapters.payout_export import csv_chunks, write_workbook
+from services.awards.entrypoints.actors import actor_of
+from shared.auth import Reader
 from shared.enums import Rule
 from shared.events import IsoDate
 from shared.http_errors import responses
@@ -36,12 +39,16 @@ def _name(args: tuple[Any, ...], ext: str) -> str:
 @router.get("/payouts.csv", response_class=StreamingResponse, responses=responses(401, 403, 422, 503))
 async def payouts_csv(
     request: Request,
+    response: Response,
+    who: Reader,
+    *,
     from_: From = None,
     to: To = None,
     rule: Rule | None = None,
     status: Status | None = None,
 ) -> StreamingResponse:
     args = _filters(from_, to, rule, status)
+    await access_log.record(pool_of(request), actor_of(request, response, who), "payout-export", _name(args, "csv"))
     return StreamingResponse(
         csv_chunks(pool_of(request), args),
         media_type=CSV,
@@ -56,12 +63,16 @@ async def payouts_csv(
 )
 async def payouts_xlsx(
     request: Request,
+    response: Response,
+    who: Reader,
+    *,
     from_: From = None,
     to: To = None,
     rule: Rule | None = None,
     status: Status | None = None,
 ) -> FileResponse:
     args = _filters(from_, to, rule, status)
+    await access_log.record(pool_of(request), actor_of(request, response, who), "payout-export", _name(args, "xlsx"))
     tmp = Path(tempfile.mkdtemp(prefix="payouts-"))
     path = tmp / "payouts.xlsx"
     await write_workbook(pool_of(request), args, path)
