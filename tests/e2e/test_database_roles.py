@@ -44,6 +44,9 @@ async def test_awards_may_append_to_the_audit_log_and_nothing_more(stack: Stack)
             "CREATE TABLE awards.mine (a int)",  # no DDL in its own schema either
             "DROP TABLE awards.payouts",
             "DELETE FROM awards._yoyo_migration",  # nor rewriting which migrations ran
+            "UPDATE awards.access_log SET actor = 'nobody'",  # who read payment data stays written
+            "DELETE FROM awards.access_log",
+            "ALTER TABLE awards.policy_versions DISABLE TRIGGER policy_versions_immutable",  # adopted stays adopted
         ):
             assert await refused(conn, sql) == "InsufficientPrivilegeError", sql
         # It may change its own rows (rolled back here).
