@@ -71,13 +71,15 @@ def connection_lost(exc: BaseException | None) -> bool:
     return False
 
 
-async def create_pool(dsn: str, *, schema: str, min_size: int = 2, max_size: int = 8) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, *, schema: str, min_size: int = 2, max_size: int = 8, settings: dict[str, str] | None = None
+) -> asyncpg.Pool:
     # A startup parameter, not a SET: the pool's RESET ALL on release would undo a SET.
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": f"{schema},public"},
+        server_settings={"search_path": f"{schema},public", **(settings or {})},
         timeout=CONNECT_TIMEOUT_S,
         init=detect_dead_links,
     )

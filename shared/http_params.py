@@ -38,6 +38,12 @@ def pool_of(request: Request) -> asyncpg.Pool:
     return pool
 
 
+def export_pool_of(request: Request) -> asyncpg.Pool:
+    """The pool for reads streamed to a client (exports), apart from the service's work."""
+    pool: asyncpg.Pool = request.app.state.runtime.export_pool
+    return pool
+
+
 def seq_after(cursor: str | None) -> int:
     """The ledger position a `next_cursor` stands for (0: from the start)."""
     if not cursor:

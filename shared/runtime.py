@@ -22,6 +22,11 @@ from shared.ops_metrics import READY, LagExporter, refresh_outbox
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 
+# Exports stream from a snapshot as fast as the client reads: at most this many at once,
+# and one whose client stops reading gives its connection back after this long.
+EXPORT_CONNECTIONS = 2
+EXPORT_STALL_S = 300
+
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +37,7 @@ class ServiceRuntime:
     migrations: Path
     broker: KafkaBroker = field(init=False)
     _pool: asyncpg.Pool | None = field(default=None, init=False)
+    _export_pool: asyncpg.Pool | None = field(default=None, init=False)
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _relay: OutboxRelay | None = field(default=None, init=False)
     _relay_task: asyncio.Task[None] | None = field(default=None, init=False)
@@ -68,6 +74,14 @@ class ServiceRuntime:
         return self._pool
 
     @property
+    def export_pool(self) -> asyncpg.Pool:
+        """Long reads streamed to a client (exports): two connections of their own, so a
+        slow or stalled reader never takes one the consumer, the relay or an approval needs.
+        PostgreSQL ends a download stalled inside its snapshot for EXPORT_STALL_S."""
+        assert self._export_pool is not None, "service not started"
+        return self._export_pool
+
+    @property
     def producer(self) -> AIOKafkaProducer:
         assert self._producer is not None, "service not started"
         return self._producer
@@ -78,6 +92,13 @@ class ServiceRuntime:
         s = self.settings
         await db.require_migrated(s.dsn, schema=self.schema, directory=self.migrations)
         self._pool = await db.create_pool(s.dsn, schema=self.schema, max_size=pool_size)
+        self._export_pool = await db.create_pool(
+            s.dsn,
+            schema=self.schema,
+            min_size=0,
+            max_size=EXPORT_CONNECTIONS,
+            settings={"idle_in_transaction_session_timeout": f"{EXPORT_STALL_S}s"},
+        )
         gc_pauses.watch()
         gc_pauses.freeze_startup_heap()
         jobs = [*self.background, self._ops_metrics]
@@ -144,6 +165,8 @@ class ServiceRuntime:
             await self._producer.stop()
         if self._pool is not None:
             await self._pool.close()
+        if self._export_pool is not None:
+            await self._export_pool.close()
         log.info("%s stopped", self.name)
 
     async def readiness(self) -> dict[str, bool]:

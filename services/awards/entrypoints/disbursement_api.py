@@ -27,6 +27,7 @@ from shared.http_params import (
     PageCursor,
     PageLimit,
     Uscc,
+    export_pool_of,
     next_cursor,
     pool_of,
     seq_after,
@@ -337,7 +338,7 @@ async def audit_csv(
     filters = query.model_dump(by_alias=True, exclude_none=True, mode="json")
     await access_log.record(pool_of(request), actor_of(request, response, who), "audit-export", str(filters))
     return StreamingResponse(
-        await disbursement_queries.audit_csv(pool_of(request), query.audit_filter()),
+        await disbursement_queries.audit_csv(export_pool_of(request), query.audit_filter()),
         media_type=CSV,
         headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
     )

@@ -17,7 +17,7 @@ from shared.auth import Reader
 from shared.enums import Rule
 from shared.events import IsoDate
 from shared.http_errors import responses
-from shared.http_params import CSV, XLSX, pool_of
+from shared.http_params import CSV, XLSX, export_pool_of, pool_of
 
 router = APIRouter(prefix="/v1", tags=["awards"])
 Status = Literal["issued", "reversed"]
@@ -50,7 +50,7 @@ async def payouts_csv(
     args = _filters(from_, to, rule, status)
     await access_log.record(pool_of(request), actor_of(request, response, who), "payout-export", _name(args, "csv"))
     return StreamingResponse(
-        csv_chunks(pool_of(request), args),
+        csv_chunks(export_pool_of(request), args),
         media_type=CSV,
         headers={"Content-Disposition": f'attachment; filename="{_name(args, "csv")}"'},
     )
@@ -75,7 +75,7 @@ async def payouts_xlsx(
     await access_log.record(pool_of(request), actor_of(request, response, who), "payout-export", _name(args, "xlsx"))
     tmp = Path(tempfile.mkdtemp(prefix="payouts-"))
     path = tmp / "payouts.xlsx"
-    await write_workbook(pool_of(request), args, path)
+    await write_workbook(export_pool_of(request), args, path)
     return FileResponse(
         path,
         media_type=XLSX,
