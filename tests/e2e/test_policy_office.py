@@ -123,7 +123,7 @@ async def test_the_milestone_workbook_holds_the_apis_numbers(office: Office, cli
         progress = await _get(client, f"{base}/v1/progress?year=2015{query}")
         divisions = await _get(client, f"{base}/v1/progress/divisions?year=2015{query}")
         book = openpyxl.load_workbook(io.BytesIO(r.content))
-        assert book.sheetnames == ["目标完成情况", "各地州市", "奖励发放", "奖励兑付"]
+        assert book.sheetnames == ["目标完成情况", "各地州市", "奖励发放", "奖励兑付", "资金来源"]
 
         targets = book["目标完成情况"]
         assert targets.freeze_panes == "A2"

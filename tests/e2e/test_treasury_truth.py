@@ -386,8 +386,14 @@ async def test_an_owed_payout_of_a_recipient_who_owes_is_flagged(stack: Stack) -
     await publish(stack.bootstrap, canonical_awarded(second, inc, operator, division), topic=topics.ENTERPRISE_EVENTS)
 
     async def owed_to_operator() -> list[dict[str, Any]]:
-        r = await call(stack, "GET", "/v1/disbursement/payouts", READER, params={"stage": "owed", "limit": 1000})
-        return [p for p in r.json()["payouts"] if p["enterprise_uscc"] == second]
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"stage": "owed", "limit": 1000}
+        while True:  # every page: the stack's ledger holds other tests' owed payouts too
+            doc = (await call(stack, "GET", "/v1/disbursement/payouts", READER, params=params)).json()
+            found += [p for p in doc["payouts"] if p["enterprise_uscc"] == second]
+            if not doc["next_cursor"]:
+                return found
+            params["cursor"] = doc["next_cursor"]
 
     owed = sorted(await eventually(owed_to_operator, lambda p: len(p) == 2), key=lambda p: p["recipient_role"])
     assert [(p["recipient_role"], p["recipient_owes_cny"]) for p in owed] == [("enterprise", 0), ("operator", 100_000)]

@@ -7,12 +7,15 @@ from typing import Any
 import xlsxwriter
 
 from services.reporting.adapters.progress_query import DISBURSEMENT_KINDS
+from shared.divisions import name_of
 from shared.labels_zh import ROLE_ZH, RULE_ZH
 
 TARGETS_SHEET = "目标完成情况"
 DIVISIONS_SHEET = "各地州市"
 AWARDS_SHEET = "奖励发放"
 DISBURSEMENT_SHEET = "奖励兑付"
+FUNDING_SHEET = "资金来源"
+FUNDING_HEADER = ("资金来源代码", "资金来源", "发放笔数", "净发放金额(元)")
 DISBURSEMENT_HEADER = (
     "月份",
     "地州市代码",
@@ -122,16 +125,6 @@ def build(
     sheet.set_column(4, 8, 15)
     sheet.freeze_panes(1, 0)
 
-    # Net CNY by whose budget pays, beside the rule columns (one line per funding).
-    funded = sorted(((progress.get("awards") or {}).get("by_funding") or {}).items())
-    base = len(award_rows) + 2
-    if funded:
-        sheet.write_row(base, 0, ("资金来源 Funding", "", "", "", "笔数", "净发放(元)"), head)
-        for r, (funding, v) in enumerate(funded, start=base + 1):
-            sheet.write_string(r, 0, "自治区 650000" if funding == "650000" else funding)
-            sheet.write_number(r, 4, v["payouts"], count)
-            sheet.write_number(r, 5, v["net_amount_cny"], count)
-
     sheet = book.add_worksheet(DISBURSEMENT_SHEET)
     sheet.write_row(0, 0, DISBURSEMENT_HEADER, head)
     for r, d in enumerate(disbursement_rows, start=1):
@@ -144,5 +137,17 @@ def build(
     sheet.set_column(2, 2, 22)
     sheet.set_column(3, 3 + len(DISBURSEMENT_KINDS), 15)
     sheet.freeze_panes(1, 0)
+
+    # Net awards by whose budget pays: the region's (650000) or a prefecture's plan.
+    sheet = book.add_worksheet(FUNDING_SHEET)
+    sheet.write_row(0, 0, FUNDING_HEADER, head)
+    funded = sorted(((progress.get("awards") or {}).get("by_funding") or {}).items())
+    for r, (funding, v) in enumerate(funded, start=1):
+        sheet.write_string(r, 0, funding)
+        sheet.write_string(r, 1, "自治区" if funding == "650000" else name_of(funding))
+        sheet.write_number(r, 2, v["payouts"], count)
+        sheet.write_number(r, 3, v["net_amount_cny"], count)
+    sheet.set_column(0, 1, 14)
+    sheet.set_column(2, 3, 15)
     book.close()
     return out.getvalue()
