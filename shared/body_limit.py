@@ -29,7 +29,7 @@ class BodyTooLarge(HTTPException):
     and the error handlers answer it with the usual body."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body exceeds {limit} bytes")
+        super().__init__(413, f"body exceeds {limit} bytes")
 
 
 class BodyLimit:
@@ -50,7 +50,7 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             BODIES_REFUSED.labels(self.service).inc()
-            await error_response(413, f"the request body exceeds {limit} bytes")(scope, receive, send)
+            await error_response(413, f"body exceeds {limit} bytes")(scope, receive, send)
             return
         read = 0
 

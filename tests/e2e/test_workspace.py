@@ -339,7 +339,7 @@ async def test_a_link_with_another_persons_token_asks_before_switching(stack: St
             await dialog.dismiss()
 
         page.on("dialog", refuse)
-        await page.goto(signed_in_as(f"{stack.url('awards')}/lookup", CAROL))
+        await page.goto(signed_in_as(f"{stack.url('awards')}/approvals", CAROL))
         await page.wait_for_selector("body[data-ready=true]", timeout=15_000)
         still = await page.inner_text("[data-who]")
         assert "#token=" not in page.url  # the token leaves the address bar either way

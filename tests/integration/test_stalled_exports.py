@@ -59,5 +59,6 @@ async def test_ten_stalled_downloads_leave_the_services_pool_free(pools: tuple[a
         assert await conn.fetchval("SELECT count(*) FROM payouts WHERE enterprise_uscc = $1", uscc(9)) == 2
     for f in first:
         f.cancel()
+    await asyncio.gather(*first, return_exceptions=True)  # the waiting ones give up their turn
     for d in downloads:
         await d.aclose()

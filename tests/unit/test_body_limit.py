@@ -54,7 +54,7 @@ async def test_a_declared_length_over_the_limit_is_refused_without_reading_a_byt
     r = await post("/json", b"{" * (2 * CHUNK + 1), {"content-type": "application/json"})
     assert (r.status_code, r.json()) == (
         413,
-        {"error_code": "TOO_LARGE", "message": f"the request body exceeds {2 * CHUNK} bytes", "errors": []},
+        {"error_code": "TOO_LARGE", "message": f"body exceeds {2 * CHUNK} bytes", "errors": []},
     )
     assert read_so_far() - before == 0
 
