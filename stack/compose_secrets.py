@@ -1,6 +1,8 @@
 """Secrets for `docker compose` (the ops path): the brokers' TLS material in ./secrets/kafka/
-and a password for every Kafka principal and database role in .env, made once (existing
-ones are kept).
+and a password for every Kafka principal and database role, the administrator's included,
+in .env — made once: real ones are kept, missing, empty or placeholder ones (.env.example's
+`change-me…`) are made. Compose's `secrets-check` step refuses to start the stack while any
+is missing or a placeholder.
 
     python -m stack.compose_secrets
 
@@ -22,6 +24,16 @@ KAFKA_UID = 1000  # apache/kafka's appuser
 PASSWORDS = [f"KAFKA_{who}_PASSWORD" for who in ("CONTROLLER", "BROKER", "OPS", "REGISTRATION", "AWARDS", "REPORTING")]
 # PostgreSQL's roles (ops/postgres/roles.sh): the migration role and one per service.
 PASSWORDS += [f"POSTGRES_{who}_PASSWORD" for who in ("MIGRATOR", "REGISTRATION", "AWARDS", "REPORTING", "REPLICATOR")]
+PASSWORDS += ["POSTGRES_PASSWORD"]  # the administrator's: no service uses it, and no placeholder either
+
+
+def is_placeholder(value: str) -> bool:
+    return value.strip() == "" or value.strip().lower().startswith("change-me")
+
+
+def unusable(env: dict[str, str]) -> list[str]:
+    """The secrets missing from `env` or still a placeholder."""
+    return [name for name in PASSWORDS if is_placeholder(env.get(name, ""))]
 
 
 def main(env_file: Path = ROOT / ".env") -> None:
@@ -33,14 +45,21 @@ def main(env_file: Path = ROOT / ".env") -> None:
             for name in ("broker.p12", "keystore-password"):
                 os.chown(DIRECTORY / name, KAFKA_UID, KAFKA_UID)
         print(f"wrote {DIRECTORY}/ca.pem, broker.p12, keystore-password for {', '.join(HOSTS)}")
+    fill_env(env_file)
+
+
+def fill_env(env_file: Path) -> None:
+    """Every secret in .env: real ones kept, missing, empty or placeholder ones made."""
     text = env_file.read_text() if env_file.exists() else ""
-    present = {line.split("=", 1)[0] for line in text.splitlines() if "=" in line and not line.startswith("#")}
-    missing = [name for name in PASSWORDS if name not in present]
-    if missing:
-        lines = "".join(f"{name}={secrets.token_urlsafe(32)}\n" for name in missing)
-        env_file.write_text(text + ("" if text.endswith("\n") or not text else "\n") + lines)
+    lines = text.splitlines()
+    values = {ln.split("=", 1)[0]: ln.split("=", 1)[1] for ln in lines if "=" in ln and not ln.startswith("#")}
+    made = unusable(values)
+    if made:
+        kept = [ln for ln in lines if not ("=" in ln and not ln.startswith("#") and ln.split("=", 1)[0] in made)]
+        kept += [f"{name}={secrets.token_urlsafe(32)}" for name in made]
+        env_file.write_text("\n".join(kept) + "\n")
         os.chmod(env_file, 0o600)
-        print(f"added {', '.join(missing)} to {env_file}")
+        print(f"made {', '.join(made)} in {env_file}")
 
 
 if __name__ == "__main__":

@@ -89,7 +89,8 @@ def test_each_service_gets_every_setting_it_needs_and_only_known_ones(name: str,
     settings = settings_cls.model_validate({k.lower(): v for k, v in env.items() if v != ""})
     port = getattr(settings, f"{name}_port")
     assert port == spec_port == settings_cls.model_fields[f"{name}_port"].default  # SPEC §4 default ports
-    assert svc["ports"] == [f"{port}:{port}"]
+    # Published on loopback unless the site says otherwise (with TLS): tokens never in clear.
+    assert [interpolate(p, env) for p in svc["ports"]] == [f"127.0.0.1:{port}:{port}"]
     assert f"http://127.0.0.1:{port}/readyz" in " ".join(svc["healthcheck"]["test"])
     brokers = CLUSTER if mode == "cluster" else {n: b for n, b in BROKERS.items() if n not in CLUSTER}
     assert settings.bootstrap_list == [f"{b}:9092" for b in sorted(brokers)]
@@ -318,3 +319,52 @@ def test_no_service_is_given_a_policy_number() -> None:
     every_name = {k for s in COMPOSE["services"].values() for k in (s.get("environment") or {})}
     assert every_name & set(LEGACY_POLICY_VARIABLES) == set()
     assert [name for name in LEGACY_POLICY_VARIABLES if name in every_value] == []
+
+
+def test_prometheus_is_not_published() -> None:
+    assert "ports" not in COMPOSE["services"]["prometheus"]
+
+
+def secrets_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    check = COMPOSE["services"]["secrets-check"]
+    script = check["command"][0].replace("$$", "$")  # compose's escaping
+    names = list(check["environment"])
+    return subprocess.run(
+        ["sh", "-c", script],
+        env={"PATH": "/usr/bin:/bin", **{n: env.get(n, "") for n in names}},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_stack_refuses_to_start_with_a_placeholder_or_a_missing_secret() -> None:
+    check = COMPOSE["services"]["secrets-check"]
+    assert set(check["environment"]) == set(compose_secrets.PASSWORDS)
+    assert (
+        COMPOSE["services"]["db-migrate"]["depends_on"]["secrets-check"]["condition"]
+        == "service_completed_successfully"
+    )
+    good = {n: f"s3cret-{i}" for i, n in enumerate(compose_secrets.PASSWORDS)}
+    assert secrets_check(good).returncode == 0
+    placeholder = secrets_check(good | {"POSTGRES_PASSWORD": "change-me-to-a-long-random-string"})
+    assert (placeholder.returncode, placeholder.stdout.strip()) == (
+        1,
+        "refusing to start: POSTGRES_PASSWORD missing or a placeholder; run python -m stack.compose_secrets",
+    )
+    missing = secrets_check({k: v for k, v in good.items() if k != "KAFKA_OPS_PASSWORD"})
+    assert "KAFKA_OPS_PASSWORD missing or a placeholder" in missing.stdout
+
+
+def test_compose_secrets_makes_every_secret_and_replaces_placeholders(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "COMPOSE_PROFILES=single\nPOSTGRES_PASSWORD=change-me-to-a-long-random-string\nKAFKA_OPS_PASSWORD=kept\n"
+    )
+    compose_secrets.fill_env(env_file)
+    values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    assert values["COMPOSE_PROFILES"] == "single" and values["KAFKA_OPS_PASSWORD"] == "kept"
+    assert set(compose_secrets.PASSWORDS) <= values.keys()
+    assert not any(compose_secrets.is_placeholder(values[n]) for n in compose_secrets.PASSWORDS)
+    assert len(values["POSTGRES_PASSWORD"]) >= 40
+    assert env_file.stat().st_mode & 0o077 == 0
