@@ -333,6 +333,13 @@ def ensure_roles(database: str) -> None:
         )
     statements.append(f"ALTER ROLE {REPLICATOR} REPLICATION;")  # streaming and base backups only
     statements.append(f"GRANT CONNECT, CREATE ON DATABASE {database} TO {MIGRATOR};")
+    # The service roles reach their own database only, and make no temporary objects (which
+    # could shadow names on a search_path): PUBLIC's defaults revoked.
+    roles = ", ".join(SERVICE_ROLES.values())
+    statements.append(f"REVOKE CONNECT, TEMPORARY ON DATABASE {database} FROM PUBLIC;")
+    statements.append(f"GRANT CONNECT ON DATABASE {database} TO {roles};")
+    statements.append("REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC;")
+    statements.append("REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC;")
     # Extensions are a superuser's to install; awards' owed-payout search uses trigrams.
     statements.append("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;")
     subprocess.run([*psql(database), "".join(statements)], check=True, stdout=subprocess.DEVNULL)

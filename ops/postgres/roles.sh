@@ -16,6 +16,11 @@ CREATE ROLE xj_replicator LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE 
 -- From the next start every commit waits for the standby (docker-compose.yml: postgres-standby).
 ALTER SYSTEM SET synchronous_standby_names = 'standby';
 SELECT format('GRANT CONNECT, CREATE ON DATABASE %I TO xj_migrator', current_database()) \gexec
+-- The service roles reach their own database only, and make no temporary objects.
+SELECT format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()) \gexec
+SELECT format('GRANT CONNECT ON DATABASE %I TO xj_registration, xj_awards, xj_reporting', current_database()) \gexec
+REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC;
+REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC;
 -- Extensions are a superuser's to install: awards' owed-payout search uses trigrams.
 CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
 SQL

@@ -93,3 +93,32 @@ async def test_the_server_wants_passwords_and_the_schemas_belong_to_the_migratio
         assert supers == []
     finally:
         await admin.close()
+
+
+@pytest.mark.parametrize("role", ["xj_registration", "xj_awards", "xj_reporting"])
+async def test_a_service_role_reaches_its_own_database_only_and_makes_no_temporary_objects(
+    stack: Stack, role: str
+) -> None:
+    for other in ("postgres", "template1"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for database"):
+            await asyncpg.connect(dsn(role).rsplit("/", 1)[0] + f"/{other}")
+    conn = await asyncpg.connect(dsn(role))
+    try:
+        assert await refused(conn, "CREATE TEMP TABLE shadow (a int)") == "InsufficientPrivilegeError"
+    finally:
+        await conn.close()
+
+
+async def test_the_audit_chains_functions_resolve_names_in_their_schema_only(stack: Stack) -> None:
+    conn = await asyncpg.connect(dsn("xj_awards"))
+    try:
+        rows = await conn.fetch(
+            "SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'awards' AND p.proname LIKE 'audit%' ORDER BY 1"
+        )
+    finally:
+        await conn.close()
+    assert [(r["proname"], r["proconfig"]) for r in rows] == [
+        (name, ["search_path=awards, pg_catalog"])
+        for name in ("audit_chain_genesis", "audit_log_chain", "audit_log_is_append_only", "audit_row_hash")
+    ]
