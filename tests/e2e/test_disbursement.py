@@ -36,6 +36,7 @@ from tests.support.disbursement import (
     disbursement_rows,
     graduated_early,
     released_batch,
+    second_person_confirms,
 )
 from tests.support.http import eventually
 from tests.support.kafka_io import publish, read_all, value_json
@@ -209,7 +210,9 @@ async def _a_paid_award_reversed_is_clawed_back_once(stack: Stack, flow: Flow) -
     assert await eventually(clawbacks, lambda n: n == 2) == 2
     await publish(stack.bootstrap, [graduation], topic=topics.ENTERPRISE_EVENTS)
     settle = HEADER + f"{flow.ids[0]},recovered,100000,2017-01-09,BANK-9\n"
-    assert [x["outcome"] for x in (await confirm(stack, settle))["lines"]] == ["settled"]
+    held = await confirm(stack, settle)
+    assert [x["outcome"] for x in held["lines"]] == ["settlement_held"]
+    assert await second_person_confirms(stack, held) == ["settled"]
     assert [x["outcome"] for x in (await confirm(stack, settle))["lines"]] == ["already_settled"]
     assert (await call(stack, "GET", f"/v1/recipients/{flow.uscc}/position", READER)).json() == {
         "recipient_uscc": flow.uscc,
@@ -217,6 +220,7 @@ async def _a_paid_award_reversed_is_clawed_back_once(stack: Stack, flow: Flow) -
         "clawed_back_cny": 100_000,
         "recovered_cny": 100_000,
         "outstanding_clawback_cny": 0,
+        "held_for_confirmation_cny": 0,
         "net_cny": 0,
     }
     assert (await call(stack, "GET", f"/v1/recipients/{flow.operator}/position", READER)).json()["net_cny"] == 100_000
@@ -231,11 +235,13 @@ async def _a_paid_award_reversed_is_clawed_back_once(stack: Stack, flow: Flow) -
 async def _the_audit_trail_cannot_be_rewritten(stack: Stack, flow: Flow) -> None:
     """The audit trail of the enterprise's own payout, and that it cannot be rewritten."""
     trail = (await call(stack, "GET", "/v1/audit", READER, params={"subject": flow.ids[0]})).json()["entries"]
-    assert [(e["action"], e["actor"], e["request_id"] if e["actor"] == "alice" else "") for e in trail] == [
+    asked = [(e["action"], e["actor"], e["request_id"] if e["action"] == "payout.approve" else "") for e in trail]
+    assert asked == [
         ("payout.approve", "alice", "r-1"),
         ("payout.paid", "carol", ""),
         ("clawback.raise", "awards-rules", ""),
-        ("clawback.settle", "carol", ""),
+        ("bank_line.hold", "carol", ""),
+        ("clawback.settle", "alice", ""),
     ]
     assert trail[0]["roles"] == ["approver"] and trail[0]["path"] == "/v1/approvals"
     assert trail[1]["detail"] == {

@@ -32,7 +32,9 @@ from tests.support.disbursement import (
     confirm,
     disbursement_rows,
     graduated_early,
+    held_ids,
     released_batch,
+    second_person_confirms,
 )
 from tests.support.http import eventually
 from tests.support.kafka_io import publish
@@ -83,23 +85,59 @@ async def test_a_recalled_payout_paid_anyway_is_clawed_back_and_one_returned_is_
     )
     assert [(x["outcome"], x["message"]) for x in answer["lines"]] == [
         ("paid_after_recall", f"100000 CNY paid although recalled; clawback reversal:{mine} raised"),
-        ("returned", "the bank stopped the payment: cancelled"),
+        (
+            "return_held",
+            "the bank says it stopped the payment: held until a second person confirms; the recall stands",
+        ),
     ]
-    assert (answer["changed"], answer["exceptions_opened"]) == (2, 0)
+    assert (answer["changed"], answer["held_for_confirmation"], answer["exceptions_opened"]) == (1, 1, 0)
+    assert theirs in await at_stage(stack, "recall_requested")  # one treasurer alone ends no recall
+    assert await second_person_confirms(stack, answer) == ["returned"]
     assert await position(stack, uscc) == {
         "recipient_uscc": uscc,
         "paid_cny": 100_000,
         "clawed_back_cny": 100_000,
         "recovered_cny": 0,
         "outstanding_clawback_cny": 100_000,
+        "held_for_confirmation_cny": 0,
         "net_cny": 100_000,
     }
     assert (await position(stack, operator))["paid_cny"] == 0  # returned: nothing counted paid
     assert theirs in await at_stage(stack, "cancelled")
 
-    settle = await confirm(stack, HEADER + f"{mine},recovered,100000,2017-01-10,BACK-T1\n")
-    assert [x["outcome"] for x in settle["lines"]] == ["settled"]
+    # bob (treasurer and approver) imports the repayment: alone he settles nothing.
+    repaid = HEADER + f"{mine},recovered,100000,2017-01-10,BACK-T1\n"
+    settle = await confirm(stack, repaid, who=BOB)
+    assert [x["outcome"] for x in settle["lines"]] == ["settlement_held"]
+    alone = await position(stack, uscc)
+    assert [alone[k] for k in ("recovered_cny", "outstanding_clawback_cny", "held_for_confirmation_cny")] == [
+        0,
+        100_000,
+        100_000,
+    ]
+    (held,) = held_ids(settle)
+    own = await call(stack, "POST", f"/v1/held-lines/{held}/confirmation", BOB)
+    assert (own.status_code, own.json()["message"]) == (
+        403,
+        "four eyes: bob imported this line and cannot also decide it",
+    )
+    assert (await call(stack, "POST", f"/v1/held-lines/{held}/confirmation", CAROL)).status_code == 403  # no approver
+    assert (await confirm(stack, repaid, who=BOB))["lines"][0]["outcome"] == "already_held"
+    assert await second_person_confirms(stack, settle) == ["settled"]
+    twice = await call(stack, "POST", f"/v1/held-lines/{held}/confirmation", ALICE)
+    assert (twice.status_code, twice.json()["message"]) == (409, f"held line {held} was confirmed by alice already")
+    again = await confirm(stack, repaid, who=BOB)
+    assert ([x["outcome"] for x in again["lines"]], again["changed"], again["held_for_confirmation"]) == (
+        ["already_settled"],
+        0,
+        0,
+    )
     assert (await position(stack, uscc))["net_cny"] == 0
+    trail = (await call(stack, "GET", "/v1/audit", READER, params={"subject": mine, "limit": 100})).json()["entries"]
+    settled = [e for e in trail if e["action"] == "clawback.settle"]
+    assert [(e["actor"], e["detail"]["imported_by"], e["detail"]["confirmed_by"]) for e in settled] == [
+        ("alice", "bob", "alice")
+    ]
 
     events = await award_events(stack, uscc, settle=1.5)
     assert {k: events[k] for k in ("PayoutRecallRequested", "PayoutPaid", "ClawbackRaised", "PayoutCancelled")} == {
@@ -108,6 +146,7 @@ async def test_a_recalled_payout_paid_anyway_is_clawed_back_and_one_returned_is_
         "ClawbackRaised": 1,
         "PayoutCancelled": 1,
     }
+    assert events["ClawbackSettled"] == 1
 
     # Reporting: paid in 2016-11 in Aksu (652900); the cancellation on its own day, in the
     # current year, and the dashboard and the workbook agree with /v1/disbursement.
@@ -159,7 +198,9 @@ async def test_a_replacement_is_held_until_the_bank_answers_the_recall(stack: St
             "held: an earlier payout of this award awaits the bank's answer to a recall; nothing changed",
         )
     ] * 2
-    await confirm(stack, HEADER + f"{old[0]},returned,100000,2016-11-03,RET-H1\n")
+    returned = await confirm(stack, HEADER + f"{old[0]},returned,100000,2016-11-03,RET-H1\n")
+    assert await approve(stack, fresh) == ["held_for_recall"] * 2  # the return awaits a second person
+    assert await second_person_confirms(stack, returned) == ["returned"]
     assert await approve(stack, fresh) == ["approved", "held_for_recall"]
     await confirm(stack, HEADER + f"{old[1]},paid,100000,2016-11-03,BANK-H1\n")
     assert await approve(stack, fresh) == ["already_approved", "approved"]
@@ -198,13 +239,16 @@ async def test_a_second_debit_in_a_later_file_or_the_same_file_is_an_overpayment
         "clawed_back_cny": 100_000,
         "recovered_cny": 0,
         "outstanding_clawback_cny": 100_000,
+        "held_for_confirmation_cny": 0,
         "net_cny": 200_000,
     }
     named = (
         "payout_id,direction,amount_cny,value_date,reference,clawback_id\n"
         f"{mine},recovered,100000,2017-01-05,BACK-D2,overpayment:{mine}:BANK-D2\n"
     )
-    assert [x["outcome"] for x in (await confirm(stack, named))["lines"]] == ["settled"]
+    held = await confirm(stack, named)
+    assert [x["outcome"] for x in held["lines"]] == ["settlement_held"]
+    assert await second_person_confirms(stack, held) == ["settled"]
     assert (await position(stack, uscc))["net_cny"] == 100_000  # what it may keep
 
     events = await award_events(stack, uscc, settle=1.5)
@@ -362,6 +406,28 @@ async def test_recalls_and_cancellations_are_events_once_even_when_the_rules_are
     stack.up()
     assert stack.pid("awards") != pid
     stack.wait_ready("awards")
+    assert [x["outcome"] for x in (await confirm(stack, returns))["lines"]] == ["already_held"] * 2
+    listed = (await call(stack, "GET", "/v1/held-lines", READER, params={"status": "held", "limit": 1000})).json()
+    holds = [h["held_id"] for h in listed["held_lines"] if h["payout_id"] in ids]
+    assert len(holds) == 2
+
+    # The second person's confirmation, killed after its commit: confirmed once, emitted once.
+    flag.write_text("once")
+    pid = stack.pid("awards")
+    with pytest.raises(httpx.TransportError):
+        await call(stack, "POST", f"/v1/held-lines/{holds[0]}/confirmation", ALICE)
+    assert not flag.exists(), "the failpoint fired: awards was killed after its commit"
+    time.sleep(0.5)
+    stack.up()
+    assert stack.pid("awards") != pid
+    stack.wait_ready("awards")
+    retried = await call(stack, "POST", f"/v1/held-lines/{holds[0]}/confirmation", ALICE)
+    assert (retried.status_code, retried.json()["message"]) == (
+        409,
+        f"held line {holds[0]} was confirmed by alice already",
+    )
+    second = await call(stack, "POST", f"/v1/held-lines/{holds[1]}/confirmation", ALICE)
+    assert second.json()["outcome"] == "returned"
     assert [x["outcome"] for x in (await confirm(stack, returns))["lines"]] == ["already_returned"] * 2
 
     async def emitted() -> Any:

@@ -26,8 +26,10 @@ from tests.support.disbursement import (
     awarded,
     awarded_many,
     call,
+    confirm,
     graduated_early,
     owed,
+    released_batch,
 )
 from tests.support.http import eventually
 from tests.support.kafka_io import publish
@@ -250,6 +252,57 @@ async def test_treasury_prepare_release_download_confirm_and_close_an_exception_
     assert carol_may_confirm is False  # a treasurer only: the confirm button is an approver's
     assert closed.startswith(f"已关闭 closed 异常 {exception_id}（无此付款，回单第 4 行 line 4） · 确认人 by alice")
     await audit_viewer_shows_and_exports(stack, batch_id, exception_id)
+
+
+async def test_a_held_return_is_confirmed_and_a_held_repayment_rejected_by_a_second_person_on_the_page(
+    stack: Stack,
+) -> None:
+    uscc, operator, payouts, inc = await awarded(stack, "653101")
+    ids = [p["payout_id"] for p in payouts]
+    assert await approve(stack, ids) == ["approved", "approved"]
+    await released_batch(stack, ids)
+    await confirm(
+        stack, f"payout_id,direction,amount_cny,value_date,reference\n{ids[0]},paid,100000,2016-12-03,BANK-HW\n"
+    )
+    await publish(stack.bootstrap, [graduated_early(uscc, inc, operator, "653101")], topic=topics.ENTERPRISE_EVENTS)
+
+    async def owed_back() -> int:
+        r = await call(stack, "GET", f"/v1/recipients/{uscc}/position", READER)
+        return int(r.json()["outstanding_clawback_cny"])
+
+    assert await eventually(owed_back, lambda n: n == 100_000) == 100_000  # paid, then reversed
+    answer = await confirm(
+        stack,
+        "payout_id,direction,amount_cny,value_date,reference\n"
+        f"{ids[1]},returned,100000,2016-12-04,RET-HW\n{ids[0]},recovered,100000,2016-12-05,BACK-HW\n",
+    )
+    assert [x["outcome"] for x in answer["lines"]] == ["return_held", "settlement_held"]
+    returned, repaid = (x["held_id"] for x in answer["lines"])
+    async with chromium_browser() as browser:
+        carol = await open_page(browser, f"{stack.url('awards')}/treasury", CAROL)  # a treasurer: no buttons
+        carol_buttons = await carol.locator(f'#held tr[data-held-id="{returned}"] button').evaluate_all(
+            "bs => bs.filter(b => b.offsetParent !== null).length"
+        )
+        alice = await open_page(browser, f"{stack.url('awards')}/treasury", ALICE)
+        await alice.click(f'#held tr[data-held-id="{returned}"] button[data-act=confirm]')
+        await alice.click("#panel [data-yes]")
+        await alice.wait_for_selector(f'#panel [data-confirmed="{returned}"]', timeout=15_000)
+        booked = await alice.inner_text("#panel")
+        await alice.click(f'#held tr[data-held-id="{repaid}"] button[data-act=reject]')
+        await alice.fill("#note", "银行流水无此笔 no such credit on the statement")
+        await alice.click("#panel [data-yes]")
+        await alice.wait_for_selector(f'#panel [data-rejected="{repaid}"]', timeout=15_000)
+        await alice.wait_for_selector(f'#held tr[data-held-id="{repaid}"]', state="detached", timeout=15_000)
+    assert carol_buttons == 0
+    assert booked.endswith("the bank stopped the payment: cancelled")
+    position = (await call(stack, "GET", f"/v1/recipients/{uscc}/position", READER)).json()
+    assert (position["recovered_cny"], position["outstanding_clawback_cny"]) == (0, 100_000)  # rejected: still owed
+    opened = await call(stack, "GET", "/v1/treasury-exceptions", READER, params={"status": "open", "limit": 1000})
+    (rejected,) = [e for e in opened.json()["exceptions"] if e["reference"] == "BACK-HW"]
+    assert (rejected["reason"], rejected["message"]) == (
+        "hold_rejected",
+        "held line rejected by alice (imported by carol): 银行流水无此笔 no such credit on the statement",
+    )
 
 
 async def audit_viewer_shows_and_exports(stack: Stack, batch_id: str, exception_id: int) -> None:

@@ -1,15 +1,16 @@
 """The life of a payout (tests/unit/test_payout_life.py) replayed against the real
 database through the use cases: for a few hundred random sequences of approve, prepare,
-void, release, reverse, the bank paying (again), returning, and the recipient paying
-back, the books in PostgreSQL equal the pure model's after every step, and the money
-that left minus the money that came back is what the books say the recipient holds."""
+void, release, reverse, the bank paying (again), returning, the recipient paying back,
+and a second person confirming or rejecting what was held, the books in PostgreSQL equal
+the pure model's after every step, and the money that left minus the money that came
+back is what the books say the recipient holds."""
 
 import dataclasses
 import random
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 
 import asyncpg
 import pytest
@@ -18,11 +19,12 @@ from services.awards.adapters import bank_books, ledger
 from services.awards.adapters import disbursement_books as books
 from services.awards.domain.audit import Actor
 from services.awards.domain.award_rules import OwedPayout
-from services.awards.domain.confirmations import PayoutBook
+from services.awards.domain.confirmations import ConfirmationLine, PayoutBook
 from services.awards.domain.reconcile import Changes, Issue, LedgerPayout, Reversal
-from services.awards.service_layer import confirmations, disbursement
+from services.awards.service_layer import confirmations, disbursement, held_bank_lines
 from shared import db, outbox
 from shared.enums import RecipientRole, Rule
+from shared.errors import NotAllowed
 from tests.support.stack import ROOT, Infra
 from tests.unit.test_payout_life import AMOUNT, PayoutLife
 
@@ -31,6 +33,7 @@ MIGRATIONS = ROOT / "services" / "awards" / "migrations"
 ALICE = Actor("alice", "Alice", ("approver",), "replay")
 BOB = Actor("bob", "Bob", ("treasurer",), "replay")
 CAROL = Actor("carol", "Carol", ("treasurer",), "replay")
+DAVE = Actor("dave", "Dave", ("approver",), "replay")
 EXAMPLES = 300
 HEADER = "payout_id,direction,amount_cny,value_date,reference,clawback_id\n"
 
@@ -52,6 +55,8 @@ class Replay:
     uscc: str
     payout: LedgerPayout
     batch_id: uuid.UUID | None = None
+    held_ids: dict[str, int] = dataclasses.field(default_factory=dict)  # reference -> held_id
+    files: int = 0
 
     async def issue(self) -> None:
         owed = OwedPayout(
@@ -70,10 +75,12 @@ class Replay:
 
     async def confirm(self, line: str) -> str:
         answer = await confirmations.import_confirmation(self.pool, CAROL, (HEADER + line).encode())
-        (outcome,) = [x["outcome"] for x in answer["lines"]]
-        return str(outcome)
+        (said,) = answer["lines"]
+        if "held_id" in said:
+            self.held_ids[line.split(",")[4]] = said["held_id"]
+        return str(said["outcome"])
 
-    async def step(self, rule: str, n: int, before: PayoutBook) -> None:
+    async def step(self, rule: str, n: int, before: PayoutBook, held: list[ConfirmationLine]) -> None:
         """Do in the database what the model just did (`before`: its books before the step)."""
         pid, m = self.payout.payout_id, self.model
         if rule == "approve":
@@ -97,16 +104,37 @@ class Replay:
         elif rule == "bank_returns":
             assert await self.confirm(f"{pid},returned,{AMOUNT},2016-10-09,RET-{n},\n") == m.outcomes[-1]
         elif rule == "recipient_pays_back":
-            owed = [c for c in before.clawbacks if c.open]  # the model's choice, made the same way
+            owed = [
+                c for c in before.clawbacks if c.open and c.held_reference is None
+            ]  # the model's choice, made the same way
             claw = owed[n % len(owed)]
             named = claw.clawback_id if len(owed) > 1 else ""  # old files name none
-            line = f"{pid},recovered,{claw.amount_cny},2017-01-09,BACK-{claw.clawback_id},{named}\n"
-            assert await self.confirm(line) == "settled"
+            # Another file each time (its value date): after a rejection the bank's next
+            # file is held again, while the same file again would hold nothing new.
+            self.files += 1
+            day = date(2017, 1, 1) + timedelta(days=self.files)
+            line = f"{pid},recovered,{claw.amount_cny},{day},BACK-{claw.clawback_id},{named}\n"
+            assert await self.confirm(line) == "settlement_held"
+        elif rule == "second_person_confirms":
+            with pytest.raises(NotAllowed):  # four eyes: the importer cannot
+                await held_bank_lines.confirm(self.pool, CAROL, self.held_ids[held[n % len(held)].reference])
+            done = await held_bank_lines.confirm(self.pool, DAVE, self.held_ids[held[n % len(held)].reference])
+            assert (done["status"], done["outcome"]) == ("confirmed", m.outcomes[-1])
+        elif rule == "second_person_rejects":
+            done = await held_bank_lines.reject(self.pool, DAVE, self.held_ids[held[n % len(held)].reference], "no")
+            assert done["status"] == "rejected"
 
     async def books(self) -> PayoutBook:
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await books.lock_payouts(conn, [self.payout.payout_id])
             return (await bank_books.books_of(conn, rows))[self.payout.payout_id]
+
+
+# A second person mostly confirms what the bank said; a reversal is weighed apart.
+WEIGHTS = {"second_person_confirms": 6, "second_person_rejects": 2}
+PARAMETRISED = frozenset(
+    {"bank_pays", "bank_returns", "recipient_pays_back", "second_person_confirms", "second_person_rejects"}
+)
 
 
 def enabled(m: PayoutLife) -> list[str]:
@@ -125,8 +153,10 @@ def enabled(m: PayoutLife) -> list[str]:
         rules.append("bank_pays")
     if b.released and not m.bank_paid and not m.bank_returned:
         rules.append("bank_returns")
-    if any(c.open for c in b.clawbacks):
+    if any(c.open and c.held_reference is None for c in b.clawbacks):
         rules.append("recipient_pays_back")
+    if m.held:
+        rules += ["second_person_confirms", "second_person_rejects"]
     return rules
 
 
@@ -138,8 +168,11 @@ def same(db_book: PayoutBook, model: PayoutBook) -> None:
         model.returned_reference,
     )
     assert (db_book.reversal_reason is None) == (model.reversal_reason is None)
-    key = [(c.clawback_id, c.amount_cny, c.settled_reference) for c in model.clawbacks]
-    assert sorted((c.clawback_id, c.amount_cny, c.settled_reference) for c in db_book.clawbacks) == sorted(key)
+    assert db_book.held_return == model.held_return
+    key = [(c.clawback_id, c.amount_cny, c.settled_reference, c.held_reference) for c in model.clawbacks]
+    assert sorted(
+        (c.clawback_id, c.amount_cny, c.settled_reference, c.held_reference) for c in db_book.clawbacks
+    ) == sorted(key)
 
 
 async def test_random_lives_of_a_payout_leave_the_same_books_in_the_database(pool: asyncpg.Pool) -> None:
@@ -168,18 +201,19 @@ async def test_random_lives_of_a_payout_leave_the_same_books_in_the_database(poo
             if not rules:
                 break  # reversed while only owed: nothing more can happen
             # A reversal before release ends most lives early; after release it starts a recall.
-            weights = [(6 if model.book.released else 1) if r == "reverse" else 4 for r in rules]
-            rule, n, before = rng.choices(rules, weights)[0], rng.randint(0, 3), model.book
-            if rule in ("bank_pays", "bank_returns", "recipient_pays_back"):
+            weights = [WEIGHTS.get(r, 4) if r != "reverse" else (6 if model.book.released else 1) for r in rules]
+            rule, n, before, held = rng.choices(rules, weights)[0], rng.randint(0, 3), model.book, list(model.held)
+            if rule in PARAMETRISED:
                 getattr(model, rule)(n)
             else:
                 getattr(model, rule)()
-            await replay.step(rule, n, before)
+            await replay.step(rule, n, before, held)
             model.the_books_follow_the_money()
             same(await replay.books(), model.book)
             steps += 1
         seen.update(model.outcomes)
     # The walks reach every ending the issue names, many times over.
     assert steps > EXAMPLES * 3
-    for outcome in ("paid", "paid_after_recall", "second_debit", "returned", "settled", "already_paid"):
+    endings = ("paid", "paid_after_recall", "second_debit", "return_held", "returned", "settlement_held", "settled")
+    for outcome in (*endings, "already_paid"):
         assert seen[outcome] >= 10, (outcome, seen)

@@ -84,12 +84,31 @@ async def approve(stack: Stack, ids: list[str], who: dict[str, str] = ALICE, **k
     return [x["outcome"] for x in r.json()["results"]]
 
 
-async def confirm(stack: Stack, text: str | bytes, base: str | None = None) -> dict[str, Any]:
-    """The bank's confirmation file, imported by carol (a treasurer)."""
+async def confirm(
+    stack: Stack, text: str | bytes, base: str | None = None, who: dict[str, str] = CAROL
+) -> dict[str, Any]:
+    """The bank's confirmation file, imported by carol (a treasurer) unless `who`."""
     body = text.encode() if isinstance(text, str) else text
-    r = await call(stack, "POST", "/v1/confirmations", CAROL, base, content=body)
+    r = await call(stack, "POST", "/v1/confirmations", who, base, content=body)
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
+
+
+def held_ids(answer: dict[str, Any]) -> list[int]:
+    """The holds an import opened, in line order."""
+    return [x["held_id"] for x in answer["lines"] if "held_id" in x]
+
+
+async def second_person_confirms(
+    stack: Stack, answer: dict[str, Any], who: dict[str, str] = ALICE, base: str | None = None
+) -> list[str]:
+    """An approver other than the importer confirms every line the import held; the outcomes."""
+    outcomes = []
+    for held_id in held_ids(answer):
+        r = await call(stack, "POST", f"/v1/held-lines/{held_id}/confirmation", who, base)
+        assert r.status_code == 200, r.text
+        outcomes.append(r.json()["outcome"])
+    return outcomes
 
 
 async def released_batch(stack: Stack, ids: list[str]) -> dict[str, Any]:

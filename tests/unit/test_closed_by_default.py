@@ -50,6 +50,8 @@ NOT_FOR_READERS = {
         "POST /v1/payment-batches/{batch_id}/void",
         "POST /v1/treasury-exceptions/{exception_id}/resolution",
         "POST /v1/treasury-exceptions/{exception_id}/confirmation",
+        "POST /v1/held-lines/{held_id}/confirmation",
+        "POST /v1/held-lines/{held_id}/rejection",
         "POST /v1/policy/versions",
         "POST /v1/policy/versions/{version_id}/adoption",
     },

@@ -2,6 +2,7 @@
 the confirmation file's parser, and what each kind of bank line books (the whole life
 of a payout in any order is tests/unit/test_payout_life.py)."""
 
+import dataclasses
 import uuid
 from datetime import date
 
@@ -190,15 +191,42 @@ def test_paid_after_a_recall_books_it_and_raises_a_clawback_of_its_amount() -> N
     )
 
 
-def test_a_return_ends_a_recall_cancelled_and_is_unexpected_otherwise() -> None:
+def test_a_return_is_held_until_a_second_person_confirms_it_and_then_ends_the_recall() -> None:
     recalled, _ = reversed_by_rules(book(Stage.BATCHED), "OUTSIDE_WINDOW")
     back = ConfirmationLine(2, PID, Direction.RETURNED, 100_000, DAY, "RET-1")
-    v = judge(back, recalled)
+    held = judge(back, recalled)
+    assert (held.outcome, held.held, held.returned, held.opens_exception, held.message) == (
+        LineOutcome.RETURN_HELD,
+        True,
+        False,
+        False,
+        "the bank says it stopped the payment: held until a second person confirms; the recall stands",
+    )
+    assert held.after is not None and (held.after.stage, held.after.held_return) == (Stage.RECALL_REQUESTED, "RET-1")
+    assert judge(back, held.after).outcome is LineOutcome.ALREADY_HELD  # the file again
+    other = judge(ConfirmationLine(3, PID, Direction.RETURNED, 100_000, DAY, "RET-2"), held.after)
+    assert (other.outcome, other.opens_exception) == (LineOutcome.NOT_RECALLED, True)
+    v = judge(back, held.after, confirming=True)
     assert (v.outcome, v.returned, v.message) == (LineOutcome.RETURNED, True, "the bank stopped the payment: cancelled")
-    assert v.after is not None and (v.after.stage, v.after.returned_reference) == (Stage.CANCELLED, "RET-1")
+    assert v.after is not None and (v.after.stage, v.after.returned_reference, v.after.held_return) == (
+        Stage.CANCELLED,
+        "RET-1",
+        None,
+    )
     assert judge(back, v.after).outcome is LineOutcome.ALREADY_RETURNED
     unexpected = judge(back, book(Stage.BATCHED))
     assert (unexpected.outcome, unexpected.opens_exception) == (LineOutcome.NOT_RECALLED, True)
+
+
+def test_a_held_return_the_bank_then_paid_is_not_booked_when_confirmed() -> None:
+    recalled, _ = reversed_by_rules(book(Stage.BATCHED), "OUTSIDE_WINDOW")
+    back = ConfirmationLine(2, PID, Direction.RETURNED, 100_000, DAY, "RET-1")
+    held = judge(back, recalled).after
+    assert held is not None
+    paid_after = judge(paid(), held).after
+    assert paid_after is not None and paid_after.stage is Stage.PAID
+    v = judge(back, paid_after, confirming=True)
+    assert (v.outcome, v.returned) == (LineOutcome.NOT_RECALLED, False)
 
 
 def test_a_second_debit_under_a_new_reference_is_an_overpayment_with_its_own_clawback() -> None:
@@ -218,22 +246,38 @@ def test_a_second_debit_under_a_new_reference_is_an_overpayment_with_its_own_cla
     )
 
 
-def test_a_recovered_line_settles_the_one_open_clawback_or_the_one_it_names() -> None:
+def test_a_recovered_line_holds_the_one_open_clawback_or_the_one_it_names_for_a_second_person() -> None:
     reversal = Clawback(f"reversal:{PID}", 100_000, "OUTSIDE_WINDOW")
     over = Clawback(f"overpayment:{PID}:BANK-2", 100_000, "SECOND_DEBIT")
     one = book(Stage.PAID, payments=(("BANK-1", 100_000),), clawbacks=(reversal,))
     back = ConfirmationLine(3, PID, Direction.RECOVERED, 100_000, date(2017, 1, 9), "BACK-9")
-    v = judge(back, one)
+    held = judge(back, one)
+    assert (held.outcome, held.held, held.settled, held.message) == (
+        LineOutcome.SETTLEMENT_HELD,
+        True,
+        None,
+        f"100000 CNY received for clawback {reversal.clawback_id}: held until a second person confirms; "
+        "the clawback stays open",
+    )
+    assert held.after is not None and (held.after.outstanding_cny, held.after.recovered_cny) == (100_000, 0)
+    assert held.after.clawbacks == (dataclasses.replace(reversal, held_reference="BACK-9"),)
+    assert judge(back, held.after).outcome is LineOutcome.ALREADY_HELD
+    again = ConfirmationLine(4, PID, Direction.RECOVERED, 100_000, date(2017, 1, 9), "BACK-10")
+    assert judge(again, held.after).outcome is LineOutcome.NO_CLAWBACK  # not settled twice over
+    v = judge(back, held.after, confirming=True)
     assert (v.outcome, v.settled, v.message) == (
         LineOutcome.SETTLED,
         reversal.clawback_id,
         f"clawback {reversal.clawback_id} of 100000 CNY settled",
     )
-    assert v.after is not None and judge(back, v.after).outcome is LineOutcome.ALREADY_SETTLED
+    assert v.after is not None and (v.after.outstanding_cny, v.after.recovered_cny) == (0, 100_000)
+    assert judge(back, v.after).outcome is LineOutcome.ALREADY_SETTLED
     two = book(Stage.PAID, payments=(("BANK-1", 100_000), ("BANK-2", 100_000)), clawbacks=(reversal, over))
     assert judge(back, two).outcome is LineOutcome.CLAWBACK_NOT_NAMED
     named = ConfirmationLine(3, PID, Direction.RECOVERED, 100_000, date(2017, 1, 9), "BACK-9", over.clawback_id)
-    assert judge(named, two).settled == over.clawback_id
+    named_held = judge(named, two).after
+    assert named_held is not None
+    assert judge(named, named_held, confirming=True).settled == over.clawback_id
     assert judge(back, book(Stage.PAID, payments=(("BANK-1", 100_000),))).outcome is LineOutcome.NO_CLAWBACK
     half = ConfirmationLine(3, PID, Direction.RECOVERED, 50_000, date(2017, 1, 9), "BACK-9")
     assert judge(half, one).outcome is LineOutcome.AMOUNT_MISMATCH

@@ -1,6 +1,7 @@
 """The whole life of a payout in the pure rules, in any order: approve, prepare, void,
-release, reverse, and the bank paying (once, twice), returning, and the recipient paying
-back. Whatever happens, the money that left minus the money that came back is what the
+release, reverse, and the bank paying (once, twice), returning, the recipient paying
+back, and a second person confirming or rejecting the held returns and repayments.
+Whatever happens, the money that left minus the money that came back is what the
 books say the recipient may keep plus what it still owes, and no second payment is
 booked without a clawback of its own."""
 
@@ -19,6 +20,7 @@ from services.awards.domain.confirmations import (
     PayoutBook,
     judge,
     reversed_by_rules,
+    without_hold,
 )
 from services.awards.domain.disbursement import ApprovalOutcome, Stage, approve
 
@@ -41,6 +43,7 @@ class PayoutLife(RuleBasedStateMachine):
         self.back = 0  # money that came back
         self.bank_paid = False
         self.bank_returned = False
+        self.held: list[ConfirmationLine] = []  # lines awaiting a second person
         self.outcomes: list[LineOutcome] = []
 
     @precondition(lambda m: approve(m.book.stage) is ApprovalOutcome.APPROVED)
@@ -89,24 +92,49 @@ class PayoutLife(RuleBasedStateMachine):
     @rule(n=st.integers(0, 1))
     def bank_returns(self, n: int) -> None:
         """A stopped payment: no money moved either way."""
-        verdict = judge(line(Direction.RETURNED, AMOUNT, f"RET-{n}"), self.book)
+        returned = line(Direction.RETURNED, AMOUNT, f"RET-{n}")
+        verdict = judge(returned, self.book)
         self.bank_returned = True
-        assert verdict.outcome in {LineOutcome.RETURNED, LineOutcome.NOT_RECALLED}, verdict
+        assert verdict.outcome in {LineOutcome.RETURN_HELD, LineOutcome.NOT_RECALLED}, verdict
         assert verdict.opens_exception == (verdict.outcome is LineOutcome.NOT_RECALLED)
+        if verdict.held:
+            self.held.append(returned)
         self.outcomes.append(verdict.outcome)
         self.book = verdict.after or self.book
 
-    @precondition(lambda m: any(c.open for c in m.book.clawbacks))
+    @precondition(lambda m: any(c.open and c.held_reference is None for c in m.book.clawbacks))
     @rule(n=st.integers(0, 3))
     def recipient_pays_back(self, n: int) -> None:
-        owed = [c for c in self.book.clawbacks if c.open]
+        owed = [c for c in self.book.clawbacks if c.open and c.held_reference is None]
         claw = owed[n % len(owed)]
         named = claw.clawback_id if len(owed) > 1 else None  # old files name none
-        verdict = judge(line(Direction.RECOVERED, claw.amount_cny, f"BACK-{claw.clawback_id}", named), self.book)
-        assert verdict.outcome is LineOutcome.SETTLED, verdict
-        self.back += claw.amount_cny
+        back = line(Direction.RECOVERED, claw.amount_cny, f"BACK-{claw.clawback_id}", named)
+        verdict = judge(back, self.book)
+        assert verdict.outcome is LineOutcome.SETTLEMENT_HELD, verdict
+        self.held.append(back)
         self.outcomes.append(verdict.outcome)
         self.book = verdict.after or self.book
+
+    @precondition(lambda m: bool(m.held))
+    @rule(n=st.integers(0, 3))
+    def second_person_confirms(self, n: int) -> None:
+        """A held line is booked exactly as the bank said it (nothing else could take it)."""
+        held = self.held.pop(n % len(self.held))
+        verdict = judge(held, self.book, confirming=True)
+        if held.direction is Direction.RECOVERED:
+            assert verdict.outcome is LineOutcome.SETTLED, verdict
+            self.back += held.amount_cny
+        else:
+            assert verdict.outcome is LineOutcome.RETURNED, verdict
+        self.outcomes.append(verdict.outcome)
+        self.book = verdict.after or self.book
+
+    @precondition(lambda m: bool(m.held))
+    @rule(n=st.integers(0, 3))
+    def second_person_rejects(self, n: int) -> None:
+        """Nothing is booked: the debt stays open, the recall stays requested."""
+        held = self.held.pop(n % len(self.held))
+        self.book = without_hold(self.book, held.reference)
 
     @rule()
     def nothing_happens(self) -> None:
@@ -116,7 +144,16 @@ class PayoutLife(RuleBasedStateMachine):
     def the_books_follow_the_money(self) -> None:
         b = self.book
         assert b.money_out_cny == self.out  # every payment that left is booked
-        assert b.recovered_cny == self.back
+        assert b.recovered_cny == self.back  # only what a second person confirmed
+        held_back = [h for h in self.held if h.direction is Direction.RECOVERED]
+        assert sorted(c.held_reference for c in b.clawbacks if c.held_reference) == sorted(
+            h.reference for h in held_back
+        )
+        assert all(c.open for c in b.clawbacks if c.held_reference)  # a held settlement settles nothing
+        held_return = [h.reference for h in self.held if h.direction is Direction.RETURNED]
+        assert [b.held_return] == (held_return or [None])
+        if b.held_return is not None:
+            assert b.stage is Stage.RECALL_REQUESTED  # the recall stands until confirmed
         assert self.out - self.back == b.entitled_cny + b.outstanding_cny
         overpaid = [c for c in b.clawbacks if c.clawback_id.startswith("overpayment:")]
         assert len(b.payments) <= 1 + len(overpaid)  # a second payment has its own clawback
@@ -144,4 +181,27 @@ def test_each_ending_is_reachable() -> None:
     m.recipient_pays_back(0)
     m.recipient_pays_back(0)
     m.the_books_follow_the_money()
-    assert (m.out, m.back, m.book.outstanding_cny, m.book.entitled_cny) == (200_000, 200_000, 0, 0)
+    assert (m.out, m.back, m.book.outstanding_cny) == (200_000, 0, 200_000)  # held, not booked
+    m.second_person_rejects(1)
+    m.second_person_confirms(0)
+    m.the_books_follow_the_money()
+    assert (m.out, m.back, m.book.outstanding_cny, m.book.entitled_cny) == (200_000, 100_000, 100_000, 0)
+    m.recipient_pays_back(0)
+    m.second_person_confirms(0)
+    assert m.outcomes[2:] == [LineOutcome.SETTLEMENT_HELD] * 2 + [
+        LineOutcome.SETTLED,
+        LineOutcome.SETTLEMENT_HELD,
+        LineOutcome.SETTLED,
+    ]
+    assert (m.back, m.book.outstanding_cny, m.book.entitled_cny) == (200_000, 0, 0)
+    r = PayoutLife()
+    for act in (r.approve, r.prepare, r.release, r.reverse):
+        act()
+    r.bank_returns(0)
+    assert (r.book.stage, r.book.held_return) == (Stage.RECALL_REQUESTED, "RET-0")
+    r.second_person_confirms(0)
+    assert (r.book.stage, r.book.returned_reference, r.outcomes) == (
+        Stage.CANCELLED,
+        "RET-0",
+        [LineOutcome.RETURN_HELD, LineOutcome.RETURNED],
+    )

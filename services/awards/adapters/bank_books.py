@@ -2,6 +2,7 @@
 that left (one row per bank reference), clawbacks keyed by cause, returns, and the
 treasury exceptions. Every function runs in the caller's transaction."""
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import date
@@ -32,6 +33,18 @@ async def books_of(conn: asyncpg.Connection, rows: dict[uuid.UUID, asyncpg.Recor
         clawbacks[r["payout_id"]].append(
             Clawback(r["clawback_id"], r["amount_cny"], r["reason_code"], r["settled_reference"])
         )
+    holds = {
+        (r["payout_id"], r["clawback_id"]): r["reference"]
+        for r in await conn.fetch(
+            "SELECT payout_id, clawback_id, reference FROM held_bank_lines "
+            "WHERE payout_id = ANY($1::uuid[]) AND decision IS NULL",
+            ids,
+        )
+    }
+    for pid in ids:
+        clawbacks[pid] = [
+            dataclasses.replace(c, held_reference=holds.get((pid, c.clawback_id))) for c in clawbacks[pid]
+        ]
     books = {}
     for pid, r in rows.items():
         first = r["paid_reference"]
@@ -46,6 +59,7 @@ async def books_of(conn: asyncpg.Connection, rows: dict[uuid.UUID, asyncpg.Recor
             payments=tuple(paid),
             returned_reference=r["returned_reference"],
             clawbacks=tuple(clawbacks[pid]),
+            held_return=holds.get((pid, None)),
         )
     return books
 
@@ -116,6 +130,64 @@ async def keep_file(conn: asyncpg.Connection, sha256: str, content: bytes, who: 
 async def file_content(conn: asyncpg.Connection, sha256: str) -> bytes | None:
     content = await conn.fetchval("SELECT content FROM confirmation_files WHERE sha256 = $1", sha256)
     return None if content is None else bytes(content)
+
+
+HeldRow = tuple[str, int, str, uuid.UUID, str | None, int, date, str, str]
+
+
+async def hold_lines(conn: asyncpg.Connection, rows: Sequence[HeldRow]) -> dict[int, int]:
+    """(file, line, direction, payout, clawback, CNY, value date, reference, importer): lines
+    a second person must confirm. A line of a file seen before holds nothing new. Returns
+    {line: held_id} of those held now."""
+    if not rows:
+        return {}
+    held = await conn.fetch(
+        "INSERT INTO held_bank_lines (file_sha256, line, direction, payout_id, clawback_id, amount_cny, value_date, "
+        "reference, imported_by) SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::uuid[], $5::text[], "
+        "$6::bigint[], $7::date[], $8::text[], $9::text[]) "
+        "ON CONFLICT (file_sha256, line) DO NOTHING RETURNING line, held_id",
+        *(list(c) for c in zip(*rows, strict=True)),
+    )
+    return {r["line"]: r["held_id"] for r in held}
+
+
+HELD_STATUS = {
+    "held": "decision IS NULL",
+    "confirmed": "decision = 'confirmed'",
+    "rejected": "decision = 'rejected'",
+}
+
+
+async def held_lines(conn: asyncpg.Connection, status: str | None, after: int, limit: int) -> list[asyncpg.Record]:
+    where = HELD_STATUS[status] if status else "true"
+    return list(
+        await conn.fetch(
+            f"SELECT * FROM held_bank_lines WHERE held_id > $1 AND {where} ORDER BY held_id LIMIT $2", after, limit
+        )
+    )
+
+
+async def held_line_for_update(conn: asyncpg.Connection, held_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM held_bank_lines WHERE held_id = $1 FOR UPDATE", held_id)
+
+
+async def decide_held_line(
+    conn: asyncpg.Connection, held_id: int, decision: str, who: str, note: str | None
+) -> asyncpg.Record:
+    row: asyncpg.Record = await conn.fetchrow(
+        "UPDATE held_bank_lines SET decision = $2, decided_by = $3, decided_at = clock_timestamp(), note = $4 "
+        "WHERE held_id = $1 RETURNING *",
+        held_id,
+        decision,
+        who,
+        note,
+    )
+    return row
+
+
+async def count_held_lines(conn: asyncpg.Connection) -> int:
+    n: int = await conn.fetchval("SELECT count(*) FROM held_bank_lines WHERE decision IS NULL")
+    return n
 
 
 ExceptionRow = tuple[str, int, str, uuid.UUID | None, str | None, int | None, int | None, str | None, str]

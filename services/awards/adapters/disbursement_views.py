@@ -74,9 +74,10 @@ async def payouts_at_stage(conn: asyncpg.Connection, stage: Stage, *, after: int
     )
 
 
-async def position(conn: asyncpg.Connection, recipient_uscc: str) -> tuple[int, int, int]:
-    """(paid, clawed back, recovered) CNY of one recipient: every bank payment (second
-    debits included), every clawback, the settled ones."""
+async def position(conn: asyncpg.Connection, recipient_uscc: str) -> tuple[int, int, int, int]:
+    """(paid, clawed back, recovered, held) CNY of one recipient: every bank payment (second
+    debits included), every clawback, the settled ones, and settlements a second person
+    has yet to confirm."""
     paid = await conn.fetchval(
         "SELECT coalesce(sum(b.amount_cny), 0)::bigint FROM bank_payments b JOIN payouts p USING (payout_id) "
         "WHERE p.recipient_uscc = $1",
@@ -84,12 +85,14 @@ async def position(conn: asyncpg.Connection, recipient_uscc: str) -> tuple[int, 
     )
     row = await conn.fetchrow(
         "SELECT coalesce(sum(amount_cny), 0)::bigint AS clawed_back, "
-        "coalesce(sum(amount_cny) FILTER (WHERE settled_on IS NOT NULL), 0)::bigint AS recovered "
+        "coalesce(sum(amount_cny) FILTER (WHERE settled_on IS NOT NULL), 0)::bigint AS recovered, "
+        "(SELECT coalesce(sum(h.amount_cny), 0)::bigint FROM held_bank_lines h JOIN clawbacks c USING (clawback_id) "
+        " WHERE c.recipient_uscc = $1 AND h.decision IS NULL) AS held "
         "FROM clawbacks WHERE recipient_uscc = $1",
         recipient_uscc,
     )
     assert row is not None
-    return paid, row["clawed_back"], row["recovered"]
+    return paid, row["clawed_back"], row["recovered"], row["held"]
 
 
 async def audit_entries(conn: asyncpg.Connection, f: AuditFilter, *, after: int, limit: int) -> list[asyncpg.Record]:

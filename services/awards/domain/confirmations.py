@@ -6,6 +6,11 @@ payment and sent it back (`returned`). A line either books what it says, or find
 books already say it (the same reference again), or opens a treasury exception for a
 person to look at. Nothing is dropped: money that left under a new reference is booked
 even when it should not have left — as an overpayment, with a clawback of its amount.
+
+A line that would end a debt (a settlement) or end a recall (a return) is held instead:
+the treasurer who imports the file could have written it, so it books nothing until a
+second person with the approver's role confirms it, judged again against the books as
+they are then (`judge(..., confirming=True)`).
 """
 
 import csv
@@ -105,6 +110,7 @@ class Clawback:
     amount_cny: int
     reason_code: str
     settled_reference: str | None = None
+    held_reference: str | None = None  # a settlement awaiting a second person
 
     @property
     def open(self) -> bool:
@@ -121,6 +127,7 @@ class PayoutBook:
     payments: tuple[tuple[str, int], ...] = ()  # (bank reference, CNY) of money that left; first = the payment
     returned_reference: str | None = None
     clawbacks: tuple[Clawback, ...] = ()
+    held_return: str | None = None  # a return awaiting a second person: its reference
 
     @property
     def references(self) -> tuple[str, ...]:
@@ -154,9 +161,12 @@ class LineOutcome(StrEnum):
     SECOND_DEBIT = "second_debit"  # booked as an overpayment with a clawback
     RETURNED = "returned"
     SETTLED = "settled"
+    RETURN_HELD = "return_held"  # for a second person to confirm; the recall stays requested
+    SETTLEMENT_HELD = "settlement_held"  # for a second person to confirm; the clawback stays open
     ALREADY_PAID = "already_paid"
     ALREADY_RETURNED = "already_returned"
     ALREADY_SETTLED = "already_settled"
+    ALREADY_HELD = "already_held"
     UNKNOWN_PAYOUT = "unknown_payout"
     CANCELLED = "cancelled"
     NOT_RELEASED = "not_released"
@@ -165,6 +175,7 @@ class LineOutcome(StrEnum):
     CLAWBACK_NOT_NAMED = "clawback_not_named"
     AMOUNT_MISMATCH = "amount_mismatch"
     INVALID_LINE = "invalid_line"
+    HOLD_REJECTED = "hold_rejected"  # a second person rejected a held line
 
 
 # Lines that are not a plain match: each opens one treasury exception.
@@ -192,21 +203,42 @@ class Verdict:
     raised: Clawback | None = None
     settled: str | None = None  # the clawback settled
     returned: bool = False
+    held: bool = False  # booked nothing: a second person confirms it first
 
     @property
     def opens_exception(self) -> bool:
         return self.outcome in EXCEPTIONS
 
 
-def judge(line: ConfirmationLine, book: PayoutBook | None) -> Verdict:
-    """What one line does to the books of its payout (None: no such payout)."""
+def judge(line: ConfirmationLine, book: PayoutBook | None, *, confirming: bool = False) -> Verdict:
+    """What one line does to the books of its payout (None: no such payout). A settlement
+    or a return is held; `confirming`: a second person confirms that held line, so it
+    books what it says if the books still allow it."""
     if book is None:
         return Verdict(LineOutcome.UNKNOWN_PAYOUT, f"no payout {line.payout_id}; an exception is open", None)
     if line.direction is Direction.PAID:
         return _paid(line, book)
+    if confirming:
+        # The clawback the line was held for, even if others were raised since.
+        held_for = next((c.clawback_id for c in book.clawbacks if c.held_reference == line.reference), None)
+        line = dataclasses.replace(line, clawback_id=line.clawback_id or held_for)
+        book = without_hold(book, line.reference)
     if line.direction is Direction.RETURNED:
-        return _returned(line, book)
-    return _recovered(line, book)
+        return _returned(line, book, confirming)
+    return _recovered(line, book, confirming)
+
+
+def without_hold(b: PayoutBook, reference: str) -> PayoutBook:
+    claws = tuple(
+        dataclasses.replace(c, held_reference=None) if c.held_reference == reference else c for c in b.clawbacks
+    )
+    held_return = None if b.held_return == reference else b.held_return
+    return dataclasses.replace(b, clawbacks=claws, held_return=held_return)
+
+
+def _already_held(line: ConfirmationLine, b: PayoutBook) -> Verdict:
+    message = f"held before ({line.reference}) for a second person to confirm; nothing changed"
+    return Verdict(LineOutcome.ALREADY_HELD, message, b)
 
 
 def _paid(line: ConfirmationLine, b: PayoutBook) -> Verdict:
@@ -246,23 +278,36 @@ def _amount_mismatch(line: ConfirmationLine, b: PayoutBook) -> Verdict:
     )
 
 
-def _returned(line: ConfirmationLine, b: PayoutBook) -> Verdict:
+def _returned(line: ConfirmationLine, b: PayoutBook, confirming: bool) -> Verdict:
     if b.returned_reference == line.reference:
         return Verdict(LineOutcome.ALREADY_RETURNED, f"returned before ({line.reference}); nothing changed", b)
+    if b.held_return == line.reference:
+        return _already_held(line, b)
+    if b.held_return is not None:
+        message = f"a return ({b.held_return}) already awaits a second person's confirmation; an exception is open"
+        return Verdict(LineOutcome.NOT_RECALLED, message, b)
     if b.stage is not Stage.RECALL_REQUESTED:
         return Verdict(
             LineOutcome.NOT_RECALLED, f"the payout is {b.stage}, no recall awaits an answer; an exception is open", b
         )
     if line.amount_cny != b.amount_cny:
         return _amount_mismatch(line, b)
+    if not confirming:
+        message = "the bank says it stopped the payment: held until a second person confirms; the recall stands"
+        return Verdict(LineOutcome.RETURN_HELD, message, dataclasses.replace(b, held_return=line.reference), held=True)
     after = dataclasses.replace(b, stage=Stage.CANCELLED, returned_reference=line.reference)
     return Verdict(LineOutcome.RETURNED, "the bank stopped the payment: cancelled", after, returned=True)
 
 
-def _recovered(line: ConfirmationLine, b: PayoutBook) -> Verdict:
+def _recovered(line: ConfirmationLine, b: PayoutBook, confirming: bool) -> Verdict:
     if any(c.settled_reference == line.reference for c in b.clawbacks):
         return Verdict(LineOutcome.ALREADY_SETTLED, f"settled before (reference {line.reference}); nothing changed", b)
-    candidates = [c for c in b.clawbacks if c.open and line.clawback_id in (None, c.clawback_id)]
+    if any(c.held_reference == line.reference for c in b.clawbacks):
+        return _already_held(line, b)
+    # A clawback whose settlement is held is not settled twice over.
+    candidates = [
+        c for c in b.clawbacks if c.open and c.held_reference is None and line.clawback_id in (None, c.clawback_id)
+    ]
     if not candidates:
         return Verdict(
             LineOutcome.NO_CLAWBACK,
@@ -283,6 +328,14 @@ def _recovered(line: ConfirmationLine, b: PayoutBook) -> Verdict:
             f"the clawback is {claw.amount_cny} CNY, the line says {line.amount_cny}; an exception is open",
             b,
         )
+    if not confirming:
+        held = dataclasses.replace(claw, held_reference=line.reference)
+        message = (
+            f"{claw.amount_cny} CNY received for clawback {claw.clawback_id}: held until a second person confirms; "
+            "the clawback stays open"
+        )
+        after = dataclasses.replace(b, clawbacks=tuple(held if c is claw else c for c in b.clawbacks))
+        return Verdict(LineOutcome.SETTLEMENT_HELD, message, after, held=True)
     settled = dataclasses.replace(claw, settled_reference=line.reference)
     after = dataclasses.replace(b, clawbacks=tuple(settled if c is claw else c for c in b.clawbacks))
     return Verdict(

@@ -14,7 +14,7 @@ from services.awards.domain.confirmations import CONFIRMATION_HEADER
 from services.awards.domain.disbursement import Stage
 from services.awards.domain.owed_filter import Matching, OwedFilter
 from services.awards.entrypoints.actors import actor_of
-from services.awards.service_layer import confirmations, disbursement, disbursement_queries
+from services.awards.service_layer import confirmations, disbursement, disbursement_queries, held_bank_lines
 from services.awards.service_layer import treasury_exceptions as treasury_exceptions_
 from shared.auth import Approver, Reader, Treasurer
 from shared.enums import RecipientRole, Rule
@@ -183,8 +183,9 @@ async def import_confirmation(request: Request, response: Response, who: Treasur
     """The bank's confirmation CSV (payout_id,direction,amount_cny,value_date,reference
     [,clawback_id]; direction paid, recovered or returned). The file is kept as received
     (fetch it again by its SHA-256); each line is answered: it books what it says, finds
-    it booked already (the same reference), or opens a treasury exception. Importing a
-    file twice books and opens nothing new."""
+    it booked already (the same reference), is held for a second person (a `recovered`
+    or `returned` line: see /v1/held-lines), or opens a treasury exception. Importing a
+    file twice books, holds and opens nothing new."""
     actor = actor_of(request, response, who)
     raw = await request.body()
     if len(raw) > confirmations.MAX_BYTES:
@@ -261,6 +262,40 @@ async def confirm_exception(
     """Four eyes: an approver other than the treasurer who resolved it closes it."""
     actor = actor_of(request, response, who)
     return await treasury_exceptions_.confirm(pool_of(request), actor, exception_id)
+
+
+HeldStatus = Literal["held", "confirmed", "rejected"]
+HeldId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+@router.get("/held-lines", responses=responses(401, 403, 422, 503))
+async def held_lines(
+    request: Request,
+    _: Reader,
+    status: HeldStatus | None = None,
+    after: int = Query(default=0, ge=0, le=2**62),
+    limit: int = PageLimit,
+) -> dict[str, Any]:
+    """Confirmation lines that would settle a clawback or end a recall, held until an
+    approver other than the importer decides them: `held`, `confirmed`, `rejected`."""
+    return await held_bank_lines.listed(pool_of(request), status, after, limit)
+
+
+@router.post("/held-lines/{held_id}/confirmation", responses=responses(401, 403, 404, 409, 422, 503))
+async def confirm_held_line(request: Request, response: Response, held_id: HeldId, who: Approver) -> dict[str, Any]:
+    """Four eyes: an approver other than the treasurer who imported the line books it, if
+    the books still allow it (409 says why not)."""
+    actor = actor_of(request, response, who)
+    return await held_bank_lines.confirm(pool_of(request), actor, held_id)
+
+
+@router.post("/held-lines/{held_id}/rejection", responses=responses(401, 403, 404, 409, 422, 503))
+async def reject_held_line(
+    request: Request, response: Response, held_id: HeldId, body: Resolution, who: Approver
+) -> dict[str, Any]:
+    """The line is not taken: nothing is booked and it becomes a treasury exception."""
+    actor = actor_of(request, response, who)
+    return await held_bank_lines.reject(pool_of(request), actor, held_id, body.note)
 
 
 @router.get("/disbursement/payouts", responses=responses(401, 403, 422, 503))

@@ -1,5 +1,6 @@
-"""Awards' periodic jobs: how many treasury exceptions wait for two people (a gauge with
-an alert rule, ops/prometheus/alerts.yml), and the re-decisions adoptions queued."""
+"""Awards' periodic jobs: how many treasury exceptions and held bank lines wait for two
+people (gauges with alert rules, ops/prometheus/alerts.yml), and the re-decisions
+adoptions queued."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -7,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import Gauge
 
 from services.awards.adapters.policy_versions import AdoptedCache
+from services.awards.service_layer import held_bank_lines, treasury_exceptions
 from services.awards.service_layer.policy_office import redecide_pending
-from services.awards.service_layer.treasury_exceptions import refresh_gauge
 from shared.consumer import NotYet
 from shared.runtime import ServiceRuntime
 
@@ -17,7 +18,8 @@ REDECIDED = Gauge("awards_policy_redecided_last_round", "Enterprises re-decided 
 
 def count_exceptions(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
     async def count() -> None:
-        await refresh_gauge(runtime.pool)
+        await treasury_exceptions.refresh_gauge(runtime.pool)
+        await held_bank_lines.refresh_gauge(runtime.pool)
         await asyncio.sleep(runtime.settings.ops_metrics_interval_s)
 
     return count

@@ -1,7 +1,8 @@
 """The bank's confirmation file, booked in one transaction: the file is kept as received,
 every line books what it says (money out, a clawback for money that should not have
-left, a settlement, a return) or opens a treasury exception, and the events and audit
-rows go with it. Importing the same file again books and opens nothing new."""
+left), is held for a second person (a settlement, a return) or opens a treasury
+exception, and the events and audit rows go with it. Importing the same file again
+books, holds and opens nothing new."""
 
 import hashlib
 import uuid
@@ -37,13 +38,14 @@ MAX_BYTES = 5_000_000
 
 
 @dataclass
-class _Booking:
+class Booking:
     """What a file's lines book, gathered line by line."""
 
     payments: list[tuple[uuid.UUID, str, int, date, str, int, bool]] = field(default_factory=list)
     clawbacks: list[tuple[str, uuid.UUID, str, int, str, date]] = field(default_factory=list)
     settled: list[tuple[str, date, str]] = field(default_factory=list)
     returned: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    held: list[bank_books.HeldRow] = field(default_factory=list)
     exceptions: list[bank_books.ExceptionRow] = field(default_factory=list)
     events: list[OutgoingMessage] = field(default_factory=list)
     audit: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
@@ -69,7 +71,7 @@ async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> d
     sha256 = hashlib.sha256(raw).hexdigest()  # of the bytes as received, a BOM included
     now = datetime.now(UTC)
     answers: list[dict[str, Any]] = []
-    booking = _Booking()
+    booking = Booking()
     async with pool.acquire() as conn, conn.transaction():
         await bank_books.keep_file(conn, sha256, raw, actor.subject)
         rows = await books.lock_payouts(conn, [p.payout_id for p in parsed if isinstance(p, ConfirmationLine)])
@@ -93,7 +95,7 @@ async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> d
             )
             if verdict.after is not None and book is not None:
                 ledger[p.payout_id] = verdict.after
-                _book(
+                book_line(
                     booking,
                     p,
                     verdict.outcome,
@@ -102,6 +104,21 @@ async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> d
                     row=rows[p.payout_id],
                     sha256=sha256,
                     now=now,
+                )
+            if verdict.held and verdict.after is not None:
+                claw = next((c.clawback_id for c in verdict.after.clawbacks if c.held_reference == p.reference), None)
+                booking.held.append(
+                    (
+                        sha256,
+                        p.line,
+                        p.direction.value,
+                        p.payout_id,
+                        claw,
+                        p.amount_cny,
+                        p.value_date,
+                        p.reference,
+                        actor.subject,
+                    )
                 )
             if verdict.opens_exception:
                 expected = book.amount_cny if book is not None else None
@@ -122,6 +139,8 @@ async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> d
         await bank_books.raise_clawbacks(conn, booking.clawbacks)
         await bank_books.mark_settled(conn, booking.settled)
         await bank_books.mark_returned(conn, booking.returned)
+        held = await bank_books.hold_lines(conn, booking.held)
+        _answer_holds(answers, booking, held)
         opened = await bank_books.open_exceptions(conn, booking.exceptions)
         await pause_point("confirmation-import")  # fault tests: the books written, not committed
         await outbox.enqueue(conn, booking.events)
@@ -136,11 +155,33 @@ async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> d
         )
     crash_point(CRASH_POINT)
     changed = len(booking.payments) + len(booking.settled) + len(booking.returned)
-    return {"file_sha256": sha256, "changed": changed, "exceptions_opened": opened, "lines": answers}
+    return {
+        "file_sha256": sha256,
+        "changed": changed,
+        "held_for_confirmation": len(held),
+        "exceptions_opened": opened,
+        "lines": answers,
+    }
 
 
-def _book(
-    b: _Booking,
+def _answer_holds(answers: list[dict[str, Any]], booking: Booking, held: dict[int, int]) -> None:
+    """Each held line's answer names its hold; a line of this file held before (and decided
+    since) holds nothing new and says so."""
+    lines = {a["line"]: a for a in answers}
+    for row in booking.held:
+        pid, line = row[3], row[1]
+        answer = lines[line]
+        if line in held:
+            answer["held_id"] = held[line]
+            detail = {"amount_cny": row[5], "reference": row[7], "file_sha256": row[0], "line": line}
+            booking.audit.append(("bank_line.hold", str(pid), detail | {"direction": row[2], "held_id": held[line]}))
+        else:
+            answer["outcome"] = LineOutcome.ALREADY_HELD.value
+            answer["message"] = "this line of this file was held before and decided; nothing changed"
+
+
+def book_line(
+    b: Booking,
     line: ConfirmationLine,
     outcome: LineOutcome,
     *,

@@ -109,15 +109,17 @@ async def payouts_at_stage(
 
 
 async def position(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
-    """What a recipient was paid and paid back: net = paid - recovered."""
+    """What a recipient was paid and paid back: net = paid - recovered. A repayment the bank
+    reported but a second person has not confirmed is shown, not counted."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        paid, clawed_back, recovered = await views.position(conn, uscc)
+        paid, clawed_back, recovered, held = await views.position(conn, uscc)
     return {
         "recipient_uscc": uscc,
         "paid_cny": paid,
         "clawed_back_cny": clawed_back,
         "recovered_cny": recovered,
         "outstanding_clawback_cny": clawed_back - recovered,
+        "held_for_confirmation_cny": held,
         "net_cny": net_position(paid, recovered),
     }
 
