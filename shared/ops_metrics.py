@@ -1,5 +1,6 @@
 """What an operator watches, refreshed by each service every few seconds off the hot path:
-consumer lag per partition, readiness, the outbox's backlog and its oldest row's age.
+consumer lag per partition, readiness, the outbox's backlog and its oldest row's age, and
+whether the database's primary has the standby it should have.
 The alert rules in ops/prometheus/alerts.yml read these names."""
 
 import logging
@@ -26,6 +27,10 @@ OLDEST_UNPROCESSED = Gauge(
 READY = Gauge("service_ready", "1 when /readyz would answer 200", ["service"])
 OUTBOX_PENDING = Gauge("outbox_pending", "Outbox messages waiting for the relay", ["service"])
 OUTBOX_OLDEST = Gauge("outbox_oldest_pending_seconds", "Age of the oldest outbox row (0 when empty)", ["service"])
+STANDBY_EXPECTED = Gauge("postgres_standby_expected", "1 when the deployment has a standby (settings)", ["service"])
+STANDBYS = Gauge(
+    "postgres_standbys_connected", "Standbys streaming from the primary the service writes to", ["service"]
+)
 LAST_REFRESH = Gauge("ops_metrics_refreshed_timestamp_seconds", "When these gauges were last refreshed", ["service"])
 
 
@@ -71,3 +76,9 @@ async def refresh_outbox(conn: asyncpg.Connection, service: str) -> None:
     OUTBOX_PENDING.labels(service).set(row["n"])
     OUTBOX_OLDEST.labels(service).set(float(row["age"]))
     LAST_REFRESH.labels(service).set(time.time())
+
+
+async def refresh_standbys(conn: asyncpg.Connection, service: str, *, expected: bool) -> None:
+    """The primary's WAL senders: a row each is visible to any role (its details are not)."""
+    STANDBY_EXPECTED.labels(service).set(int(expected))
+    STANDBYS.labels(service).set(await conn.fetchval("SELECT count(*) FROM pg_stat_replication"))

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from shared import db, gc_pauses, locks, topics
 from shared.kafka import KafkaSetupError, idempotent_producer, missing_topics, probe
-from shared.ops_metrics import READY, LagExporter, refresh_outbox
+from shared.ops_metrics import READY, LagExporter, refresh_outbox, refresh_standbys
 from shared.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 
@@ -181,10 +181,12 @@ class ServiceRuntime:
         return checks
 
     async def _ops_metrics(self) -> None:
-        """Readiness, outbox backlog and consumer lag as gauges, every few seconds."""
+        """Readiness, outbox backlog, the primary's standbys and consumer lag as gauges, every
+        few seconds."""
         READY.labels(self.name).set(int(all((await self.readiness()).values())))
         async with self.pool.acquire() as conn:
             await refresh_outbox(conn, self.name)
+            await refresh_standbys(conn, self.name, expected=self.settings.database_standby_expected)
         if self._lag is not None and self.consumed_topics:
             await self._lag.refresh()
         await asyncio.sleep(self.settings.ops_metrics_interval_s)

@@ -14,7 +14,12 @@ from shared.read_access import read_tokens
 class ServiceSettings(KafkaSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", env_ignore_empty=True)
 
-    database_url: PostgresDsn = PostgresDsn("postgresql://xj:xj@127.0.0.1:15432/xj")
+    # The service's own role. No default: a forgotten setting must not fall back to a
+    # superuser (the local stack's administrator) but stop the service with why.
+    database_url: PostgresDsn | None = None
+    # A standby is part of the deployment: the ops gauges say when the primary has none
+    # (alert PrimaryWithoutStandby).
+    database_standby_expected: bool = False
     # `migrate` only: the service's own role, granted its schema's rows after migrating.
     database_runtime_role: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     topic_partitions: int = Field(default=6, ge=1, le=256)
@@ -80,5 +85,10 @@ class ServiceSettings(KafkaSettings):
 
     @property
     def dsn(self) -> str:
+        if self.database_url is None:
+            raise RuntimeError(
+                "DATABASE_URL is not set: give the service its own role's DSN (docs/configuration.md); "
+                "`make up` sets it for the local stack"
+            )
         # asyncpg speaks postgresql://, not the SQLAlchemy-style driver suffixes.
         return str(self.database_url).replace("postgresql+asyncpg://", "postgresql://")

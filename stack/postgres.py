@@ -79,6 +79,12 @@ def nodes() -> tuple[PgNode, ...]:
     return NODES if STANDBY else (primary(),)
 
 
+def standby_expected() -> bool:
+    """The stack was set up with a standby (its second server's data exists), whatever this
+    `make up` was started with: after a failover the primary must not run alone unnoticed."""
+    return STANDBY or (NODES[1].data / "PG_VERSION").exists()
+
+
 def primary() -> PgNode:
     name = PRIMARY_FILE.read_text().strip() if PRIMARY_FILE.exists() else NODES[0].name
     return next(n for n in NODES if n.name == name)

@@ -11,7 +11,7 @@ from stack import dev_auth, netns
 from stack.kafka_broker import external_kafka
 from stack.kafka_nodes import SERVICE_USERS
 from stack.layout import KAFKA, REPLICA_PORT_STEP, REPLICAS, ROOT, RUN, SERVICES, Service
-from stack.postgres import MIGRATOR, SERVICE_ROLES, external_database, role_dsn
+from stack.postgres import MIGRATOR, SERVICE_ROLES, external_database, role_dsn, standby_expected
 from stack.processes import pid_alive, say, spawn, wait_for
 
 
@@ -115,6 +115,7 @@ def start_services(env: dict[str, str]) -> None:
                     **(KAFKA.client_env(svc.name) if own and svc.name in SERVICE_USERS else {}),
                     **without_dev_sign_in(sign_in, replica),
                     "DATABASE_URL": service_dsn(svc.name, replica),
+                    "DATABASE_STANDBY_EXPECTED": str(standby_expected()).lower(),
                     f"{svc.name.upper()}_PORT": str(replica.port),
                     "HTTP_PORT": str(replica.port),
                     "HTTP_HOST": replica.host,

@@ -24,5 +24,8 @@ REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC;
 -- Extensions are a superuser's to install: awards' owed-payout search uses trigrams.
 CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
 SQL
-# The standby's replication connection, from its own container.
-echo "host replication xj_replicator all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+# Replication from the other server's fixed address only (docker-compose.yml's network);
+# the standby's clone carries this file, so after a failover the old primary is admitted.
+for address in "$PG_PRIMARY_ADDRESS" "$PG_STANDBY_ADDRESS"; do
+  echo "host replication xj_replicator $address/32 scram-sha-256" >> "$PGDATA/pg_hba.conf"
+done

@@ -297,7 +297,21 @@ def test_postgres_has_a_synchronous_standby_and_archives_its_wal() -> None:
     roles = (ROOT / "ops" / "postgres" / "roles.sh").read_text()
     assert "ALTER SYSTEM SET synchronous_standby_names = 'standby';" in roles
     assert "CREATE ROLE xj_replicator LOGIN REPLICATION NOSUPERUSER" in roles
-    assert 'echo "host replication xj_replicator all scram-sha-256" >> "$PGDATA/pg_hba.conf"' in roles
+    # Replication is admitted from the two servers' fixed addresses only.
+    assert 'for address in "$PG_PRIMARY_ADDRESS" "$PG_STANDBY_ADDRESS"; do' in roles
+    assert 'echo "host replication xj_replicator $address/32 scram-sha-256" >> "$PGDATA/pg_hba.conf"' in roles
+    assert "replicator all" not in roles
+    addresses = {
+        n: COMPOSE["services"][n]["networks"]["default"]["ipv4_address"] for n in ("postgres", "postgres-standby")
+    }
+    assert addresses == {"postgres": "172.30.15.10", "postgres-standby": "172.30.15.11"}
+    assert (primary["environment"]["PG_PRIMARY_ADDRESS"], primary["environment"]["PG_STANDBY_ADDRESS"]) == (
+        "172.30.15.10",
+        "172.30.15.11",
+    )
+    assert COMPOSE["networks"]["default"]["ipam"]["config"] == [{"subnet": "172.30.15.0/24"}]
+    for svc in ("registration", "awards", "reporting"):
+        assert COMPOSE["services"][svc]["environment"]["DATABASE_STANDBY_EXPECTED"] == "true"
     script = (ROOT / "ops" / "postgres" / "standby.sh").read_text()
     assert 'pg_basebackup -h postgres -p 5432 -U xj_replicator -D "$PGDATA" -R -X stream' in script
     assert "exec postgres -c cluster_name=standby -c hot_standby=on" in script  # the name the primary waits for
