@@ -54,7 +54,9 @@ def scrape() -> dict[tuple[str, str], float]:
     """Counts from each service's /metrics that a stall would leave."""
     out: dict[tuple[str, str], float] = {}
     for name, port in SERVICES.items():
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        token = (STACK / "metrics-token").read_text().strip()  # as the stack's Prometheus scrapes
+        asked = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
+        text = urllib.request.urlopen(asked, timeout=5).read().decode()
 
         def value(pattern: str, text: str = text) -> float:
             return sum(float(m) for m in re.findall(pattern + r" ([0-9.e+-]+)", text))

@@ -5,14 +5,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from shared import auth, http_errors
+from shared import auth, http_errors, metrics_access
 from shared.body_limit import BodyLimit
 from shared.runtime import ServiceRuntime
 from shared.security_headers import SecurityHeaders, inline_script_hashes
@@ -91,7 +91,8 @@ def service_app(
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)  # Prometheus text format, not JSON
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        metrics_access.check(runtime.settings.metrics_token_file, request.headers.get("authorization"))
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/static/signin.js", include_in_schema=False)  # the pages' sign-in bar: no data in it

@@ -31,6 +31,9 @@ class ServiceSettings(KafkaSettings):
     api_read_tokens: SecretStr | None = None
     api_read_tokens_file: Path | None = None
     log_level: str = "INFO"
+    # The token Prometheus sends to scrape /metrics (a file: rotated without a restart);
+    # unset, /metrics is closed (503).
+    metrics_token_file: Path | None = None
     # Sign-in (shared/auth.py): a JWKS file or URL, issuer and audience; who may approve and
     # pay (awards) and who may send facts over HTTP (registration).
     auth_jwks_file: Path | None = None

@@ -1,7 +1,8 @@
-"""Secrets for `docker compose` (the ops path): the brokers' TLS material in ./secrets/kafka/
-and a password for every Kafka principal and database role, the administrator's included,
-in .env — made once: real ones are kept, missing, empty or placeholder ones (.env.example's
-`change-me…`) are made. Compose's `secrets-check` step refuses to start the stack while any
+"""Secrets for `docker compose` (the ops path): the brokers' TLS material in ./secrets/kafka/,
+the token Prometheus scrapes /metrics with in ./secrets/metrics-token, and a password for
+every Kafka principal and database role, the administrator's included, in .env — made
+once: real ones are kept, missing, empty or placeholder ones (.env.example's `change-me…`)
+are made. Compose's `secrets-check` step refuses to start the stack while any
 is missing or a placeholder.
 
     python -m stack.compose_secrets
@@ -19,6 +20,7 @@ from stack.kafka_nodes import write_tls_material
 from stack.layout import ROOT
 
 DIRECTORY = ROOT / "secrets" / "kafka"
+METRICS_TOKEN = ROOT / "secrets" / "metrics-token"
 HOSTS = ["kafka", "kafka-1", "kafka-2", "kafka-3", "localhost"]
 KAFKA_UID = 1000  # apache/kafka's appuser
 PASSWORDS = [f"KAFKA_{who}_PASSWORD" for who in ("CONTROLLER", "BROKER", "OPS", "REGISTRATION", "AWARDS", "REPORTING")]
@@ -45,7 +47,19 @@ def main(env_file: Path = ROOT / ".env") -> None:
             for name in ("broker.p12", "keystore-password"):
                 os.chown(DIRECTORY / name, KAFKA_UID, KAFKA_UID)
         print(f"wrote {DIRECTORY}/ca.pem, broker.p12, keystore-password for {', '.join(HOSTS)}")
+    write_metrics_token(METRICS_TOKEN)
     fill_env(env_file)
+
+
+def write_metrics_token(path: Path) -> None:
+    """Made once, kept after. Readable by the services (their image's user) and Prometheus
+    (nobody), which compose gives it to as a secret: the file is theirs, not the public's."""
+    if path.exists() and path.read_text().strip():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(secrets.token_urlsafe(32))
+    os.chmod(path, 0o644)
+    print(f"wrote {path}")
 
 
 def fill_env(env_file: Path) -> None:

@@ -24,6 +24,7 @@ PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 # inspection); the services and ops use the roles of stack/postgres.py instead.
 LOCAL_DATABASE_URL = f"postgresql://xj:xj@127.0.0.1:{PG_PORT}/xj"
 PG_SECRETS = LOCAL / "pg-secrets"
+METRICS_TOKEN = LOCAL / "metrics-token"  # what Prometheus sends to scrape /metrics
 PROMETHEUS_PORT = int(os.environ.get("LOCAL_PROMETHEUS_PORT", "9090"))
 WITH_PROMETHEUS = os.environ.get("STACK_PROMETHEUS", "1") != "0"  # 0 leaves it out (tests, bench)
 REPLICAS = int(os.environ.get("SERVICE_REPLICAS") or "1")

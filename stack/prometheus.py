@@ -1,12 +1,14 @@
 """Debian's Prometheus, scraping every service process of the stack."""
 
 import json
+import os
 import shutil
 from functools import partial
+from pathlib import Path
 
 from stack.layout import LOCAL, PROMETHEUS_PORT, ROOT, SERVICES, WITH_PROMETHEUS
 from stack.processes import pid_alive, port_open, say, spawn, wait_for
-from stack.service_processes import replicas
+from stack.service_processes import metrics_token, replicas
 
 
 def start_prometheus() -> None:
@@ -18,6 +20,9 @@ def start_prometheus() -> None:
     (home / "targets").mkdir(parents=True, exist_ok=True)
     for name in ("prometheus.yml", "alerts.yml"):
         shutil.copyfile(ops / name, home / name)
+    token = home / "metrics-token"  # the config's credentials_file, beside it
+    token.unlink(missing_ok=True)
+    token.symlink_to(Path(os.environ.get("METRICS_TOKEN_FILE") or metrics_token()))
     targets = [
         {"targets": [f"{r.host}:{r.port}"], "labels": {"service": svc.name, "replica": r.name}}
         for svc in SERVICES

@@ -2,15 +2,17 @@
 
 import asyncio
 import os
+import secrets
 import sys
 import urllib.request
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from stack import dev_auth, netns
 from stack.kafka_broker import external_kafka
 from stack.kafka_nodes import SERVICE_USERS
-from stack.layout import KAFKA, REPLICA_PORT_STEP, REPLICAS, ROOT, RUN, SERVICES, Service
+from stack.layout import KAFKA, METRICS_TOKEN, REPLICA_PORT_STEP, REPLICAS, ROOT, RUN, SERVICES, Service
 from stack.postgres import MIGRATOR, SERVICE_ROLES, external_database, role_dsn, standby_expected
 from stack.processes import pid_alive, say, spawn, wait_for
 
@@ -21,9 +23,19 @@ def endpoints() -> dict[str, str]:
     # An existing cluster's security settings come from the caller's environment.
     env = {k: v for k, v in os.environ.items() if k.startswith(("KAFKA_", "TOPIC_"))} if kafka else KAFKA.client_env()
     env["DATABASE_URL"] = external_database() or role_dsn(MIGRATOR)  # the operator's: the migration role
+    env["METRICS_TOKEN_FILE"] = os.environ.get("METRICS_TOKEN_FILE") or str(metrics_token())
     for svc in SERVICES:
         env[svc.url_var] = f"http://127.0.0.1:{svc.port}"
     return env
+
+
+def metrics_token() -> Path:
+    """The stack's metrics token, made once (only its owner may read it)."""
+    if not METRICS_TOKEN.exists():
+        METRICS_TOKEN.parent.mkdir(parents=True, exist_ok=True)
+        METRICS_TOKEN.touch(mode=0o600)
+        METRICS_TOKEN.write_text(secrets.token_urlsafe(32))
+    return METRICS_TOKEN
 
 
 def ready(port: int, host: str = "127.0.0.1") -> bool:

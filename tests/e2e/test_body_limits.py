@@ -7,12 +7,12 @@ import asyncio
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 
 from services.awards.service_layer.confirmations import MAX_BYTES as CONFIRMATION_BYTES
 from shared.body_limit import DEFAULT_LIMIT
-from tests.support.stack import SERVICE_PORTS, Stack
+from tests.support.http import metrics
+from tests.support.stack import SERVICE_PORTS, TEST_STACK, Stack
 
 pytestmark = pytest.mark.e2e
 FIFTY_MB = 50 * 1024 * 1024
@@ -43,8 +43,7 @@ def rss_kib(pid: int) -> int:
 
 
 async def bytes_read(service: str) -> float:
-    async with httpx.AsyncClient(timeout=10) as client:
-        text = (await client.get(f"http://127.0.0.1:{SERVICE_PORTS[service]}/metrics")).text
+    text = await metrics(f"http://127.0.0.1:{SERVICE_PORTS[service]}", TEST_STACK)
     pattern = r'^http_request_body_bytes_read_total\{service="' + service + r'"\} (\S+)$'
     found = re.search(pattern, text, re.M)
     return float(found.group(1)) if found else 0.0

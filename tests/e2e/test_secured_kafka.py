@@ -29,7 +29,7 @@ from shared.kafka_settings import KafkaSettings
 from stack.handle import ROOT, StackHandle, fresh_database, http_status
 from tests.support import factories as f
 from tests.support.auth import READER, SIGN_IN_ENV, sender, write_jwks, write_senders
-from tests.support.http import eventually
+from tests.support.http import eventually, metrics, metrics_token
 from tests.support.kafka_acl import kafka_principal, produce
 from tests.support.kafka_io import publish, read_all, value_json, wait_for_records
 from tests.support.stack import Infra
@@ -178,7 +178,7 @@ READS = {
 }
 
 
-async def test_reads_need_a_reader_and_ops_routes_stay_open(secure: StackHandle) -> None:
+async def test_reads_need_a_reader_health_stays_open_and_metrics_need_their_token(secure: StackHandle) -> None:
     for service, paths in READS.items():
         base = secure.url(service)
         for path in paths:
@@ -197,8 +197,12 @@ async def test_reads_need_a_reader_and_ops_routes_stay_open(secure: StackHandle)
                 status, _ = await read(base + path, token)
                 assert status in (200, 404), (path, status)
             assert (await read(base + path, sender()["Authorization"].removeprefix("Bearer ")))[0] == 403
-        for path in ("/healthz", "/readyz", "/metrics"):
+        for path in ("/healthz", "/readyz"):
             assert (await read(base + path, None))[0] == 200
+        # /metrics answers the metrics token only: not a reader, not nobody.
+        assert (await read(base + "/metrics", None))[0] == 401
+        assert (await read(base + "/metrics", READ_TOKENS[0]))[0] == 401
+        assert (await read(base + "/metrics", metrics_token(secure.dir)))[0] == 200
         async with httpx.AsyncClient(timeout=10) as client:
             doc = (await client.get(f"{base}/openapi.json")).json()
         scheme = doc["components"]["securitySchemes"]["HTTPBearer"]
@@ -377,7 +381,7 @@ async def test_a_sender_is_known_by_its_topic_and_held_to_its_authority(secure: 
     )
 
     async def lags() -> list[str]:
-        return lag_line.findall(str((await read(f"{secure.url('registration')}/metrics", None))[1]))
+        return lag_line.findall(await metrics(secure.url("registration"), secure.dir))
 
     found = await eventually(lags, lambda v: len(v) == 6 and set(v) == {"0"}, timeout=60)
     assert (len(found), set(found)) == (6, {"0"})

@@ -36,7 +36,7 @@ from tests.support.disbursement import (
     released_batch,
     second_person_confirms,
 )
-from tests.support.http import eventually
+from tests.support.http import eventually, metrics
 from tests.support.kafka_io import publish
 from tests.support.stack import TEST_STACK, Stack
 
@@ -333,7 +333,7 @@ async def test_every_line_that_is_not_a_plain_match_opens_one_exception_closed_b
     assert [e["exception_id"] for e in await exceptions_of(stack, sha256, "resolved")] == [second]
 
     async def gauge() -> float:
-        text = (await client.get(f"{stack.url('awards')}/metrics")).text
+        text = await metrics(stack.url("awards"), TEST_STACK)
         found = re.search(r"^treasury_exceptions_open (\S+)$", text, re.M)
         return float(found.group(1)) if found else -1.0
 

@@ -6,10 +6,9 @@ import pytest
 
 from shared import topics
 from tests.support import factories as f
-from tests.support.auth import READER
-from tests.support.http import eventually, get_json
+from tests.support.http import eventually, get_json, metrics
 from tests.support.kafka_io import publish, value_json, wait_for_records
-from tests.support.stack import Stack
+from tests.support.stack import TEST_STACK, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -57,11 +56,9 @@ async def test_registered_enterprise_flows_through_all_three_services(stack: Sta
 async def test_progress_is_exported_as_prometheus_gauges(stack: Stack) -> None:
     import re
 
-    import httpx
 
     async def scrape() -> tuple[str, int]:
-        async with httpx.AsyncClient(timeout=10, headers=READER) as client:
-            text = (await client.get(f"{stack.url('reporting')}/metrics")).text
+        text = await metrics(stack.url("reporting"), TEST_STACK)
         return text, await _new_enterprises(stack)
 
     def agrees(v: tuple[str, int]) -> bool:

@@ -3,6 +3,7 @@
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -19,6 +20,19 @@ async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool
         await asyncio.sleep(0.25)
         value = await probe()
     return value
+
+
+def metrics_token(stack_dir: Path) -> str:
+    """The token the stack's Prometheus scrapes /metrics with (stack/service_processes.py)."""
+    return (stack_dir / "metrics-token").read_text().strip()
+
+
+async def metrics(base: str, stack_dir: Path) -> str:
+    """A service's /metrics, scraped as the stack's Prometheus does."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.get(f"{base}/metrics", headers={"Authorization": f"Bearer {metrics_token(stack_dir)}"})
+    assert r.status_code == 200, r.text
+    return r.text
 
 
 async def get_json(url: str) -> tuple[int, object]:

@@ -17,10 +17,10 @@ RULES: list[dict[str, Any]] = [
 TESTS: dict[str, Any] = yaml.safe_load((OPS / "alerts.test.yml").read_text())
 
 
-def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+def promtool(*args: str, cwd: Path = OPS) -> subprocess.CompletedProcess[str]:
     tool = shutil.which("promtool")
     assert tool, "promtool is installed by stack/system-deps.sh (Debian's prometheus package)"
-    return subprocess.run([tool, *args], cwd=OPS, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run([tool, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_promtool_rule_unit_tests_pass() -> None:
@@ -29,9 +29,16 @@ def test_promtool_rule_unit_tests_pass() -> None:
     assert "SUCCESS" in out.stdout
 
 
-def test_prometheus_config_and_rules_are_valid() -> None:
-    out = promtool("check", "config", "prometheus.yml")
+def test_prometheus_config_and_rules_are_valid(tmp_path: Path) -> None:
+    # Deployed as compose and the local stack deploy it: the metrics token beside the config.
+    shutil.copytree(OPS, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "metrics-token").write_text("a-token")
+    out = promtool("check", "config", "prometheus.yml", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
+    scrape = yaml.safe_load((OPS / "prometheus.yml").read_text())["scrape_configs"]
+    assert [(s["job_name"], s["authorization"]) for s in scrape] == [
+        ("xj", {"type": "Bearer", "credentials_file": "metrics-token"})
+    ]
     assert f"SUCCESS: {len(RULES)} rules found" in out.stdout
 
 

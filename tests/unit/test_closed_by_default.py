@@ -10,16 +10,19 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from prometheus_client import REGISTRY
 
 from services.awards.app import create_app as awards_app
 from services.awards.settings import AwardsSettings
 from services.registration.app import create_app as registration_app
 from services.registration.settings import RegistrationSettings
 from services.reporting.app import create_app as reporting_app
+from services.reporting.entrypoints import progress_gauges
 from services.reporting.entrypoints.viewer import PROGRESS_PATHS
 from services.reporting.settings import ReportingSettings
 from tests.support import auth
 
+# /metrics is a door of its own: the metrics token (test_metrics_need_the_metrics_token).
 OPS = {"/healthz", "/readyz", "/metrics", "/asyncapi.json", "/asyncapi", "/openapi.json", "/docs", "/redoc"}
 OPS |= {"/docs/oauth2-redirect", "/static/signin.js"}
 # Page shells: static HTML and script, no data; what they fetch is guarded like any route.
@@ -148,3 +151,25 @@ async def test_public_progress_opens_exactly_the_progress_routes_and_says_so(tmp
     for path, ops in doc["paths"].items():
         optional = [op.get("security", [None])[0] == {} for op in ops.values()]
         assert optional == [path in PROGRESS_PATHS] * len(ops), path
+
+
+@pytest.mark.parametrize("service", ["registration", "awards", "reporting"])
+async def test_metrics_need_the_metrics_token_and_are_closed_without_one(service: str, tmp_path: Path) -> None:
+    assert await status(apps({})[service], "GET", "/metrics", auth.READER) == 503  # no token file: closed
+    token = tmp_path / "metrics-token"
+    token.write_text("scrape-token-0123456789\n")
+    app = apps({"metrics_token_file": token})[service]
+    asked = [{}, auth.READER, {"Authorization": "Bearer scrape-token-01234567890"}, {"Authorization": "Basic x"}]
+    assert [await status(app, "GET", "/metrics", h) for h in asked] == [401, 401, 401, 401]
+    assert await status(app, "GET", "/metrics", {"Authorization": "Bearer scrape-token-0123456789"}) == 200
+    token.write_text("rotated-token-9876543210")  # read on each scrape: no restart
+    assert await status(app, "GET", "/metrics", {"Authorization": "Bearer scrape-token-0123456789"}) == 401
+    assert await status(app, "GET", "/metrics", {"Authorization": "bearer rotated-token-9876543210"}) == 200
+
+
+def test_closed_progress_never_reaches_the_metrics() -> None:
+    row = {"division": "650000", "metric": "new_enterprises", "year": 2031, "actual": 7, "target": 3000}
+    progress_gauges.show([row], public=False)
+    assert REGISTRY.get_sample_value("progress_actual", {"metric": "new_enterprises", "year": "2031"}) is None
+    progress_gauges.show([row], public=True)
+    assert REGISTRY.get_sample_value("progress_actual", {"metric": "new_enterprises", "year": "2031"}) == 7.0

@@ -142,7 +142,7 @@ def test_nothing_secret_is_written_into_the_compose_file() -> None:
     secret = re.compile(r"PASSWORD|TOKEN|SECRET", re.I)
     for name, svc in COMPOSE["services"].items():
         for key, value in (svc.get("environment") or {}).items():
-            if secret.search(key):
+            if secret.search(key) and not key.endswith("_FILE"):  # a path to a secret, not one
                 assert re.fullmatch(r"\$\{\w+(:-|:\?[^}]*)?\}", str(value)), f"{name}.{key} = {value!r}"
     # Every DSN's password part is a variable of .env.
     assert all(p.startswith("${") for p in re.findall(r"postgresql://\w+:([^@]*)@", RAW))
@@ -208,7 +208,9 @@ def test_the_single_profile_is_the_default_of_the_env_example() -> None:
 
 def test_prometheus_uses_the_local_stacks_config_and_scrapes_every_service() -> None:
     prom = COMPOSE["services"]["prometheus"]
-    assert "./ops/prometheus:/etc/prometheus:ro" in prom["volumes"]
+    assert prom["volumes"][:3] == [
+        f"./ops/prometheus/{name}:/etc/prometheus/{name}:ro" for name in ("prometheus.yml", "alerts.yml", "targets")
+    ]
     assert "--config.file=/etc/prometheus/prometheus.yml" in prom["command"]
     targets = json.loads((ROOT / "ops" / "prometheus" / "targets" / "compose.json").read_text())
     scraped = {t["labels"]["service"]: t["targets"] for t in targets}
@@ -263,12 +265,14 @@ def test_compose_secrets_makes_the_keystore_and_every_password_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(compose_secrets, "DIRECTORY", tmp_path / "secrets" / "kafka")
+    monkeypatch.setattr(compose_secrets, "METRICS_TOKEN", tmp_path / "secrets" / "metrics-token")
     env_file = tmp_path / ".env"
     env_file.write_text("POSTGRES_PASSWORD=x\nKAFKA_OPS_PASSWORD=kept\n")
     compose_secrets.main(env_file)
-    first = env_file.read_text()
+    first, token = env_file.read_text(), (tmp_path / "secrets" / "metrics-token").read_text()
     compose_secrets.main(env_file)
     assert env_file.read_text() == first
+    assert (tmp_path / "secrets" / "metrics-token").read_text() == token and len(token) >= 40
     values = dict(line.split("=", 1) for line in first.splitlines())
     assert values["KAFKA_OPS_PASSWORD"] == "kept" and set(compose_secrets.PASSWORDS) <= set(values)
     assert len({values[k] for k in compose_secrets.PASSWORDS}) == len(compose_secrets.PASSWORDS)
@@ -382,3 +386,16 @@ def test_compose_secrets_makes_every_secret_and_replaces_placeholders(tmp_path: 
     assert not any(compose_secrets.is_placeholder(values[n]) for n in compose_secrets.PASSWORDS)
     assert len(values["POSTGRES_PASSWORD"]) >= 40
     assert env_file.stat().st_mode & 0o077 == 0
+
+
+def test_only_prometheus_holds_the_metrics_token_beside_its_config() -> None:
+    assert COMPOSE["secrets"] == {"metrics-token": {"file": "./secrets/metrics-token"}}
+    for name in ("registration", "awards", "reporting"):
+        svc = COMPOSE["services"][name]
+        assert (svc["secrets"], svc["environment"]["METRICS_TOKEN_FILE"]) == (
+            ["metrics-token"],
+            "/run/secrets/metrics-token",
+        )
+    prometheus = COMPOSE["services"]["prometheus"]
+    assert prometheus["secrets"] == [{"source": "metrics-token", "target": "/etc/prometheus/metrics-token"}]
+    assert "ports" not in prometheus

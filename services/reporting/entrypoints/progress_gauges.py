@@ -15,8 +15,11 @@ RATIO = Gauge("progress_ratio", "Actual / target", ["metric", "year"])
 REFRESHED = Gauge("progress_gauges_refreshed_timestamp_seconds", "When the progress gauges were last refreshed")
 
 
-def show(rows: Iterable[dict[str, Any]]) -> None:
-    """The region's rows that have a target (the plan's targets, year by year)."""
+def show(rows: Iterable[dict[str, Any]], *, public: bool) -> None:
+    """The region's rows that have a target (the plan's targets, year by year) — only when
+    progress is public: a figure closed on the API stays closed on /metrics."""
+    if not public:
+        return
     for r in rows:
         if r["division"] == REGION_DIVISION and r["target"]:
             labels = (r["metric"], str(r["year"]))

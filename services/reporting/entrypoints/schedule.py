@@ -11,7 +11,7 @@ from shared.runtime import ServiceRuntime
 
 def export_progress(runtime: ServiceRuntime, settings: ReportingSettings) -> Callable[[], Awaitable[None]]:
     async def export() -> None:
-        progress_gauges.show(await publish_changes(runtime.pool))
+        progress_gauges.show(await publish_changes(runtime.pool), public=settings.public_progress)
         await asyncio.sleep(settings.progress_publish_interval_seconds)
 
     return export
