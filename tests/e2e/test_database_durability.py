@@ -7,6 +7,7 @@ own schema) and the office is told what to redo."""
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -40,13 +41,14 @@ from tests.support.disbursement import (
     owed,
     released_batch,
 )
-from tests.support.http import eventually
+from tests.support.http import eventually, metrics
 from tests.support.kafka_io import publish, read_all, value_json
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 DIR = ROOT / ".local" / "test-durable"
 PG_PORT = 27432
+GAUGES = ("postgres_standby_expected", "postgres_standbys_connected")
 SERVICES = ("registration", "awards", "reporting")
 
 
@@ -98,6 +100,13 @@ async def admin(h: StackHandle) -> asyncpg.Connection:
     return await asyncpg.connect(f"postgresql://xj:xj@127.0.0.1:{primary_port(h)}/xj")
 
 
+async def standbys(h: StackHandle) -> tuple[float, float]:
+    """(expected, connected) as awards reports them: the gauges PrimaryWithoutStandby reads."""
+    text = await metrics(h.url("awards"), h.dir)
+    found = [re.search(rf'^{name}{{service="awards"}} (\S+)$', text, re.M) for name in GAUGES]
+    return (float(found[0].group(1)) if found[0] else -1.0, float(found[1].group(1)) if found[1] else -1.0)
+
+
 async def issued_per_enterprise(s: Stack, usccs: set[str]) -> Counter[str]:
     """PayoutIssued event ids per enterprise, each id once; the same id again must say the
     same (re-derived after a restore it is emitted anew: only `occurred_at` differs)."""
@@ -125,6 +134,7 @@ async def test_a_failover_while_intake_flows_loses_and_doubles_nothing_and_fence
             await publish(s.bootstrap, chunk, topic=topics.ENTERPRISE_EVENTS)
             await asyncio.sleep(0.4)
 
+    watched = await eventually(lambda: standbys(h), lambda v: v == (1.0, 1.0), timeout=30)
     flowing = asyncio.create_task(paced())
     await asyncio.sleep(1.0)
     said = await asyncio.to_thread(h.cli, "failover")
@@ -142,7 +152,9 @@ async def test_a_failover_while_intake_flows_loses_and_doubles_nothing_and_fence
     again = h.cli("up")  # idempotent after a failover: the fenced node stays down
     old = h.dir / "pg" / "data"
     fenced = ((old / "FENCED").exists(), (old / "postmaster.pid").exists())
+    alone = await eventually(lambda: standbys(h), lambda v: v == (1.0, 0.0), timeout=30)  # PrimaryWithoutStandby
     h.cli("pg-rejoin")  # the old primary rebuilt as the new one's synchronous standby
+    rejoined = await eventually(lambda: standbys(h), lambda v: v == (1.0, 1.0), timeout=30)
     conn = await admin(h)
     try:
         standby = await conn.fetch("SELECT application_name, sync_state FROM pg_stat_replication")
@@ -155,6 +167,7 @@ async def test_a_failover_while_intake_flows_loses_and_doubles_nothing_and_fence
     assert refused.returncode != 0 and "pg-a was the primary before a failover and is fenced" in refused.stderr
     assert "pg-a is fenced (the old primary)" in again and fenced == (True, False)
     assert [(r["application_name"], r["sync_state"]) for r in standby] == [("pg-a", "sync")]
+    assert (watched, alone, rejoined) == ((1.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 
 
 async def test_a_failover_inside_a_confirmation_import_pays_each_payout_once(durable: StackHandle) -> None:

@@ -56,7 +56,6 @@ async def test_registered_enterprise_flows_through_all_three_services(stack: Sta
 async def test_progress_is_exported_as_prometheus_gauges(stack: Stack) -> None:
     import re
 
-
     async def scrape() -> tuple[str, int]:
         text = await metrics(stack.url("reporting"), TEST_STACK)
         return text, await _new_enterprises(stack)
