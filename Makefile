@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV_VERSION := 0.13.8
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean token kafka-principal failover pg-rejoin backup restore
+.PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean token kafka-principal kafka-quota failover pg-rejoin backup restore
 
 setup: .venv/.synced web/node_modules/.package-lock.json
 
@@ -90,7 +90,16 @@ clean: down
 	rm -rf .local/run .local/logs .local/kafka .local/pg .local/test*
 
 # A sender's or reader's Kafka principal on a running SASL_SSL stack (shared/kafka_admin.py):
-#   make kafka-principal NAME=kjt KIND=sender EVENT_TYPES=HighTechCertified [CARRIERS=INC-0001]
-# prints its client settings as KEY=VALUE lines; run again to rotate its password.
+#   make kafka-principal NAME=kjt KIND=sender EVENT_TYPES=HighTechCertified [CARRIERS=INC-0001] [QUOTA=1048576]
+# prints its client settings as KEY=VALUE lines; run again to rotate its password. A
+# sender's produce quota (bytes/s) is set by Kafka's ConfigCommand from the stack's jars;
+#   make kafka-quota NAME=kjt QUOTA=2097152
+# changes it.
+KAFKA_LIBS ?= $(CURDIR)/.local/kafka-libs
+export KAFKA_LIBS
 kafka-principal: setup
-	@$(PY) -m shared.kafka_admin principal "$(NAME)" --kind "$(KIND)" --event-types "$(EVENT_TYPES)" --carriers "$(CARRIERS)"
+	@$(PY) -m shared.kafka_admin principal "$(NAME)" --kind "$(KIND)" --event-types "$(EVENT_TYPES)" --carriers "$(CARRIERS)" \
+		$(if $(QUOTA),--produce-bytes-per-second "$(QUOTA)")
+
+kafka-quota: setup
+	@$(PY) -m shared.kafka_admin quota "$(NAME)" "$(QUOTA)"

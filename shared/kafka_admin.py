@@ -13,12 +13,16 @@ aiokafka's admin client has no ACL or SCRAM calls, so this uses confluent-kafka'
     python -m shared.kafka_admin principal inc-a --kind sender \
         --event-types EnterpriseAdmitted,EnterpriseGraduated --carriers INC-0001
     python -m shared.kafka_admin principal board --kind reader
-    python -m shared.kafka_admin remove inc-a        # its ACLs, SCRAM credential, registry entry
+    python -m shared.kafka_admin quota inc-a 2097152 # change a sender's produce quota (bytes/s)
+    python -m shared.kafka_admin remove inc-a        # its ACLs, SCRAM credential, quota, registry entry
 
 `principal` prints the client settings as KEY=VALUE lines (the password appears once,
 there; running it again rotates it). For a sender it also creates its intake and results
-topics and writes its authority into the sender registry (--registry, default
-SENDER_AUTHORITY_FILE, else the local stack's), which registration reads again on change.
+topics (intake refusing, at the broker, a record over intake's cap: MAX_EVENT_BYTES), sets
+its produce quota (--produce-bytes-per-second, default SENDER_PRODUCE_BYTES_PER_SECOND or
+1 MiB/s; shared/kafka_quotas.py) and writes its authority into the sender registry
+(--registry, default SENDER_AUTHORITY_FILE, else the local stack's), which registration
+reads again on change.
 """
 
 import argparse
@@ -38,6 +42,9 @@ from confluent_kafka.admin import (
     AclOperation,
     AclPermissionType,
     AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
     NewTopic,
     ResourcePatternType,
     ResourceType,
@@ -47,7 +54,7 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from shared import kafka_access, topics
+from shared import kafka_access, kafka_quotas, topics
 from shared.events import INTAKE_MODELS
 from shared.kafka import TopicSpec
 from shared.kafka_access import Grant, Kind, Pattern, Resource
@@ -103,19 +110,32 @@ def _wait(futures: Iterable[Future[Any]], *, tolerate: Iterable[int] = ()) -> No
                 raise
 
 
-def create_topics(admin: AdminClient, names: Iterable[str], spec: TopicSpec) -> list[str]:
-    """Create the missing ones; existing topics are left as they are. Returns the created."""
+def create_topics(
+    admin: AdminClient, names: Iterable[str], spec: TopicSpec, configs: Mapping[str, Mapping[str, str]] | None = None
+) -> list[str]:
+    """Create the missing ones; existing topics are left as they are. Returns the created.
+    `configs`: topic configs beyond topics.CONFIGS, by topic."""
     existing = set(admin.list_topics(timeout=TIMEOUT_S).topics)
     missing = [t for t in names if t not in existing]
     if not missing:
         return []
     isr = {} if spec.min_insync_replicas is None else {"min.insync.replicas": str(spec.min_insync_replicas)}
+    extra = configs or {}
     new = [
-        NewTopic(t, spec.partitions, spec.replication_factor, config={**isr, **topics.CONFIGS.get(t, {})})
+        NewTopic(
+            t, spec.partitions, spec.replication_factor, config={**isr, **topics.CONFIGS.get(t, {}), **extra.get(t, {})}
+        )
         for t in missing
     ]
     _wait(admin.create_topics(new, request_timeout=TIMEOUT_S).values(), tolerate=[KafkaError.TOPIC_ALREADY_EXISTS])
     return missing
+
+
+def set_topic_configs(admin: AdminClient, topic: str, configs: Mapping[str, str]) -> None:
+    """Set these configs on an existing topic, leaving its others as they are."""
+    entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in configs.items()]
+    resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=entries)
+    _wait(admin.incremental_alter_configs([resource], request_timeout=TIMEOUT_S).values())
 
 
 def bindings(principal: str, grants: Iterable[Grant]) -> list[AclBinding]:
@@ -204,12 +224,18 @@ def register_sender(registry: Path, name: str, event_types: Sequence[str], carri
     os.replace(swap, registry)
 
 
-def add_principal(admin: AdminClient, s: ServiceSettings, name: str, kind: Kind) -> list[str]:
+def add_principal(
+    admin: AdminClient, s: ServiceSettings, name: str, kind: Kind, *, quota: int, max_event_bytes: int
+) -> list[str]:
     """The SCRAM user (a fresh password; rotation is the same call), its ACLs and, for a
-    sender, its two topics. Returns its client settings."""
+    sender, its two topics (intake capped per record) and its produce quota (bytes/s).
+    Returns its client settings."""
     kafka_access.check_name(name)
     if kind is Kind.SENDER:
-        create_topics(admin, [topics.sender_intake(name), topics.sender_results(name)], s.topic_spec)
+        intake, capped = topics.sender_intake(name), topics.sender_intake_configs(max_event_bytes)
+        create_topics(admin, [intake, topics.sender_results(name)], s.topic_spec, {intake: capped})
+        set_topic_configs(admin, intake, capped)  # a sender added before the cap: capped now
+        kafka_quotas.set_produce_quota(s, name, quota)
     password = secrets.token_urlsafe(32)
     set_password(admin, name, password)
     grant(admin, name, kafka_access.principal_grants(name, kind))
@@ -242,7 +268,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kind", choices=[k.value for k in Kind], required=True)
     p.add_argument("--event-types", default="", help="a sender's event types, comma-separated")
     p.add_argument("--carriers", default="", help="the carriers (incubator ids) a sender's facts may concern")
-    r = sub.add_parser("remove", help="remove a principal's ACLs, SCRAM credential and registry entry")
+    p.add_argument(
+        "--produce-bytes-per-second",
+        type=int,
+        default=int(os.environ.get("SENDER_PRODUCE_BYTES_PER_SECOND") or kafka_quotas.DEFAULT_SENDER_BYTES_PER_SECOND),
+        help="a sender's produce quota; the broker slows a sender above it",
+    )
+    q = sub.add_parser("quota", help="change a sender's produce quota (bytes per second)")
+    q.add_argument("name")
+    q.add_argument("bytes_per_second", type=int)
+    r = sub.add_parser("remove", help="remove a principal's ACLs, SCRAM credential, quota and registry entry")
     r.add_argument("name")
     for each in (p, r):
         each.add_argument("--registry", type=Path, default=default_registry())
@@ -266,13 +301,18 @@ def main(argv: list[str] | None = None) -> int:
             kind, event_types = Kind(args.kind), _list(args.event_types)
             if kind is Kind.SENDER and not event_types:
                 raise ValueError("a sender needs --event-types: what it may send")
-            lines = add_principal(admin, s, args.name, kind)
+            cap = int(env.get("MAX_EVENT_BYTES") or topics.DEFAULT_MAX_EVENT_BYTES)
+            lines = add_principal(admin, s, args.name, kind, quota=args.produce_bytes_per_second, max_event_bytes=cap)
             if kind is Kind.SENDER:
                 register_sender(args.registry, args.name, event_types, _list(args.carriers))
             print("\n".join(lines))
+        elif args.command == "quota":
+            kafka_quotas.set_produce_quota(s, kafka_access.check_name(args.name), args.bytes_per_second)
+            print(f"{args.name}: producer_byte_rate={kafka_quotas.produce_quota(s, args.name)}", file=sys.stderr)
         else:
             removed = revoke_all(admin, kafka_access.check_name(args.name))
             delete_password(admin, args.name)
+            kafka_quotas.delete_produce_quota(s, args.name)
             register_sender(args.registry, args.name, [], [])
             print(f"{args.name}: {removed} ACLs removed, SCRAM credential deleted", file=sys.stderr)
     except (KafkaException, ValueError) as exc:

@@ -98,6 +98,17 @@ DLQ_OWNERS: Final[dict[str, tuple[str, tuple[str, ...]]]] = {
     REPORTING_DLQ: ("reporting", REPORTING_INPUTS),
 }
 
+# Intake's cap on one fact (registration's MAX_EVENT_BYTES), and what a record carries
+# beside its value (key, headers, the batch's header): a sender's intake topic refuses at
+# the broker a record that intake would refuse anyway, before it is stored three times.
+DEFAULT_MAX_EVENT_BYTES: Final = 1 << 20
+RECORD_OVERHEAD_BYTES: Final = 16 * 1024
+
+
+def sender_intake_configs(max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> dict[str, str]:
+    return {"max.message.bytes": str(max_event_bytes + RECORD_OVERHEAD_BYTES)}
+
+
 # Topic configs beyond partitions and replication. The progress topic keeps the latest
 # row per key (year/metric/division) forever, so a consumer starting late reads it whole.
 CONFIGS: Final[dict[str, dict[str, str]]] = {PROGRESS: {"cleanup.policy": "compact"}}

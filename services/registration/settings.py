@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from shared import topics
 from shared.settings import ServiceSettings
 
 
@@ -12,7 +13,7 @@ class RegistrationSettings(ServiceSettings):
     # Who may send which facts over HTTP (services/registration/adapters/sender_registry.py);
     # unset: HTTP intake answers 503.
     sender_authority_file: Path | None = None
-    max_event_bytes: int = Field(default=1 << 20, ge=1024, le=8 << 20)
+    max_event_bytes: int = Field(default=topics.DEFAULT_MAX_EVENT_BYTES, ge=1024, le=8 << 20)
     park_ttl_seconds: float = Field(default=7 * 24 * 3600, gt=0)
     park_sweep_interval_seconds: float = Field(default=30, gt=0)
     # The development intake topic (no sender): open on a PLAINTEXT stack, closed on a

@@ -2,11 +2,13 @@
 what an operator sees when the password is wrong: one clear line, /readyz 503, no crash."""
 
 import asyncio
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,17 +16,18 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import GroupAuthorizationFailedError
+from aiokafka.errors import GroupAuthorizationFailedError, MessageSizeTooLargeError
 from aiokafka.structs import OffsetAndMetadata
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Producer
 from confluent_kafka import TopicPartition as ConfluentPartition
 from confluent_kafka.admin import OffsetSpec
 
 from shared import topics
 from shared.kafka import KafkaSetupError, probe
 from shared.kafka_admin import admin_client, librdkafka_config
+from shared.kafka_quotas import DEFAULT_SENDER_BYTES_PER_SECOND, produce_quota
 from shared.kafka_settings import KafkaSettings
 from stack.handle import ROOT, StackHandle, fresh_database, http_status
 from tests.support import factories as f
@@ -385,3 +388,79 @@ async def test_a_sender_is_known_by_its_topic_and_held_to_its_authority(secure: 
 
     found = await eventually(lags, lambda v: len(v) == 6 and set(v) == {"0"}, timeout=60)
     assert (len(found), set(found)) == (6, {"0"})
+
+
+class Flood:
+    """Writes `values` as `who` in a thread, a record every 10 ms, watching the brokers'
+    answers: a broker delays a principal over its quota and says for how long in each
+    answer (librdkafka's throttle callback). `throttled` is set from the first such answer."""
+
+    def __init__(self, who: KafkaSettings, topic: str, values: list[bytes]) -> None:
+        self.worst_ms = 0
+        self.throttled = threading.Event()
+        self.failed: list[str] = []
+        self._args = (who, topic, values)
+
+    def _throttle(self, event: Any) -> None:
+        self.worst_ms = max(self.worst_ms, int(event.throttle_time * 1000))
+        if self.worst_ms > 0:
+            self.throttled.set()
+
+    def _delivered(self, error: Any, _: Any) -> None:
+        if error is not None:
+            self.failed.append(str(error))
+
+    def run(self) -> int:
+        who, topic, values = self._args
+        producer = Producer({**librdkafka_config(who), "throttle_cb": self._throttle, "linger.ms": 0})
+        for value in values:
+            producer.produce(topic, value, key=b"91650102MA7QUOTA0X", on_delivery=self._delivered)
+            producer.poll(0.01)
+        assert producer.flush(180) == 0, "the throttled sender's writes were still queued after 180 s"
+        return len(values) - len(self.failed)
+
+
+async def test_a_sender_over_its_quota_is_throttled_while_another_senders_facts_are_accepted(
+    secure: StackHandle,
+) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    flood, calm = f"flood-{suffix}", f"calm-{suffix}"
+    flooder = kafka_principal(secure, flood, "sender", "EnterpriseAdmitted", "INC-Q", quota=1 << 20)
+    other = kafka_principal(secure, calm, "sender", "EnterpriseAdmitted", "INC-C")
+    ops = secure.kafka()
+    assert (produce_quota(ops, flood), produce_quota(ops, calm)) == (1 << 20, DEFAULT_SENDER_BYTES_PER_SECOND)
+    make = subprocess.run(
+        ["make", "-s", "kafka-quota", f"NAME={flood}", "QUOTA=4096"],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}, **secure.env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert make.returncode == 0, make.stderr
+    assert produce_quota(ops, flood) == 4096  # changed without a new password
+
+    # 96 KiB of facts at 4 KiB/s: once the brokers report holding the flooder back, calm
+    # writes a fact, and it is applied.
+    facts = [{**f.admitted(f.new_uscc(), "INC-Q", "2015-06-01"), "source": flood} for _ in range(96)]
+    padded = [json.dumps(e).encode().ljust(1024) for e in facts]
+    watcher = Flood(flooder, topics.sender_intake(flood), padded)
+    flooding = asyncio.create_task(asyncio.to_thread(watcher.run))
+    assert await asyncio.to_thread(watcher.throttled.wait, 60), "no broker reported throttling the flooder"
+    own = {**f.admitted(f.new_uscc(), "INC-C", "2015-06-01"), "source": calm}
+    await publish(other, [own], topic=topics.sender_intake(calm))
+    said = await own_results(other, calm, [own])
+    assert said[own["event_id"]]["status"] == "parked"  # accepted: held for its enterprise
+    assert (await flooding, watcher.failed) == (96, [])  # slowed, not refused: every write arrived
+    assert watcher.worst_ms > 0
+
+    # A record over intake's cap is refused by the broker itself, before it is stored.
+    producer = AIOKafkaProducer(**other.client_options(), max_request_size=4 << 20, request_timeout_ms=30_000)
+    await producer.start()
+    try:
+        with pytest.raises(MessageSizeTooLargeError):
+            await producer.send_and_wait(
+                topics.sender_intake(calm), b"x" * (topics.DEFAULT_MAX_EVENT_BYTES + (64 << 10))
+            )
+    finally:
+        await producer.stop()

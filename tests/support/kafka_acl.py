@@ -13,7 +13,7 @@ from stack.handle import ROOT, StackHandle
 
 
 def kafka_principal(
-    stack: StackHandle, name: str, kind: str, event_types: str = "", carriers: str = ""
+    stack: StackHandle, name: str, kind: str, event_types: str = "", carriers: str = "", quota: int | None = None
 ) -> KafkaSettings:
     """`make kafka-principal` on the running stack; its KEY=VALUE output is the client's settings."""
     out = subprocess.run(
@@ -25,6 +25,7 @@ def kafka_principal(
             f"KIND={kind}",
             f"EVENT_TYPES={event_types}",
             f"CARRIERS={carriers}",
+            *([f"QUOTA={quota}"] if quota else []),
         ],
         cwd=ROOT,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}, **stack.env},
