@@ -31,6 +31,16 @@ def config_command() -> list[str]:
     return ["java", "-cp", f"{libs}/*", "kafka.admin.ConfigCommand"]
 
 
+def available() -> bool:
+    """Whether this machine can run ConfigCommand (compose's setup image cannot: there the
+    kafka-quotas step gives every sender the default quota instead)."""
+    try:
+        config_command()
+    except ValueError:
+        return False
+    return True
+
+
 def client_properties(s: KafkaSettings) -> str:
     """The ops principal's connection in Java client properties."""
     lines = [f"security.protocol={s.kafka_security_protocol}"]

@@ -29,7 +29,11 @@ SERVICES: dict[str, tuple[type[BaseSettings], int]] = {
     "awards": (AwardsSettings, 8002),
     "reporting": (ReportingSettings, 8000),
 }
-BROKERS = {name: svc for name, svc in COMPOSE["services"].items() if svc.get("image", "").startswith("apache/kafka")}
+BROKERS = {
+    name: svc
+    for name, svc in COMPOSE["services"].items()
+    if svc.get("image", "").startswith("apache/kafka") and name != "kafka-quotas"  # a tool run in that image
+}
 CLUSTER = {name: svc for name, svc in BROKERS.items() if "cluster" in svc.get("profiles", [])}
 
 
@@ -399,3 +403,20 @@ def test_only_prometheus_holds_the_metrics_token_beside_its_config() -> None:
     prometheus = COMPOSE["services"]["prometheus"]
     assert prometheus["secrets"] == [{"source": "metrics-token", "target": "/etc/prometheus/metrics-token"}]
     assert "ports" not in prometheus
+
+
+def test_every_sender_has_a_produce_quota_before_any_service_starts() -> None:
+    quotas = COMPOSE["services"]["kafka-quotas"]
+    assert quotas["image"] == BROKERS["kafka"]["image"]  # the official image: it has kafka-configs.sh
+    assert quotas["depends_on"] == {"kafka-setup": {"condition": "service_completed_successfully"}}
+    for name in ("registration", "awards", "reporting"):
+        assert COMPOSE["services"][name]["depends_on"]["kafka-quotas"] == {
+            "condition": "service_completed_successfully"
+        }
+    script = (ROOT / "ops" / "kafka" / "quotas.sh").read_text()
+    default = 'configs --alter --entity-type users --entity-default \\\n  --add-config "producer_byte_rate='
+    assert default in script  # every user not named otherwise: the sender quota
+    assert "for user in ops registration awards reporting; do" in script  # the platform's own: exempt
+    assert 'configs --alter --entity-type users --entity-name "$1" --add-config "producer_byte_rate=$2"' in script
+    parsed = subprocess.run(["bash", "-n", str(ROOT / "ops" / "kafka" / "quotas.sh")], check=False)
+    assert parsed.returncode == 0
