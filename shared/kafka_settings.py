@@ -169,9 +169,10 @@ def local_vars() -> Mapping[str, str]:
 
 
 def local_connection() -> tuple[KafkaSettings, str]:
-    """Kafka settings and DATABASE_URL as `local_vars` gives them."""
+    """Kafka settings and DATABASE_URL as `local_vars` gives them (no default: a missing
+    setting must not fall back to the local stack's superuser)."""
     env = local_vars()
-    return KafkaSettings.from_vars(env), env.get("DATABASE_URL", "postgresql://xj:xj@127.0.0.1:15432/xj")
+    return KafkaSettings.from_vars(env), env.get("DATABASE_URL", "")
 
 
 def kafka_options(target: "KafkaSettings | str") -> dict[str, Any]:

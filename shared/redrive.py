@@ -187,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print what would be sent, send nothing")
     args = parser.parse_args(argv)
     kafka, dsn = local_connection()
+    if not dsn:
+        parser.error("DATABASE_URL is not set (and no stack.env): the migration role's DSN records what is redriven")
     filters = Filters(args.error_code, args.source_topic, args.key, args.since, args.until, args.again)
     letters = asyncio.run(redrive(kafka, dsn, args.dlq, filters, dry_run=args.dry_run))
     print(table(letters))
