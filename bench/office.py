@@ -104,6 +104,17 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
     await conn.close()
     await db.migrate(dsn, schema=SCHEMA, directory=ROOT / "services" / "awards" / "migrations")
     pool = await db.create_pool(dsn, schema=SCHEMA, max_size=2)
+    await build_ledger(pool, enterprises)
+    out: dict[str, float] = {}
+    out |= await what_ifs(pool)
+    out |= await owed_screens(pool)
+    out |= await exports(pool)
+    await pool.close()
+    return out
+
+
+async def build_ledger(pool: asyncpg.Pool, enterprises: int) -> None:
+    """Synthetic enterprises and facts, decided by the rules into a ledger."""
     policy = AdoptedCache()
     t0 = time.monotonic()
     registered, facts = synthetic(enterprises)
@@ -125,6 +136,10 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
         f"  ledger: {enterprises:,} enterprises, {len(facts):,} facts, {payouts:,} payouts "
         f"(built in {time.monotonic() - t0:.0f}s)"
     )
+
+
+async def what_ifs(pool: asyncpg.Pool) -> dict[str, float]:
+    """The what-if beside the ledger, and the rules' tally under two versions beside one."""
     out: dict[str, float] = {}
     # A second region version from 2016 (High-Tech at 150,000), drafted, to preview beside the plan.
     amended = PolicyVersion(
@@ -170,7 +185,11 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
         f"{ratio:.2f}x"
     )
     out["what_if_two_versions_ratio"] = ratio
-    out |= await owed_screens(pool)
+    return out
+
+
+async def exports(pool: asyncpg.Pool) -> dict[str, float]:
+    """The payout export as CSV and XLSX: time, size and the most Python memory held."""
     args = (None, None, None, None)
 
     async def csv_bytes() -> int:
@@ -199,8 +218,7 @@ async def office_scale(dsn: str, enterprises: int) -> dict[str, float]:
         f"  payout export, {rows:,} rows: CSV {size / 1e6:.1f} MB in {csv_s:.1f}s, peak Python heap "
         f"{csv_peak / 1e6:.1f} MB; XLSX {xlsx_mb:.1f} MB in {xlsx_s:.1f}s, peak Python heap {xlsx_peak / 1e6:.1f} MB"
     )
-    await pool.close()
-    return {**out, "export_rows": rows, "csv_peak_mb": csv_peak / 1e6, "xlsx_peak_mb": xlsx_peak / 1e6}
+    return {"export_rows": rows, "csv_peak_mb": csv_peak / 1e6, "xlsx_peak_mb": xlsx_peak / 1e6}
 
 
 async def owed_screens(pool: asyncpg.Pool) -> dict[str, float]:

@@ -62,6 +62,17 @@ def service_app(
     app.state.openapi_components = {}  # extra component schemas a service documents (e.g. intake events)
     app.state.sign_in_optional = frozenset[str]()  # paths open without a token by configuration
 
+    _document(app)
+    _ops_routes(
+        app, runtime, AsyncAPI(runtime.broker, title=f"{title} events", version="1.0.0", description=description)
+    )
+    return app
+
+
+def _document(app: FastAPI) -> None:
+    """OpenAPI with the shared error schema, the service's extra components, and the
+    routes that may be called without a token by configuration."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
@@ -73,7 +84,10 @@ def service_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    spec = AsyncAPI(runtime.broker, title=f"{title} events", version="1.0.0", description=description)
+
+
+def _ops_routes(app: FastAPI, runtime: ServiceRuntime, spec: AsyncAPI) -> None:
+    """Health, readiness, metrics, the pages' sign-in script and the AsyncAPI document."""
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> Health:
@@ -102,5 +116,3 @@ def service_app(
     @app.get("/asyncapi.json", tags=["ops"], response_model=dict[str, Any])
     async def asyncapi_json() -> JSONResponse:
         return JSONResponse(spec.to_specification().to_jsonable())
-
-    return app

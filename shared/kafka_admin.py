@@ -32,6 +32,7 @@ import secrets
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +265,7 @@ def _list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("topics", help="create the platform's topics")
@@ -288,40 +289,79 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("name")
     for each in (p, r):
         each.add_argument("--registry", type=Path, default=default_registry())
-    args = parser.parse_args(argv)
+    return parser
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One command's inputs: its arguments, the variables it was run with, the ops client."""
+
+    args: argparse.Namespace
+    env: Mapping[str, str]
+    settings: ServiceSettings
+    admin: AdminClient
+
+
+def _topics(run: _Run) -> None:
+    created = create_topics(run.admin, topics.ALL, run.settings.topic_spec)
+    print(f"topics: {len(topics.ALL)} wanted, created {created or 'none'}", file=sys.stderr)
+
+
+def _services(run: _Run) -> None:
+    if run.args.command == "setup":
+        create_topics(run.admin, topics.ALL, run.settings.topic_spec)
+        for service in kafka_access.SERVICES:
+            set_password(run.admin, service, _required(run.env, f"KAFKA_{service.upper()}_PASSWORD"))
+    for service in kafka_access.SERVICES:
+        n = grant(run.admin, service, kafka_access.service_grants(service))
+        print(f"{service}: {n} ACLs", file=sys.stderr)
+
+
+def _principal(run: _Run) -> None:
+    args = run.args
+    kind, event_types = Kind(args.kind), _list(args.event_types)
+    if kind is Kind.SENDER and not event_types:
+        raise ValueError("a sender needs --event-types: what it may send")
+    cap = int(run.env.get("MAX_EVENT_BYTES") or topics.DEFAULT_MAX_EVENT_BYTES)
+    quota = args.produce_bytes_per_second
+    lines = add_principal(run.admin, run.settings, args.name, kind, quota=quota, max_event_bytes=cap)
+    if kind is Kind.SENDER:
+        register_sender(args.registry, args.name, event_types, _list(args.carriers))
+    print("\n".join(lines))
+
+
+def _quota(run: _Run) -> None:
+    name = kafka_access.check_name(run.args.name)
+    kafka_quotas.set_produce_quota(run.settings, name, run.args.bytes_per_second)
+    print(f"{name}: producer_byte_rate={kafka_quotas.produce_quota(run.settings, name)}", file=sys.stderr)
+
+
+def _remove(run: _Run) -> None:
+    name = kafka_access.check_name(run.args.name)
+    removed = revoke_all(run.admin, name)
+    delete_password(run.admin, name)
+    if kafka_quotas.available():
+        kafka_quotas.delete_produce_quota(run.settings, name)
+    register_sender(run.args.registry, name, [], [])
+    print(f"{name}: {removed} ACLs removed, SCRAM credential deleted", file=sys.stderr)
+
+
+COMMANDS = {
+    "topics": _topics,
+    "grant-services": _services,
+    "setup": _services,
+    "principal": _principal,
+    "quota": _quota,
+    "remove": _remove,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     env = local_vars()
     s = settings_of(env)
-    admin = admin_client(s)
     try:
-        if args.command == "topics":
-            created = create_topics(admin, topics.ALL, s.topic_spec)
-            print(f"topics: {len(topics.ALL)} wanted, created {created or 'none'}", file=sys.stderr)
-        elif args.command in ("grant-services", "setup"):
-            if args.command == "setup":
-                create_topics(admin, topics.ALL, s.topic_spec)
-                for service in kafka_access.SERVICES:
-                    set_password(admin, service, _required(env, f"KAFKA_{service.upper()}_PASSWORD"))
-            for service in kafka_access.SERVICES:
-                n = grant(admin, service, kafka_access.service_grants(service))
-                print(f"{service}: {n} ACLs", file=sys.stderr)
-        elif args.command == "principal":
-            kind, event_types = Kind(args.kind), _list(args.event_types)
-            if kind is Kind.SENDER and not event_types:
-                raise ValueError("a sender needs --event-types: what it may send")
-            cap = int(env.get("MAX_EVENT_BYTES") or topics.DEFAULT_MAX_EVENT_BYTES)
-            lines = add_principal(admin, s, args.name, kind, quota=args.produce_bytes_per_second, max_event_bytes=cap)
-            if kind is Kind.SENDER:
-                register_sender(args.registry, args.name, event_types, _list(args.carriers))
-            print("\n".join(lines))
-        elif args.command == "quota":
-            kafka_quotas.set_produce_quota(s, kafka_access.check_name(args.name), args.bytes_per_second)
-            print(f"{args.name}: producer_byte_rate={kafka_quotas.produce_quota(s, args.name)}", file=sys.stderr)
-        else:
-            removed = revoke_all(admin, kafka_access.check_name(args.name))
-            delete_password(admin, args.name)
-            kafka_quotas.delete_produce_quota(s, args.name)
-            register_sender(args.registry, args.name, [], [])
-            print(f"{args.name}: {removed} ACLs removed, SCRAM credential deleted", file=sys.stderr)
+        COMMANDS[args.command](_Run(args, env, s, admin_client(s)))
     except (KafkaException, ValueError) as exc:
         print(f"kafka_admin {args.command}: {exc}", file=sys.stderr)
         return 1

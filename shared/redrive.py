@@ -70,16 +70,23 @@ class DeadLetter:
         return datetime.fromisoformat(raw) if raw else None
 
     def matches(self, f: Filters) -> bool:
-        failed = self.failed_at
+        """Named by the filters, not redriven before (unless asked again), and allowed back."""
+        again_ok = f.again or REDRIVEN_FROM not in self.headers
+        return self._named_by(f) and self._failed_within(f) and again_ok and self.refusal() is None
+
+    def _named_by(self, f: Filters) -> bool:
+        """Its error code, source topic and key are the filter's, where it names them."""
         return (
             (f.error_code is None or self.headers.get("dlq.error_code") == f.error_code)
             and (f.source_topic is None or self.source_topic == f.source_topic)
             and (f.key is None or (self.key or b"").decode(errors="replace") == f.key)
-            and (f.since is None or (failed is not None and failed >= f.since))
-            and (f.until is None or (failed is not None and failed <= f.until))
-            and (f.again or REDRIVEN_FROM not in self.headers)
-            and self.refusal() is None
         )
+
+    def _failed_within(self, f: Filters) -> bool:
+        failed = self.failed_at
+        if failed is None:
+            return f.since is None and f.until is None
+        return (f.since is None or failed >= f.since) and (f.until is None or failed <= f.until)
 
     def refusal(self) -> str | None:
         """Why this dead letter may not go back where its headers say, or None. Headers are

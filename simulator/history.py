@@ -100,62 +100,85 @@ class _Maker:
 
 def generate(opts: Options) -> Iterator[dict[str, Any]]:
     """Intake envelopes for one simulated year, in (mostly) chronological order."""
-    mk = _Maker(opts)
-    y0, y1 = date(opts.year, 1, 1), date(opts.year, 12, 31)
-    events: list[tuple[date, dict[str, Any]]] = []
-    incubators: list[str] = []
-    recognized_on: dict[str, date] = {}
-    n_incubators = max(3, opts.enterprises // 60)
-    for i in range(n_incubators):
-        on = mk.day(y0, date(opts.year, 10, 31))
-        div = mk.county(on)
-        level = "region" if i % 5 == 0 else ("prefecture" if i % 3 == 0 else "county")
-        inc_id = f"INC-{opts.year}-{i:04d}"
-        incubators.append(inc_id)
-        recognized_on[inc_id] = on
-        op = mk.uscc(div)
-        events.append(
-            (
-                on,
-                mk.envelope(
-                    "IncubatorRegistered",
-                    {
-                        "incubator_id": inc_id,
-                        "name": f"{opts.year} 创业孵化基地 {i}",
-                        "operator_uscc": op,
-                        "operator_name": f"孵化器运营有限公司 {i}",
-                        "level": level,
-                        "division_code": div,
-                        "recognized_on": on.isoformat(),
-                    },
-                    on,
-                    "xj-hrss",
-                ),
-            )
-        )
-    for i in range(max(2, opts.enterprises // 150)):
-        on = mk.day(y0, y1)
-        div = mk.county(on)
-        events.append(
-            (
-                on,
-                mk.envelope(
-                    "ServicePlatformRegistered",
-                    {
-                        "platform_id": f"PF-{opts.year}-{i:04d}",
-                        "name": f"创业指导服务平台 {i}",
-                        "operator_uscc": mk.uscc(div),
-                        "operator_name": f"服务平台运营 {i}",
-                        "level": mk.rng.choice(["region", "prefecture", "county"]),
-                        "division_code": div,
-                        "recognized_on": on.isoformat(),
-                    },
-                    on,
-                    "xj-hrss",
-                ),
-            )
-        )
+    year = _Year(_Maker(opts), opts)
+    year.incubators()
+    year.platforms()
     for i in range(opts.enterprises):
+        year.enterprise(i)
+    yield from year.delivered()
+
+
+class _Year:
+    """One simulated year's facts, drawn in a fixed order from one seeded generator (the
+    same options give the same history, byte for byte)."""
+
+    def __init__(self, mk: _Maker, opts: Options) -> None:
+        self.mk, self.opts = mk, opts
+        self.y0, self.y1 = date(opts.year, 1, 1), date(opts.year, 12, 31)
+        self.events: list[tuple[date, dict[str, Any]]] = []
+        self.incubator_ids: list[str] = []
+        self.recognized_on: dict[str, date] = {}
+
+    def incubators(self) -> None:
+        mk, opts, events, y0 = self.mk, self.opts, self.events, self.y0
+        incubators, recognized_on = self.incubator_ids, self.recognized_on
+        n_incubators = max(3, opts.enterprises // 60)
+        for i in range(n_incubators):
+            on = mk.day(y0, date(opts.year, 10, 31))
+            div = mk.county(on)
+            level = "region" if i % 5 == 0 else ("prefecture" if i % 3 == 0 else "county")
+            inc_id = f"INC-{opts.year}-{i:04d}"
+            incubators.append(inc_id)
+            recognized_on[inc_id] = on
+            op = mk.uscc(div)
+            events.append(
+                (
+                    on,
+                    mk.envelope(
+                        "IncubatorRegistered",
+                        {
+                            "incubator_id": inc_id,
+                            "name": f"{opts.year} 创业孵化基地 {i}",
+                            "operator_uscc": op,
+                            "operator_name": f"孵化器运营有限公司 {i}",
+                            "level": level,
+                            "division_code": div,
+                            "recognized_on": on.isoformat(),
+                        },
+                        on,
+                        "xj-hrss",
+                    ),
+                )
+            )
+
+    def platforms(self) -> None:
+        mk, opts, events, y0, y1 = self.mk, self.opts, self.events, self.y0, self.y1
+        for i in range(max(2, opts.enterprises // 150)):
+            on = mk.day(y0, y1)
+            div = mk.county(on)
+            events.append(
+                (
+                    on,
+                    mk.envelope(
+                        "ServicePlatformRegistered",
+                        {
+                            "platform_id": f"PF-{opts.year}-{i:04d}",
+                            "name": f"创业指导服务平台 {i}",
+                            "operator_uscc": mk.uscc(div),
+                            "operator_name": f"服务平台运营 {i}",
+                            "level": mk.rng.choice(["region", "prefecture", "county"]),
+                            "division_code": div,
+                            "recognized_on": on.isoformat(),
+                        },
+                        on,
+                        "xj-hrss",
+                    ),
+                )
+            )
+
+    def enterprise(self, i: int) -> None:
+        """One enterprise's registration, then what may follow it in the year."""
+        mk, opts, events, y0, y1 = self.mk, self.opts, self.events, self.y0, self.y1
         registered = mk.day(y0, y1)
         div = mk.county(registered)
         u = mk.uscc(div)
@@ -179,6 +202,13 @@ def generate(opts: Options) -> Iterator[dict[str, Any]]:
                 ),
             )
         )
+        self.reports(u, registered, employees)
+        self.incubation(u, registered)
+        self.certification(u, registered)
+        self.listing(u, registered)
+
+    def reports(self, u: str, registered: date, employees: int) -> None:
+        mk, events, y1 = self.mk, self.events, self.y1
         for _ in range(mk.rng.choices([0, 1, 2], weights=[50, 35, 15])[0]):
             on = mk.day(registered, y1)
             employees = max(0, employees + mk.rng.randint(-2, 6))
@@ -193,6 +223,10 @@ def generate(opts: Options) -> Iterator[dict[str, Any]]:
                     ),
                 )
             )
+
+    def incubation(self, u: str, registered: date) -> None:
+        mk, events, y1 = self.mk, self.events, self.y1
+        incubators, recognized_on = self.incubator_ids, self.recognized_on
         if mk.rng.random() < 0.4:
             inc = mk.rng.choice(incubators)
             admitted = mk.day(max(registered, recognized_on[inc]), y1)
@@ -220,6 +254,9 @@ def generate(opts: Options) -> Iterator[dict[str, Any]]:
                         ),
                     )
                 )
+
+    def certification(self, u: str, registered: date) -> None:
+        mk, opts, events, y1 = self.mk, self.opts, self.events, self.y1
         if mk.rng.random() < 0.06:
             on = mk.day(registered, y1)
             events.append(
@@ -237,6 +274,9 @@ def generate(opts: Options) -> Iterator[dict[str, Any]]:
                     ),
                 )
             )
+
+    def listing(self, u: str, registered: date) -> None:
+        mk, events, y1 = self.mk, self.events, self.y1
         if mk.rng.random() < 0.05:
             board = "XJEE" if mk.rng.random() < 0.6 else "NEEQ"
             on = mk.day(registered, y1)
@@ -271,12 +311,16 @@ def generate(opts: Options) -> Iterator[dict[str, Any]]:
                         ),
                     )
                 )
-    events.sort(key=lambda x: (x[0], x[1]["event_type"] != "EnterpriseRegistered"))
-    ordered = [e for _, e in events]
-    for i in range(len(ordered) - 1):  # late reports: swap neighbours
-        if mk.rng.random() < opts.out_of_order:
-            ordered[i], ordered[i + 1] = ordered[i + 1], ordered[i]
-    for e in ordered:
-        yield e
-        if mk.rng.random() < opts.duplicates:
+
+    def delivered(self) -> Iterator[dict[str, Any]]:
+        """In date order, with a few late reports and duplicates, as real feeds arrive."""
+        mk, opts, events = self.mk, self.opts, self.events
+        events.sort(key=lambda x: (x[0], x[1]["event_type"] != "EnterpriseRegistered"))
+        ordered = [e for _, e in events]
+        for i in range(len(ordered) - 1):  # late reports: swap neighbours
+            if mk.rng.random() < opts.out_of_order:
+                ordered[i], ordered[i + 1] = ordered[i + 1], ordered[i]
+        for e in ordered:
             yield e
+            if mk.rng.random() < opts.duplicates:
+                yield e

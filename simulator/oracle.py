@@ -62,45 +62,57 @@ def _dated_metric(event_type: str, data: dict[str, Any]) -> str:
 
 def expected_actuals(events: Iterable[Event], *, year: int, end: date) -> dict[str, int]:
     """Region-wide actuals of every metric and counter for year `year` as of `end`."""
-    day = date.fromisoformat
     firms: dict[str, _Enterprise] = defaultdict(_Enterprise)
     actual: Counter[str] = Counter()
     start = date(year, 1, 1)
-    base_prefectures = set()
+    base_prefectures: set[str] = set()
     for e in unique(events):
         t, d = e["event_type"], e["data"]
         if t == "IncubatorRegistered":
-            on = day(d["recognized_on"])
+            on = _day(d["recognized_on"])
             actual[m.REGION_BASES] += int(d["level"] == "region" and start <= on <= end)
             if on <= end and prefecture_of(d["division_code"]) in PREFECTURES:
                 base_prefectures.add(prefecture_of(d["division_code"]))
         elif t == "ServicePlatformRegistered":
-            actual[m.SERVICE_PLATFORMS] += int(start <= day(d["recognized_on"]) <= end)
-        elif t == "EnterpriseRegistered":
-            firms[d["uscc"]].registered = e
-            firms[d["uscc"]].reports.append(Report(day(d["registered_on"]), d["employees"], 0, e["event_id"]))
-        elif t == "EmploymentReported":
-            firms[d["uscc"]].reports.append(Report(day(d["reported_on"]), d["employees"], 1, e["event_id"]))
-        elif t == "EnterpriseAdmitted":
-            firms[d["uscc"]].admissions.append(day(d["admitted_on"]))
-        elif t in _DATED:
-            firms[d["uscc"]].dated.append((_dated_metric(t, d), day(d[_DATED[t]])))
+            actual[m.SERVICE_PLATFORMS] += int(start <= _day(d["recognized_on"]) <= end)
+        else:
+            _enterprise_fact(firms, e)
     actual[m.PREFECTURES_WITH_BASE] = len(base_prefectures)
     for firm in firms.values():
-        reg = firm.registered["data"] if firm.registered else None
-        contributions = enterprise_contributions(
-            registered_on=day(reg["registered_on"]) if reg else None,
-            reports=firm.reports if reg else [],
-            admissions=firm.admissions,
-            founders=reg.get("college_student_founders", 0) if reg else 0,
-            dated_facts=firm.dated,
-        )
-        for (metric, cohort, on), value in contributions.items():
-            if metric == m.COLLEGE_STUDENT_FOUNDERS:
-                actual[metric] += value if COLLEGE_PERIOD[0] <= on <= min(COLLEGE_PERIOD[1], end) else 0
-            elif cohort == year and start <= on <= end:
-                actual[metric] += value
+        _count_firm(actual, firm, year=year, start=start, end=end)
     return dict(actual)
+
+
+_day = date.fromisoformat
+
+
+def _enterprise_fact(firms: dict[str, _Enterprise], e: Event) -> None:
+    t, d = e["event_type"], e["data"]
+    if t == "EnterpriseRegistered":
+        firms[d["uscc"]].registered = e
+        firms[d["uscc"]].reports.append(Report(_day(d["registered_on"]), d["employees"], 0, e["event_id"]))
+    elif t == "EmploymentReported":
+        firms[d["uscc"]].reports.append(Report(_day(d["reported_on"]), d["employees"], 1, e["event_id"]))
+    elif t == "EnterpriseAdmitted":
+        firms[d["uscc"]].admissions.append(_day(d["admitted_on"]))
+    elif t in _DATED:
+        firms[d["uscc"]].dated.append((_dated_metric(t, d), _day(d[_DATED[t]])))
+
+
+def _count_firm(actual: Counter[str], firm: _Enterprise, *, year: int, start: date, end: date) -> None:
+    reg = firm.registered["data"] if firm.registered else None
+    contributions = enterprise_contributions(
+        registered_on=_day(reg["registered_on"]) if reg else None,
+        reports=firm.reports if reg else [],
+        admissions=firm.admissions,
+        founders=reg.get("college_student_founders", 0) if reg else 0,
+        dated_facts=firm.dated,
+    )
+    for (metric, cohort, on), value in contributions.items():
+        if metric == m.COLLEGE_STUDENT_FOUNDERS:
+            actual[metric] += value if COLLEGE_PERIOD[0] <= on <= min(COLLEGE_PERIOD[1], end) else 0
+        elif cohort == year and start <= on <= end:
+            actual[metric] += value
 
 
 def reported_actuals(progress: dict[str, Any]) -> dict[str, int]:

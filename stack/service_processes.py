@@ -102,17 +102,12 @@ def start_services(env: dict[str, str]) -> None:
     wanted = set(filter(None, os.environ.get("STACK_SERVICES", "").split(","))) or {s.name for s in SERVICES}
     # The child sees exactly the stack's Kafka settings, not leftovers of the caller's shell.
     base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_"))}
-    started = []
     sign_in = dev_auth.service_env()  # AUTH_* and the sender registry: the caller's, or the development ones
     # The local stack opens aggregate progress (never money) so the dashboard shows the targets
     # before anyone signs in; PUBLIC_PROGRESS=false in the caller's environment closes it.
     sign_in["PUBLIC_PROGRESS"] = os.environ.get("PUBLIC_PROGRESS", "true")
-    # On the local SASL stack each service is a Kafka principal of its own (its ACLs:
-    # shared/kafka_access.py); the stack.env's principal is the operator's, `ops`.
-    own = not external_kafka() and KAFKA.security == "sasl_ssl"
-    for svc in SERVICES:
-        if svc.name not in wanted:
-            continue
+    started = []
+    for svc in (s for s in SERVICES if s.name in wanted):
         stopped = [r for r in replicas(svc) if not pid_alive(r.name)]
         if stopped:
             migrate(svc.name)  # services do not migrate: their roles may not
@@ -122,21 +117,28 @@ def start_services(env: dict[str, str]) -> None:
             spawn(
                 replica.name,
                 argv if replica.machine is None else netns.wrap(KAFKA, replica.machine, argv),
-                {
-                    **env,
-                    **(KAFKA.client_env(svc.name) if own and svc.name in SERVICE_USERS else {}),
-                    **without_dev_sign_in(sign_in, replica),
-                    "DATABASE_URL": service_dsn(svc.name, replica),
-                    "DATABASE_STANDBY_EXPECTED": str(standby_expected()).lower(),
-                    f"{svc.name.upper()}_PORT": str(replica.port),
-                    "HTTP_PORT": str(replica.port),
-                    "HTTP_HOST": replica.host,
-                },
+                {**env, **_replica_env(svc, replica, sign_in)},
                 base=without_dev_sign_in(base, replica),
             )
             started.append(replica)
     for replica in started:
         wait_for(f"{replica.name} /readyz", partial(ready, replica.port, replica.host), 120)
+
+
+def _replica_env(svc: Service, replica: Replica, sign_in: dict[str, str]) -> dict[str, str]:
+    """What one process of a service is started with beyond the stack's endpoints. On the
+    local SASL stack each service is a Kafka principal of its own (its ACLs:
+    shared/kafka_access.py); the stack.env's principal is the operator's, `ops`."""
+    own = not external_kafka() and KAFKA.security == "sasl_ssl" and svc.name in SERVICE_USERS
+    return {
+        **(KAFKA.client_env(svc.name) if own else {}),
+        **without_dev_sign_in(sign_in, replica),
+        "DATABASE_URL": service_dsn(svc.name, replica),
+        "DATABASE_STANDBY_EXPECTED": str(standby_expected()).lower(),
+        f"{svc.name.upper()}_PORT": str(replica.port),
+        "HTTP_PORT": str(replica.port),
+        "HTTP_HOST": replica.host,
+    }
 
 
 def service_processes() -> list[str]:

@@ -304,7 +304,23 @@ def _recovered(line: ConfirmationLine, b: PayoutBook, confirming: bool) -> Verdi
         return Verdict(LineOutcome.ALREADY_SETTLED, f"settled before (reference {line.reference}); nothing changed", b)
     if any(c.held_reference == line.reference for c in b.clawbacks):
         return _already_held(line, b)
-    # A clawback whose settlement is held is not settled twice over.
+    claw = _clawback_to_settle(line, b)
+    if isinstance(claw, Verdict):
+        return claw
+    if confirming:
+        return _settle(line, b, claw)
+    held = dataclasses.replace(claw, held_reference=line.reference)
+    message = (
+        f"{claw.amount_cny} CNY received for clawback {claw.clawback_id}: held until a second person confirms; "
+        "the clawback stays open"
+    )
+    after = dataclasses.replace(b, clawbacks=tuple(held if c is claw else c for c in b.clawbacks))
+    return Verdict(LineOutcome.SETTLEMENT_HELD, message, after, held=True)
+
+
+def _clawback_to_settle(line: ConfirmationLine, b: PayoutBook) -> Clawback | Verdict:
+    """The one open clawback the line settles, or the exception it opens instead. A
+    clawback whose settlement is held is not settled twice over."""
     candidates = [
         c for c in b.clawbacks if c.open and c.held_reference is None and line.clawback_id in (None, c.clawback_id)
     ]
@@ -328,14 +344,10 @@ def _recovered(line: ConfirmationLine, b: PayoutBook, confirming: bool) -> Verdi
             f"the clawback is {claw.amount_cny} CNY, the line says {line.amount_cny}; an exception is open",
             b,
         )
-    if not confirming:
-        held = dataclasses.replace(claw, held_reference=line.reference)
-        message = (
-            f"{claw.amount_cny} CNY received for clawback {claw.clawback_id}: held until a second person confirms; "
-            "the clawback stays open"
-        )
-        after = dataclasses.replace(b, clawbacks=tuple(held if c is claw else c for c in b.clawbacks))
-        return Verdict(LineOutcome.SETTLEMENT_HELD, message, after, held=True)
+    return claw
+
+
+def _settle(line: ConfirmationLine, b: PayoutBook, claw: Clawback) -> Verdict:
     settled = dataclasses.replace(claw, settled_reference=line.reference)
     after = dataclasses.replace(b, clawbacks=tuple(settled if c is claw else c for c in b.clawbacks))
     return Verdict(

@@ -31,6 +31,15 @@ FieldError = tuple[str, str]  # (field, why)
 
 def check_draft(v: PolicyVersion, adopted: Versions) -> list[FieldError]:
     """Why `v` cannot be drafted (or adopted) next to `adopted`; empty when it can."""
+    errors = _where_and_when(v, adopted) + _amounts_and_windows(v)
+    if v.jurisdiction == REGION:
+        errors += _region_complete(v)
+    elif v.window_years:
+        errors.append(("window_years", "a prefecture's awards follow the region's decision: it sets no window"))
+    return errors
+
+
+def _where_and_when(v: PolicyVersion, adopted: Versions) -> list[FieldError]:
     errors: list[FieldError] = []
     if not can_have_plan(v.jurisdiction):
         errors.append(
@@ -46,9 +55,15 @@ def check_draft(v: PolicyVersion, adopted: Versions) -> list[FieldError]:
                 f"version {same_day[0].version_id} of {v.jurisdiction} already starts on {v.effective_from}",
             )
         )
-    for (rule, role), cny in sorted(v.amounts.items()):
-        if not 0 <= cny <= MAX_AMOUNT_CNY:
-            errors.append((f"amounts_cny.{rule}.{role}", f"{cny} is outside 0 to {MAX_AMOUNT_CNY:,}"))
+    return errors
+
+
+def _amounts_and_windows(v: PolicyVersion) -> list[FieldError]:
+    errors: list[FieldError] = [
+        (f"amounts_cny.{rule}.{role}", f"{cny} is outside 0 to {MAX_AMOUNT_CNY:,}")
+        for (rule, role), cny in sorted(v.amounts.items())
+        if not 0 <= cny <= MAX_AMOUNT_CNY
+    ]
     for rule, years in sorted(v.window_years.items()):
         if rule not in WINDOWED_RULES:
             errors.append((f"window_years.{rule}", "this rule has no window of its own"))
@@ -56,10 +71,6 @@ def check_draft(v: PolicyVersion, adopted: Versions) -> list[FieldError]:
             errors.append(
                 (f"window_years.{rule}", f"{years} is outside {WINDOW_YEARS.start} to {WINDOW_YEARS.stop - 1}")
             )
-    if v.jurisdiction == REGION:
-        errors += _region_complete(v)
-    elif v.window_years:
-        errors.append(("window_years", "a prefecture's awards follow the region's decision: it sets no window"))
     return errors
 
 
@@ -94,6 +105,27 @@ def affected_by(
     for p in ledger:
         if p.issued:
             live.setdefault(key_of(p), []).append(p)
+    moved, added = _moves(changes)
+    out: list[Affected] = []
+    new: list[int] = []
+    for key in sorted(moved.keys() | added.keys() | set(changes.kept)):
+        rows = live.get(key, [])
+        if not rows:
+            new.append(added.get(key, 0))
+            continue
+        old = sum(p.held_cny for p in rows)
+        kept = key in changes.kept
+        now = old if kept else old + moved.get(key, 0) + added.get(key, 0)
+        if now == old and not kept:
+            continue  # the same amount on another basis: not rated differently
+        base = next((p for p in rows if not p.top_up), rows[0])
+        stage = stages.get(base.payout_id, "owed")
+        out.append(Affected(base.payout_id, uscc, key[0], key[1].value, key[2], base.basis_date, stage, old, now, kept))
+    return out, new
+
+
+def _moves(changes: Changes) -> tuple[dict[Key, int], dict[Key, int]]:
+    """(CNY each award loses to reversals and recoveries, CNY each gains by new payouts)."""
     moved: dict[Key, int] = {}
     for r in changes.reverse:
         moved[key_of(r.payout)] = moved.get(key_of(r.payout), 0) - r.payout.held_cny
@@ -102,34 +134,7 @@ def affected_by(
     added: dict[Key, int] = {}
     for i in changes.issue:
         added[key_of(i.owed)] = added.get(key_of(i.owed), 0) + i.owed.amount_cny
-    out: list[Affected] = []
-    new: list[int] = []
-    for key in sorted(moved.keys() | added.keys() | set(changes.kept)):
-        rows = live.get(key, [])
-        old = sum(p.held_cny for p in rows)
-        if not rows:
-            new.append(added.get(key, 0))
-            continue
-        base = next((p for p in rows if not p.top_up), rows[0])
-        kept = key in changes.kept
-        now = old if kept else old + moved.get(key, 0) + added.get(key, 0)
-        if now == old and not kept:
-            continue  # the same amount on another basis: not rated differently
-        out.append(
-            Affected(
-                base.payout_id,
-                uscc,
-                key[0],
-                key[1].value,
-                key[2],
-                base.basis_date,
-                stages.get(base.payout_id, "owed"),
-                old,
-                now if not kept else old,
-                kept,
-            )
-        )
-    return out, new
+    return moved, added
 
 
 @dataclass(frozen=True, slots=True)

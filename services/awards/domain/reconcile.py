@@ -114,22 +114,7 @@ def reconcile(
     why_not = {(d.rule, d.basis_event_id): d for d in decision.declines}
     plan = _Plan(enterprise_uscc, ledger)
     for key in sorted(owed.keys() | live.keys()):
-        rows, o = live.get(key, []), owed.get(key)
-        base = next((p for p in rows if not p.top_up), None)
-        if base is None or o is None or not _same_basis(base, o):
-            plan.replace(rows, o, why_not)
-            continue
-        delta = o.amount_cny - sum(p.held_cny for p in rows)
-        if delta > 0:
-            plan.top_up(base, o, delta)
-        elif delta < 0:
-            if money_left is None:
-                plan.needs_stage = True
-            elif not any(p.payout_id in money_left for p in rows):
-                plan.reissue(rows, o)
-            elif not plan.recover_from(rows, o, -delta, money_left):
-                plan.kept.append(key)
-
+        plan.settle_key(key, live.get(key, []), owed.get(key), why_not, money_left)
     new_declines = tuple(
         d for k, d in sorted(why_not.items(), key=lambda kv: str(kv[0])) if declined.get(k) != d.reason
     )
@@ -156,6 +141,37 @@ class _Plan:
     recover: list[Recovery] = field(default_factory=list)
     kept: list[Key] = field(default_factory=list)
     needs_stage: bool = False
+
+    def settle_key(
+        self,
+        key: Key,
+        rows: list[LedgerPayout],
+        o: OwedPayout | None,
+        why_not: dict[tuple[Rule, uuid.UUID], Decline],
+        money_left: Mapping[uuid.UUID, str] | None,
+    ) -> None:
+        """One award (rule, role, funding): what is live under it against what is owed."""
+        base = next((p for p in rows if not p.top_up), None)
+        if base is None or o is None or not _same_basis(base, o):
+            self.replace(rows, o, why_not)
+            return
+        delta = o.amount_cny - sum(p.held_cny for p in rows)
+        if delta > 0:
+            self.top_up(base, o, delta)
+        elif delta < 0:
+            self.lower(key, rows, o, -delta, money_left)
+
+    def lower(
+        self, key: Key, rows: list[LedgerPayout], o: OwedPayout, by: int, money_left: Mapping[uuid.UUID, str] | None
+    ) -> None:
+        """A lower amount: reissued before any money left, recovered from what was paid if
+        the version allows it, else kept as it is."""
+        if money_left is None:
+            self.needs_stage = True
+        elif not any(p.payout_id in money_left for p in rows):
+            self.reissue(rows, o)
+        elif not self.recover_from(rows, o, by, money_left):
+            self.kept.append(key)
 
     def recover_from(
         self, rows: list[LedgerPayout], o: OwedPayout, amount: int, money_left: Mapping[uuid.UUID, str]

@@ -70,71 +70,12 @@ async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> d
         raise Invalid(f"not a confirmation file: {HEADER_WANTED}")
     sha256 = hashlib.sha256(raw).hexdigest()  # of the bytes as received, a BOM included
     now = datetime.now(UTC)
-    answers: list[dict[str, Any]] = []
     booking = Booking()
     async with pool.acquire() as conn, conn.transaction():
         await bank_books.keep_file(conn, sha256, raw, actor.subject)
         rows = await books.lock_payouts(conn, [p.payout_id for p in parsed if isinstance(p, ConfirmationLine)])
-        ledger = await bank_books.books_of(conn, rows)
-        for p in parsed:
-            if isinstance(p, BadLine):
-                answers.append({"line": p.line, "outcome": LineOutcome.INVALID_LINE.value, "message": p.message})
-                booking.exceptions.append(
-                    (sha256, p.line, LineOutcome.INVALID_LINE.value, None, None, None, None, None, p.message)
-                )
-                continue
-            book = ledger.get(p.payout_id)
-            verdict = judge(p, book)
-            answers.append(
-                {
-                    "line": p.line,
-                    "payout_id": str(p.payout_id),
-                    "outcome": verdict.outcome.value,
-                    "message": verdict.message,
-                }
-            )
-            if verdict.after is not None and book is not None:
-                ledger[p.payout_id] = verdict.after
-                book_line(
-                    booking,
-                    p,
-                    verdict.outcome,
-                    before=book,
-                    after=verdict.after,
-                    row=rows[p.payout_id],
-                    sha256=sha256,
-                    now=now,
-                )
-            if verdict.held and verdict.after is not None:
-                claw = next((c.clawback_id for c in verdict.after.clawbacks if c.held_reference == p.reference), None)
-                booking.held.append(
-                    (
-                        sha256,
-                        p.line,
-                        p.direction.value,
-                        p.payout_id,
-                        claw,
-                        p.amount_cny,
-                        p.value_date,
-                        p.reference,
-                        actor.subject,
-                    )
-                )
-            if verdict.opens_exception:
-                expected = book.amount_cny if book is not None else None
-                booking.exceptions.append(
-                    (
-                        sha256,
-                        p.line,
-                        verdict.outcome.value,
-                        p.payout_id,
-                        p.direction.value,
-                        p.amount_cny,
-                        expected,
-                        p.reference,
-                        verdict.message,
-                    )
-                )
+        run = _Import(sha256, now, actor.subject, rows, await bank_books.books_of(conn, rows), booking)
+        answers = [run.bad(p) if isinstance(p, BadLine) else run.judged(p) for p in parsed]
         await bank_books.record_payments(conn, booking.payments)
         await bank_books.raise_clawbacks(conn, booking.clawbacks)
         await bank_books.mark_settled(conn, booking.settled)
@@ -162,6 +103,79 @@ async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> d
         "exceptions_opened": opened,
         "lines": answers,
     }
+
+
+@dataclass
+class _Import:
+    """One file's lines judged in order: each sees what the lines above it booked."""
+
+    sha256: str
+    now: datetime
+    importer: str
+    rows: dict[uuid.UUID, asyncpg.Record]
+    ledger: dict[uuid.UUID, PayoutBook]
+    booking: Booking
+
+    def bad(self, p: BadLine) -> dict[str, Any]:
+        self.booking.exceptions.append(
+            (self.sha256, p.line, LineOutcome.INVALID_LINE.value, None, None, None, None, None, p.message)
+        )
+        return {"line": p.line, "outcome": LineOutcome.INVALID_LINE.value, "message": p.message}
+
+    def judged(self, p: ConfirmationLine) -> dict[str, Any]:
+        book = self.ledger.get(p.payout_id)
+        verdict = judge(p, book)
+        if verdict.after is not None and book is not None:
+            self.ledger[p.payout_id] = verdict.after
+            book_line(
+                self.booking,
+                p,
+                verdict.outcome,
+                before=book,
+                after=verdict.after,
+                row=self.rows[p.payout_id],
+                sha256=self.sha256,
+                now=self.now,
+            )
+            if verdict.held:
+                self._hold(p, verdict.after)
+        if verdict.opens_exception:
+            expected = book.amount_cny if book is not None else None
+            self.booking.exceptions.append(
+                (
+                    self.sha256,
+                    p.line,
+                    verdict.outcome.value,
+                    p.payout_id,
+                    p.direction.value,
+                    p.amount_cny,
+                    expected,
+                    p.reference,
+                    verdict.message,
+                )
+            )
+        return {
+            "line": p.line,
+            "payout_id": str(p.payout_id),
+            "outcome": verdict.outcome.value,
+            "message": verdict.message,
+        }
+
+    def _hold(self, p: ConfirmationLine, after: PayoutBook) -> None:
+        claw = next((c.clawback_id for c in after.clawbacks if c.held_reference == p.reference), None)
+        self.booking.held.append(
+            (
+                self.sha256,
+                p.line,
+                p.direction.value,
+                p.payout_id,
+                claw,
+                p.amount_cny,
+                p.value_date,
+                p.reference,
+                self.importer,
+            )
+        )
 
 
 def _answer_holds(answers: list[dict[str, Any]], booking: Booking, held: dict[int, int]) -> None:

@@ -5,6 +5,7 @@ clawback exists exactly when its event will be published, once. What the bank sa
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -218,6 +219,46 @@ async def batch_file(pool: asyncpg.Pool, batch_id: uuid.UUID, kind: str) -> tupl
     return found
 
 
+@dataclass
+class _OnReversals:
+    """What the reversals of payouts with a disbursement do, by effect."""
+
+    cancel: list[tuple[str, Reversal]] = field(default_factory=list)
+    recall: list[tuple[str, Reversal, uuid.UUID]] = field(default_factory=list)  # with the released batch
+    claw: list[tuple[str, Reversal]] = field(default_factory=list)
+
+    def audit_rows(self) -> list[tuple[str, str, dict[str, Any]]]:
+        return (
+            [("payout.cancel", str(r.payout.payout_id), {"reason_code": r.reason_code}) for _, r in self.cancel]
+            + [("payout.recall", str(r.payout.payout_id), {"reason_code": r.reason_code}) for _, r, _ in self.recall]
+            + [("clawback.raise", str(r.payout.payout_id), _clawback_detail(r)) for _, r in self.claw]
+        )
+
+
+def _clawback_detail(r: Reversal) -> dict[str, Any]:
+    return {
+        "amount_cny": r.payout.amount_cny,
+        "reason_code": r.reason_code,
+        "clawback_id": reversal_clawback_id(r.payout.payout_id),
+    }
+
+
+def _sorted_by_effect(reversals: Sequence[tuple[str, Reversal]], states: dict[uuid.UUID, Any]) -> _OnReversals:
+    effects = _OnReversals()
+    for uscc, r in reversals:
+        row = states.get(r.payout.payout_id)
+        if row is None:
+            continue
+        effect = on_reversal(stage_of("reversed", row["state"]), released=row["released"])
+        if effect is OnReversal.CANCEL:
+            effects.cancel.append((uscc, r))
+        elif effect is OnReversal.RECALL:
+            effects.recall.append((uscc, r, row["batch_id"]))
+        elif effect is OnReversal.CLAWBACK:
+            effects.claw.append((uscc, r))
+    return effects
+
+
 async def after_reversals(conn: asyncpg.Connection, reversals: Sequence[tuple[str, Reversal]]) -> list[OutgoingMessage]:
     """In the rules' transaction: a reversed payout whose file has not left is cancelled;
     one whose batch was released is recalled (only the bank's answer ends it); a paid one
@@ -229,20 +270,9 @@ async def after_reversals(conn: asyncpg.Connection, reversals: Sequence[tuple[st
         return []  # the usual case: only owed payouts were reversed
     now = datetime.now(UTC)
     today = business_date(now)
-    cancel, recall, claw = [], [], []
-    for uscc, r in reversals:
-        row = states.get(r.payout.payout_id)
-        if row is None:
-            continue
-        effect = on_reversal(stage_of("reversed", row["state"]), released=row["released"])
-        if effect is OnReversal.CANCEL:
-            cancel.append((uscc, r))
-        elif effect is OnReversal.RECALL:
-            recall.append((uscc, r, row["batch_id"]))
-        elif effect is OnReversal.CLAWBACK:
-            claw.append((uscc, r))
-    await books.mark_cancelled(conn, [(r.payout.payout_id, r.reason_code) for _, r in cancel])
-    await books.mark_recall_requested(conn, [(r.payout.payout_id, r.reason_code) for _, r, _ in recall])
+    effects = _sorted_by_effect(reversals, states)
+    await books.mark_cancelled(conn, [(r.payout.payout_id, r.reason_code) for _, r in effects.cancel])
+    await books.mark_recall_requested(conn, [(r.payout.payout_id, r.reason_code) for _, r, _ in effects.recall])
     raised = await bank_books.raise_clawbacks(
         conn,
         [
@@ -254,34 +284,16 @@ async def after_reversals(conn: asyncpg.Connection, reversals: Sequence[tuple[st
                 r.reason_code,
                 today,
             )
-            for _, r in claw
+            for _, r in effects.claw
         ],
     )
-    claw = [(u, r) for u, r in claw if reversal_clawback_id(r.payout.payout_id) in raised]
-    messages = (
-        [_cancelled(uscc, r, today, now) for uscc, r in cancel]
-        + [_recall(uscc, r, batch_id, today, now) for uscc, r, batch_id in recall]
-        + [_clawback(uscc, r, today, now) for uscc, r in claw]
+    effects.claw = [(u, r) for u, r in effects.claw if reversal_clawback_id(r.payout.payout_id) in raised]
+    await books.audit(conn, RULES_ACTOR, effects.audit_rows())
+    return (
+        [_cancelled(uscc, r, today, now) for uscc, r in effects.cancel]
+        + [_recall(uscc, r, batch_id, today, now) for uscc, r, batch_id in effects.recall]
+        + [_clawback(uscc, r, today, now) for uscc, r in effects.claw]
     )
-    await books.audit(
-        conn,
-        RULES_ACTOR,
-        [("payout.cancel", str(r.payout.payout_id), {"reason_code": r.reason_code}) for _, r in cancel]
-        + [("payout.recall", str(r.payout.payout_id), {"reason_code": r.reason_code}) for _, r, _ in recall]
-        + [
-            (
-                "clawback.raise",
-                str(r.payout.payout_id),
-                {
-                    "amount_cny": r.payout.amount_cny,
-                    "reason_code": r.reason_code,
-                    "clawback_id": reversal_clawback_id(r.payout.payout_id),
-                },
-            )
-            for _, r in claw
-        ],
-    )
-    return messages
 
 
 async def recover_differences(

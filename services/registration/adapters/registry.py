@@ -139,49 +139,60 @@ class BatchRegistry:
         incubator_ids = list({i for f in facts if (i := getattr(f, "incubator_id", None))} - set(self.incubators))
         platform_ids = [f.platform_id for f in facts if isinstance(f, ServicePlatformRegistered)]
         if ids:
-            for r in await conn.fetch(
-                "SELECT event_id, content_hash FROM unnest($1::uuid[]) AS k(event_id) JOIN intake_log USING (event_id)",
-                ids,
-            ):
-                self.seen[r["event_id"]] = bytes(r["content_hash"])
+            await self._load_seen(conn, ids)
         if usccs:
-            for r in await conn.fetch(
-                "SELECT uscc FROM unnest($1::text[]) AS k(uscc) JOIN enterprises USING (uscc)", usccs
-            ):
-                self.enterprises.add(r["uscc"])
-            known = {s.admission_event_id for ss in self.stints.values() for s in ss}
-            for r in await conn.fetch(
-                "SELECT admission_event_id, uscc, incubator_id, admitted_on, graduated_on, graduation_event_id "
-                "FROM unnest($1::text[]) AS k(uscc) JOIN stints USING (uscc)",
-                usccs,
-            ):
-                if r["admission_event_id"] not in known:
-                    self.stints[r["uscc"]].append(_Stint(**dict(r)))
-            for r in await conn.fetch(
-                "SELECT uscc, listed_on FROM unnest($1::text[]) AS k(uscc) JOIN listings USING (uscc) "
-                "WHERE board = 'XJEE'",
-                usccs,
-            ):
-                self.xjee[r["uscc"]].append(r["listed_on"])
+            await self._load_enterprises(conn, usccs)
         if incubator_ids:
-            for r in await conn.fetch(
-                "SELECT incubator_id, operator_uscc, operator_name, level, division_code "
-                "FROM unnest($1::text[]) AS k(incubator_id) JOIN incubators USING (incubator_id)",
-                incubator_ids,
-            ):
-                self.incubators[r["incubator_id"]] = IncubatorState(
-                    operator_uscc=r["operator_uscc"],
-                    operator_name=r["operator_name"],
-                    level=Level(r["level"]),
-                    division_code=r["division_code"],
-                )
+            await self._load_incubators(conn, incubator_ids)
         if platform_ids:
-            for r in await conn.fetch(
-                "SELECT platform_id FROM unnest($1::text[]) AS k(platform_id) "
-                "JOIN service_platforms USING (platform_id)",
-                platform_ids,
-            ):
-                self.platforms.add(r["platform_id"])
+            await self._load_platforms(conn, platform_ids)
+
+    async def _load_seen(self, conn: asyncpg.Connection, ids: list[uuid.UUID]) -> None:
+        for r in await conn.fetch(
+            "SELECT event_id, content_hash FROM unnest($1::uuid[]) AS k(event_id) JOIN intake_log USING (event_id)",
+            ids,
+        ):
+            self.seen[r["event_id"]] = bytes(r["content_hash"])
+
+    async def _load_enterprises(self, conn: asyncpg.Connection, usccs: list[str]) -> None:
+        """The enterprises, their stints and XJEE listings."""
+        for r in await conn.fetch(
+            "SELECT uscc FROM unnest($1::text[]) AS k(uscc) JOIN enterprises USING (uscc)", usccs
+        ):
+            self.enterprises.add(r["uscc"])
+        known = {s.admission_event_id for ss in self.stints.values() for s in ss}
+        for r in await conn.fetch(
+            "SELECT admission_event_id, uscc, incubator_id, admitted_on, graduated_on, graduation_event_id "
+            "FROM unnest($1::text[]) AS k(uscc) JOIN stints USING (uscc)",
+            usccs,
+        ):
+            if r["admission_event_id"] not in known:
+                self.stints[r["uscc"]].append(_Stint(**dict(r)))
+        for r in await conn.fetch(
+            "SELECT uscc, listed_on FROM unnest($1::text[]) AS k(uscc) JOIN listings USING (uscc) WHERE board = 'XJEE'",
+            usccs,
+        ):
+            self.xjee[r["uscc"]].append(r["listed_on"])
+
+    async def _load_incubators(self, conn: asyncpg.Connection, incubator_ids: list[str]) -> None:
+        for r in await conn.fetch(
+            "SELECT incubator_id, operator_uscc, operator_name, level, division_code "
+            "FROM unnest($1::text[]) AS k(incubator_id) JOIN incubators USING (incubator_id)",
+            incubator_ids,
+        ):
+            self.incubators[r["incubator_id"]] = IncubatorState(
+                operator_uscc=r["operator_uscc"],
+                operator_name=r["operator_name"],
+                level=Level(r["level"]),
+                division_code=r["division_code"],
+            )
+
+    async def _load_platforms(self, conn: asyncpg.Connection, platform_ids: list[str]) -> None:
+        for r in await conn.fetch(
+            "SELECT platform_id FROM unnest($1::text[]) AS k(platform_id) JOIN service_platforms USING (platform_id)",
+            platform_ids,
+        ):
+            self.platforms.add(r["platform_id"])
 
     # --- writing -----------------------------------------------------------------------
     def remember(self, event_id: uuid.UUID, content_hash: bytes, event_type: str) -> None:
@@ -189,10 +200,27 @@ class BatchRegistry:
         self._intake_rows.append((event_id, content_hash, event_type))
 
     def apply(self, event_id: uuid.UUID, d: Data, *, admitted_on: date | None = None) -> None:
-        rows = self._rows
+        """What one accepted fact changes: the registry in memory and the rows to write."""
+        if isinstance(d, EnterpriseRegistered | IncubatorRegistered | ServicePlatformRegistered):
+            self._register(event_id, d)
+        elif isinstance(d, EnterpriseAdmitted):
+            self.stints[d.uscc].append(_Stint(event_id, d.uscc, d.incubator_id, d.admitted_on, new=True))
+        elif isinstance(d, EnterpriseGraduated):
+            stint = next(
+                s
+                for s in self.stints[d.uscc]
+                if s.incubator_id == d.incubator_id and s.graduated_on is None and s.admitted_on == admitted_on
+            )
+            stint.graduated_on, stint.graduation_event_id, stint.closed_now = d.graduated_on, event_id, True
+        else:
+            self._record(event_id, d)
+
+    def _register(
+        self, event_id: uuid.UUID, d: EnterpriseRegistered | IncubatorRegistered | ServicePlatformRegistered
+    ) -> None:
         if isinstance(d, EnterpriseRegistered):
             self.enterprises.add(d.uscc)
-            rows["enterprises"].append(
+            self._rows["enterprises"].append(
                 (
                     d.uscc,
                     d.name,
@@ -204,49 +232,28 @@ class BatchRegistry:
                     event_id,
                 )
             )
-        elif isinstance(d, IncubatorRegistered):
+            return
+        where = "incubators" if isinstance(d, IncubatorRegistered) else "service_platforms"
+        if isinstance(d, IncubatorRegistered):
             self.incubators[d.incubator_id] = IncubatorState(
                 operator_uscc=d.operator_uscc,
                 operator_name=d.operator_name,
                 level=d.level,
                 division_code=d.division_code,
             )
-            rows["incubators"].append(
-                (
-                    d.incubator_id,
-                    d.name,
-                    d.operator_uscc,
-                    d.operator_name,
-                    d.level.value,
-                    d.division_code,
-                    d.recognized_on,
-                    event_id,
-                )
-            )
-        elif isinstance(d, ServicePlatformRegistered):
+            key = d.incubator_id
+        else:
             self.platforms.add(d.platform_id)
-            rows["service_platforms"].append(
-                (
-                    d.platform_id,
-                    d.name,
-                    d.operator_uscc,
-                    d.operator_name,
-                    d.level.value,
-                    d.division_code,
-                    d.recognized_on,
-                    event_id,
-                )
-            )
-        elif isinstance(d, EnterpriseAdmitted):
-            self.stints[d.uscc].append(_Stint(event_id, d.uscc, d.incubator_id, d.admitted_on, new=True))
-        elif isinstance(d, EnterpriseGraduated):
-            stint = next(
-                s
-                for s in self.stints[d.uscc]
-                if s.incubator_id == d.incubator_id and s.graduated_on is None and s.admitted_on == admitted_on
-            )
-            stint.graduated_on, stint.graduation_event_id, stint.closed_now = d.graduated_on, event_id, True
-        elif isinstance(d, HighTechCertified):
+            key = d.platform_id
+        self._rows[where].append(
+            (key, d.name, d.operator_uscc, d.operator_name, d.level.value, d.division_code, d.recognized_on, event_id)
+        )
+
+    def _record(self, event_id: uuid.UUID, d: Data) -> None:
+        """A fact about an enterprise that is kept as it came: a certificate, a listing, a
+        transfer, an employment report."""
+        rows = self._rows
+        if isinstance(d, HighTechCertified):
             rows["certifications"].append((event_id, d.uscc, d.certificate_no, d.certified_on))
         elif isinstance(d, ListedOnBoard):
             if d.board == "XJEE":

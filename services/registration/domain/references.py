@@ -66,18 +66,8 @@ def xjee_key(uscc: str) -> str:
 
 def decide(fact: ValidFact, view: RegistryView) -> Decision:
     d = fact.data
-    if isinstance(d, EnterpriseRegistered):
-        if view.has_enterprise(d.uscc):
-            return Rejection(IntakeError.ALREADY_REGISTERED, f"enterprise {d.uscc} is already registered")
-        return Apply()
-    if isinstance(d, IncubatorRegistered):
-        if view.has_incubator(d.incubator_id):
-            return Rejection(IntakeError.ALREADY_REGISTERED, f"incubator {d.incubator_id} is already registered")
-        return Apply()
-    if isinstance(d, ServicePlatformRegistered):
-        if view.has_platform(d.platform_id):
-            return Rejection(IntakeError.ALREADY_REGISTERED, f"service platform {d.platform_id} is already registered")
-        return Apply()
+    if isinstance(d, EnterpriseRegistered | IncubatorRegistered | ServicePlatformRegistered):
+        return _registration(d, view)
     uscc = str(getattr(d, "uscc", ""))  # every other intake fact is about one enterprise
     if not view.has_enterprise(uscc):
         return Park(enterprise_key(uscc), f"enterprise {uscc} is not registered yet")
@@ -92,6 +82,19 @@ def decide(fact: ValidFact, view: RegistryView) -> Decision:
         return _transfer(d, view)
     assert isinstance(d, HighTechCertified | ListedOnBoard | EmploymentReported)
     return Apply()
+
+
+def _registration(
+    d: EnterpriseRegistered | IncubatorRegistered | ServicePlatformRegistered, view: RegistryView
+) -> Decision:
+    """A register of record takes each enterprise, incubator and platform once."""
+    if isinstance(d, EnterpriseRegistered):
+        known, what = view.has_enterprise(d.uscc), f"enterprise {d.uscc}"
+    elif isinstance(d, IncubatorRegistered):
+        known, what = view.has_incubator(d.incubator_id), f"incubator {d.incubator_id}"
+    else:
+        known, what = view.has_platform(d.platform_id), f"service platform {d.platform_id}"
+    return Rejection(IntakeError.ALREADY_REGISTERED, f"{what} is already registered") if known else Apply()
 
 
 def _graduation(d: EnterpriseGraduated, view: RegistryView) -> Decision:

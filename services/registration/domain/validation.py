@@ -99,7 +99,18 @@ def validate(raw: bytes, *, max_bytes: int, today: date) -> ValidFact | Rejectio
 
 
 def _check_values(envelope: Envelope, data: Data, today: date) -> Rejection | None:
+    """The first value the schema admits but the register does not, in this order."""
     fields = {name: getattr(data, name) for name in type(data).model_fields}
+    return (
+        _bad_uscc(fields)
+        or _formula_like_name(fields)
+        or _future_date(fields, today)
+        or _bad_transfer(envelope.event_type, fields)
+        or _bad_division(envelope.event_type, fields)
+    )
+
+
+def _bad_uscc(fields: dict[str, Any]) -> Rejection | None:
     for name in USCC_FIELDS:
         value = fields.get(name)
         if value is not None and not _uscc_ok(value):
@@ -108,6 +119,10 @@ def _check_values(envelope: Envelope, data: Data, today: date) -> Rejection | No
                 f"{name} {value!r} is not a valid unified social credit code (GB 32100-2015)",
                 (FieldError(f"data.{name}", "invalid USCC check character or alphabet"),),
             )
+    return None
+
+
+def _formula_like_name(fields: dict[str, Any]) -> Rejection | None:
     for name in NAME_FIELDS:
         value = fields.get(name)
         if isinstance(value, str) and value.startswith(FORMULA_STARTS):
@@ -116,6 +131,10 @@ def _check_values(envelope: Envelope, data: Data, today: date) -> Rejection | No
                 f"{name} {value[:40]!r} begins with {value[0]!r}, which a spreadsheet runs as a formula",
                 (FieldError(f"data.{name}", "must not begin with =, +, -, @, a tab or a carriage return"),),
             )
+    return None
+
+
+def _future_date(fields: dict[str, Any], today: date) -> Rejection | None:
     for name, value in fields.items():
         if isinstance(value, date) and value > today:
             return Rejection(
@@ -123,22 +142,31 @@ def _check_values(envelope: Envelope, data: Data, today: date) -> Rejection | No
                 f"{name} {value.isoformat()} is after today ({today.isoformat()})",
                 (FieldError(f"data.{name}", "date is in the future"),),
             )
-    if envelope.event_type == "BoardTransferred" and (fields["from_board"], fields["to_board"]) != ("XJEE", "NEEQ"):
+    return None
+
+
+def _bad_transfer(event_type: str, fields: dict[str, Any]) -> Rejection | None:
+    if event_type == "BoardTransferred" and (fields["from_board"], fields["to_board"]) != ("XJEE", "NEEQ"):
         return Rejection(
             IntakeError.INVALID_DATA,
             "a board transfer goes from XJEE to NEEQ",
             (FieldError("data.from_board", "must be XJEE, with to_board NEEQ"),),
         )
-    date_field = DIVISION_DATE_FIELD.get(envelope.event_type)
-    if date_field is not None:
-        code, on = fields["division_code"], fields[date_field]
-        if not is_valid_on(code, on):
-            return Rejection(
-                IntakeError.INVALID_DIVISION,
-                f"division_code {code} is not a Xinjiang GB/T 2260 code in force on {on.isoformat()}",
-                (FieldError("data.division_code", f"not in force in Xinjiang on {on.isoformat()}"),),
-            )
     return None
+
+
+def _bad_division(event_type: str, fields: dict[str, Any]) -> Rejection | None:
+    date_field = DIVISION_DATE_FIELD.get(event_type)
+    if date_field is None:
+        return None
+    code, on = fields["division_code"], fields[date_field]
+    if is_valid_on(code, on):
+        return None
+    return Rejection(
+        IntakeError.INVALID_DIVISION,
+        f"division_code {code} is not a Xinjiang GB/T 2260 code in force on {on.isoformat()}",
+        (FieldError("data.division_code", f"not in force in Xinjiang on {on.isoformat()}"),),
+    )
 
 
 @lru_cache(maxsize=200_000)  # the same codes recur in every fact about an enterprise

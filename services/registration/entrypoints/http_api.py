@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from services.registration.domain.intake import Outcome
 from services.registration.entrypoints.intake_schema import request_body_schema
 from services.registration.service_layer import intake, registry_queries
 from services.registration.settings import RegistrationSettings
@@ -39,6 +40,30 @@ def _error(status: int, code: str, message: str, errors: list[dict[str, str]] | 
     return error_response(status, message, errors, code=code)
 
 
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it exceeds `limit` (never buffering more than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _answer(outcome: Outcome) -> JSONResponse:
+    """As the results topic would say it."""
+    if outcome.status is IntakeStatus.DUPLICATE:
+        return JSONResponse({"event_id": str(outcome.event_id), "status": "duplicate"}, status_code=200)
+    if outcome.rejection is not None:
+        r = outcome.rejection
+        status = STATUS_OF.get(r.code, 422)
+        return _error(status, r.code, r.message, [{"loc": e.loc, "msg": e.msg} for e in r.errors])
+    return JSONResponse({"event_id": str(outcome.event_id), "status": "accepted"}, status_code=202)
+
+
 def build_router(settings: RegistrationSettings) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["registration"])
     limit = settings.max_event_bytes
@@ -65,24 +90,13 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
         if who.sender is None:
             claim = settings.auth_sender_claim
             return _error(403, IntakeError.NOT_AUTHORIZED, f"the token names no sender (claim {claim!r})")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        body = await _bounded_body(request, limit)
+        if body is None:
             return _error(413, IntakeError.TOO_LARGE, f"body exceeds {limit} bytes")
-        body = bytearray()
-        async for chunk in request.stream():  # never buffer more than the limit
-            body += chunk
-            if len(body) > limit:
-                return _error(413, IntakeError.TOO_LARGE, f"body exceeds {limit} bytes")
         outcome = await intake.submit(
-            pool_of(request), bytes(body), max_bytes=limit, sender=who.sender, registry=registry.current()
+            pool_of(request), body, max_bytes=limit, sender=who.sender, registry=registry.current()
         )
-        if outcome.status is IntakeStatus.DUPLICATE:
-            return JSONResponse({"event_id": str(outcome.event_id), "status": "duplicate"}, status_code=200)
-        if outcome.rejection is not None:
-            r = outcome.rejection
-            status = STATUS_OF.get(r.code, 422)
-            return _error(status, r.code, r.message, [{"loc": e.loc, "msg": e.msg} for e in r.errors])
-        return JSONResponse({"event_id": str(outcome.event_id), "status": "accepted"}, status_code=202)
+        return _answer(outcome)
 
     @router.get("/enterprises/{uscc}", dependencies=read, responses=responses(401, 403, 404, 422, 503))
     async def get_enterprise(request: Request, uscc: str = Uscc) -> dict[str, Any]:

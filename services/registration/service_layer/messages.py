@@ -39,15 +39,29 @@ def canonical_message(fact: ValidFact, decision: Apply) -> OutgoingMessage:
     )
 
 
+def _identity(message: Incoming, checked: ValidFact | Rejection) -> Identity:
+    if isinstance(checked, ValidFact):
+        env = checked.envelope
+        return Identity(env.event_id, env.source, env.event_type)
+    return identity_of(message.raw)
+
+
+def _what_was_wrong(outcome: Outcome) -> dict[str, Any]:
+    rejection = outcome.rejection
+    if rejection is None:
+        return {"error_code": None, "message": outcome.reason, "errors": []}
+    return {
+        "error_code": rejection.code.value,
+        "message": rejection.message,
+        "errors": [{"loc": e.loc, "msg": e.msg} for e in rejection.errors],
+    }
+
+
 def result_message(
     message: Incoming, checked: ValidFact | Rejection, outcome: Outcome, *, first_sight: bool
 ) -> OutgoingMessage:
     """What became of `message`, for its sender."""
-    if isinstance(checked, ValidFact):
-        env = checked.envelope
-        who = Identity(env.event_id, env.source, env.event_type)
-    else:
-        who = identity_of(message.raw)
+    who = _identity(message, checked)
     via = "http" if message.via_http else "kafka"
     # Only a Kafka message's first result can be produced again (by a redelivered batch).
     result_id = (
@@ -55,15 +69,12 @@ def result_message(
         if first_sight and via == "kafka"
         else None
     )
-    rejection = outcome.rejection
     data = {
         "intake_event_id": who.event_id and str(who.event_id),
         "intake_source": who.source,
         "intake_event_type": who.event_type,
         "status": outcome.status.value,
-        "error_code": rejection.code.value if rejection else None,
-        "message": rejection.message if rejection else outcome.reason,
-        "errors": [{"loc": e.loc, "msg": e.msg} for e in rejection.errors] if rejection else [],
+        **_what_was_wrong(outcome),
         "received_via": via,
         "source_topic": message.topic,
         "source_partition": message.partition,

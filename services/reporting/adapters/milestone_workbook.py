@@ -2,6 +2,7 @@
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import xlsxwriter
@@ -58,6 +59,13 @@ def flat_counters(counters: dict[str, Any]) -> dict[str, int]:
     }
 
 
+@dataclass(frozen=True)
+class _Formats:
+    head: Any
+    count: Any
+    pct: Any
+
+
 def build(
     progress: dict[str, Any],
     divisions: dict[str, Any],
@@ -70,20 +78,30 @@ def build(
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     book.set_properties({"title": f"{progress['year']} 年目标完成情况（截至 {progress['as_of']}）"})
-    head = book.add_format({"bold": True, "bg_color": "#DDEBE4", "border": 1, "text_wrap": True})
-    count = book.add_format({"num_format": "#,##0"})
-    pct = book.add_format({"num_format": "0.0%"})
+    f = _Formats(
+        head=book.add_format({"bold": True, "bg_color": "#DDEBE4", "border": 1, "text_wrap": True}),
+        count=book.add_format({"num_format": "#,##0"}),
+        pct=book.add_format({"num_format": "0.0%"}),
+    )
+    _targets(book.add_worksheet(TARGETS_SHEET), f, progress)
+    _divisions(book.add_worksheet(DIVISIONS_SHEET), f, progress, divisions)
+    _awards(book.add_worksheet(AWARDS_SHEET), f, award_rows)
+    _disbursement(book.add_worksheet(DISBURSEMENT_SHEET), f, disbursement_rows)
+    _funding(book.add_worksheet(FUNDING_SHEET), f, progress)
+    book.close()
+    return out.getvalue()
 
-    sheet = book.add_worksheet(TARGETS_SHEET)
-    sheet.write_row(0, 0, TARGETS_HEADER, head)
+
+def _targets(sheet: Any, f: _Formats, progress: dict[str, Any]) -> None:
+    sheet.write_row(0, 0, TARGETS_HEADER, f.head)
     for r, (key, m) in enumerate(progress["metrics"].items(), start=1):
         sheet.write_string(r, 0, m["label_zh"])
         sheet.write_string(r, 1, key)
         if m["target"] is not None:
-            sheet.write_number(r, 2, m["target"], count)
-        sheet.write_number(r, 3, m["actual"], count)
+            sheet.write_number(r, 2, m["target"], f.count)
+        sheet.write_number(r, 3, m["actual"], f.count)
         if m["ratio"] is not None:
-            sheet.write_number(r, 4, m["ratio"], pct)
+            sheet.write_number(r, 4, m["ratio"], f.pct)
         sheet.write_string(r, 5, m["period"]["from"])
         sheet.write_string(r, 6, m["period"]["to"])
     sheet.set_column(0, 0, 30)
@@ -91,24 +109,28 @@ def build(
     sheet.set_column(2, 6, 12)
     sheet.freeze_panes(1, 0)
 
-    sheet = book.add_worksheet(DIVISIONS_SHEET)
+
+def _divisions(sheet: Any, f: _Formats, progress: dict[str, Any], divisions: dict[str, Any]) -> None:
     metric_keys = list(progress["metrics"])
     labels = [progress["metrics"][k]["label_zh"] for k in metric_keys]
-    sheet.write_row(0, 0, ["地州市代码", "地州市", "地级", *labels, *COUNTER_LABELS.values()], head)
+    sheet.write_row(0, 0, ["地州市代码", "地州市", "地级", *labels, *COUNTER_LABELS.values()], f.head)
+    width = len(metric_keys) + len(COUNTER_LABELS)
     for r, d in enumerate(divisions["divisions"], start=1):
         sheet.write_string(r, 0, d["division_code"])
         sheet.write_string(r, 1, d["name_zh"])
         sheet.write_string(r, 2, "是" if d["prefecture_level"] else "否")
         values = [d["metrics"][k] for k in metric_keys] + list(flat_counters(d["counters"]).values())
+        width = len(values)
         for c, v in enumerate(values, start=3):
-            sheet.write_number(r, c, v, count)
+            sheet.write_number(r, c, v, f.count)
     sheet.set_column(0, 0, 11)
     sheet.set_column(1, 1, 22)
-    sheet.set_column(3, 3 + len(values), 13)
+    sheet.set_column(3, 3 + width, 13)
     sheet.freeze_panes(1, 3)
 
-    sheet = book.add_worksheet(AWARDS_SHEET)
-    sheet.write_row(0, 0, AWARDS_HEADER, head)
+
+def _awards(sheet: Any, f: _Formats, award_rows: Sequence[dict[str, Any]]) -> None:
+    sheet.write_row(0, 0, AWARDS_HEADER, f.head)
     for r, a in enumerate(award_rows, start=1):
         sheet.write_string(r, 0, RULE_ZH.get(a["rule"], a["rule"]))
         sheet.write_string(r, 1, a["rule"])
@@ -118,36 +140,36 @@ def build(
             (a["issued"], a["issued_cny"], a["reversed"], a["reversed_cny"], a["issued_cny"] - a["reversed_cny"]),
             start=4,
         ):
-            sheet.write_number(r, c, v, count)
+            sheet.write_number(r, c, v, f.count)
     sheet.set_column(0, 0, 22)
     sheet.set_column(1, 1, 26)
     sheet.set_column(2, 3, 12)
     sheet.set_column(4, 8, 15)
     sheet.freeze_panes(1, 0)
 
-    sheet = book.add_worksheet(DISBURSEMENT_SHEET)
-    sheet.write_row(0, 0, DISBURSEMENT_HEADER, head)
+
+def _disbursement(sheet: Any, f: _Formats, disbursement_rows: Sequence[dict[str, Any]]) -> None:
+    sheet.write_row(0, 0, DISBURSEMENT_HEADER, f.head)
     for r, d in enumerate(disbursement_rows, start=1):
         sheet.write_string(r, 0, d["month"])
         sheet.write_string(r, 1, d["prefecture"])
         sheet.write_string(r, 2, d["name_zh"])
         for c, kind in enumerate(DISBURSEMENT_KINDS, start=3):
-            sheet.write_number(r, c, d[f"{kind}_cny"], count)
+            sheet.write_number(r, c, d[f"{kind}_cny"], f.count)
     sheet.set_column(0, 1, 11)
     sheet.set_column(2, 2, 22)
     sheet.set_column(3, 3 + len(DISBURSEMENT_KINDS), 15)
     sheet.freeze_panes(1, 0)
 
-    # Net awards by whose budget pays: the region's (650000) or a prefecture's plan.
-    sheet = book.add_worksheet(FUNDING_SHEET)
-    sheet.write_row(0, 0, FUNDING_HEADER, head)
+
+def _funding(sheet: Any, f: _Formats, progress: dict[str, Any]) -> None:
+    """Net awards by whose budget pays: the region's (650000) or a prefecture's plan."""
+    sheet.write_row(0, 0, FUNDING_HEADER, f.head)
     funded = sorted(((progress.get("awards") or {}).get("by_funding") or {}).items())
     for r, (funding, v) in enumerate(funded, start=1):
         sheet.write_string(r, 0, funding)
         sheet.write_string(r, 1, "自治区" if funding == "650000" else name_of(funding))
-        sheet.write_number(r, 2, v["payouts"], count)
-        sheet.write_number(r, 3, v["net_amount_cny"], count)
+        sheet.write_number(r, 2, v["payouts"], f.count)
+        sheet.write_number(r, 3, v["net_amount_cny"], f.count)
     sheet.set_column(0, 1, 14)
     sheet.set_column(2, 3, 15)
-    book.close()
-    return out.getvalue()

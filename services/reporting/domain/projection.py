@@ -66,58 +66,95 @@ class Folded:
 def fold(events: Iterable[Delivered]) -> Folded:
     """The rows `events` would add; AwardDeclined and unknown types add none."""
     f = Folded()
-    day = date.fromisoformat
     for e in events:
-        d, t = e.data, e.event_type
-        if t == "EnterpriseRegistered":
-            f.enterprises.append(
-                (
-                    d["uscc"],
-                    d["division_code"],
-                    prefecture_of(d["division_code"]),
-                    day(d["registered_on"]),
-                    d["employees"],
-                    d.get("college_student_founders", 0),
-                    e.event_id,
-                )
-            )
-        elif t == "EmploymentReported":
-            f.employment_reports.append((e.event_id, d["uscc"], day(d["reported_on"]), d["employees"]))
-        elif t == "EnterpriseAdmitted":
-            f.admissions.append((e.event_id, d["uscc"], day(d["admitted_on"])))
-        elif t in _DATED_FACTS:
-            metric_of, on = _DATED_FACTS[t]
-            f.enterprise_facts.append((e.event_id, d["uscc"], metric_of(d), day(d[on])))
-        elif t in ("IncubatorRegistered", "ServicePlatformRegistered"):
-            kind = "incubator" if t == "IncubatorRegistered" else "service_platform"
-            carrier_id = d["incubator_id"] if kind == "incubator" else d["platform_id"]
-            pref, recognized = prefecture_of(d["division_code"]), day(d["recognized_on"])
-            f.carriers.append((carrier_id, kind, d["level"], d["division_code"], pref, recognized, e.event_id))
-        elif t == "PayoutIssued":
-            f.payouts_issued.append(
-                (
-                    d["payout_id"],
-                    d["enterprise_uscc"],
-                    d["rule"],
-                    d["recipient_role"],
-                    d["amount_cny"],
-                    day(d["basis_date"]),
-                    d.get("funding", "650000"),
-                    d.get("top_up_of") is not None,
-                )
-            )
-        elif t == "PayoutReversed":
-            f.payouts_reversed.append(
-                (d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"])
-            )
-        elif t in DISBURSEMENT_FLOWS:
-            if t == "ClawbackRaised" and d["clawback_id"].startswith(POLICY_RECOVERY):
-                f.payout_recoveries.append((d["clawback_id"], uuid.UUID(d["payout_id"]), d["amount_cny"]))
-            kind, on = DISBURSEMENT_FLOWS[t]
-            f.disbursement_flows.append(
-                (e.event_id, kind, uuid.UUID(d["payout_id"]), d["enterprise_uscc"], day(d[on]), d["amount_cny"])
-            )
+        folder = FOLDERS.get(e.event_type)
+        if folder is not None:
+            folder(f, e)
     return f
+
+
+_day = date.fromisoformat
+
+
+def _enterprise(f: Folded, e: Delivered) -> None:
+    d = e.data
+    f.enterprises.append(
+        (
+            d["uscc"],
+            d["division_code"],
+            prefecture_of(d["division_code"]),
+            _day(d["registered_on"]),
+            d["employees"],
+            d.get("college_student_founders", 0),
+            e.event_id,
+        )
+    )
+
+
+def _employment(f: Folded, e: Delivered) -> None:
+    f.employment_reports.append((e.event_id, e.data["uscc"], _day(e.data["reported_on"]), e.data["employees"]))
+
+
+def _admission(f: Folded, e: Delivered) -> None:
+    f.admissions.append((e.event_id, e.data["uscc"], _day(e.data["admitted_on"])))
+
+
+def _dated_fact(f: Folded, e: Delivered) -> None:
+    metric_of, on = _DATED_FACTS[e.event_type]
+    f.enterprise_facts.append((e.event_id, e.data["uscc"], metric_of(e.data), _day(e.data[on])))
+
+
+def _carrier(f: Folded, e: Delivered) -> None:
+    d = e.data
+    kind = "incubator" if e.event_type == "IncubatorRegistered" else "service_platform"
+    carrier_id = d["incubator_id"] if kind == "incubator" else d["platform_id"]
+    pref, recognized = prefecture_of(d["division_code"]), _day(d["recognized_on"])
+    f.carriers.append((carrier_id, kind, d["level"], d["division_code"], pref, recognized, e.event_id))
+
+
+def _payout_issued(f: Folded, e: Delivered) -> None:
+    d = e.data
+    f.payouts_issued.append(
+        (
+            d["payout_id"],
+            d["enterprise_uscc"],
+            d["rule"],
+            d["recipient_role"],
+            d["amount_cny"],
+            _day(d["basis_date"]),
+            d.get("funding", "650000"),
+            d.get("top_up_of") is not None,
+        )
+    )
+
+
+def _payout_reversed(f: Folded, e: Delivered) -> None:
+    d = e.data
+    f.payouts_reversed.append((d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"]))
+
+
+def _disbursement_flow(f: Folded, e: Delivered) -> None:
+    d, t = e.data, e.event_type
+    if t == "ClawbackRaised" and d["clawback_id"].startswith(POLICY_RECOVERY):
+        f.payout_recoveries.append((d["clawback_id"], uuid.UUID(d["payout_id"]), d["amount_cny"]))
+    kind, on = DISBURSEMENT_FLOWS[t]
+    f.disbursement_flows.append(
+        (e.event_id, kind, uuid.UUID(d["payout_id"]), d["enterprise_uscc"], _day(d[on]), d["amount_cny"])
+    )
+
+
+# Reporting's handler table: each event type it counts, and what it adds.
+FOLDERS: dict[str, Callable[[Folded, Delivered], None]] = {
+    "EnterpriseRegistered": _enterprise,
+    "EmploymentReported": _employment,
+    "EnterpriseAdmitted": _admission,
+    "IncubatorRegistered": _carrier,
+    "ServicePlatformRegistered": _carrier,
+    "PayoutIssued": _payout_issued,
+    "PayoutReversed": _payout_reversed,
+    **dict.fromkeys(_DATED_FACTS, _dated_fact),
+    **dict.fromkeys(DISBURSEMENT_FLOWS, _disbursement_flow),
+}
 
 
 @dataclass(frozen=True, slots=True)

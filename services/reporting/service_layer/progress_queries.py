@@ -82,6 +82,15 @@ async def divisions(pool: asyncpg.Pool, w: Window) -> dict[str, Any]:
         return await _divisions(conn, w)
 
 
+def _awards_by_month(award_rows: Sequence[Any]) -> dict[date, list[int]]:
+    by_month: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for r in award_rows:
+        slot = by_month[r["month"]]
+        for i, col in enumerate(AWARD_MONTH_COLUMNS):
+            slot[i] += r[col]
+    return by_month
+
+
 async def monthly(pool: asyncpg.Pool, year: int, division: str | None) -> dict[str, Any]:
     """Cumulative actual of every target at each month's end (the last point is today in
     the current year), the pace line toward the target, and awards by basis month."""
@@ -96,11 +105,7 @@ async def monthly(pool: asyncpg.Pool, year: int, division: str | None) -> dict[s
             for key in TARGETED:
                 series[key].append(actual.get(key, 0))
         award_rows = await progress_query.award_months(conn, w, division)
-    by_month: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for r in award_rows:
-        slot = by_month[r["month"]]
-        for i, col in enumerate(AWARD_MONTH_COLUMNS):
-            slot[i] += r[col]
+    by_month = _awards_by_month(award_rows)
     months = [date(year, e.month, 1) for e in ends]
     return {
         "year": year,
