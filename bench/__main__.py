@@ -1,4 +1,4 @@
-"""`make bench`: throughput and latency on this machine (SPEC §7). Prints numbers only.
+"""`make bench`: throughput and latency on this machine (docs/performance.md). Prints numbers only.
 
 Starts a fresh stack under .local/bench (own broker, database, ports), then measures:
 1. each service alone: N simulated intake events through registration (the other two

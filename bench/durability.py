@@ -1,4 +1,4 @@
-"""What durability costs (issue 28): commits on a disposable server (no fsync), a durable
+"""What durability costs: commits on a disposable server (no fsync), a durable
 one (fsync, full-page writes, WAL archive) and a durable primary with a synchronous
 standby, each started fresh under .local/bench-pg-<mode>:
 

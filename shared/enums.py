@@ -1,4 +1,4 @@
-"""Closed vocabularies of the contract (SPEC §2.1, §3.3, §3.5)."""
+"""Closed vocabularies of the contract (docs/contract/events.md)."""
 
 from enum import StrEnum
 

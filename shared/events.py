@@ -1,4 +1,4 @@
-"""The event contract of SPEC §3: envelope, intake, canonical and award events.
+"""The event contract (docs/contract/events.md): envelope, intake, canonical and award events.
 
 Models are frozen and strict about types (no "5" -> 5 coercion, no unknown fields), so
 a malformed fact is rejected at the edge with a field-level error instead of
@@ -61,20 +61,21 @@ def _iso_text(value: Any) -> Any:
 
 
 class Envelope(BaseModel):
-    """SPEC §3.1. `data` is validated separately against the model of `event_type`."""
+    """The envelope (docs/contract/events.md#envelope). `data` is validated separately
+    against the model of `event_type`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: uuid.UUID
     event_type: Annotated[str, Field(min_length=1, max_length=64)]
     schema_version: Annotated[StrictInt, Field(ge=1, le=1)]
-    # Text only: lax mode would read a number as seconds since 1970 (schemathesis found it).
+    # Text only: lax mode would read a number as seconds since 1970.
     occurred_at: Annotated[AwareDatetime, BeforeValidator(_iso_text)]
     source: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_control_chars)]
     data: dict[str, Any]
 
 
-# --- intake events (SPEC §3.3) ---------------------------------------------------------
+# --- intake events (docs/contract/events.md) -----------------------------------------------------
 
 
 class IncubatorRegistered(Data):
@@ -146,7 +147,7 @@ class EmploymentReported(Data):
     reported_on: IsoDate
 
 
-# --- canonical additions (event-carried state, SPEC §3.3 last paragraph) ---------------
+# --- canonical additions (event-carried state) ---------------
 
 
 class IncubatorState(Data):
@@ -164,7 +165,7 @@ class CanonicalEnterpriseGraduated(EnterpriseGraduated, IncubatorState):
     pass
 
 
-# --- award events (SPEC §3.4) -----------------------------------------------------------
+# --- award events (docs/contract/events.md) ------------------------------------------------------
 
 
 class _PayoutAct(Data):
@@ -373,7 +374,7 @@ CARRIER_EVENT_TYPES: Final = frozenset({"IncubatorRegistered", "ServicePlatformR
 
 
 def aggregate_id(event_type: str, data: BaseModel) -> str:
-    """Kafka key of SPEC §3.1: the enterprise USCC or the carrier id."""
+    """The Kafka key (docs/contract/topics.md): the enterprise USCC or the carrier id."""
     field = {
         "IncubatorRegistered": "incubator_id",
         "ServicePlatformRegistered": "platform_id",
@@ -382,7 +383,7 @@ def aggregate_id(event_type: str, data: BaseModel) -> str:
     return str(getattr(data, field))
 
 
-# Deterministic ids for derived events (SPEC §3.1): same inputs, same id, on every replay.
+# Deterministic ids for derived events: same inputs, same id, on every replay.
 DERIVED_NAMESPACE: Final = uuid.UUID("6f1d3c52-8e0b-4f5a-9a51-2015041600aa")
 
 

@@ -2,7 +2,7 @@
 
     {"error_code": "NOT_FOUND", "message": "enterprise … is not registered", "errors": [{"loc", "msg"}]}
 
-Intake keeps its SPEC §3.5 codes (INVALID_USCC, …); everything else uses the HTTP-level
+Intake keeps its own codes (docs/contract/events.md) (INVALID_USCC, …); everything else uses the HTTP-level
 codes below. FastAPI's own 422 (HTTPValidationError) and HTTPException bodies are
 replaced by handlers, so what a client generator reads is what the service sends.
 """

@@ -1,4 +1,4 @@
-"""Settings every service reads (environment variables, SPEC §6)."""
+"""Settings every service reads (environment variables, docs/configuration.md)."""
 
 from pathlib import Path
 
@@ -48,7 +48,7 @@ class ServiceSettings(KafkaSettings):
     batch_timeout_ms: int = Field(default=10, ge=1, le=10_000)
     outbox_batch_size: int = Field(default=2000, ge=1, le=50_000)
     outbox_idle_sleep_s: float = Field(default=0.5, gt=0, le=5)  # fallback: commits NOTIFY the relay
-    # Bounded retries before a message goes to the consumer's own DLQ (SPEC §3.2).
+    # Bounded retries before a message goes to the consumer's own DLQ (docs/contract/topics.md).
     max_attempts: int = Field(default=5, ge=1, le=100)
     # How often the ops gauges (lag, readiness, outbox age) are refreshed.
     ops_metrics_interval_s: float = Field(default=5, gt=0, le=300)

@@ -1,4 +1,4 @@
-"""Topic names of SPEC §3.2 — the only place they are spelled."""
+"""Topic names (docs/contract/topics.md) — the only place they are spelled."""
 
 import re
 from typing import Final

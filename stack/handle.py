@@ -17,7 +17,7 @@ from shared.kafka_settings import KafkaSettings
 from stack.kafka_nodes import KafkaLayout
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("reporting", "registration", "awards")  # ports base+0, +1, +2 (SPEC order 8000/8001/8002)
+SERVICES = ("reporting", "registration", "awards")  # ports base+0, +1, +2 (the default ports 8000/8001/8002)
 
 
 async def fresh_database(admin_dsn: str, name: str, *, password: str | None = None) -> str:

@@ -43,7 +43,10 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     app = service_app(
         runtime,
         title="awards",
-        description="Policy award rules -> payouts, never twice, explained, reversible (SPEC §2.1, §3.4, §4).",
+        description=(
+            "Policy award rules -> payouts, never twice, explained, reversible "
+            "(docs/contract/policy.md, events.md, http.md)."
+        ),
         body_limits={"/v1/confirmations": confirmations.MAX_BYTES},  # the bank's file; everything else JSON
         pages=PAGE_PATHS,
     )

@@ -50,14 +50,15 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         models=[IntakeResult],
         description=(
             "What became of each intake message (accepted, duplicate, parked, released, rejected with the "
-            "SPEC §3.5 code); key = `{source}/{event_id}` of the intake event, header `intake_source`. "
+            "code of docs/contract/events.md); key = `{source}/{event_id}` of the intake event, "
+            "header `intake_source`. "
             "Written through the outbox with the decision; drop result ids already seen."
         ),
     )
     app = service_app(
         runtime,
         title="registration",
-        description="Validated intake, registry of record and canonical events (SPEC §3, §4).",
+        description="Validated intake, registry of record and canonical events (docs/contract/events.md, http.md).",
         body_limits={"/v1/events": settings.max_event_bytes},  # intake's own cap
     )
     app.state.sender_registry = registry

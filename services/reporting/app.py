@@ -33,7 +33,10 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     app = service_app(
         runtime,
         title="reporting",
-        description="Running counters against the plan's targets, as of any date, per prefecture (SPEC §2.2, §4).",
+        description=(
+            "Running counters against the plan's targets, as of any date, per prefecture "
+            "(docs/contract/policy.md#targets, http.md)."
+        ),
         pages=[http_api.DASHBOARD_FILE],
     )
     # Each route names who may read it: progress (public only with PUBLIC_PROGRESS), money (readers).

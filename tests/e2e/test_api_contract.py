@@ -1,4 +1,4 @@
-"""Issue 11: each service does what its OpenAPI document says (schemathesis, every check),
+"""Each service does what its OpenAPI document says (schemathesis, every check),
 with one error body shape; hostile HTTP input gets a clear 4xx, never a 5xx or a hang."""
 
 import base64

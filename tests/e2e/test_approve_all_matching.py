@@ -1,4 +1,4 @@
-"""Issue 27's approvals, server side: owed payouts filtered (rule, role, prefecture, basis
+"""Approvals, server side: owed payouts filtered (rule, role, prefecture, basis
 month, amount, part of a name or code) with their count and total; "approve all that
 match" carries the count and total the officer saw, and the server refuses — approving
 nothing — when the matching set changed in between (a payout reversed after the preview)."""

@@ -1,4 +1,4 @@
-"""Issue 8: on a three-node KRaft cluster (RF 3, min.insync.replicas 2) with two replicas
+"""On a three-node KRaft cluster (RF 3, min.insync.replicas 2) with two replicas
 of every service in one consumer group each, a shuffled history with duplicates flows
 while the broker leading the busiest partitions is killed (-9) and kept down 30 s,
 later a different broker is killed, and then the busiest leader is cut from both its
@@ -6,7 +6,7 @@ followers for 15 s (each node has a network namespace of its own). Afterwards ev
 enterprise's net payouts and every reporting number equal what the pure rules compute
 from the same set of facts.
 
-The cluster runs as in production (issue 26): SASL_SSL on every listener, the authorizer
+The cluster runs as in production: SASL_SSL on every listener, the authorizer
 closed by default, each service its own principal with its ACLs, the harness as ops; and
 a sender's principal is refused what is not its own."""
 

@@ -1,4 +1,4 @@
-"""Issue 28, PostgreSQL's side: a synchronous standby that takes over (`make failover`)
+"""PostgreSQL's durability: a synchronous standby that takes over (`make failover`)
 while intake flows and while a confirmation import is inside its transaction, the old
 primary fenced; and the restore drill — the database destroyed and restored from a base
 backup and the WAL archive, to its latest point and to a point in the middle, after which

@@ -1,4 +1,4 @@
-"""Issue 17: from owed to paid and back, over the real broker and database. Approvals by
+"""From owed to paid and back, over the real broker and database. Approvals by
 named people (RS256 JWTs), four eyes on payment batches, the treasury's files and
 confirmations, clawbacks, the append-only audit trail, reporting's view, and exactly
 once under kill -9, redelivery and two replicas."""

@@ -1,4 +1,4 @@
-"""Issue 27, the lookup by what officers know: part of an enterprise's Chinese name, or
+"""The lookup by what officers know: part of an enterprise's Chinese name, or
 part of its code (prefix or substring), then the record as before."""
 
 import uuid

@@ -1,6 +1,6 @@
-"""Issue 18: an upstream sender reads what became of each of its intake events from
+"""An upstream sender reads what became of each of its intake events from
 registration.intake.results.v1 — accepted, duplicate, parked then released, rejected
-with the SPEC §3.5 code — over Kafka and over HTTP."""
+with its code of docs/contract/events.md — over Kafka and over HTTP."""
 
 import json
 from collections import defaultdict

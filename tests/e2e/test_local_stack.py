@@ -1,4 +1,4 @@
-"""Issue 2: `make up` is idempotent, restarts only what died, and `make down` leaves
+"""`make up` is idempotent, restarts only what died, and `make down` leaves
 nothing behind. Runs a second full stack (own broker, database, ports) under .local/test-up."""
 
 import json

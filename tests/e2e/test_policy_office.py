@@ -1,4 +1,4 @@
-"""Issue 10: the policy office's tools agree with the APIs they summarise, to the yuan."""
+"""The policy office's tools agree with the APIs they summarise, to the yuan."""
 
 import csv
 import html

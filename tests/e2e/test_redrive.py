@@ -1,4 +1,4 @@
-"""Issue 12: a fact dead-lettered with PARK_EXPIRED (its incubator never came) is redriven
+"""A fact dead-lettered with PARK_EXPIRED (its incubator never came) is redriven
 once the incubator is registered: the admission lands, the award is paid exactly once,
 and a second redrive sends nothing."""
 

@@ -1,5 +1,5 @@
 """Registration under redelivery, out-of-order arrival and a crash between the database
-commit and the offset commit (SPEC §3.5, G1, G2)."""
+commit and the offset commit (guarantees G1, G2)."""
 
 import asyncio
 from collections import Counter

@@ -1,4 +1,4 @@
-"""SPEC §3.5: every intake error code, over Kafka (exact DLQ headers, value unchanged)
+"""Every intake error code of docs/contract/events.md, over Kafka (exact DLQ headers, value unchanged)
 and over HTTP (exact 4xx body), with registration still consuming afterwards."""
 
 import json

@@ -1,4 +1,4 @@
-"""Issue 8: the platform over a SASL_SSL broker (SCRAM-SHA-512, a CA the stack made), and
+"""The platform over a SASL_SSL broker (SCRAM-SHA-512, a CA the stack made), and
 what an operator sees when the password is wrong: one clear line, /readyz 503, no crash."""
 
 import asyncio

@@ -1,4 +1,4 @@
-"""Senders are principals (issue 26, HTTP): a signed-in sender may send only what the
+"""Senders are principals (HTTP): a signed-in sender may send only what the
 sender registry allows it — an incubator admits and graduates at its own incubator only —
 and only under its own name; anything else is refused with its code, told on the results
 topic, and never applied."""

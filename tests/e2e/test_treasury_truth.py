@@ -1,4 +1,4 @@
-"""Issue 25: the books follow the money, over the real broker and database. A released
+"""The books follow the money, over the real broker and database. A released
 line is recalled, never cancelled; whatever the bank pays is booked (after a recall, or
 twice, with a clawback); every line that is not a plain match opens one exception that
 two people close; the file is kept as received; a batch with a reversed line is voided,

@@ -1,4 +1,4 @@
-"""Issue 2's walking skeleton: intake -> canonical event -> awards -> reporting, as processes."""
+"""The walking skeleton: intake -> canonical event -> awards -> reporting, as processes."""
 
 from typing import Any
 

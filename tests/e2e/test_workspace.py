@@ -1,4 +1,4 @@
-"""Issue 27, the office's workspace in headless Chromium: approvals (filter, select all that
+"""The office's workspace in headless Chromium: approvals (filter, select all that
 match, preview, approve in one action; the refusal when the set changed; an explanation; a
 phone-sized run; a reader sees no Approve button and is refused anyway), treasury (prepare,
 release as another person, download, a confirmation answered line by line, an exception

@@ -1,4 +1,4 @@
-"""Which Kafka and PostgreSQL the tests use (SPEC §6): configured endpoints first, then
+"""Which Kafka and PostgreSQL the tests use (docs/configuration.md): configured endpoints first, then
 testcontainers when a Docker engine answers, else the project's local stack."""
 
 import os

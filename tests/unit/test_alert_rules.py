@@ -1,4 +1,4 @@
-"""Issue 12: the alert rules are unit-tested with promtool (each alert firing and quiet),
+"""The alert rules are unit-tested with promtool (each alert firing and quiet),
 the Prometheus config is valid, and every alert links to its runbook section."""
 
 import re

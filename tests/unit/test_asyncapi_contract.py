@@ -1,4 +1,4 @@
-"""The AsyncAPI document of each service names the topics of SPEC §3.2 it reads and writes."""
+"""The AsyncAPI document of each service names the topics of docs/contract/topics.md it reads and writes."""
 
 from faststream.specification import AsyncAPI
 

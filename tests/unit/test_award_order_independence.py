@@ -1,4 +1,4 @@
-"""SPEC §2.1 order independence: any permutation and duplication of a fact set, fed one
+"""Order independence (guarantee G3): any permutation and duplication of a fact set, fed one
 fact at a time through decide + reconcile, nets the same payouts as the whole set."""
 
 import uuid

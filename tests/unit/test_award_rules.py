@@ -1,4 +1,4 @@
-"""The award rules at every boundary of SPEC §2.1."""
+"""The award rules at every boundary of docs/contract/policy.md#award-rules."""
 
 import uuid
 from datetime import date

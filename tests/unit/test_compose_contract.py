@@ -92,7 +92,7 @@ def test_each_service_gets_every_setting_it_needs_and_only_known_ones(name: str,
     assert {k for k in env if k.lower() not in settings_cls.model_fields} == set()
     settings = settings_cls.model_validate({k.lower(): v for k, v in env.items() if v != ""})
     port = getattr(settings, f"{name}_port")
-    assert port == spec_port == settings_cls.model_fields[f"{name}_port"].default  # SPEC §4 default ports
+    assert port == spec_port == settings_cls.model_fields[f"{name}_port"].default  # the default ports
     # Published on loopback unless the site says otherwise (with TLS): tokens never in clear.
     assert [interpolate(p, env) for p in svc["ports"]] == [f"127.0.0.1:{port}:{port}"]
     assert f"http://127.0.0.1:{port}/readyz" in " ".join(svc["healthcheck"]["test"])

@@ -1,4 +1,4 @@
-"""Kafka connection settings (issue 8): one model for every client, validated up front,
+"""Kafka connection settings: one model for every client, validated up front,
 secrets never printed; the local stack's cluster and SASL_SSL shapes."""
 
 import logging

@@ -1,4 +1,4 @@
-"""SPEC §2.2 metric definitions at their boundaries (pure)."""
+"""The metric definitions of docs/contract/policy.md at their boundaries (pure)."""
 
 from collections import Counter
 from datetime import date

@@ -1,4 +1,4 @@
-"""Registration's pure rules: validation of one message (SPEC §3.5 codes) and the
+"""Registration's pure rules: validation of one message (the codes of docs/contract/events.md) and the
 reference rules that apply, park or reject a valid fact against a registry view."""
 
 from dataclasses import dataclass, field

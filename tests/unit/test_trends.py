@@ -1,4 +1,4 @@
-"""Monthly trend points and the pace line (issue 10)."""
+"""Monthly trend points and the pace line."""
 
 from datetime import date
 

@@ -1,4 +1,4 @@
-"""What-if budgets (issue 10): overrides, the pure tally, and what a wider window does."""
+"""What-if budgets: overrides, the pure tally, and what a wider window does."""
 
 import json
 import uuid

@@ -1,4 +1,4 @@
-"""Incubation stints from admissions and graduations, and the window rule of SPEC §2.1."""
+"""Incubation stints from admissions and graduations, and the window rule (docs/contract/policy.md#award-rules)."""
 
 from collections import defaultdict
 from dataclasses import dataclass

@@ -34,7 +34,7 @@ CREATE TABLE payouts (
     reversal_explanation text,
     seq bigserial NOT NULL
 );
--- The guard of SPEC §2.1 / G2: never two live payouts of one rule to one role of one enterprise.
+-- The guard of guarantee G2 (docs/contract/guarantees.md): never two live payouts of one rule to one role of one enterprise.
 CREATE UNIQUE INDEX payouts_one_live ON payouts (enterprise_uscc, rule, recipient_role) WHERE status = 'issued';
 CREATE INDEX payouts_enterprise ON payouts (enterprise_uscc);
 CREATE INDEX payouts_seq ON payouts (seq);

@@ -1,4 +1,4 @@
-"""The parking lot in PostgreSQL: intake facts waiting for a reference (SPEC §3.5), kept
+"""The parking lot in PostgreSQL: intake facts waiting for a reference (docs/contract/events.md), kept
 as they first arrived so a release or an expiry can answer their sender exactly."""
 
 import uuid

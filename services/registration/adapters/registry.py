@@ -32,7 +32,7 @@ from shared.events import (
 
 
 def _carrier_columns(id_column: str) -> dict[str, str]:
-    """Incubators and service platforms share one shape (SPEC §3.3)."""
+    """Incubators and service platforms share one shape."""
     return {
         id_column: "text",
         "name": "text",

@@ -1,5 +1,5 @@
-"""Reference rules of SPEC §3.5: apply a fact, park it until its reference arrives, or
-reject it. Pure: the registry is seen through the `RegistryView` protocol.
+"""Reference rules (docs/contract/events.md#validation-at-registration): apply a fact,
+park it until its reference arrives, or reject it. Pure: the registry is seen through the `RegistryView` protocol.
 """
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
-"""Intake validation of SPEC §3.5 that needs nothing but the message and today's date.
+"""Intake validation (docs/contract/events.md#validation-at-registration) that needs
+nothing but the message and today's date.
 
 Pure: bytes in, a `ValidFact` or a `Rejection` out. Reference checks, which need the
 registry, are in `references.py`.

@@ -1,4 +1,4 @@
-"""Registration HTTP API (SPEC §4): intake through the same path as Kafka, registry reads."""
+"""Registration HTTP API (docs/contract/http.md): intake through the same path as Kafka, registry reads."""
 
 from typing import Any, Literal
 

@@ -1,6 +1,6 @@
 # Models built at run time from INTAKE_MODELS: mypy cannot follow create_model's arguments.
 # mypy: disable-error-code="arg-type,valid-type,maybe-unrecognized-str-typeform,unused-ignore"
-"""The request body of POST /v1/events for OpenAPI: the SPEC §3.1 envelope, one schema
+"""The request body of POST /v1/events for OpenAPI: the envelope of docs/contract/events.md, one schema
 per intake event type, discriminated by `event_type` — so a client generator produces
 usable types. The endpoint itself reads the raw bytes (one validation path with Kafka)."""
 

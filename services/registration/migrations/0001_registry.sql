@@ -1,4 +1,4 @@
--- Registry of record (SPEC §1.1), intake dedup log, parked facts, outbox.
+-- Registry of record, intake dedup log, parked facts, outbox.
 CREATE TABLE intake_log (
     event_id uuid PRIMARY KEY,
     content_hash bytea NOT NULL,

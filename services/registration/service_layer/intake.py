@@ -152,7 +152,7 @@ async def submit(
 
 
 async def expire_parked(pool: asyncpg.Pool, *, ttl: timedelta) -> int:
-    """Send facts parked longer than `ttl` to the DLQ with PARK_EXPIRED (SPEC §3.5), and
+    """Send facts parked longer than `ttl` to the DLQ with PARK_EXPIRED (docs/contract/events.md), and
     tell their senders; one transaction."""
     async with pool.acquire() as conn, conn.transaction():
         return await _expire(conn, ttl)

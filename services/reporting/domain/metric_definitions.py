@@ -1,4 +1,4 @@
-"""The reporting metrics of SPEC §2.2 as pure definitions over business dates.
+"""The reporting metrics (docs/contract/policy.md#targets) as pure definitions over business dates.
 
 Every metric is kept as additive daily contributions `(metric, cohort, day) -> value`,
 so "as of E" for year Y is a sum over `cohort = Y, day <= E`: arrival order never

@@ -1,4 +1,4 @@
-"""Windows, milestones and the shape of a progress answer (SPEC §2.2, §4). Pure."""
+"""Windows, milestones and the shape of a progress answer (docs/contract/policy.md#targets, http.md). Pure."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass

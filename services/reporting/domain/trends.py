@@ -1,4 +1,4 @@
-"""Monthly trend series against the targets (issue 10). Pure."""
+"""Monthly trend series against the targets. Pure."""
 
 import calendar
 from datetime import date

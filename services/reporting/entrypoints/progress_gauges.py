@@ -1,4 +1,4 @@
-"""Progress toward the targets as Prometheus gauges (SPEC §1: reporting consumers read
+"""Progress toward the targets as Prometheus gauges (reporting's consumers read
 JSON, CSV, the dashboard — and metrics). Set from the rows the progress topic's job
 computes anyway, not per scrape."""
 

@@ -1,4 +1,4 @@
-"""Drop reporting's state and make it rebuild from offset 0 of its topics (SPEC G4).
+"""Drop reporting's state and make it rebuild from offset 0 of its topics (guarantee G4, docs/contract/guarantees.md).
 
 Run with the reporting service stopped; on its next start it re-reads every event.
 """
