@@ -14,6 +14,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY shared ./shared
 COPY services ./services
 COPY simulator ./simulator
+COPY ops ./ops
 COPY --from=web /web/node_modules/echarts/dist/echarts.min.js ./web/node_modules/echarts/dist/echarts.min.js
 RUN uv sync --frozen --no-dev
 RUN useradd --system --uid 10001 app

@@ -65,7 +65,7 @@ simulate: setup
 
 # Dead letters back to their source topics: make redrive ARGS="--dlq registration.intake.v1.dlq --dry-run"
 redrive: setup
-	$(PY) -m shared.redrive $${ARGS}
+	$(PY) -m ops.redrive $${ARGS}
 
 rebuild: setup
 	$(PY) -m services.reporting rebuild
@@ -89,7 +89,7 @@ restore: setup
 clean: down
 	rm -rf .local/run .local/logs .local/kafka .local/pg .local/test*
 
-# A sender's or reader's Kafka principal on a running SASL_SSL stack (shared/kafka_admin.py):
+# A sender's or reader's Kafka principal on a running SASL_SSL stack (ops/kafka_admin.py):
 #   make kafka-principal NAME=kjt KIND=sender EVENT_TYPES=HighTechCertified [CARRIERS=INC-0001] [QUOTA=1048576]
 # prints its client settings as KEY=VALUE lines; run again to rotate its password. A
 # sender's produce quota (bytes/s) is set by Kafka's ConfigCommand from the stack's jars;
@@ -98,8 +98,8 @@ clean: down
 KAFKA_LIBS ?= $(CURDIR)/.local/kafka-libs
 export KAFKA_LIBS
 kafka-principal: setup
-	@$(PY) -m shared.kafka_admin principal "$(NAME)" --kind "$(KIND)" --event-types "$(EVENT_TYPES)" --carriers "$(CARRIERS)" \
+	@$(PY) -m ops.kafka_admin principal "$(NAME)" --kind "$(KIND)" --event-types "$(EVENT_TYPES)" --carriers "$(CARRIERS)" \
 		$(if $(QUOTA),--produce-bytes-per-second "$(QUOTA)")
 
 kafka-quota: setup
-	@$(PY) -m shared.kafka_admin quota "$(NAME)" "$(QUOTA)"
+	@$(PY) -m ops.kafka_admin quota "$(NAME)" "$(QUOTA)"

@@ -57,9 +57,9 @@ from bench.durability import main as durability_cost
 from bench.office import office_scale
 from bench.state_size import print_state_sizes
 from bench.steady import latency, pct
-from shared import topics
-from shared.kafka import partitions_of
-from shared.kafka_settings import kafka_options
+from shared.contract import topics
+from shared.messaging.kafka import partitions_of
+from shared.messaging.kafka_settings import kafka_options
 from simulator.history import Options, generate
 
 
@@ -164,8 +164,8 @@ async def progress_latency(enterprises: int) -> float:
     from services.reporting.domain.progress import milestone_date, window
     from services.reporting.service_layer.progress_queries import progress
     from services.reporting.service_layer.projection import project
-    from shared import db
-    from shared.codec import decode_envelope
+    from shared.contract.codec import decode_envelope
+    from shared.process import db
 
     schema = "reporting_scale"
     conn = await asyncpg.connect(DSN)

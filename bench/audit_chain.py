@@ -19,7 +19,7 @@ import asyncpg
 from bench.bench_stack import DSN, ROOT, stack
 from services.awards.adapters import disbursement_books as books
 from services.awards.domain.audit import Actor
-from shared import db
+from shared.process import db
 
 MIGRATIONS = ROOT / "services" / "awards" / "migrations"
 CHAIN = "0009_audit_hash_chain.sql"

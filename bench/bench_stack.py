@@ -16,9 +16,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from tqdm import tqdm
 
 from bench.cpu import Processes
-from shared import topics
-from shared.kafka import partitions_of
-from shared.kafka_settings import kafka_options
+from shared.contract import topics
+from shared.messaging.kafka import partitions_of
+from shared.messaging.kafka_settings import kafka_options
 from simulator.history import Options, generate
 
 ROOT = Path(__file__).resolve().parent.parent

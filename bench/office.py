@@ -38,8 +38,8 @@ from services.awards.service_layer.disbursement_queries import owed
 from services.awards.service_layer.policy_office import draft
 from services.awards.service_layer.rules import decide_and_reconcile
 from services.awards.service_layer.what_if_budget import tally_under, what_if
-from shared import db
-from shared.enums import RecipientRole, Rule
+from shared.contract.enums import RecipientRole, Rule
+from shared.process import db
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = "awards_scale"

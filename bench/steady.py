@@ -14,8 +14,8 @@ from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
 from bench.bench_stack import BOOTSTRAP, DSN, wait_caught_up
-from shared import topics
-from shared.kafka_settings import kafka_options
+from shared.contract import topics
+from shared.messaging.kafka_settings import kafka_options
 
 
 async def latency(rate: int, seconds: int) -> list[float]:

@@ -46,9 +46,9 @@ from aiokafka import AIOKafkaProducer
 
 from chaos.faults import CLUSTER, PARTITIONS, POSTGRES_PAIR, SINGLE_NODE, Fault
 from services.awards.domain.policy import THE_2015_PLAN
-from shared import topics
-from shared.kafka_settings import KafkaSettings
-from shared.lag import LagReader
+from shared.contract import topics
+from shared.messaging.kafka_settings import KafkaSettings
+from shared.messaging.lag import LagReader
 from simulator.history import Options, generate
 from simulator.oracle import expected_actuals, expected_net_payouts, reported_actuals
 from stack.handle import ROOT, StackHandle

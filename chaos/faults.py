@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 
 from chaos.office import Office, confirmation, paid_rows, tally
-from shared import topics
+from shared.contract import topics
 from stack import netns
 from stack.handle import StackHandle, wait_gone
 

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 
 from services.awards.domain.confirmations import CONFIRMATION_HEADER
-from shared.dev_sign_in import load_key
+from shared.web.dev_sign_in import load_key
 from stack.dev_auth import dev_token
 from stack.handle import StackHandle
 

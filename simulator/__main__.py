@@ -12,8 +12,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from tqdm import tqdm
 
-from shared import topics
-from shared.kafka_settings import KafkaSettings, kafka_options, local_connection
+from shared.contract import topics
+from shared.messaging.kafka_settings import KafkaSettings, kafka_options, local_connection
 from simulator.history import Options, generate
 
 

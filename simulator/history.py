@@ -17,7 +17,7 @@ from typing import Any
 
 from stdnum.cn import uscc as uscc_check
 
-from shared.divisions import codes_in_force, prefecture_of
+from shared.contract.divisions import codes_in_force, prefecture_of
 
 PREFECTURE_WEIGHTS = {
     "650100": 30,

@@ -25,8 +25,8 @@ from services.awards.domain.facts import (
 from services.awards.domain.policy import Versions
 from services.reporting.domain import metric_definitions as m
 from services.reporting.domain.metric_definitions import COLLEGE_PERIOD, Report, enterprise_contributions
-from shared.divisions import PREFECTURES, prefecture_of
-from shared.enums import Board
+from shared.contract.divisions import PREFECTURES, prefecture_of
+from shared.contract.enums import Board
 
 Event = dict[str, Any]
 _DATED = {

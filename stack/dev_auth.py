@@ -16,8 +16,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.dev_sign_in import jwks_of, load_key, mint, new_key
-from shared.events import INTAKE_MODELS
+from shared.contract.events import INTAKE_MODELS
+from shared.web.dev_sign_in import jwks_of, load_key, mint, new_key
 from stack.layout import LOCAL
 
 DIR = LOCAL / "auth"
@@ -65,7 +65,7 @@ def service_env() -> dict[str, str]:
         "AUTH_ISSUER": DEV_ISSUER,
         "AUTH_AUDIENCE": DEV_AUDIENCE,
         "SENDER_AUTHORITY_FILE": senders,
-        # The workspace's sign-in form (awards, loopback only): shared/dev_sign_in.py.
+        # The workspace's sign-in form (awards, loopback only): shared/web/dev_sign_in.py.
         "DEV_SIGN_IN_KEY_FILE": str(KEY_FILE),
         "DEV_SIGN_IN_KID": DEV_KID,
         "DEV_SIGN_IN_LOCAL_STACK": "true",

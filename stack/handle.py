@@ -13,7 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
-from shared.kafka_settings import KafkaSettings
+from shared.messaging.kafka_settings import KafkaSettings
 from stack.kafka_nodes import KafkaLayout
 
 ROOT = Path(__file__).resolve().parents[1]

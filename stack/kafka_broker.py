@@ -102,7 +102,9 @@ def start_kafka() -> None:
 def provision_kafka(client_env: dict[str, str], *, grant_services: bool) -> None:
     """As the ops principal: the platform's topics (services create none) and, on the
     SASL stack, each service's ACLs. Idempotent."""
-    from shared import kafka_access, kafka_admin, topics
+    from ops import kafka_admin
+    from shared.contract import topics
+    from shared.messaging import kafka_access
 
     settings = kafka_admin.settings_of({k: v for k, v in os.environ.items() if k.startswith("TOPIC_")} | client_env)
     admin = kafka_admin.admin_client(settings)
@@ -120,7 +122,7 @@ def brokers_registered(expected: int) -> bool:
 
     from aiokafka.admin import AIOKafkaAdminClient
 
-    from shared.kafka_settings import KafkaSettings
+    from shared.messaging.kafka_settings import KafkaSettings
 
     async def count() -> int:
         settings = KafkaSettings.from_vars(KAFKA.client_env())

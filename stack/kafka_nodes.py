@@ -10,7 +10,7 @@ except for writing its own config and TLS material.
                          own (SCRAM user `broker`), controllers on theirs (PLAIN user
                          `controller`: KRaft controllers cannot use SCRAM). A CA and a server
                          certificate are generated with trustme. The StandardAuthorizer
-                         refuses whatever no ACL allows (shared/kafka_access.py); `broker`,
+                         refuses whatever no ACL allows (shared/messaging/kafka_access.py); `broker`,
                          `controller` and `ops` are its super users.
 """
 

@@ -2,7 +2,7 @@
 (PG_STANDBY=1), durable (fsync, full-page writes, WAL archive) unless PG_DURABLE=0.
 
 Connections over TCP authenticate with passwords (scram-sha-256); only the `postgres` OS
-user on the server's own socket is trusted (peer), to bootstrap. Roles (shared/db.py):
+user on the server's own socket is trusted (peer), to bootstrap. Roles (shared/process/db.py):
 
     xj            the administrator: a superuser, for bootstrap and the tests' inspection
     xj_migrator   owns the schemas; runs `migrate`, redrive and rebuild (the ops role)
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from shared.dsn import parse as parse_dsn
+from shared.process.dsn import parse as parse_dsn
 from stack.layout import KAFKA, LOGS, PG_BIN, PG_DIR, PG_PORT, PG_SECRETS
 from stack.processes import say, wait_for
 

@@ -70,7 +70,7 @@ def replicas(svc: Service) -> list[Replica]:
 def migrate(service: str) -> None:
     """Its migrations as the migration role, granting the service's role (on someone
     else's database: as the caller's DSN)."""
-    from shared import db
+    from shared.process import db
 
     external = external_database()
     directory = ROOT / "services" / service / "migrations"
@@ -128,7 +128,7 @@ def start_services(env: dict[str, str]) -> None:
 def _replica_env(svc: Service, replica: Replica, sign_in: dict[str, str]) -> dict[str, str]:
     """What one process of a service is started with beyond the stack's endpoints. On the
     local SASL stack each service is a Kafka principal of its own (its ACLs:
-    shared/kafka_access.py); the stack.env's principal is the operator's, `ops`."""
+    shared/messaging/kafka_access.py); the stack.env's principal is the operator's, `ops`."""
     own = not external_kafka() and KAFKA.security == "sasl_ssl" and svc.name in SERVICE_USERS
     return {
         **(KAFKA.client_env(svc.name) if own else {}),

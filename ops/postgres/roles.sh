@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # PostgreSQL's first start in docker compose (/docker-entrypoint-initdb.d): the migration
-# role that owns the schemas and one login role per service (shared/db.py says what each
+# role that owns the schemas and one login role per service (shared/process/db.py says what each
 # may do). Passwords come from the environment (.env), never from this file.
 set -euo pipefail
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \

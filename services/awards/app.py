@@ -11,13 +11,13 @@ from services.awards.entrypoints.pages import PAGE_PATHS, pages
 from services.awards.entrypoints.schedule import count_exceptions, redecide_after_adoption
 from services.awards.service_layer import confirmations
 from services.awards.settings import AwardsSettings
-from shared import topics
-from shared.auth import READ
-from shared.consumer import subscribe_batches
-from shared.dev_sign_in import dev_sign_in_router
-from shared.events import AWARD_MODELS
-from shared.http import service_app
-from shared.runtime import ServiceRuntime
+from shared.contract import topics
+from shared.contract.events import AWARD_MODELS
+from shared.messaging.consumer import subscribe_batches
+from shared.process.runtime import ServiceRuntime
+from shared.web.app import service_app
+from shared.web.auth import READ
+from shared.web.dev_sign_in import dev_sign_in_router
 
 SERVICE = "awards"
 

@@ -9,7 +9,7 @@ from typing import Final
 
 from pydantic import model_validator
 
-from shared.settings import ServiceSettings
+from shared.process.settings import ServiceSettings
 
 # The variables that once set the policy's numbers; `python -m services.awards
 # policy-from-env` turns them into the deployment's version 1, once, before the upgrade.
@@ -38,7 +38,7 @@ def legacy_refusal(names: list[str]) -> str:
 
 class AwardsSettings(ServiceSettings):
     awards_port: int = 8002
-    # The local stack's development sign-in form (shared/dev_sign_in.py); unset in production.
+    # The local stack's development sign-in form (shared/web/dev_sign_in.py); unset in production.
     dev_sign_in_key_file: Path | None = None
     dev_sign_in_kid: str = "dev-1"
     # The explicit switch the local stack sets: a key file alone never opens the form.

@@ -10,11 +10,11 @@ from services.registration.entrypoints.http_api import build_router
 from services.registration.entrypoints.intake_schema import request_body_schema
 from services.registration.entrypoints.schedule import sweep_parked
 from services.registration.settings import RegistrationSettings
-from shared import divisions, topics
-from shared.consumer import subscribe_batches
-from shared.events import CANONICAL_MODELS, CARRIER_EVENT_TYPES, IntakeResult
-from shared.http import service_app
-from shared.runtime import ServiceRuntime
+from shared.contract import divisions, topics
+from shared.contract.events import CANONICAL_MODELS, CARRIER_EVENT_TYPES, IntakeResult
+from shared.messaging.consumer import subscribe_batches
+from shared.process.runtime import ServiceRuntime
+from shared.web.app import service_app
 
 SERVICE = "registration"
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from pydantic import Field
 
-from shared import topics
-from shared.settings import ServiceSettings
+from shared.contract import topics
+from shared.process.settings import ServiceSettings
 
 
 class RegistrationSettings(ServiceSettings):

@@ -8,11 +8,11 @@ from services.reporting.entrypoints import http_api, reports_api, viewer
 from services.reporting.entrypoints.consumer import handle
 from services.reporting.entrypoints.schedule import export_progress
 from services.reporting.settings import ReportingSettings
-from shared import topics
-from shared.consumer import subscribe_batches
-from shared.events import ProgressChanged
-from shared.http import service_app
-from shared.runtime import ServiceRuntime
+from shared.contract import topics
+from shared.contract.events import ProgressChanged
+from shared.messaging.consumer import subscribe_batches
+from shared.process.runtime import ServiceRuntime
+from shared.web.app import service_app
 
 SERVICE = "reporting"
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import topics
+from shared.contract import topics
 from tests.support.disbursement import ALICE, DIVISION, READER, awarded_many, call, graduated_early, owed
 from tests.support.http import eventually
 from tests.support.kafka_io import publish

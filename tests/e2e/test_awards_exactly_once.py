@@ -16,8 +16,8 @@ import pytest
 from services.awards.domain.award_rules import decide
 from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
 from services.awards.domain.policy import THE_2015_PLAN
-from shared import topics
-from shared.enums import Board
+from shared.contract import topics
+from shared.contract.enums import Board
 from tests.support import factories as f
 from tests.support.auth import READER
 from tests.support.http import eventually

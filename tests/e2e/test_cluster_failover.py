@@ -24,8 +24,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.awards.domain.policy import THE_2015_PLAN
-from shared import topics
-from shared.kafka_settings import KafkaSettings
+from shared.contract import topics
+from shared.messaging.kafka_settings import KafkaSettings
 from simulator.history import Options, generate
 from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts, reported_actuals
 from stack import netns

@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 import pytest
 
-from shared import topics
+from shared.contract import topics
 from stack.handle import ROOT, StackHandle
 from tests.support import factories as f
 from tests.support.auth import READER, SIGN_IN_ENV, write_jwks, write_senders

@@ -1,4 +1,4 @@
-"""PostgreSQL roles that mean something (stack/postgres.py, shared/db.py): the services run
+"""PostgreSQL roles that mean something (stack/postgres.py, shared/process/db.py): the services run
 as roles of their own that are not superusers, own nothing and may not touch another
 service's schema; the audit log is INSERT and SELECT for awards, whose role cannot switch
 its triggers off, drop it, change or delete a row. Passwords over TCP, never trust."""

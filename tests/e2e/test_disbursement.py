@@ -19,7 +19,7 @@ import httpx
 import openpyxl
 import pytest
 
-from shared import topics
+from shared.contract import topics
 from tests.support.auth import bearer
 from tests.support.browser import as_reader, chromium
 from tests.support.disbursement import (

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import topics
+from shared.contract import topics
 from tests.support import factories as f
 from tests.support.browser import as_reader, page_in_chromium
 from tests.support.http import eventually

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared import topics
+from shared.contract import topics
 from tests.support import factories as f
 from tests.support.auth import RESULTS_SENDER, sender
 from tests.support.kafka_io import Record, headers, value_json, wait_for_records

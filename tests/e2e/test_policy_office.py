@@ -16,8 +16,8 @@ import openpyxl
 import pytest
 
 from services.awards.adapters import payout_export
-from shared import topics
-from shared.labels_zh import ROLE_ZH
+from shared.contract import topics
+from shared.contract.labels_zh import ROLE_ZH
 from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
 from tests.support import factories as f

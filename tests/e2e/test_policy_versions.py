@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
-from shared import topics
+from shared.contract import topics
 from tests.support import factories as f
 from tests.support.auth import bearer
 from tests.support.http import eventually

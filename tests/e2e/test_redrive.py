@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared import topics
-from shared.redrive import REDRIVEN_FROM, Filters, redrive
+from ops.redrive import REDRIVEN_FROM, Filters, redrive
+from shared.contract import topics
 from tests.support import factories as f
 from tests.support.http import eventually, get_json
 from tests.support.kafka_io import headers, publish, read_all, wait_for_records

@@ -7,7 +7,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from shared import topics
+from shared.contract import topics
 from tests.support import factories as f
 from tests.support.auth import READER
 from tests.support.http import eventually

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from shared import topics
+from shared.contract import topics
 from tests.support import factories as f
 from tests.support.auth import bearer, sender, write_jwks, write_senders
 from tests.support.http import eventually

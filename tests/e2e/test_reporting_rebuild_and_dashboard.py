@@ -16,8 +16,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from services.reporting.entrypoints.progress_follow import follow
-from shared import topics
-from shared.kafka_settings import KafkaSettings
+from shared.contract import topics
+from shared.messaging.kafka_settings import KafkaSettings
 from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
 from tests.support import factories as f

@@ -24,11 +24,11 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka import TopicPartition as ConfluentPartition
 from confluent_kafka.admin import OffsetSpec
 
-from shared import topics
-from shared.kafka import KafkaSetupError, probe
-from shared.kafka_admin import admin_client, librdkafka_config
-from shared.kafka_quotas import DEFAULT_SENDER_BYTES_PER_SECOND, produce_quota
-from shared.kafka_settings import KafkaSettings
+from ops.kafka_admin import admin_client, librdkafka_config
+from ops.kafka_quotas import DEFAULT_SENDER_BYTES_PER_SECOND, produce_quota
+from shared.contract import topics
+from shared.messaging.kafka import KafkaSetupError, probe
+from shared.messaging.kafka_settings import KafkaSettings
 from stack.handle import ROOT, StackHandle, fresh_database, http_status
 from tests.support import factories as f
 from tests.support.auth import READER, SIGN_IN_ENV, sender, write_jwks, write_senders
@@ -235,7 +235,7 @@ def test_no_credential_appears_in_any_log(secure: StackHandle) -> None:
         assert secret not in logs
 
 
-# --- Authorization: every principal does its own job only (shared/kafka_access.py) ---------
+# --- Authorization: every principal does its own job only (shared/messaging/kafka_access.py) ---------
 
 
 def fetch_error(who: KafkaSettings, topic: str, group: str) -> str:

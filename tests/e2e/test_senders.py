@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import topics
+from shared.contract import topics
 from tests.support import factories as f
 from tests.support.auth import INCUBATOR_SENDER, OWN_INCUBATOR, sender
 from tests.support.http import eventually

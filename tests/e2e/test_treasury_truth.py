@@ -15,7 +15,7 @@ import httpx
 import openpyxl
 import pytest
 
-from shared import topics
+from shared.contract import topics
 from tests.support import factories as f
 from tests.support.browser import as_reader, chromium
 from tests.support.disbursement import (

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from shared import topics
+from shared.contract import topics
 from tests.support import factories as f
 from tests.support.http import eventually, get_json, metrics
 from tests.support.kafka_io import publish, value_json, wait_for_records

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from shared import topics
+from shared.contract import topics
 from tests.support.auth import READER
 from tests.support.browser import ARTIFACTS, chromium_browser, signed_in_as
 from tests.support.disbursement import (

@@ -15,7 +15,7 @@ import pytest
 from services.awards.adapters import disbursement_books as books
 from services.awards.domain.audit import Actor
 from services.awards.service_layer import audit_chain
-from shared import db, locks
+from shared.process import db, locks
 from tests.support.stack import ROOT, Infra
 
 pytestmark = pytest.mark.integration

@@ -1,11 +1,11 @@
-"""A service's pool notices a cut link (shared/db.py): every connection it opens carries
+"""A service's pool notices a cut link (shared/process/db.py): every connection it opens carries
 TCP_USER_TIMEOUT and keepalive probes, on the real PostgreSQL with the pinned asyncpg."""
 
 import socket
 
 import pytest
 
-from shared import db
+from shared.process import db
 from tests.support.stack import Infra
 
 pytestmark = pytest.mark.integration

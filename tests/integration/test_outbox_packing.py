@@ -14,12 +14,12 @@ import asyncpg
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from shared import db
-from shared.codec import OutgoingMessage
-from shared.consumer import BatchConsumer
-from shared.kafka import TopicSpec, ensure_topics, idempotent_producer, read_topic
-from shared.kafka_settings import KafkaSettings
-from shared.outbox import READ_ROUND, OutboxRelay, enqueue, partition_for, unpack
+from shared.contract.codec import OutgoingMessage
+from shared.messaging.consumer import BatchConsumer
+from shared.messaging.kafka import TopicSpec, ensure_topics, idempotent_producer, read_topic
+from shared.messaging.kafka_settings import KafkaSettings
+from shared.messaging.outbox import READ_ROUND, OutboxRelay, enqueue, partition_for, unpack
+from shared.process import db
 from tests.support.stack import ROOT, Infra
 
 pytestmark = pytest.mark.integration

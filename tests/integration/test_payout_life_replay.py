@@ -22,9 +22,10 @@ from services.awards.domain.award_rules import OwedPayout
 from services.awards.domain.confirmations import ConfirmationLine, PayoutBook
 from services.awards.domain.reconcile import Changes, Issue, LedgerPayout, Reversal
 from services.awards.service_layer import confirmations, disbursement, held_bank_lines
-from shared import db, outbox
-from shared.enums import RecipientRole, Rule
-from shared.errors import NotAllowed
+from shared.contract.enums import RecipientRole, Rule
+from shared.contract.errors import NotAllowed
+from shared.messaging import outbox
+from shared.process import db
 from tests.support.stack import ROOT, Infra
 from tests.unit.test_payout_life import AMOUNT, PayoutLife
 

@@ -19,10 +19,10 @@ from services.awards.domain.what_if import PolicyOverrides
 from services.awards.service_layer import confirmations, disbursement, disbursement_queries, policy_office
 from services.awards.service_layer.rules import take_facts
 from services.awards.service_layer.what_if_budget import what_if
-from shared import db
-from shared.codec import Delivered
-from shared.enums import RecipientRole, Rule
-from shared.errors import Conflict, Invalid, NotAllowed
+from shared.contract.codec import Delivered
+from shared.contract.enums import RecipientRole, Rule
+from shared.contract.errors import Conflict, Invalid, NotAllowed
+from shared.process import db
 from tests.support.stack import ROOT, Infra
 
 pytestmark = pytest.mark.integration
@@ -396,7 +396,7 @@ async def test_a_decrease_that_allows_recovery_raises_a_clawback_of_the_differen
 async def test_restored_books_decide_nothing_until_they_hold_every_adoption_the_log_records(pool: asyncpg.Pool) -> None:
     from services.awards.domain.redo import logged_adoption
     from services.awards.service_layer.redo import hold_for_log
-    from shared.consumer import NotYet
+    from shared.messaging.consumer import NotYet
 
     v = amendment()
     logged = {

@@ -19,8 +19,8 @@ from services.awards.domain.facts import Admission, Certification, EnterpriseFac
 from services.awards.domain.policy import PLAN_2015, PolicyVersion, Versions, each_role
 from services.awards.service_layer.legacy_policy import adopt_environment
 from services.awards.service_layer.rules import decide_and_reconcile
-from shared import db
-from shared.enums import Rule
+from shared.contract.enums import Rule
+from shared.process import db
 from tests.support.stack import ROOT, Infra
 
 pytestmark = pytest.mark.integration

@@ -21,8 +21,8 @@ from services.reporting.domain.progress import milestone_date, window
 from services.reporting.domain.projection import UNKNOWN_PREFECTURE
 from services.reporting.service_layer.progress_queries import progress
 from services.reporting.service_layer.projection import project
-from shared import db
-from shared.codec import Delivered, decode_envelope
+from shared.contract.codec import Delivered, decode_envelope
+from shared.process import db
 from tests.support import factories as f
 from tests.support.stack import ROOT, Infra
 

@@ -12,8 +12,8 @@ import pytest
 from services.awards.adapters.payout_export import csv_chunks
 from services.awards.domain.audit import Actor
 from services.awards.service_layer import disbursement
-from shared import db
-from shared.runtime import EXPORT_CONNECTIONS, EXPORT_STALL_S
+from shared.process import db
+from shared.process.runtime import EXPORT_CONNECTIONS, EXPORT_STALL_S
 from tests.integration.test_policy_adoption import MIGRATIONS, enterprise, payouts_by_stage, take, uscc
 from tests.support.stack import Infra
 

@@ -9,8 +9,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.dev_sign_in import jwks_of, mint, new_key
-from shared.events import INTAKE_MODELS
+from shared.contract.events import INTAKE_MODELS
+from shared.web.dev_sign_in import jwks_of, mint, new_key
 from tests.support.stack import AUTH_AUDIENCE as AUDIENCE
 from tests.support.stack import AUTH_ISSUER as ISSUER
 from tests.support.stack import TEST_STACK

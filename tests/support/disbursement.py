@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from shared import topics
+from shared.contract import topics
 from tests.support import factories as f
 from tests.support.auth import READER, bearer
 from tests.support.http import eventually

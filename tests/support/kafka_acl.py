@@ -7,8 +7,8 @@ import subprocess
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from shared import topics
-from shared.kafka_settings import KafkaSettings
+from shared.contract import topics
+from shared.messaging.kafka_settings import KafkaSettings
 from stack.handle import ROOT, StackHandle
 
 

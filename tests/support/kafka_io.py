@@ -8,9 +8,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from shared import topics
-from shared.kafka import partitions_of, read_topic
-from shared.kafka_settings import KafkaSettings, kafka_options
+from shared.contract import topics
+from shared.messaging.kafka import partitions_of, read_topic
+from shared.messaging.kafka_settings import KafkaSettings, kafka_options
 from tests.support.factories import key_of
 
 Target = KafkaSettings | str  # a secured cluster's settings, or a plain bootstrap address

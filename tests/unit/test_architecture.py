@@ -17,15 +17,22 @@ SQL = re.compile(
     re.DOTALL,  # the project writes SQL keywords in capitals; prose has them in lower case
 )
 IO_PACKAGES = {"asyncpg", "aiokafka", "faststream", "fastapi", "starlette", "httpx", "psycopg", "yoyo", "uvicorn"}
-IO_SHARED = {"shared.db", "shared.outbox", "shared.kafka", "shared.consumer", "shared.runtime", "shared.http"}
+IO_SHARED = {
+    "shared.process.db",
+    "shared.messaging.outbox",
+    "shared.messaging.kafka",
+    "shared.messaging.consumer",
+    "shared.process.runtime",
+    "shared.web.app",
+}
 FRAMEWORKS = {"aiokafka", "faststream", "fastapi", "starlette", "uvicorn", "httpx"}
 FRAMEWORK_SHARED = {
-    "shared.kafka",
-    "shared.consumer",
-    "shared.runtime",
-    "shared.http",
-    "shared.http_errors",
-    "shared.http_params",
+    "shared.messaging.kafka",
+    "shared.messaging.consumer",
+    "shared.process.runtime",
+    "shared.web.app",
+    "shared.web.errors",
+    "shared.web.params",
 }
 
 
@@ -142,3 +149,46 @@ def test_no_service_imports_another(service: str) -> None:
     others = {f"services.{s}" for s in SERVICES if s != service}
     bad = [f"{rel(p)}: {n}" for s, p in modules() if s == service for n in imports_of(p) if starts(n, others)]
     assert bad == []
+
+
+SHARED_PACKAGES = ("contract", "messaging", "web", "process")
+
+
+def python_files(*folders: str) -> list[Path]:
+    return sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py"))
+
+
+def test_shared_is_four_packages_by_concern() -> None:
+    shared = ROOT / "shared"
+    assert sorted(p.name for p in shared.iterdir() if p.suffix == ".py") == ["__init__.py"]
+    assert sorted(p.name for p in shared.iterdir() if p.is_dir() and not p.name.startswith("__")) == sorted(
+        SHARED_PACKAGES
+    )
+
+
+def test_the_contract_depends_on_nothing_else_of_the_platform() -> None:
+    leaks = [
+        f"{rel(path)} imports {name}"
+        for path in python_files("shared/contract")
+        for name in imports_of(path)
+        if starts(name, {"shared.messaging", "shared.web", "shared.process", "services", "ops", "stack"})
+    ]
+    assert leaks == []
+
+
+def test_operator_tools_are_outside_the_services_import_path() -> None:
+    """Services and shared/ never import the operator's tools (ops/); the tools use
+    shared/, never a service's insides."""
+    into_ops = [
+        f"{rel(path)} imports {name}"
+        for path in python_files("services", "shared")
+        for name in imports_of(path)
+        if starts(name, {"ops"})
+    ]
+    into_services = [
+        f"{rel(path)} imports {name}"
+        for path in python_files("ops", "shared")
+        for name in imports_of(path)
+        if starts(name, {"services", "stack"})
+    ]
+    assert (into_ops, into_services) == ([], [])

@@ -5,7 +5,7 @@ from faststream.specification import AsyncAPI
 from services.awards.app import create_app as awards_app
 from services.registration.app import create_app as registration_app
 from services.reporting.app import create_app as reporting_app
-from shared import topics
+from shared.contract import topics
 
 
 def channels(factory: object) -> set[str]:

@@ -1,4 +1,4 @@
-"""JWT verification (shared/auth.py) with keys minted here: who, which roles, and every
+"""JWT verification (shared/web/auth.py) with keys minted here: who, which roles, and every
 way a token is refused."""
 
 import http.server
@@ -11,7 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.auth import AuthSettings, JwtVerifier, Principal
+from shared.web.auth import AuthSettings, JwtVerifier, Principal
 from tests.support import auth
 
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -12,7 +12,7 @@ from services.awards.domain.award_rules import decide
 from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
 from services.awards.domain.policy import THE_2015_PLAN
 from services.awards.domain.reconcile import LedgerPayout, reconcile
-from shared.enums import Board
+from shared.contract.enums import Board
 from tests.support.ledger_model import applied
 
 ENT = "91650100MA77000029"

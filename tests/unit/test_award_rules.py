@@ -7,7 +7,7 @@ from services.awards.domain.award_rules import Decision, decide
 from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
 from services.awards.domain.policy import REGION, THE_2015_PLAN, PolicyVersion, Versions, each_role
 from services.awards.domain.stints import add_years
-from shared.enums import Board, DeclineReason, RecipientRole, Rule
+from shared.contract.enums import Board, DeclineReason, RecipientRole, Rule
 
 ENT = "91650100MA77000029"
 OP_A, OP_B = "91650100MA7700010X", "91650100MA77000118"

@@ -8,8 +8,8 @@ import pytest
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel
 
-from shared import http_errors
-from shared.body_limit import BODY_BYTES_READ, BodyLimit
+from shared.web import errors as http_errors
+from shared.web.body_limit import BODY_BYTES_READ, BodyLimit
 
 CHUNK = 64 * 1024
 

@@ -4,8 +4,8 @@ day there — for an approval, a cancellation or a clawback alike."""
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from services.awards.adapters.payout_export import COLUMNS, _inert_row
-from shared.clock import business_date
-from shared.spreadsheet_safe import inert
+from shared.contract.spreadsheet_safe import inert
+from shared.process.clock import business_date
 
 
 def test_the_business_date_turns_at_16_00_utc() -> None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.codec import decode_envelope, encode_envelope
+from shared.contract.codec import decode_envelope, encode_envelope
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from pydantic_settings import BaseSettings
 from services.awards.settings import LEGACY_POLICY_VARIABLES, AwardsSettings
 from services.registration.settings import RegistrationSettings
 from services.reporting.settings import ReportingSettings
-from shared import kafka_access
-from shared.dsn import Dsn
-from shared.dsn import parse as parse_dsn
+from shared.messaging import kafka_access
+from shared.process.dsn import Dsn
+from shared.process.dsn import parse as parse_dsn
 from stack import compose_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -257,7 +257,7 @@ def test_each_service_is_its_own_principal_and_starts_after_the_ops_setup() -> N
         assert depends["kafka-setup"] == {"condition": "service_completed_successfully"}
     assert users == {name: name for name in kafka_access.SERVICES}
     setup = COMPOSE["services"]["kafka-setup"]
-    assert setup["command"] == ["python", "-m", "shared.kafka_admin", "setup"]
+    assert setup["command"] == ["python", "-m", "ops.kafka_admin", "setup"]
     env = service_env("kafka-setup", SINGLE_ENV)
     assert (env["KAFKA_SASL_USERNAME"], env["KAFKA_SASL_PASSWORD"]) == ("ops", GENERATED["KAFKA_OPS_PASSWORD"])
     assert {k for k in env if k.endswith("_PASSWORD") and k != "KAFKA_SASL_PASSWORD"} == {

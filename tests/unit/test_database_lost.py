@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared import http_errors
+from shared.web import errors as http_errors
 
 
 async def get_raising(exc: Exception) -> httpx.Response:

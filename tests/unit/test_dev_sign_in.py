@@ -12,9 +12,9 @@ from fastapi import FastAPI
 
 from services.awards.app import create_app
 from services.awards.settings import AwardsSettings
-from shared.auth import AuthSettings, JwtVerifier, Principal
-from shared.dev_sign_in import new_key
-from shared.serve import bound_host
+from shared.process.serve import bound_host
+from shared.web.auth import AuthSettings, JwtVerifier, Principal
+from shared.web.dev_sign_in import new_key
 from tests.support import auth
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared.dsn import Dsn, parse
+from shared.process.dsn import Dsn, parse
 
 
 def test_a_multi_host_dsn_keeps_every_host_and_the_session_attribute() -> None:

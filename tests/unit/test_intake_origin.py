@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from shared import topics
+from shared.contract import topics
 
 LONGEST = "a" * 48  # a sender's name is at most 48 characters (topics.SENDER_NAME)
 

@@ -1,10 +1,10 @@
-"""Who may do what on Kafka (shared/kafka_access.py): exact grants, and prefixes that never
+"""Who may do what on Kafka (shared/messaging/kafka_access.py): exact grants, and prefixes that never
 reach past their owner."""
 
 import pytest
 
-from shared import topics
-from shared.kafka_access import (
+from shared.contract import topics
+from shared.messaging.kafka_access import (
     READS,
     WRITES,
     Grant,

@@ -10,9 +10,9 @@ from faststream.security import SASLScram512
 from pydantic import ValidationError
 
 from services.awards.settings import AwardsSettings
-from shared.kafka import TopicSpec
-from shared.kafka_settings import KafkaSettings, kafka_options
-from shared.logs import QuietRepeats
+from shared.messaging.kafka import TopicSpec
+from shared.messaging.kafka_settings import KafkaSettings, kafka_options
+from shared.process.logs import QuietRepeats
 from stack.kafka_nodes import KafkaLayout, ensure_tls_material
 
 
@@ -206,4 +206,4 @@ def test_repeated_aiokafka_lines_pass_once_per_window() -> None:
     seen = [quiet.filter(rec("aiokafka", "Unable connect to node 3")) for _ in range(50)]
     assert seen.count(True) == 1
     assert quiet.filter(rec("aiokafka", "Unable connect to node 2"))
-    assert all(quiet.filter(rec("shared.runtime", "same line")) for _ in range(3))
+    assert all(quiet.filter(rec("shared.process.runtime", "same line")) for _ in range(3))

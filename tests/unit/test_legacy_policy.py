@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from services.awards.domain.policy import PLAN_2015
 from services.awards.service_layer.legacy_policy import LegacyPolicyError, version_from_env
 from services.awards.settings import AwardsSettings
-from shared.enums import RecipientRole, Rule
+from shared.contract.enums import RecipientRole, Rule
 
 
 def test_a_policy_variable_set_at_start_is_refused_with_the_command_to_run(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ from services.reporting.domain.metric_definitions import (
     enterprise_contributions,
 )
 from services.reporting.domain.progress import milestone_date, period_of, window
-from shared.divisions import is_prefecture, is_valid_on, prefecture_of
+from shared.contract.divisions import is_prefecture, is_valid_on, prefecture_of
 
 TODAY = date(2026, 11, 28)
 

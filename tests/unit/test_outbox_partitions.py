@@ -5,7 +5,7 @@ import random
 
 from aiokafka.partitioner import DefaultPartitioner
 
-from shared.outbox import partition_for
+from shared.messaging.outbox import partition_for
 
 
 def test_partition_for_equals_kafkas_default_partitioner() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from services.awards.domain.award_rules import could_be_paid, decide
 from services.awards.domain.policy import PLAN_2015, REGION, PolicyVersion, Versions, each_role
 from services.awards.domain.reconcile import LedgerPayout, reconcile
-from shared.enums import RecipientRole, Rule
+from shared.contract.enums import RecipientRole, Rule
 from tests.support.ledger_model import applied
 from tests.unit.test_award_order_independence import ENT, as_facts, fact_sets
 
@@ -106,7 +106,7 @@ def test_any_order_of_facts_and_adoptions_nets_the_pure_decision_and_never_re_ra
 def test_the_model_sees_a_prefecture_plan_and_a_raise() -> None:
     """The property above is only as good as what it meets: one hand-made case of each."""
     from services.awards.domain.facts import Admission, Listing
-    from shared.enums import Board
+    from shared.contract.enums import Board
 
     items: list[object] = [
         Admission(uuid.UUID(int=1), "INC-A", date(2015, 5, 1), "91650100MA7700010X", "运营方"),

@@ -21,7 +21,7 @@ from services.awards.domain.policy import (
 )
 from services.awards.domain.policy_drafts import affected_by, check_draft, summarize
 from services.awards.domain.reconcile import Changes, LedgerPayout, reconcile
-from shared.enums import Board, DeclineReason, RecipientRole, Rule
+from shared.contract.enums import Board, DeclineReason, RecipientRole, Rule
 from tests.support.ledger_model import applied
 
 ENT = "91650100MA77000029"

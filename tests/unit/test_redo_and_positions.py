@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from services.awards.domain.redo import BooksNow, Redo, to_redo
-from shared.consumer_positions import next_offsets
+from shared.messaging.consumer_positions import next_offsets
 
 A, B, C = (uuid.UUID(int=i) for i in (1, 2, 3))
 
@@ -54,7 +54,7 @@ def test_an_adoption_the_books_lack_is_listed_to_redo_whatever_number_it_gets_ag
 
     from services.awards.domain.policy import PLAN_2015, REGION, PolicyVersion, each_role
     from services.awards.domain.redo import adoption_key_of
-    from shared.enums import Rule
+    from shared.contract.enums import Rule
 
     data = {
         "version_id": 4,

@@ -1,12 +1,12 @@
-"""Which dead letters `make redrive` sends back (shared/redrive.py): only to an input of
+"""Which dead letters `make redrive` sends back (ops/redrive.py): only to an input of
 the service that owns the DLQ, written there by that service — a sender's fact to its own
 intake topic — never to a DLQ, another service's input or a topic the platform does not
 know, whatever a planted record's headers say."""
 
 import pytest
 
-from shared import topics
-from shared.redrive import DeadLetter, Filters
+from ops.redrive import DeadLetter, Filters
+from shared.contract import topics
 
 
 def letter(source_topic: str, dlq: str, service: str) -> DeadLetter:

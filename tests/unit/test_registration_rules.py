@@ -12,8 +12,8 @@ from services.registration.domain.authority import Authority, authorise
 from services.registration.domain.intake import identity_of
 from services.registration.domain.references import Apply, Park, decide, satisfied_keys
 from services.registration.domain.validation import FieldError, Rejection, ValidFact, content_hash, validate
-from shared.enums import IntakeError, Level
-from shared.events import IncubatorState
+from shared.contract.enums import IntakeError, Level
+from shared.contract.events import IncubatorState
 from tests.support import factories as f
 
 TODAY = date(2016, 6, 30)

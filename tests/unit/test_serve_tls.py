@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.serve import tls_options
+from shared.process.serve import tls_options
 
 
 def test_tls_settings_go_together_and_name_what_is_wrong(tmp_path: Path) -> None:

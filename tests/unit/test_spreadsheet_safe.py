@@ -1,7 +1,7 @@
 """The audit export's lines: formula-looking text made inert, numbers left as numbers."""
 
 from services.awards.domain.audit import AUDIT_CSV_COLUMNS
-from shared.spreadsheet_safe import csv_line
+from shared.contract.spreadsheet_safe import csv_line
 
 
 def test_a_line_keeps_numbers_and_makes_formulas_text() -> None:

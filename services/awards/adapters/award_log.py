@@ -4,9 +4,9 @@ from typing import Any
 
 import orjson
 
-from shared import topics
-from shared.kafka import read_topic
-from shared.kafka_settings import KafkaSettings
+from shared.contract import topics
+from shared.messaging.kafka import read_topic
+from shared.messaging.kafka_settings import KafkaSettings
 
 
 async def award_events(kafka: KafkaSettings, event_types: frozenset[str]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from services.awards.adapters.owed_sql import OWED, OWED_FROM, owed_where
 from services.awards.domain.audit import AuditFilter
 from services.awards.domain.disbursement import Stage
 from services.awards.domain.owed_filter import Matching, OwedFilter
-from shared.clock import BUSINESS_TZ
+from shared.process.clock import BUSINESS_TZ
 
 _STAGE_SQL = {
     Stage.OWED: OWED,

@@ -22,10 +22,10 @@ from services.awards.domain.facts import (
 )
 from services.awards.domain.reconcile import Changes, LedgerPayout
 from services.awards.domain.what_if import Tally
-from shared.codec import Delivered
-from shared.db import insert_rows
-from shared.divisions import prefecture_of
-from shared.enums import Board, RecipientRole, Rule
+from shared.contract.codec import Delivered
+from shared.contract.divisions import prefecture_of
+from shared.contract.enums import Board, RecipientRole, Rule
+from shared.process.db import insert_rows
 
 # Enterprise events the rules read; the rest (employment) is not stored here.
 RULE_INPUTS = frozenset(

@@ -1,7 +1,7 @@
 """The SQL of "owed payouts matching a filter", shared by the reads and the locking approval."""
 
 from services.awards.domain.owed_filter import OwedFilter
-from shared.divisions import prefixes_of
+from shared.contract.divisions import prefixes_of
 
 OWED = "p.status = 'issued' AND d.state IS NULL"
 OWED_FROM = (

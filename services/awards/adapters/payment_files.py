@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 import xlsxwriter
 
-from shared.spreadsheet_safe import inert
+from shared.contract.spreadsheet_safe import inert
 
 HEADER = (
     "batch_id",

@@ -15,8 +15,8 @@ from typing import Any
 import asyncpg
 from rustpy_xlsxwriter import FastExcel, Format
 
-from shared.labels_zh import ROLE_ZH, RULE_ZH, STATUS_ZH
-from shared.spreadsheet_safe import inert
+from shared.contract.labels_zh import ROLE_ZH, RULE_ZH, STATUS_ZH
+from shared.contract.spreadsheet_safe import inert
 
 SHEET = "奖励发放明细"
 Chunk = list[asyncpg.Record] | None  # None: no more rows

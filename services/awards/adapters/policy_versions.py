@@ -12,10 +12,10 @@ import orjson
 from services.awards.adapters.ledger import PAYABLE_ARGS, PAYABLE_ENTERPRISES
 from services.awards.domain.policy import REGION, PolicyDocument, PolicyVersion, Versions
 from services.awards.domain.redo import AdoptionKey, LoggedAdoption, adoption_key_of
-from shared import locks
-from shared.consumer import NotYet
-from shared.divisions import prefixes_of
-from shared.enums import RecipientRole, Rule
+from shared.contract.divisions import prefixes_of
+from shared.contract.enums import RecipientRole, Rule
+from shared.messaging.consumer import NotYet
+from shared.process import locks
 
 log = logging.getLogger(__name__)
 

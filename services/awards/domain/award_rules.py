@@ -17,7 +17,7 @@ from services.awards.domain import explanations as say
 from services.awards.domain.facts import EnterpriseFacts
 from services.awards.domain.policy import REGION, PolicyVersion, Versions, prefecture_plan_of
 from services.awards.domain.stints import Stint, build_stints, latest_started_before, qualifying_stint, window_end
-from shared.enums import Board, DeclineReason, RecipientRole, Rule
+from shared.contract.enums import Board, DeclineReason, RecipientRole, Rule
 
 
 @dataclass(frozen=True, slots=True)

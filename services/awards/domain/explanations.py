@@ -3,8 +3,8 @@
 from datetime import date
 from typing import TYPE_CHECKING
 
-from shared.enums import Rule
-from shared.labels_zh import RULE_ZH
+from shared.contract.enums import Rule
+from shared.contract.labels_zh import RULE_ZH
 
 if TYPE_CHECKING:
     from services.awards.domain.policy import PolicyVersion

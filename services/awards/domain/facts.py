@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from shared.enums import Board
+from shared.contract.enums import Board
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ class EnterpriseFacts:
     certifications: frozenset[Certification] = field(default_factory=frozenset)
     listings: frozenset[Listing] = field(default_factory=frozenset)
     transfers: frozenset[Transfer] = field(default_factory=frozenset)
-    # Where it is registered, rolled up to its prefecture (shared/divisions.py); None
+    # Where it is registered, rolled up to its prefecture (shared/contract/divisions.py); None
     # until its registration arrives. Chooses the prefecture's plan that adds to its awards.
     prefecture: str | None = None
 

@@ -8,7 +8,7 @@ what they did not see.
 
 from dataclasses import dataclass
 
-from shared.enums import RecipientRole, Rule
+from shared.contract.enums import RecipientRole, Rule
 
 
 @dataclass(frozen=True, slots=True)

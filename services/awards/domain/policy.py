@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
-from shared.divisions import is_prefecture, name_of
-from shared.enums import RecipientRole, Rule
+from shared.contract.divisions import is_prefecture, name_of
+from shared.contract.enums import RecipientRole, Rule
 
 REGION: Final = "650000"  # the region's own GB/T 2260 code: its versions, its budget
 PLAN_START: Final = date(2015, 4, 16)  # the 2015 plan's date of issue; nothing is in force before it

@@ -24,7 +24,7 @@ from services.awards.domain.policy import (
     can_have_plan,
 )
 from services.awards.domain.reconcile import Changes, Key, LedgerPayout, key_of
-from shared.enums import Rule
+from shared.contract.enums import Rule
 
 FieldError = tuple[str, str]  # (field, why)
 

@@ -10,8 +10,8 @@ from datetime import date
 
 from services.awards.domain.award_rules import Decision, Decline, OwedPayout
 from services.awards.domain.policy import REGION
-from shared.enums import RecipientRole, Rule
-from shared.events import derived_id
+from shared.contract.enums import RecipientRole, Rule
+from shared.contract.events import derived_id
 
 
 @dataclass(frozen=True, slots=True)

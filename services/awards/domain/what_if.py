@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from services.awards.domain.award_rules import Decision, OwedPayout
 from services.awards.domain.policy import MAX_AMOUNT_CNY, REGION, WINDOW_YEARS, Versions, each_role
-from shared.enums import Rule
-from shared.events import IsoDate
+from shared.contract.enums import Rule
+from shared.contract.events import IsoDate
 
 # (funding, rule, recipient role, basis year) -> [awards, CNY]
 Tally = dict[tuple[str, str, str, int], list[int]]

@@ -5,7 +5,7 @@ import uuid
 from fastapi import Request, Response
 
 from services.awards.domain.audit import Actor
-from shared.auth import Principal
+from shared.web.auth import Principal
 
 
 def actor_of(request: Request, response: Response, p: Principal) -> Actor:

@@ -19,10 +19,10 @@ from services.awards.service_layer.audit_chain import ChainReport
 from services.awards.service_layer.redo import ADOPTIONS, PEOPLES_ACTS, hold_for_log, redo_list
 from services.awards.service_layer.what_if_budget import what_if
 from services.awards.settings import AwardsSettings
-from shared import db
-from shared.cli import Command, dispatch, migrate_command
-from shared.labels_zh import ROLE_ZH, RULE_ZH
-from shared.serve import serve
+from shared.contract.labels_zh import ROLE_ZH, RULE_ZH
+from shared.process import db
+from shared.process.cli import Command, dispatch, migrate_command
+from shared.process.serve import serve
 
 SERVICE = "awards"
 
@@ -129,7 +129,7 @@ def redo_command(argv: list[str]) -> None:
 def hold_for_log_command(argv: list[str]) -> None:
     """After a restore, before the services start (`make restore` runs it): decisions wait
     until the books hold every policy version the award log records as adopted."""
-    from shared.settings import ServiceSettings
+    from shared.process.settings import ServiceSettings
 
     async def run() -> int:
         settings = ServiceSettings()  # the migration role's DATABASE_URL, the operator's Kafka
@@ -150,7 +150,7 @@ def policy_from_env_command(argv: list[str]) -> None:
     """Once, before an upgrade's first start: the policy variables an earlier release read
     become this deployment's version 1, so the upgrade re-rates nothing."""
     from services.awards.service_layer.legacy_policy import LegacyPolicyError, adopt_environment
-    from shared.settings import ServiceSettings
+    from shared.process.settings import ServiceSettings
 
     try:
         print(asyncio.run(adopt_environment(os.environ, ServiceSettings().dsn, SERVICE)))

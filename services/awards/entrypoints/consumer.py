@@ -7,8 +7,8 @@ import asyncpg
 
 from services.awards.adapters.policy_versions import AdoptedCache
 from services.awards.service_layer.rules import take_facts
-from shared.codec import decode_envelope
-from shared.consumer import BatchHandler, Record
+from shared.contract.codec import decode_envelope
+from shared.messaging.consumer import BatchHandler, Record
 
 
 def make_handler(policy: AdoptedCache) -> BatchHandler:

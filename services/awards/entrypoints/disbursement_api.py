@@ -16,10 +16,10 @@ from services.awards.domain.owed_filter import Matching, OwedFilter
 from services.awards.entrypoints.actors import actor_of
 from services.awards.service_layer import confirmations, disbursement, disbursement_queries, held_bank_lines
 from services.awards.service_layer import treasury_exceptions as treasury_exceptions_
-from shared.auth import Approver, Reader, Treasurer
-from shared.enums import RecipientRole, Rule
-from shared.http_errors import responses
-from shared.http_params import (
+from shared.contract.enums import RecipientRole, Rule
+from shared.web.auth import Approver, Reader, Treasurer
+from shared.web.errors import responses
+from shared.web.params import (
     CSV,
     PLAIN_TEXT,
     XLSX,

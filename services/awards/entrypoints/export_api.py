@@ -13,11 +13,11 @@ from starlette.background import BackgroundTask
 from services.awards.adapters import access_log
 from services.awards.adapters.payout_export import csv_chunks, write_workbook
 from services.awards.entrypoints.actors import actor_of
-from shared.auth import Reader
-from shared.enums import Rule
-from shared.events import IsoDate
-from shared.http_errors import responses
-from shared.http_params import CSV, XLSX, export_pool_of, pool_of
+from shared.contract.enums import Rule
+from shared.contract.events import IsoDate
+from shared.web.auth import Reader
+from shared.web.errors import responses
+from shared.web.params import CSV, XLSX, export_pool_of, pool_of
 
 router = APIRouter(prefix="/v1", tags=["awards"])
 Status = Literal["issued", "reversed"]

@@ -6,9 +6,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from services.awards.service_layer import award_queries
-from shared.enums import Rule
-from shared.http_errors import responses
-from shared.http_params import PageCursor, PageLimit, Uscc, next_cursor, pool_of, seq_after
+from shared.contract.enums import Rule
+from shared.web.errors import responses
+from shared.web.params import PageCursor, PageLimit, Uscc, next_cursor, pool_of, seq_after
 
 router = APIRouter(prefix="/v1", tags=["awards"])
 

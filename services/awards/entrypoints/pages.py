@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
-from shared.divisions import PREFECTURES, REGION_CITIES
-from shared.labels_zh import ACTION_ZH, OUTCOME_ZH, ROLE_ZH, RULE_ZH, STATUS_ZH
+from shared.contract.divisions import PREFECTURES, REGION_CITIES
+from shared.contract.labels_zh import ACTION_ZH, OUTCOME_ZH, ROLE_ZH, RULE_ZH, STATUS_ZH
 
 pages = APIRouter(include_in_schema=False)
 HERE = Path(__file__).parent
@@ -51,5 +51,5 @@ async def workspace_css() -> FileResponse:
 
 @pages.get("/static/labels.json")
 async def labels() -> dict[str, Any]:
-    """The Chinese words for the contract's codes (shared/labels_zh.py): no data."""
+    """The Chinese words for the contract's codes (shared/contract/labels_zh.py): no data."""
     return LABELS

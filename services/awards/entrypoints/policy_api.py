@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.awards.domain.policy import MAX_AMOUNT_CNY, WINDOW_YEARS, PolicyDocument, PolicyVersion
 from services.awards.entrypoints.actors import actor_of
 from services.awards.service_layer import policy_office
-from shared.auth import Approver, Reader
-from shared.enums import RecipientRole, Rule
-from shared.http_errors import responses
-from shared.http_params import pool_of
+from shared.contract.enums import RecipientRole, Rule
+from shared.web.auth import Approver, Reader
+from shared.web.errors import responses
+from shared.web.params import pool_of
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 

@@ -10,8 +10,8 @@ from prometheus_client import Gauge
 from services.awards.adapters.policy_versions import AdoptedCache
 from services.awards.service_layer import held_bank_lines, treasury_exceptions
 from services.awards.service_layer.policy_office import redecide_pending
-from shared.consumer import NotYet
-from shared.runtime import ServiceRuntime
+from shared.messaging.consumer import NotYet
+from shared.process.runtime import ServiceRuntime
 
 REDECIDED = Gauge("awards_policy_redecided_last_round", "Enterprises re-decided in the last round after an adoption")
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 
 from services.awards.domain.what_if import PolicyOverrides
 from services.awards.service_layer.what_if_budget import what_if
-from shared.http_errors import responses
-from shared.http_params import pool_of
+from shared.web.errors import responses
+from shared.web.params import pool_of
 
 router = APIRouter(prefix="/v1", tags=["awards"])
 # One tally at a time: it is CPU work on the same loop that consumes events.

@@ -19,7 +19,7 @@ CREATE FUNCTION audit_chain_genesis() RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
 
 CREATE FUNCTION audit_log_chain() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(3200003);  -- shared/locks.py AUDIT_CHAIN
+    PERFORM pg_advisory_xact_lock(3200003);  -- shared/process/locks.py AUDIT_CHAIN
     SELECT row_hash INTO NEW.prev_hash FROM audit_log ORDER BY seq DESC LIMIT 1;
     NEW.prev_hash := coalesce(NEW.prev_hash, audit_chain_genesis());
     -- seq is taken under the lock (the column has no default now), so seq order is chain order.

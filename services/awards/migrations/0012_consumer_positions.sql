@@ -1,5 +1,5 @@
 -- Where this service's consumer group has got to, written in the same transaction as the
--- effects of the records before it (shared/consumer.py). A consumer starts each partition
+-- effects of the records before it (shared/messaging/consumer.py). A consumer starts each partition
 -- here when a row exists, so a database restored to an earlier moment catches up from the
 -- log exactly, although Kafka's committed offsets are further on (docs/durability.md).
 CREATE TABLE consumer_positions (

@@ -1,6 +1,6 @@
 -- Reads of payment data leave a trace: who downloaded a payment file, a payout export,
 -- the audit export or a confirmation file as received, and when. Append-only for the
--- service (shared/db.py grants INSERT and SELECT by this comment). It is a table of its
+-- service (shared/process/db.py grants INSERT and SELECT by this comment). It is a table of its
 -- own, not rows of the hash-chained audit trail: reads run in READ ONLY snapshots and the
 -- chain serialises its appends, so a download must not wait for, or hold, the chain.
 CREATE TABLE access_log (

@@ -8,8 +8,8 @@ import asyncpg
 from services.awards.adapters import award_views
 from services.awards.domain.facts import Admission, Graduation
 from services.awards.domain.stints import build_stints
-from shared.divisions import name_of
-from shared.errors import NotFound
+from shared.contract.divisions import name_of
+from shared.contract.errors import NotFound
 
 
 def payout_document(r: asyncpg.Record) -> dict[str, Any]:

@@ -27,12 +27,12 @@ from services.awards.domain.confirmations import (
 )
 from services.awards.service_layer.disbursement import CRASH_POINT
 from services.awards.service_layer.messages import award_message, payout_fields
-from shared import outbox
-from shared.clock import business_date
-from shared.codec import OutgoingMessage
-from shared.errors import Invalid, NotFound
-from shared.events import ClawbackRaised, ClawbackSettled, PayoutCancelled, PayoutPaid, derived_id
-from shared.failpoints import crash_point, pause_point
+from shared.contract.codec import OutgoingMessage
+from shared.contract.errors import Invalid, NotFound
+from shared.contract.events import ClawbackRaised, ClawbackSettled, PayoutCancelled, PayoutPaid, derived_id
+from shared.messaging import outbox
+from shared.process.clock import business_date
+from shared.process.failpoints import crash_point, pause_point
 
 MAX_BYTES = 5_000_000
 

@@ -28,12 +28,13 @@ from services.awards.domain.owed_filter import Matching, OwedFilter, changed_sin
 from services.awards.domain.policy import REGION
 from services.awards.domain.reconcile import Recovery, Reversal
 from services.awards.service_layer.messages import award_message, payout_fields
-from shared import locks, outbox
-from shared.clock import business_date
-from shared.codec import OutgoingMessage
-from shared.errors import Conflict, NotAllowed, NotFound
-from shared.events import ClawbackRaised, PayoutApproved, PayoutCancelled, PayoutRecallRequested, derived_id
-from shared.failpoints import crash_point
+from shared.contract.codec import OutgoingMessage
+from shared.contract.errors import Conflict, NotAllowed, NotFound
+from shared.contract.events import ClawbackRaised, PayoutApproved, PayoutCancelled, PayoutRecallRequested, derived_id
+from shared.messaging import outbox
+from shared.process import locks
+from shared.process.clock import business_date
+from shared.process.failpoints import crash_point
 
 # XJ_CRASH_FILE's failpoint between a disbursement's commit and its events' relay.
 CRASH_POINT = "awards-disbursement"

@@ -14,8 +14,8 @@ from services.awards.domain.audit import AUDIT_CSV_COLUMNS, AuditFilter
 from services.awards.domain.disbursement import Stage, net_position
 from services.awards.domain.owed_filter import OwedFilter
 from services.awards.service_layer.disbursement import batch_document
-from shared.errors import NotFound
-from shared.spreadsheet_safe import csv_line
+from shared.contract.errors import NotFound
+from shared.contract.spreadsheet_safe import csv_line
 
 AUDIT_CSV_PAGE = 1000
 

@@ -16,9 +16,9 @@ from services.awards.domain.audit import Actor
 from services.awards.domain.confirmations import ConfirmationLine, Direction, LineOutcome, judge
 from services.awards.service_layer.confirmations import Booking, book_line
 from services.awards.service_layer.disbursement import CRASH_POINT
-from shared import outbox
-from shared.errors import Conflict, NotAllowed, NotFound
-from shared.failpoints import crash_point
+from shared.contract.errors import Conflict, NotAllowed, NotFound
+from shared.messaging import outbox
+from shared.process.failpoints import crash_point
 
 UNDECIDED = Gauge("held_bank_lines_undecided", "Settlements and returns awaiting a second person's confirmation")
 BOOKS_WHEN_CONFIRMED = frozenset({LineOutcome.SETTLED, LineOutcome.RETURNED})

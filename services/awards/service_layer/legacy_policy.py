@@ -16,7 +16,7 @@ from services.awards.adapters import policy_versions
 from services.awards.domain.audit import Actor
 from services.awards.domain.policy import PLAN_2015, WINDOW_YEARS, PolicyDocument, PolicyVersion, each_role
 from services.awards.settings import LEGACY_POLICY_VARIABLES, legacy_policy_set
-from shared.enums import Rule
+from shared.contract.enums import Rule
 
 DEPLOYMENT_DOCUMENT = PolicyDocument(
     issuer="本部署的原配置 (this deployment's settings)",

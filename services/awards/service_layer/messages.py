@@ -8,10 +8,10 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from shared import topics
-from shared.codec import OutgoingMessage, encode_envelope, event_message
-from shared.enums import RecipientRole, Rule
-from shared.events import Data
+from shared.contract import topics
+from shared.contract.codec import OutgoingMessage, encode_envelope, event_message
+from shared.contract.enums import RecipientRole, Rule
+from shared.contract.events import Data
 
 AWARD_EVENTS = Counter("award_events_total", "Award events emitted", ["event_type", "rule"])
 

@@ -18,11 +18,12 @@ from services.awards.domain.policy_drafts import Affected, PreviewSummary, affec
 from services.awards.domain.reconcile import reconcile
 from services.awards.service_layer.messages import policy_message
 from services.awards.service_layer.rules import decide_and_reconcile
-from shared import locks, outbox
-from shared.clock import business_date
-from shared.errors import Conflict, Invalid, NotAllowed, NotFound
-from shared.events import PolicyVersionAdopted, derived_id
-from shared.failpoints import crash_point
+from shared.contract.errors import Conflict, Invalid, NotAllowed, NotFound
+from shared.contract.events import PolicyVersionAdopted, derived_id
+from shared.messaging import outbox
+from shared.process import locks
+from shared.process.clock import business_date
+from shared.process.failpoints import crash_point
 
 # XJ_CRASH_FILE's failpoint after a batch of re-decisions commits.
 CRASH_POINT = "awards-redecision"

@@ -17,9 +17,10 @@ from services.awards.domain.award_rules import decide
 from services.awards.domain.reconcile import Changes, Recovery, Reversal, reconcile
 from services.awards.service_layer import disbursement
 from services.awards.service_layer.messages import award_message
-from shared import locks, outbox
-from shared.codec import Delivered, OutgoingMessage, unique
-from shared.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_id
+from shared.contract.codec import Delivered, OutgoingMessage, unique
+from shared.contract.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_id
+from shared.messaging import outbox
+from shared.process import locks
 
 SERVICE = "awards"
 

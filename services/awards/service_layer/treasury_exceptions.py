@@ -10,7 +10,7 @@ from prometheus_client import Gauge
 from services.awards.adapters import bank_books
 from services.awards.adapters import disbursement_books as books
 from services.awards.domain.audit import Actor
-from shared.errors import Conflict, NotAllowed, NotFound
+from shared.contract.errors import Conflict, NotAllowed, NotFound
 
 UNCLOSED = Gauge("treasury_exceptions_open", "Treasury exceptions not yet resolved and confirmed by two people")
 

@@ -14,8 +14,8 @@ from services.awards.domain.award_rules import decide
 from services.awards.domain.policy import Versions
 from services.awards.domain.what_if import PolicyOverrides, Tally, count_in, describe, side_by_side, sum_of
 from services.awards.service_layer.policy_office import draft_of, preview_document, preview_in
-from shared import gc_pauses
-from shared.errors import Conflict
+from shared.contract.errors import Conflict
+from shared.process import gc_pauses
 
 
 async def what_if(

@@ -14,9 +14,8 @@ from typing import Any
 
 import asyncpg
 
-from shared.db import insert_rows
-from shared.enums import Level
-from shared.events import (
+from shared.contract.enums import Level
+from shared.contract.events import (
     BoardTransferred,
     Data,
     EmploymentReported,
@@ -29,6 +28,7 @@ from shared.events import (
     ListedOnBoard,
     ServicePlatformRegistered,
 )
+from shared.process.db import insert_rows
 
 
 def _carrier_columns(id_column: str) -> dict[str, str]:

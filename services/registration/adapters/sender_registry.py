@@ -18,7 +18,7 @@ from prometheus_client import Gauge
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.registration.domain.authority import Authority
-from shared.events import INTAKE_MODELS
+from shared.contract.events import INTAKE_MODELS
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.registration.domain.validation import FieldError, Rejection, ValidFact
-from shared.enums import IntakeError
+from shared.contract.enums import IntakeError
 
 # The field that names the carrier a fact concerns.
 CARRIER_FIELD = {

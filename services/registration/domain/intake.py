@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import orjson
 
 from services.registration.domain.validation import Rejection
-from shared.enums import IntakeStatus
+from shared.contract.enums import IntakeStatus
 
 HTTP_TOPIC = "http:/v1/events"
 

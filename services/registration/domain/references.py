@@ -7,8 +7,8 @@ from datetime import date
 from typing import Protocol
 
 from services.registration.domain.validation import FieldError, Rejection, ValidFact
-from shared.enums import IntakeError
-from shared.events import (
+from shared.contract.enums import IntakeError
+from shared.contract.events import (
     BoardTransferred,
     EmploymentReported,
     EnterpriseAdmitted,

@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from stdnum.cn import uscc as uscc_check
 from stdnum.exceptions import ValidationError as UsccError
 
-from shared.divisions import is_valid_on
-from shared.enums import IntakeError
-from shared.events import INTAKE_MODELS, Data, Envelope
-from shared.spreadsheet_safe import FORMULA_STARTS
+from shared.contract.divisions import is_valid_on
+from shared.contract.enums import IntakeError
+from shared.contract.events import INTAKE_MODELS, Data, Envelope
+from shared.contract.spreadsheet_safe import FORMULA_STARTS
 
 
 @dataclass(frozen=True, slots=True)

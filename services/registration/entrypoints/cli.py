@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from shared.cli import Command, dispatch, migrate_command
-from shared.serve import serve
+from shared.process.cli import Command, dispatch, migrate_command
+from shared.process.serve import serve
 
 SERVICE = "registration"
 

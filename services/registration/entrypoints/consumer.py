@@ -10,8 +10,8 @@ import asyncpg
 from services.registration.adapters.sender_registry import RegistryFile
 from services.registration.domain.intake import Incoming
 from services.registration.service_layer.intake import IntakeBatch
-from shared import topics
-from shared.consumer import BatchHandler, Record, record_headers
+from shared.contract import topics
+from shared.messaging.consumer import BatchHandler, Record, record_headers
 
 
 def make_handler(max_bytes: int, registry: RegistryFile | None, *, development_intake: bool = True) -> BatchHandler:

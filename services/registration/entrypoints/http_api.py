@@ -10,10 +10,10 @@ from services.registration.domain.intake import Outcome
 from services.registration.entrypoints.intake_schema import request_body_schema
 from services.registration.service_layer import intake, registry_queries
 from services.registration.settings import RegistrationSettings
-from shared.auth import READ, Sender
-from shared.enums import IntakeError, IntakeStatus
-from shared.http_errors import error_response, responses
-from shared.http_params import Uscc, pool_of
+from shared.contract.enums import IntakeError, IntakeStatus
+from shared.web.auth import READ, Sender
+from shared.web.errors import error_response, responses
+from shared.web.params import Uscc, pool_of
 
 # Any printable text: a NUL or control character never reaches PostgreSQL (422 instead of 500).
 CARRIER_ID = Path(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")

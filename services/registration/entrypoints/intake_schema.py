@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
-from shared.events import INTAKE_MODELS
+from shared.contract.events import INTAKE_MODELS
 
 REF = "#/components/schemas/{model}"
 

@@ -8,7 +8,7 @@ from prometheus_client import Gauge
 
 from services.registration.service_layer.intake import expire_parked, parked_stats
 from services.registration.settings import RegistrationSettings
-from shared.runtime import ServiceRuntime
+from shared.process.runtime import ServiceRuntime
 
 PARKED = Gauge("registration_parked_facts", "Intake facts parked until their reference arrives")
 PARKED_OLDEST = Gauge("registration_parked_oldest_seconds", "Age of the oldest parked fact (0 when none)")

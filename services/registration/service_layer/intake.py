@@ -19,10 +19,11 @@ from services.registration.domain.intake import Incoming, Outcome, describe
 from services.registration.domain.references import Apply, Park, decide, satisfied_keys
 from services.registration.domain.validation import Rejection, ValidFact, validate
 from services.registration.service_layer.messages import canonical_message, dead_letter, result_message
-from shared import locks, outbox
-from shared.clock import business_date
-from shared.codec import OutgoingMessage
-from shared.enums import IntakeError, IntakeStatus
+from shared.contract.codec import OutgoingMessage
+from shared.contract.enums import IntakeError, IntakeStatus
+from shared.messaging import outbox
+from shared.process import locks
+from shared.process.clock import business_date
 
 OUTCOMES = PromCounter("intake_outcomes_total", "Intake messages by outcome", ["outcome", "error_code"])
 

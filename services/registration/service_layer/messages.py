@@ -15,10 +15,10 @@ from typing import Any
 from services.registration.domain.intake import Identity, Incoming, Outcome, identity_of
 from services.registration.domain.references import Apply
 from services.registration.domain.validation import Rejection, ValidFact
-from shared import topics
-from shared.codec import OutgoingMessage, encode_envelope, event_message
-from shared.dlq import dlq_message
-from shared.events import CARRIER_EVENT_TYPES, aggregate_id, derived_id
+from shared.contract import topics
+from shared.contract.codec import OutgoingMessage, encode_envelope, event_message
+from shared.contract.events import CARRIER_EVENT_TYPES, aggregate_id, derived_id
+from shared.messaging.dlq import dlq_message
 
 SERVICE = "registration"
 

@@ -5,7 +5,7 @@ from typing import Any
 import asyncpg
 
 from services.registration.adapters import registry_views
-from shared.errors import NotFound
+from shared.contract.errors import NotFound
 
 
 async def enterprise(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:

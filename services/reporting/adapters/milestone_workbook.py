@@ -8,8 +8,8 @@ from typing import Any
 import xlsxwriter
 
 from services.reporting.adapters.progress_query import DISBURSEMENT_KINDS
-from shared.divisions import name_of
-from shared.labels_zh import ROLE_ZH, RULE_ZH
+from shared.contract.divisions import name_of
+from shared.contract.labels_zh import ROLE_ZH, RULE_ZH
 
 TARGETS_SHEET = "目标完成情况"
 DIVISIONS_SHEET = "各地州市"

@@ -8,7 +8,7 @@ import asyncpg
 from services.reporting.domain import metric_definitions as metrics
 from services.reporting.domain.progress import Window, period_of
 from services.reporting.domain.projection import REGION, UNKNOWN_PREFECTURE
-from shared.divisions import PREFECTURES
+from shared.contract.divisions import PREFECTURES
 
 _PER_YEAR = (
     metrics.NEW_ENTERPRISES,

@@ -12,7 +12,7 @@ import orjson
 
 from services.reporting.domain.metric_definitions import Report
 from services.reporting.domain.projection import CounterKey, Entries, Folded, NewCarrier
-from shared.db import insert_rows
+from shared.process.db import insert_rows
 
 _COLUMNS: dict[str, dict[str, str]] = {
     "enterprises": {

@@ -15,8 +15,8 @@ from datetime import date
 from typing import Any
 
 from services.reporting.domain import metric_definitions as metrics
-from shared.codec import Delivered
-from shared.divisions import prefecture_of
+from shared.contract.codec import Delivered
+from shared.contract.divisions import prefecture_of
 
 UNKNOWN_PREFECTURE = "000000"  # facts about an enterprise whose registration has not arrived
 REGION = "*"  # the region-wide counter row beside the per-prefecture rows

@@ -5,8 +5,8 @@ state and re-read every topic from offset 0, with the service stopped) and `foll
 import asyncio
 from pathlib import Path
 
-from shared.cli import Command, dispatch, migrate_command
-from shared.serve import serve
+from shared.process.cli import Command, dispatch, migrate_command
+from shared.process.serve import serve
 
 SERVICE = "reporting"
 

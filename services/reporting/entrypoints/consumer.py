@@ -6,8 +6,8 @@ from collections.abc import Sequence
 import asyncpg
 
 from services.reporting.service_layer.projection import project
-from shared.codec import decode_envelope
-from shared.consumer import Record
+from shared.contract.codec import decode_envelope
+from shared.messaging.consumer import Record
 
 
 async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:

@@ -14,9 +14,9 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse
 from services.reporting.domain.progress import Milestone
 from services.reporting.entrypoints.viewer import Viewer, for_viewer
 from services.reporting.service_layer import progress_queries
-from shared.divisions import prefecture_of
-from shared.http_errors import responses
-from shared.http_params import Division, Year, pool_of
+from shared.contract.divisions import prefecture_of
+from shared.web.errors import responses
+from shared.web.params import Division, Year, pool_of
 
 router = APIRouter(tags=["reporting"])
 DASHBOARD_FILE = Path(__file__).parent / "dashboard.html"

@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from shared import topics
-from shared.kafka import partitions_of
-from shared.kafka_settings import KafkaSettings, kafka_options
+from shared.contract import topics
+from shared.messaging.kafka import partitions_of
+from shared.messaging.kafka_settings import KafkaSettings, kafka_options
 
 
 def line(row: dict[str, Any]) -> str:

@@ -9,9 +9,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from services.reporting.settings import ReportingSettings
-from shared import db, topics
-from shared.kafka import partitions_of
-from shared.kafka_settings import kafka_options
+from shared.contract import topics
+from shared.messaging.kafka import partitions_of
+from shared.messaging.kafka_settings import kafka_options
+from shared.process import db
 
 SERVICE = "reporting"
 

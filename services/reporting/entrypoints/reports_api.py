@@ -7,10 +7,10 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.reporting.entrypoints.viewer import Viewer, for_viewer
 from services.reporting.service_layer import progress_queries
-from shared.auth import READ
-from shared.divisions import prefecture_of
-from shared.http_errors import responses
-from shared.http_params import XLSX, Division, Year, pool_of
+from shared.contract.divisions import prefecture_of
+from shared.web.auth import READ
+from shared.web.errors import responses
+from shared.web.params import XLSX, Division, Year, pool_of
 
 Funding = Query(default=None, pattern=r"^65\d{2}00$", description="whose budget: 650000 (the region) or a prefecture")
 router = APIRouter(tags=["reporting"])

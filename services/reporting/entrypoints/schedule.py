@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from services.reporting.entrypoints import progress_gauges
 from services.reporting.service_layer.progress_publishing import publish_changes
 from services.reporting.settings import ReportingSettings
-from shared.runtime import ServiceRuntime
+from shared.process.runtime import ServiceRuntime
 
 
 def export_progress(runtime: ServiceRuntime, settings: ReportingSettings) -> Callable[[], Awaitable[None]]:

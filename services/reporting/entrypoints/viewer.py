@@ -5,8 +5,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from shared.auth import READ_ROLES, Principal, authenticate
-from shared.read_access import Credentials
+from shared.web.auth import READ_ROLES, Principal, authenticate
+from shared.web.read_access import Credentials
 
 # The routes that take a Viewer: open to all with PUBLIC_PROGRESS=true.
 PROGRESS_PATHS = frozenset({"/v1/progress", "/v1/progress/divisions", "/v1/progress.csv", "/v1/progress/monthly"})

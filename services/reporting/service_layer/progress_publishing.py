@@ -15,10 +15,12 @@ import asyncpg
 from services.reporting.adapters import progress_query
 from services.reporting.domain.progress import progress_key, progress_rows, window
 from services.reporting.domain.projection import REGION
-from shared import locks, outbox, topics
-from shared.clock import business_date
-from shared.codec import OutgoingMessage, encode_envelope, event_message
-from shared.divisions import PREFECTURES, REGION_CITIES
+from shared.contract import topics
+from shared.contract.codec import OutgoingMessage, encode_envelope, event_message
+from shared.contract.divisions import PREFECTURES, REGION_CITIES
+from shared.messaging import outbox
+from shared.process import locks
+from shared.process.clock import business_date
 
 
 async def current_rows(conn: asyncpg.Connection) -> list[dict[str, Any]]:

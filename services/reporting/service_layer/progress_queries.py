@@ -21,9 +21,9 @@ from services.reporting.domain.progress import (
 )
 from services.reporting.domain.projection import REGION, UNKNOWN_PREFECTURE
 from services.reporting.domain.trends import month_ends, pace, target_period
-from shared.clock import business_date
-from shared.divisions import PREFECTURES, REGION_CITIES, is_prefecture, name_of
-from shared.errors import Invalid
+from shared.contract.divisions import PREFECTURES, REGION_CITIES, is_prefecture, name_of
+from shared.contract.errors import Invalid
+from shared.process.clock import business_date
 
 AWARD_MONTH_COLUMNS = ("issued", "issued_cny", "reversed", "reversed_cny")
 

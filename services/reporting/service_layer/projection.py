@@ -17,8 +17,8 @@ from services.reporting.domain.projection import (
     move,
     rollups,
 )
-from shared import locks
-from shared.codec import Delivered, unique
+from shared.contract.codec import Delivered, unique
+from shared.process import locks
 
 SERVICE = "reporting"
 

@@ -1,7 +1,7 @@
 """Send dead-lettered messages back to where they came from, once the cause is fixed.
 
-    python -m shared.redrive --dlq registration.intake.v1.dlq --error-code PARK_EXPIRED --dry-run
-    python -m shared.redrive --dlq registration.intake.v1.dlq --error-code PARK_EXPIRED
+    python -m ops.redrive --dlq registration.intake.v1.dlq --error-code PARK_EXPIRED --dry-run
+    python -m ops.redrive --dlq registration.intake.v1.dlq --error-code PARK_EXPIRED
 
 Reads the whole DLQ topic, keeps the messages that match the filters (error code, source
 topic, key, failure time), and re-publishes each one's original key, value and headers to
@@ -22,9 +22,9 @@ from datetime import datetime
 import asyncpg
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
-from shared import topics
-from shared.kafka import read_topic
-from shared.kafka_settings import KafkaSettings, kafka_options, local_connection
+from shared.contract import topics
+from shared.messaging.kafka import read_topic
+from shared.messaging.kafka_settings import KafkaSettings, kafka_options, local_connection
 
 REDRIVEN_FROM = "dlq.redriven_from"
 _TABLE = """

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import asyncpg
 from prometheus_client import Gauge
 
-from shared.kafka_settings import KafkaSettings
-from shared.lag import LagReader
+from shared.messaging.kafka_settings import KafkaSettings
+from shared.messaging.lag import LagReader
 
 log = logging.getLogger(__name__)
 

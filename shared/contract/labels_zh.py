@@ -2,7 +2,7 @@
 
 from typing import Final
 
-from shared.enums import RecipientRole, Rule
+from shared.contract.enums import RecipientRole, Rule
 
 RULE_ZH: Final[dict[str, str]] = {
     Rule.HIGH_TECH_CERTIFICATION: "高新技术企业认定奖励",

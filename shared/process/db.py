@@ -14,8 +14,8 @@ from pathlib import Path
 import asyncpg
 from yoyo import get_backend, read_migrations
 
-from shared import locks
-from shared.dsn import parse as parse_dsn
+from shared.process import locks
+from shared.process.dsn import parse as parse_dsn
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from aiokafka import AIOKafkaProducer
 from murmurhash2 import murmurhash2
 from prometheus_client import Counter, Histogram
 
-from shared import topics
-from shared.codec import OutgoingMessage, dumps
+from shared.contract import topics
+from shared.contract.codec import OutgoingMessage, dumps
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ def migrate_command(service: str, directory: Path) -> Command:
     never by the service; DATABASE_RUNTIME_ROLE names the service's role to grant."""
 
     def run(argv: list[str]) -> None:
-        from shared import db
-        from shared.settings import ServiceSettings
+        from shared.process import db
+        from shared.process.settings import ServiceSettings
 
         s = ServiceSettings()
         roles = [s.database_runtime_role] if s.database_runtime_role else []

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.auth import AuthSettings, Role
-from shared.http_errors import responses
+from shared.web.auth import AuthSettings, Role
+from shared.web.errors import responses
 
 DEV_TTL_S = 8 * 3600
 

@@ -21,8 +21,8 @@ from aiokafka.errors import (
     UnsupportedSaslMechanismError,
 )
 
-from shared import topics
-from shared.kafka_settings import KafkaSettings, kafka_options
+from shared.contract import topics
+from shared.messaging.kafka_settings import KafkaSettings, kafka_options
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from types import TracebackType
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.kafka_settings import KafkaSettings, kafka_options
+from shared.messaging.kafka_settings import KafkaSettings, kafka_options
 
 
 class LagReader:

@@ -1,6 +1,6 @@
 """Static read tokens (API_READ_TOKENS or API_READ_TOKENS_FILE), for an office that keeps
 them next to sign-in: `Authorization: Bearer <one of them>`, compared in constant time,
-counts as the role `reader` and nothing more (shared/auth.py)."""
+counts as the role `reader` and nothing more (shared/web/auth.py)."""
 
 import hmac
 from pathlib import Path

@@ -14,7 +14,7 @@ from typing import Any, Final
 from fastapi import HTTPException
 from prometheus_client import Counter
 
-from shared.http_errors import error_response
+from shared.web.errors import error_response
 
 MIB: Final = 1024 * 1024
 # JSON bodies: a full policy draft or an approval of 1,000 ids is a few KB.

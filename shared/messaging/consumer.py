@@ -23,14 +23,14 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.params import NoCast
 from prometheus_client import Counter, Histogram
 
-from shared import consumer_positions, outbox
-from shared.dlq import dlq_message
-from shared.enums import IntakeError
-from shared.failpoints import crash_point
-from shared.ops_metrics import OLDEST_UNPROCESSED
+from shared.contract.enums import IntakeError
+from shared.messaging import consumer_positions, outbox
+from shared.messaging.dlq import dlq_message
+from shared.process.failpoints import crash_point
+from shared.process.metrics import OLDEST_UNPROCESSED
 
 if TYPE_CHECKING:
-    from shared.runtime import ServiceRuntime
+    from shared.process.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def subscribe_batches(
 
     subscribed: list[Any] = []  # the subscriber, whose aiokafka consumer the listener seeks
     subscriber = runtime.broker.subscriber(
-        # Provisioned by the ops principal (shared/kafka_admin.py): FastStream would otherwise
+        # Provisioned by the ops principal (ops/kafka_admin.py): FastStream would otherwise
         # try to create them, with one partition, under the service's principal.
         *([] if pattern else [Topic(t, declare=False) for t in topics]),
         pattern=pattern,

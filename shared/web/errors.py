@@ -18,7 +18,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from shared import db, errors
+from shared.contract import errors
+from shared.process import db
 
 
 class FieldError(BaseModel):
@@ -56,7 +57,7 @@ DESCRIPTIONS = {
 }
 
 
-# A use case's refusal (shared.errors) as an HTTP status.
+# A use case's refusal (shared.contract.errors) as an HTTP status.
 STATUS_OF_REFUSAL: dict[type[errors.Refused], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,

@@ -20,7 +20,7 @@ from pydantic import (
     StrictInt,
 )
 
-from shared.enums import Board, IntakeError, IntakeStatus, Level, RecipientRole, Rule, Size
+from shared.contract.enums import Board, IntakeError, IntakeStatus, Level, RecipientRole, Rule, Size
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

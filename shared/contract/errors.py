@@ -1,4 +1,4 @@
-"""What a use case refuses, in the domain's words. The HTTP layer (`shared.http_errors`)
+"""What a use case refuses, in the domain's words. The HTTP layer (`shared.web.errors`)
 maps each kind to its status; a use case never knows about HTTP."""
 
 

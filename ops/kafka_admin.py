@@ -5,22 +5,22 @@ senders and readers. Services create no topics and hold no admin rights; this do
 aiokafka's admin client has no ACL or SCRAM calls, so this uses confluent-kafka's
 (librdkafka), which has topics, ACLs and SCRAM credentials in one client.
 
-    python -m shared.kafka_admin topics              # the platform's topics (idempotent)
-    python -m shared.kafka_admin grant-services      # each service's ACLs (idempotent)
-    python -m shared.kafka_admin setup               # both, and each service's SCRAM user from
+    python -m ops.kafka_admin topics              # the platform's topics (idempotent)
+    python -m ops.kafka_admin grant-services      # each service's ACLs (idempotent)
+    python -m ops.kafka_admin setup               # both, and each service's SCRAM user from
                                                      # KAFKA_<SERVICE>_PASSWORD (docker compose)
-    python -m shared.kafka_admin principal kjt --kind sender --event-types HighTechCertified
-    python -m shared.kafka_admin principal inc-a --kind sender \
+    python -m ops.kafka_admin principal kjt --kind sender --event-types HighTechCertified
+    python -m ops.kafka_admin principal inc-a --kind sender \
         --event-types EnterpriseAdmitted,EnterpriseGraduated --carriers INC-0001
-    python -m shared.kafka_admin principal board --kind reader
-    python -m shared.kafka_admin quota inc-a 2097152 # change a sender's produce quota (bytes/s)
-    python -m shared.kafka_admin remove inc-a        # its ACLs, SCRAM credential, quota, registry entry
+    python -m ops.kafka_admin principal board --kind reader
+    python -m ops.kafka_admin quota inc-a 2097152 # change a sender's produce quota (bytes/s)
+    python -m ops.kafka_admin remove inc-a        # its ACLs, SCRAM credential, quota, registry entry
 
 `principal` prints the client settings as KEY=VALUE lines (the password appears once,
 there; running it again rotates it). For a sender it also creates its intake and results
 topics (intake refusing, at the broker, a record over intake's cap: MAX_EVENT_BYTES), sets
 its produce quota (--produce-bytes-per-second, default SENDER_PRODUCE_BYTES_PER_SECOND or
-1 MiB/s; shared/kafka_quotas.py) and writes its authority into the sender registry
+1 MiB/s; ops/kafka_quotas.py) and writes its authority into the sender registry
 (--registry, default SENDER_AUTHORITY_FILE, else the local stack's), which registration
 reads again on change.
 """
@@ -55,12 +55,14 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from shared import kafka_access, kafka_quotas, topics
-from shared.events import INTAKE_MODELS
-from shared.kafka import TopicSpec
-from shared.kafka_access import Grant, Kind, Pattern, Resource
-from shared.kafka_settings import KafkaSettings, local_vars
-from shared.settings import ServiceSettings
+from ops import kafka_quotas
+from shared.contract import topics
+from shared.contract.events import INTAKE_MODELS
+from shared.messaging import kafka_access
+from shared.messaging.kafka import TopicSpec
+from shared.messaging.kafka_access import Grant, Kind, Pattern, Resource
+from shared.messaging.kafka_settings import KafkaSettings, local_vars
+from shared.process.settings import ServiceSettings
 
 TIMEOUT_S = 30
 _RESOURCE = {Resource.TOPIC: ResourceType.TOPIC, Resource.GROUP: ResourceType.GROUP}

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from shared.codec import OutgoingMessage
+from shared.contract.codec import OutgoingMessage
 
 
 def dlq_message(

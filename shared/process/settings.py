@@ -5,10 +5,10 @@ from pathlib import Path
 from pydantic import Field, PostgresDsn, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.auth import AuthSettings
-from shared.kafka import TopicSpec
-from shared.kafka_settings import KafkaSettings
-from shared.read_access import read_tokens
+from shared.messaging.kafka import TopicSpec
+from shared.messaging.kafka_settings import KafkaSettings
+from shared.web.auth import AuthSettings
+from shared.web.read_access import read_tokens
 
 
 class ServiceSettings(KafkaSettings):
@@ -34,7 +34,7 @@ class ServiceSettings(KafkaSettings):
     # The token Prometheus sends to scrape /metrics (a file: rotated without a restart);
     # unset, /metrics is closed (503).
     metrics_token_file: Path | None = None
-    # Sign-in (shared/auth.py): a JWKS file or URL, issuer and audience; who may approve and
+    # Sign-in (shared/web/auth.py): a JWKS file or URL, issuer and audience; who may approve and
     # pay (awards) and who may send facts over HTTP (registration).
     auth_jwks_file: Path | None = None
     auth_jwks_url: str | None = None

@@ -1,7 +1,7 @@
-"""Who may do what on Kafka, as data. Pure: shared/kafka_admin.py applies it.
+"""Who may do what on Kafka, as data. Pure: ops/kafka_admin.py applies it.
 
 Every service is a principal of its own that reads its inputs in its own consumer group
-and writes its outputs (shared/topics.py lists both) — nothing else: no principal but ops
+and writes its outputs (shared/contract/topics.py lists both) — nothing else: no principal but ops
 creates, alters or deletes a topic, and none may touch another's consumer group. A sender
 writes only its own intake topic and reads only its own results; a reader reads the
 progress topic. With the authorizer's `allow.everyone.if.no.acl.found=false`, what is
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from shared import topics
+from shared.contract import topics
 
 
 class Resource(StrEnum):

@@ -12,7 +12,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from shared.logs import setup_logging
+from shared.process.logs import setup_logging
 
 
 def tls_options(env: dict[str, str]) -> dict[str, Any]:

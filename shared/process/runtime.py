@@ -1,7 +1,7 @@
 """What every service process runs: migrations, pool, topics, broker, outbox relay.
 
 Each service's `app.py` builds one of these from its settings and hands it to
-`shared.http.service_app`, so the three services share one start/stop order.
+`shared.web.app.service_app`, so the three services share one start/stop order.
 """
 
 import asyncio
@@ -16,11 +16,12 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
-from shared import db, gc_pauses, locks, topics
-from shared.kafka import KafkaSetupError, idempotent_producer, missing_topics, probe
-from shared.ops_metrics import READY, LagExporter, refresh_outbox, refresh_standbys
-from shared.outbox import OutboxRelay
-from shared.settings import ServiceSettings
+from shared.contract import topics
+from shared.messaging.kafka import KafkaSetupError, idempotent_producer, missing_topics, probe
+from shared.messaging.outbox import OutboxRelay
+from shared.process import db, gc_pauses, locks
+from shared.process.metrics import READY, LagExporter, refresh_outbox, refresh_standbys
+from shared.process.settings import ServiceSettings
 
 # Exports stream from a snapshot as fast as the client reads: at most this many at once,
 # and one whose client stops reading gives its connection back after this long.
@@ -117,7 +118,7 @@ class ServiceRuntime:
                 if missing:
                     raise KafkaSetupError(
                         f"topics {', '.join(missing)} are missing or not granted to this principal: the ops "
-                        "principal creates them and grants them (`python -m shared.kafka_admin topics` and "
+                        "principal creates them and grants them (`python -m ops.kafka_admin topics` and "
                         "`grant-services`, which `make up` runs)"
                     )
                 break

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from shared.kafka_settings import KafkaSettings
+from shared.messaging.kafka_settings import KafkaSettings
 
 DEFAULT_SENDER_BYTES_PER_SECOND = 1 << 20  # a sender's intake: 1 MiB/s, hundreds of facts a second
 TIMEOUT_S = 120

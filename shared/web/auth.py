@@ -20,7 +20,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel, model_validator
 
-from shared.read_access import Credentials, token_ok
+from shared.web.read_access import Credentials, token_ok
 
 
 class Role(StrEnum):

@@ -12,10 +12,11 @@ from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from shared import auth, http_errors, metrics_access
-from shared.body_limit import BodyLimit
-from shared.runtime import ServiceRuntime
-from shared.security_headers import SecurityHeaders, inline_script_hashes
+from shared.process.runtime import ServiceRuntime
+from shared.web import auth, metrics_access
+from shared.web import errors as http_errors
+from shared.web.body_limit import BodyLimit
+from shared.web.security_headers import SecurityHeaders, inline_script_hashes
 
 SIGNIN_JS = Path(__file__).parent / "web" / "signin.js"
 
