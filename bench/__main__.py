@@ -42,7 +42,6 @@ from bench.bench_stack import (
     BOOTSTRAP,
     DSN,
     GROUPS,
-    ROOT,
     STACK,
     outbox_empty,
     processes,
@@ -61,6 +60,7 @@ from shared.contract import topics
 from shared.messaging.kafka import partitions_of
 from shared.messaging.kafka_settings import kafka_options
 from simulator.history import Options, generate
+from stack.layout import ROOT
 
 
 async def per_service(n_events: int) -> None:

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.bench_stack import DSN, ROOT, stack
+from bench.bench_stack import DSN, stack
 from services.awards.adapters import disbursement_books as books
 from services.awards.domain.audit import Actor
 from shared.process import db
+from stack.layout import ROOT
 
 MIGRATIONS = ROOT / "services" / "awards" / "migrations"
 CHAIN = "0009_audit_hash_chain.sql"

@@ -4,7 +4,6 @@ it: start and stop it, feed it simulated intake, wait until every group caught u
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,18 +19,15 @@ from shared.contract import topics
 from shared.messaging.kafka import partitions_of
 from shared.messaging.kafka_settings import kafka_options
 from simulator.history import Options, generate
+from stack.handle import StackHandle
+from stack.layout import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / ".local" / "bench"
-ENV = {
-    "STACK_DIR": str(STACK),
-    "STACK_PROMETHEUS": "0",
-    "LOCAL_KAFKA_PORT": "30192",
-    "LOCAL_PG_PORT": "30432",
-    "REGISTRATION_PORT": "30801",
-    "AWARDS_PORT": "30802",
-    "REPORTING_PORT": "30800",
-}
+# The plain one-node stack at the services' own progress interval (2 s), on ports of its own.
+HANDLE = StackHandle(
+    STACK, kafka_port=30192, service_port=30800, pg_port=30432, env={"PROGRESS_PUBLISH_INTERVAL_SECONDS": "2"}
+)
+ENV = HANDLE.env
 BOOTSTRAP = "127.0.0.1:30192"
 DSN = "postgresql://xj:xj@127.0.0.1:30432/xj"
 GROUPS = {
@@ -42,16 +38,9 @@ GROUPS = {
 
 
 def stack(command: str, only: str = "") -> None:
-    # The bench measures the plain one-node stack, whatever the caller's shell points at.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_")) and k != "DATABASE_URL"}
-    env["STACK_SERVICES"] = only
-    subprocess.run(
-        [sys.executable, "-m", "stack.localstack", command],
-        cwd=ROOT,
-        env={**env, **ENV},
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    """`make up`/`down`/`infra` of the bench's stack (only: STACK_SERVICES, a comma list)."""
+    HANDLE.env["STACK_SERVICES"] = only
+    HANDLE.cli(command)
 
 
 def rss_mb() -> dict[str, float]:

@@ -40,8 +40,8 @@ from services.awards.service_layer.rules import decide_and_reconcile
 from services.awards.service_layer.what_if_budget import tally_under, what_if
 from shared.contract.enums import RecipientRole, Rule
 from shared.process import db
+from stack.layout import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = "awards_scale"
 
 

@@ -51,7 +51,8 @@ from shared.messaging.kafka_settings import KafkaSettings
 from shared.messaging.lag import LagReader
 from simulator.history import Options, generate
 from simulator.oracle import expected_actuals, expected_net_payouts, reported_actuals
-from stack.handle import ROOT, StackHandle
+from stack.handle import StackHandle
+from stack.layout import ROOT
 
 RATE = int(os.environ.get("CHAOS_RATE", "200"))
 SECONDS = float(os.environ.get("CHAOS_SECONDS", "20"))

@@ -1,7 +1,10 @@
 """A handle on one local stack in its own directory, driven from Python: its own Kafka
 shape (a SASL_SSL broker, a three-node cluster), ports, service processes and database.
-Tests use it for the secured and the clustered stacks; `make chaos` injects faults
-through it."""
+The tests' stacks, the bench's and `make chaos`'s are all handles.
+
+A handle sets every variable of its own stack and inherits none of the caller's beyond
+what finds programs and files (INHERITED): a shell that sourced another stack's
+stack.env must not point this one at that stack's broker or database."""
 
 import os
 import signal
@@ -15,8 +18,25 @@ import asyncpg
 
 from shared.messaging.kafka_settings import KafkaSettings
 from stack.kafka_nodes import KafkaLayout
+from stack.layout import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+# What the caller's environment may give a stack: where programs, caches and Java are.
+INHERITED = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "TERM",
+    "CI",
+    "JAVA_HOME",
+    "PG_BIN",
+    "VIRTUAL_ENV",
+    "UV_CACHE_DIR",
+    "XDG_CACHE_HOME",
+)
 SERVICES = ("reporting", "registration", "awards")  # ports base+0, +1, +2 (the default ports 8000/8001/8002)
 
 
@@ -67,12 +87,16 @@ class StackHandle:
         }
         self.layout = KafkaLayout.from_env(base_port=kafka_port, kafka_dir=self.dir / "kafka", env=self.env)
 
+    def process_env(self) -> dict[str, str]:
+        """What a process of this stack runs with: its own variables, and of the caller's
+        only INHERITED."""
+        return {**{k: v for k, v in os.environ.items() if k in INHERITED}, **self.env}
+
     def cli(self, command: str, *args: str) -> str:
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_"))}
         out = subprocess.run(
             [sys.executable, "-m", "stack.localstack", command, *args],
             cwd=ROOT,
-            env={**base, **self.env},
+            env=self.process_env(),
             capture_output=True,
             text=True,
             timeout=300,

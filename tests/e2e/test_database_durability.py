@@ -144,7 +144,7 @@ async def test_a_failover_while_intake_flows_loses_and_doubles_nothing_and_fence
     refused = subprocess.run(
         [sys.executable, "-c", "from stack.postgres import NODES, start_node; start_node(NODES[0])"],
         cwd=ROOT,
-        env={**os.environ, **h.env},
+        env=h.process_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -256,7 +256,7 @@ def destroy_the_database(h: StackHandle) -> None:
 
 
 def redo(h: StackHandle) -> list[str]:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}, **h.env, **h.stack_env()}
+    env = {**h.process_env(), **h.stack_env()}
     out = subprocess.run(
         [sys.executable, "-m", "services.awards", "redo"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
@@ -311,7 +311,7 @@ async def test_the_restore_drill_to_the_latest_point_and_to_a_point_in_the_middl
     verified = subprocess.run(
         [sys.executable, "-m", "services.awards", "verify-audit"],
         cwd=ROOT,
-        env={**os.environ, **h.env, **h.stack_env()},
+        env={**h.process_env(), **h.stack_env()},
         capture_output=True,
         text=True,
         check=False,

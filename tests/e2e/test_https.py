@@ -1,7 +1,6 @@
 """The services serve HTTPS from a configured certificate, so bearer tokens never cross
 the network in clear."""
 
-import os
 import ssl
 import subprocess
 import sys
@@ -26,8 +25,7 @@ def test_https_with_a_configured_certificate(stack: Stack, tmp_path: Path) -> No
     cert.private_key_pem.write_to_path(str(keyfile))
     ca.cert_pem.write_to_path(str(cafile))
     env = {
-        **os.environ,
-        **stack.env,
+        **stack.process_env(),
         "REGISTRATION_PORT": str(PORT),
         "HTTP_TLS_CERTFILE": str(certfile),
         "HTTP_TLS_KEYFILE": str(keyfile),

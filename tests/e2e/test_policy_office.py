@@ -3,7 +3,6 @@
 import csv
 import html
 import io
-import os
 import re
 import subprocess
 import sys
@@ -300,7 +299,7 @@ def _what_if_cli(office: Office, *flags: str) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [sys.executable, "-m", "services.awards", "what-if", *flags],
         cwd=ROOT,
-        env={**os.environ, **office.stack.env},
+        env=office.stack.process_env(),
         capture_output=True,
         text=True,
         timeout=120,

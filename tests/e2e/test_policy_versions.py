@@ -20,7 +20,7 @@ from tests.support import factories as f
 from tests.support.auth import bearer
 from tests.support.http import eventually
 from tests.support.kafka_io import publish, read_all, value_json
-from tests.support.stack import ROOT, TEST_STACK, Stack, _alive
+from tests.support.stack import ROOT, TEST_STACK, Stack, alive
 
 pytestmark = pytest.mark.e2e
 DORA = bearer("dora", "approver")
@@ -209,7 +209,7 @@ async def test_awards_killed_during_an_adoptions_re_decisions_finishes_them_afte
         return not flag.exists()
 
     assert await eventually(gone, bool, timeout=30), "awards never reached the failpoint"
-    assert not _alive(old_pid)
+    assert not alive(old_pid)
     stack.up()
 
     async def local_payouts() -> tuple[int, int, int]:

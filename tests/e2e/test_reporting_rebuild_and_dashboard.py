@@ -117,7 +117,7 @@ async def test_rebuild_from_offset_zero_gives_identical_numbers(simulated: Stack
     out = subprocess.run(
         [sys.executable, "-m", "services.reporting", "rebuild"],
         cwd=ROOT,
-        env={**os.environ, **stack.env, "DATABASE_URL": operator["DATABASE_URL"]},
+        env={**stack.process_env(), "DATABASE_URL": operator["DATABASE_URL"]},
         capture_output=True,
         text=True,
         check=True,

@@ -432,7 +432,7 @@ async def test_a_sender_over_its_quota_is_throttled_while_another_senders_facts_
     make = subprocess.run(
         ["make", "-s", "kafka-quota", f"NAME={flood}", "QUOTA=4096"],
         cwd=ROOT,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}, **secure.env},
+        env=secure.process_env(),
         capture_output=True,
         text=True,
         check=False,

@@ -1,7 +1,6 @@
 """Kafka principals for the tests: `make kafka-principal` on a running SASL stack, and a
 producer that reports what became of one write."""
 
-import os
 import subprocess
 
 from aiokafka import AIOKafkaProducer
@@ -28,7 +27,7 @@ def kafka_principal(
             *([f"QUOTA={quota}"] if quota else []),
         ],
         cwd=ROOT,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}, **stack.env},
+        env=stack.process_env(),
         capture_output=True,
         text=True,
         check=True,

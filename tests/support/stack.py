@@ -1,32 +1,40 @@
 """The stack the tests run against: where the broker and database are (`Infra`) and the
-three services as processes (`Stack`), started by the session fixtures in tests/conftest.py."""
+three services as processes (`Stack`, a stack handle on .local/test at fixed ports),
+started by the session fixtures in tests/conftest.py."""
 
-import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from stack.handle import StackHandle
+from stack.layout import ROOT
+
 TEST_STACK = ROOT / ".local" / "test"
 AUTH_ISSUER = "https://id.xj-incentives.test"
 AUTH_AUDIENCE = "xj-awards"
 SERVICE_PORTS = {"registration": 18001, "awards": 18002, "reporting": 18000}
+KAFKA_PORT, PG_PORT = 29092, 25432
+
+__all__ = ["AUTH_AUDIENCE", "AUTH_ISSUER", "ROOT", "SERVICE_PORTS", "TEST_STACK", "Infra", "Stack", "alive"]
 
 
 @dataclass(frozen=True)
 class Infra:
     bootstrap: str
-    dsn: str
+    dsn: str  # the administrator's, for the tests' inspection
 
 
-@dataclass
-class Stack:
-    infra: Infra
-    env: dict[str, str] = field(default_factory=dict)
+class Stack(StackHandle):
+    """The shared test stack: the three services against `infra`."""
+
+    def __init__(self, infra: Infra, env: dict[str, str]) -> None:
+        super().__init__(
+            TEST_STACK, kafka_port=KAFKA_PORT, service_port=SERVICE_PORTS["reporting"], pg_port=PG_PORT, env=env
+        )
+        self.infra = infra
 
     @property
     def bootstrap(self) -> str:
@@ -36,38 +44,13 @@ class Stack:
     def dsn(self) -> str:
         return self.infra.dsn
 
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{SERVICE_PORTS[service]}"
-
-    def cli(self, command: str) -> str:
-        out = subprocess.run(
-            [sys.executable, "-m", "stack.localstack", command],
-            cwd=ROOT,
-            env={**os.environ, **self.env},
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=240,
-        )
-        return out.stdout
-
     def up(self) -> str:
         return self.cli("up")
 
-    def pid(self, service: str) -> int:
-        return int((TEST_STACK / "run" / f"{service}.pid").read_text())
-
-    def kill9(self, service: str) -> None:
-        pid = self.pid(service)
-        os.killpg(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.05)
-
     def start_replica(self, service: str, port: int) -> "subprocess.Popen[bytes]":
         """A second process of `service` in the same consumer group, on its own HTTP port."""
-        env = {**os.environ, **self.env, f"{service.upper()}_PORT": str(port)}
-        log = open(TEST_STACK / "logs" / f"{service}-replica-{port}.log", "ab")  # noqa: SIM115
+        env = {**self.process_env(), f"{service.upper()}_PORT": str(port)}
+        log = open(self.dir / "logs" / f"{service}-replica-{port}.log", "ab")  # noqa: SIM115
         return subprocess.Popen(
             [sys.executable, "-m", f"services.{service}"],
             cwd=ROOT,
@@ -92,7 +75,7 @@ class Stack:
         raise AssertionError(f"{service} on {url} not ready")
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text().split()
     except OSError:

@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from stack.layout import ROOT
+
 OPS = ROOT / "ops" / "prometheus"
 RULES: list[dict[str, Any]] = [
     r for g in yaml.safe_load((OPS / "alerts.yml").read_text())["groups"] for r in g["rules"]

@@ -5,7 +5,6 @@ description changes that file in the same commit; `UPDATE_API_DOCUMENTS=1` rewri
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,8 +17,8 @@ from services.registration.app import create_app as registration_app
 from services.registration.settings import RegistrationSettings
 from services.reporting.app import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
+from stack.layout import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 KEPT = ROOT / "docs" / "contract" / "api"
 
 

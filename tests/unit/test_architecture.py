@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from stack.layout import ROOT
+
 SERVICES = ("registration", "awards", "reporting")
 ROOMS = {"domain", "service_layer", "adapters", "entrypoints", "migrations"}
 # A SQL statement in a string: a keyword that starts one, followed by what it acts on.

@@ -20,8 +20,8 @@ from shared.messaging import kafka_access
 from shared.process.dsn import Dsn
 from shared.process.dsn import parse as parse_dsn
 from stack import compose_secrets
+from stack.layout import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 RAW = (ROOT / "docker-compose.yml").read_text()
 COMPOSE: dict[str, Any] = yaml.safe_load(RAW)
 SERVICES: dict[str, tuple[type[BaseSettings], int]] = {
