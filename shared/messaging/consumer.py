@@ -26,6 +26,7 @@ from prometheus_client import Counter, Histogram
 from shared.contract.enums import IntakeError
 from shared.messaging import consumer_positions, outbox
 from shared.messaging.dlq import dlq_message
+from shared.process.db import unit_of_work
 from shared.process.failpoints import crash_point
 from shared.process.metrics import OLDEST_UNPROCESSED
 
@@ -122,7 +123,7 @@ class BatchConsumer:
         crash_point(self._service)
 
     async def _in_transaction(self, records: Sequence[Record]) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with unit_of_work(self._pool) as conn:
             await self._handle(conn, records)
             await consumer_positions.record(conn, records)
 
@@ -151,7 +152,7 @@ class BatchConsumer:
             value=record.value,
             original_headers=record_headers(record),
         )
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with unit_of_work(self._pool) as conn:
             await outbox.enqueue(conn, [message])
             await consumer_positions.record(conn, [record])
         DEAD_LETTERED.labels(self._service, IntakeError.PROCESSING_FAILED).inc()

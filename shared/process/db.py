@@ -8,7 +8,8 @@ INSERT and SELECT a table whose comment starts with "append-only" (the audit log
 import asyncio
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -214,3 +215,19 @@ async def insert_rows(
             *(list(col) for col in zip(*rows, strict=True)),
         )
     )
+
+
+@asynccontextmanager
+async def unit_of_work(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One use case's writes: a pooled connection in one transaction, committed when the
+    block ends and rolled back if it raises. Repositories take the connection it yields."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield conn
+
+
+@asynccontextmanager
+async def snapshot(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One query's consistent view: a REPEATABLE READ, READ ONLY transaction, so every
+    statement of the answer sees the same moment and nothing can be written by mistake."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        yield conn

@@ -193,3 +193,11 @@ def test_operator_tools_are_outside_the_services_import_path() -> None:
         if starts(name, {"services", "stack"})
     ]
     assert (into_ops, into_services) == ([], [])
+
+
+def test_use_cases_run_in_one_kind_of_transaction() -> None:
+    """A use case writes in `unit_of_work` and reads in `snapshot` (shared/process/db.py),
+    never a transaction of its own making on a pooled connection."""
+    own = re.compile(r"\.acquire\(\)\s+as\s+\w+,\s*\w+\.transaction\(")
+    found = [rel(path) for _, path in modules() if own.search(path.read_text(encoding="utf-8"))]
+    assert found == []

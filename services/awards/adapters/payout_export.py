@@ -17,6 +17,7 @@ from rustpy_xlsxwriter import FastExcel, Format
 
 from shared.contract.labels_zh import ROLE_ZH, RULE_ZH, STATUS_ZH
 from shared.contract.spreadsheet_safe import inert
+from shared.process.db import snapshot
 
 SHEET = "奖励发放明细"
 Chunk = list[asyncpg.Record] | None  # None: no more rows
@@ -54,7 +55,7 @@ _SELECT = (
 
 
 async def _rows(pool: asyncpg.Pool, args: tuple[Any, ...]) -> AsyncIterator[list[asyncpg.Record]]:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         chunk: list[asyncpg.Record] = []
         async for r in conn.cursor(_SELECT, *args, prefetch=2000):
             chunk.append(r)

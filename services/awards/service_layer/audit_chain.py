@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.awards.adapters import disbursement_books as books
+from shared.process.db import snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,6 @@ class ChainReport:
 
 
 async def verify(pool: asyncpg.Pool) -> ChainReport:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         rows, head, breaks = await books.audit_chain_breaks(conn)
     return ChainReport(rows, head.hex() if head else None, breaks)

@@ -10,6 +10,7 @@ from services.awards.domain.facts import Admission, Graduation
 from services.awards.domain.stints import build_stints
 from shared.contract.divisions import name_of
 from shared.contract.errors import NotFound
+from shared.process.db import snapshot
 
 
 def payout_document(r: asyncpg.Record) -> dict[str, Any]:
@@ -61,7 +62,7 @@ async def _awards_document(conn: asyncpg.Connection, uscc: str) -> dict[str, Any
 
 
 async def enterprise_awards(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         return await _awards_document(conn, uscc)
 
 
@@ -88,7 +89,7 @@ async def find_enterprises(pool: asyncpg.Pool, text: str, limit: int) -> dict[st
 async def enterprise_record(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
     """What the lookup page shows: the registry facts awards holds, the incubation stints
     built from them, and every grant, decline and reversal with its explanation."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         doc = await _awards_document(conn, uscc)
         registered = await award_views.registration_of(conn, uscc)
         stored = await award_views.facts_of(conn, uscc)
@@ -140,7 +141,7 @@ async def payouts_page(
 
 
 async def summary(pool: asyncpg.Pool) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         rows, declines, enterprises = await award_views.summary_rows(conn)
     by_rule: dict[str, dict[str, dict[str, int]]] = {}
     issued_total = reversed_total = net = 0

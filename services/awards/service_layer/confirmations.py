@@ -32,6 +32,7 @@ from shared.contract.errors import Invalid, NotFound
 from shared.contract.events import ClawbackRaised, ClawbackSettled, PayoutCancelled, PayoutPaid, derived_id
 from shared.messaging import outbox
 from shared.process.clock import business_date
+from shared.process.db import unit_of_work
 from shared.process.failpoints import crash_point, pause_point
 
 MAX_BYTES = 5_000_000
@@ -71,7 +72,7 @@ async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> d
     sha256 = hashlib.sha256(raw).hexdigest()  # of the bytes as received, a BOM included
     now = datetime.now(UTC)
     booking = Booking()
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         await bank_books.keep_file(conn, sha256, raw, actor.subject)
         rows = await books.lock_payouts(conn, [p.payout_id for p in parsed if isinstance(p, ConfirmationLine)])
         run = _Import(sha256, now, actor.subject, rows, await bank_books.books_of(conn, rows), booking)

@@ -34,6 +34,7 @@ from shared.contract.events import ClawbackRaised, PayoutApproved, PayoutCancell
 from shared.messaging import outbox
 from shared.process import locks
 from shared.process.clock import business_date
+from shared.process.db import unit_of_work
 from shared.process.failpoints import crash_point
 
 # XJ_CRASH_FILE's failpoint between a disbursement's commit and its events' relay.
@@ -41,7 +42,7 @@ CRASH_POINT = "awards-disbursement"
 
 
 async def approve_payouts(pool: asyncpg.Pool, actor: Actor, payout_ids: Sequence[uuid.UUID]) -> list[dict[str, str]]:
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         results = await _approve(conn, actor, list(dict.fromkeys(payout_ids)))
     crash_point(CRASH_POINT)
     return results
@@ -50,7 +51,7 @@ async def approve_payouts(pool: asyncpg.Pool, actor: Actor, payout_ids: Sequence
 async def approve_matching(pool: asyncpg.Pool, actor: Actor, f: OwedFilter, seen: Matching) -> list[dict[str, str]]:
     """Approve every owed payout matching `f` — if they are still the ones the officer saw
     (their count and total CNY); else refuse and approve nothing."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         now_matching, ids = await books.lock_owed_matching(conn, f)
         if (why := changed_since_seen(seen, now_matching)) is not None:
             raise Conflict(why)
@@ -104,7 +105,7 @@ async def prepare_batch(
     """A batch pays from one budget: the region's, or one prefecture's account."""
     batch_id = uuid.uuid4()
     now = datetime.now(UTC)
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         taken = await books.take_approved(conn, batch_id, limit, only, funding)
         if not taken:
             raise Conflict(f"no approved payout funded by {funding} waits for a payment batch")
@@ -161,7 +162,7 @@ async def release_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -
     """Four eyes: another approver than the preparer; a batch holding a line reversed since
     it was prepared is refused with the lines named (the treasurer voids it). Releasing
     twice changes nothing."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         # An adoption waits for this release, or this release for the adoption to commit.
         await locks.hold_shared(conn, locks.AWARDS_POLICY)
         b = await _locked_batch(conn, batch_id)
@@ -195,7 +196,7 @@ async def _locked_batch(conn: asyncpg.Connection, batch_id: uuid.UUID) -> asyncp
 async def void_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -> dict[str, Any]:
     """A batch that must not leave: its lines still batched go back to approved (ready for
     a new batch); lines reversed since stay cancelled. Only before release."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         b = await _locked_batch(conn, batch_id)
         if b["approved_by"] is not None:
             raise Conflict(f"the batch was released by {b['approved_by']}; its file may be at the bank")

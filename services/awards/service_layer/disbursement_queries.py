@@ -16,6 +16,7 @@ from services.awards.domain.owed_filter import OwedFilter
 from services.awards.service_layer.disbursement import batch_document
 from shared.contract.errors import NotFound
 from shared.contract.spreadsheet_safe import csv_line
+from shared.process.db import snapshot
 
 AUDIT_CSV_PAGE = 1000
 
@@ -26,7 +27,7 @@ async def recent_batches(pool: asyncpg.Pool) -> list[dict[str, Any]]:
 
 
 async def batch_with_lines(pool: asyncpg.Pool, batch_id: uuid.UUID) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         row = await books.batch(conn, batch_id)
         if row is None:
             raise NotFound(f"no payment batch {batch_id}")
@@ -63,7 +64,7 @@ def _payout(r: asyncpg.Record) -> dict[str, Any]:
 async def owed(pool: asyncpg.Pool, f: OwedFilter, *, after: int, limit: int) -> dict[str, Any]:
     """The owed payouts matching `f`, a page at a time, with how many match in all and
     what they total: what an officer sees before approving all that match."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         matching = await views.owed_summary(conn, f)
         rows = await views.owed_matching(conn, f, after=after, limit=limit + 1)
     page = rows[:limit]
@@ -111,7 +112,7 @@ async def payouts_at_stage(
 async def position(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
     """What a recipient was paid and paid back: net = paid - recovered. A repayment the bank
     reported but a second person has not confirmed is shown, not counted."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         paid, clawed_back, recovered, held = await views.position(conn, uscc)
     return {
         "recipient_uscc": uscc,

@@ -18,6 +18,7 @@ from services.awards.service_layer.confirmations import Booking, book_line
 from services.awards.service_layer.disbursement import CRASH_POINT
 from shared.contract.errors import Conflict, NotAllowed, NotFound
 from shared.messaging import outbox
+from shared.process.db import unit_of_work
 from shared.process.failpoints import crash_point
 
 UNDECIDED = Gauge("held_bank_lines_undecided", "Settlements and returns awaiting a second person's confirmation")
@@ -79,7 +80,7 @@ def _line(h: asyncpg.Record) -> ConfirmationLine:
 async def confirm(pool: asyncpg.Pool, actor: Actor, held_id: int) -> dict[str, Any]:
     """A second person confirms: the settlement or the return is booked, exactly once."""
     now = datetime.now(UTC)
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         h = await _undecided(conn, actor, held_id)
         rows = await books.lock_payouts(conn, [h["payout_id"]])
         book = (await bank_books.books_of(conn, rows))[h["payout_id"]]
@@ -111,7 +112,7 @@ async def confirm(pool: asyncpg.Pool, actor: Actor, held_id: int) -> dict[str, A
 async def reject(pool: asyncpg.Pool, actor: Actor, held_id: int, note: str) -> dict[str, Any]:
     """A second person rejects: nothing is booked, and the line becomes a treasury exception
     (money the bank says came back, which the books do not take)."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         h = await _undecided(conn, actor, held_id)
         decided = await bank_books.decide_held_line(conn, held_id, "rejected", actor.subject, note)
         message = f"held line rejected by {actor.subject} (imported by {h['imported_by']}): {note}"

@@ -23,6 +23,7 @@ from shared.contract.events import PolicyVersionAdopted, derived_id
 from shared.messaging import outbox
 from shared.process import locks
 from shared.process.clock import business_date
+from shared.process.db import snapshot, unit_of_work
 from shared.process.failpoints import crash_point
 
 # XJ_CRASH_FILE's failpoint after a batch of re-decisions commits.
@@ -32,7 +33,7 @@ PREVIEW_BATCH = 2000
 
 
 async def draft(pool: asyncpg.Pool, actor: Actor, v: PolicyVersion) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         errors = check_draft(v, await policy_versions.adopted(conn))
         if errors:
             raise Invalid("the draft cannot be a policy version as it stands", errors)
@@ -101,7 +102,7 @@ def preview_document(summary: PreviewSummary, affected: list[Affected], *, limit
 
 
 async def preview(pool: asyncpg.Pool, version_id: int) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         row = await draft_of(conn, version_id)
         if row["adopted_at"] is not None:
             raise Conflict(f"policy version {version_id} is adopted: there is nothing left to preview")
@@ -113,7 +114,7 @@ async def adopt(pool: asyncpg.Pool, actor: Actor, version_id: int, seen_digest: 
     """Adopt the draft if it is still what the adopter previewed (its digest), and queue
     the re-decisions. Decisions wait for this transaction and start again under the new
     set of versions."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         await locks.hold(conn, locks.AWARDS_POLICY)
         row = await draft_of(conn, version_id, lock=True)
         if row["adopted_at"] is not None:
@@ -170,7 +171,7 @@ def _adopted_message(doc: dict[str, Any]) -> Any:
 async def redecide_pending(pool: asyncpg.Pool, cache: AdoptedCache, limit: int) -> int:
     """One batch of the re-decisions adoptions queued; how many were re-decided. Taking
     the batch and deciding it commit together, so a crash leaves them queued."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         usccs = await policy_versions.take_redecisions(conn, limit)
         if usccs:
             await decide_and_reconcile(conn, usccs, cache)

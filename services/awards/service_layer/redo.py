@@ -9,6 +9,7 @@ import asyncpg
 
 from services.awards.adapters import bank_books, policy_versions
 from services.awards.domain.redo import Redo, logged_adoption, to_redo
+from shared.process.db import unit_of_work
 
 # The award events only people cause over HTTP: approvals, the bank's confirmations and
 # policy adoptions.
@@ -29,5 +30,5 @@ async def hold_for_log(pool: asyncpg.Pool, logged: Sequence[dict[str, Any]]) -> 
     PolicyVersionAdopted events), so decisions wait until the books hold them all again.
     Returns how many the books lack now."""
     adoptions = [logged_adoption(e["data"]) for e in logged if e["event_type"] in ADOPTIONS]
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         return await policy_versions.record_logged(conn, adoptions)

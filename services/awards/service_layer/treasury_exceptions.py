@@ -11,6 +11,7 @@ from services.awards.adapters import bank_books
 from services.awards.adapters import disbursement_books as books
 from services.awards.domain.audit import Actor
 from shared.contract.errors import Conflict, NotAllowed, NotFound
+from shared.process.db import unit_of_work
 
 UNCLOSED = Gauge("treasury_exceptions_open", "Treasury exceptions not yet resolved and confirmed by two people")
 
@@ -49,7 +50,7 @@ async def listed(pool: asyncpg.Pool, status: str | None, after: int, limit: int)
 
 async def resolve(pool: asyncpg.Pool, actor: Actor, exception_id: int, note: str) -> dict[str, Any]:
     """A treasurer says what was done about it (a call to the bank, a manual entry)."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         r = await bank_books.exception_for_update(conn, exception_id)
         if r is None:
             raise NotFound(f"no treasury exception {exception_id}")
@@ -62,7 +63,7 @@ async def resolve(pool: asyncpg.Pool, actor: Actor, exception_id: int, note: str
 
 async def confirm(pool: asyncpg.Pool, actor: Actor, exception_id: int) -> dict[str, Any]:
     """A different approver confirms the resolution; only then is the exception closed."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         r = await bank_books.exception_for_update(conn, exception_id)
         if r is None:
             raise NotFound(f"no treasury exception {exception_id}")

@@ -16,6 +16,7 @@ from services.awards.domain.what_if import PolicyOverrides, Tally, count_in, des
 from services.awards.service_layer.policy_office import draft_of, preview_document, preview_in
 from shared.contract.errors import Conflict
 from shared.process import gc_pauses
+from shared.process.db import snapshot
 
 
 async def what_if(
@@ -23,7 +24,7 @@ async def what_if(
 ) -> dict[str, Any]:
     """Totals by funding x rule x recipient role x basis year under the changed versions,
     beside the ledger's; for a draft, also every existing award it would change."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         current = await policy_versions.adopted(conn)
         preview: dict[str, Any] = {}
         if overrides.draft_version is not None:

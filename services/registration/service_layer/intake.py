@@ -24,6 +24,7 @@ from shared.contract.enums import IntakeError, IntakeStatus
 from shared.messaging import outbox
 from shared.process import locks
 from shared.process.clock import business_date
+from shared.process.db import unit_of_work
 
 OUTCOMES = PromCounter("intake_outcomes_total", "Intake messages by outcome", ["outcome", "error_code"])
 
@@ -146,7 +147,7 @@ async def submit(
 ) -> Outcome:
     """One message from an authenticated sender over HTTP, in its own transaction: its
     errors go back to the caller, not to the DLQ."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         batch = IntakeBatch(conn, max_bytes=max_bytes, dead_letter=False, registry=registry)
         (outcome,) = await batch.run([Incoming(raw=raw, sender=sender)])
     return outcome
@@ -155,7 +156,7 @@ async def submit(
 async def expire_parked(pool: asyncpg.Pool, *, ttl: timedelta) -> int:
     """Send facts parked longer than `ttl` to the DLQ with PARK_EXPIRED (docs/contract/events.md), and
     tell their senders; one transaction."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         return await _expire(conn, ttl)
 
 

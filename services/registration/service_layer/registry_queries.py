@@ -6,10 +6,11 @@ import asyncpg
 
 from services.registration.adapters import registry_views
 from shared.contract.errors import NotFound
+from shared.process.db import snapshot
 
 
 async def enterprise(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         found = await registry_views.enterprise(conn, uscc)
     if found is None:
         raise NotFound(f"enterprise {uscc} is not registered")
@@ -17,7 +18,7 @@ async def enterprise(pool: asyncpg.Pool, uscc: str) -> dict[str, Any]:
 
 
 async def incubator(pool: asyncpg.Pool, incubator_id: str) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         found = await registry_views.incubator(conn, incubator_id)
     if found is None:
         raise NotFound(f"incubator {incubator_id} is not registered")
@@ -25,5 +26,5 @@ async def incubator(pool: asyncpg.Pool, incubator_id: str) -> dict[str, Any]:
 
 
 async def parked(pool: asyncpg.Pool, limit: int) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         return await registry_views.parked(conn, limit)

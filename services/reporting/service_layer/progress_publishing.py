@@ -21,6 +21,7 @@ from shared.contract.divisions import PREFECTURES, REGION_CITIES
 from shared.messaging import outbox
 from shared.process import locks
 from shared.process.clock import business_date
+from shared.process.db import unit_of_work
 
 
 async def current_rows(conn: asyncpg.Connection) -> list[dict[str, Any]]:
@@ -56,7 +57,7 @@ def progress_message(row: dict[str, Any]) -> OutgoingMessage:
 async def publish_changes(pool: asyncpg.Pool) -> list[dict[str, Any]]:
     """Publish the rows whose actual or target differ from what the topic last said;
     return every row as it is now (the progress gauges show them too)."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with unit_of_work(pool) as conn:
         await locks.hold(conn, locks.REPORTING_PROGRESS_PUBLISH)
         said = await progress_query.published_rows(conn)
         rows = await current_rows(conn)

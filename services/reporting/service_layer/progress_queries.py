@@ -24,6 +24,7 @@ from services.reporting.domain.trends import month_ends, pace, target_period
 from shared.contract.divisions import PREFECTURES, REGION_CITIES, is_prefecture, name_of
 from shared.contract.errors import Invalid
 from shared.process.clock import business_date
+from shared.process.db import snapshot
 
 AWARD_MONTH_COLUMNS = ("issued", "issued_cny", "reversed", "reversed_cny")
 
@@ -56,7 +57,7 @@ async def _progress(conn: asyncpg.Connection, w: Window, division: str | None) -
 
 async def progress(pool: asyncpg.Pool, w: Window, division: str | None) -> dict[str, Any]:
     """The region's (division None) or one prefecture's progress in the window."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         return await _progress(conn, w, division)
 
 
@@ -78,7 +79,7 @@ async def _divisions(conn: asyncpg.Connection, w: Window) -> dict[str, Any]:
 
 
 async def divisions(pool: asyncpg.Pool, w: Window) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         return await _divisions(conn, w)
 
 
@@ -97,7 +98,7 @@ async def monthly(pool: asyncpg.Pool, year: int, division: str | None) -> dict[s
     w = window_for(year, None, None)
     ends = month_ends(w)
     series: dict[str, list[int]] = {k: [] for k in TARGETED}
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         targets = await progress_query.targets(conn, year) if division is None else {}
         for end in ends:
             found = await progress_query.actuals(conn, window(year, as_of=end, today=end), prefecture=division)
@@ -159,7 +160,7 @@ def disbursement_table(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 async def milestone_report(pool: asyncpg.Pool, w: Window) -> bytes:
     """The milestone workbook for the window, from one snapshot."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+    async with snapshot(pool) as conn:
         doc = await _progress(conn, w, None)
         by_division = await _divisions(conn, w)
         award_rows = [dict(r) for r in await progress_query.award_months(conn, w, None)]
