@@ -17,8 +17,8 @@ from pathlib import Path
 import asyncpg
 
 from bench.bench_stack import DSN, stack
-from services.awards.adapters import disbursement_books as books
-from services.awards.domain.audit import Actor
+from services.awards.audit.adapters import audit_trail
+from services.awards.audit.domain.audit import Actor
 from shared.process import db
 from stack.layout import ROOT
 
@@ -42,7 +42,9 @@ async def _schema(dsn: str, chained: bool) -> tuple[str, asyncpg.Pool]:
 async def _append(pool: asyncpg.Pool, rows: int = 2) -> float:
     t = time.perf_counter()
     async with pool.acquire() as conn, conn.transaction():
-        await books.audit(conn, ACTOR, [("payout.approve", f"p-{i}", {"amount_cny": 100_000}) for i in range(rows)])
+        await audit_trail.append(
+            conn, ACTOR, [("payout.approve", f"p-{i}", {"amount_cny": 100_000}) for i in range(rows)]
+        )
     return (time.perf_counter() - t) * 1000
 
 
@@ -64,7 +66,7 @@ async def _held_lock_wait(pool: asyncpg.Pool, hold_ms: float) -> float:
     """How long an approval's audit append waits while another transaction has appended
     and keeps working for `hold_ms` before it commits."""
     async with pool.acquire() as conn, conn.transaction():
-        await books.audit(conn, ACTOR, [("clawback.raise", "p-held", {"amount_cny": 100_000})])
+        await audit_trail.append(conn, ACTOR, [("clawback.raise", "p-held", {"amount_cny": 100_000})])
         waiter = asyncio.ensure_future(_append(pool, 1))
         await asyncio.sleep(hold_ms / 1000)
     return await waiter

@@ -28,16 +28,16 @@ import orjson
 from tqdm import tqdm
 
 from bench.bench_stack import DSN, stack
-from services.awards.adapters.payout_export import csv_chunks, write_workbook
-from services.awards.adapters.policy_versions import AdoptedCache
-from services.awards.domain.audit import Actor
-from services.awards.domain.owed_filter import OwedFilter
-from services.awards.domain.policy import PLAN_2015, THE_2015_PLAN, PolicyDocument, PolicyVersion
-from services.awards.domain.what_if import PolicyOverrides
-from services.awards.service_layer.disbursement_queries import owed
-from services.awards.service_layer.policy_office import draft
-from services.awards.service_layer.rules import decide_and_reconcile
-from services.awards.service_layer.what_if_budget import tally_under, what_if
+from services.awards.audit.domain.audit import Actor
+from services.awards.disbursement.adapters.payout_export import csv_chunks, write_workbook
+from services.awards.disbursement.domain.owed_filter import OwedFilter
+from services.awards.disbursement.service_layer.disbursement_queries import owed
+from services.awards.ledger.service_layer.rules import decide_and_reconcile
+from services.awards.policy.adapters.policy_versions import AdoptedCache
+from services.awards.policy.domain.policy import PLAN_2015, THE_2015_PLAN, PolicyDocument, PolicyVersion
+from services.awards.policy.domain.what_if import PolicyOverrides
+from services.awards.policy.service_layer.policy_office import draft
+from services.awards.policy.service_layer.what_if_budget import tally_under, what_if
 from shared.contract.enums import RecipientRole, Rule
 from shared.process import db
 from stack.layout import ROOT

@@ -45,7 +45,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from chaos.faults import CLUSTER, PARTITIONS, POSTGRES_PAIR, SINGLE_NODE, Fault
-from services.awards.domain.policy import THE_2015_PLAN
+from services.awards.policy.domain.policy import THE_2015_PLAN
 from shared.contract import topics
 from shared.messaging.kafka_settings import KafkaSettings
 from shared.messaging.lag import LagReader

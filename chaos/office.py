@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.awards.domain.confirmations import CONFIRMATION_HEADER
+from services.awards.treasury.domain.confirmations import CONFIRMATION_HEADER
 from shared.web.dev_sign_in import load_key
 from stack.dev_auth import dev_token
 from stack.handle import StackHandle

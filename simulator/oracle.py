@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from services.awards.domain.award_rules import decide
-from services.awards.domain.facts import (
+from services.awards.ledger.domain.award_rules import decide
+from services.awards.ledger.domain.facts import (
     Admission,
     Certification,
     EnterpriseFacts,
@@ -22,7 +22,7 @@ from services.awards.domain.facts import (
     Transfer,
     assemble,
 )
-from services.awards.domain.policy import Versions
+from services.awards.policy.domain.policy import Versions
 from services.reporting.domain import metric_definitions as m
 from services.reporting.domain.metric_definitions import COLLEGE_PERIOD, Report, enterprise_contributions
 from shared.contract.divisions import PREFECTURES, prefecture_of

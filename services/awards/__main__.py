@@ -1,4 +1,4 @@
-from services.awards.entrypoints.cli import main
+from services.awards.office.entrypoints.cli import main
 
 if __name__ == "__main__":
     main()

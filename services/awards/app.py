@@ -4,13 +4,17 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.awards.adapters.policy_versions import AdoptedCache
-from services.awards.entrypoints import disbursement_api, export_api, http_api, policy_api, what_if_api
-from services.awards.entrypoints.consumer import make_handler
-from services.awards.entrypoints.pages import PAGE_PATHS, pages
-from services.awards.entrypoints.schedule import count_exceptions, redecide_after_adoption
-from services.awards.service_layer import confirmations
+from services.awards.audit.entrypoints import audit_api
+from services.awards.disbursement.entrypoints import disbursement_api, export_api
+from services.awards.ledger.entrypoints import http_api
+from services.awards.ledger.entrypoints.consumer import make_handler
+from services.awards.office.entrypoints.pages import PAGE_PATHS, pages
+from services.awards.office.entrypoints.schedule import count_exceptions, redecide_after_adoption
+from services.awards.policy.adapters.policy_versions import AdoptedCache
+from services.awards.policy.entrypoints import policy_api, what_if_api
 from services.awards.settings import AwardsSettings
+from services.awards.treasury.entrypoints import treasury_api
+from services.awards.treasury.service_layer import confirmations
 from shared.contract import topics
 from shared.contract.events import AWARD_MODELS
 from shared.messaging.consumer import subscribe_batches
@@ -53,7 +57,8 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     # Payment data, records, exports and what-ifs: the role `reader` (or approver, treasurer).
     for r in (http_api.router, export_api.router, what_if_api.router):
         app.include_router(r, dependencies=[READ])
-    app.include_router(disbursement_api.router)  # each route names the role it acts for
+    for r in (disbursement_api.router, treasury_api.router, audit_api.router):
+        app.include_router(r)  # each route names the role it acts for
     app.include_router(policy_api.router)  # reading needs a reader; drafting and adopting an approver
     app.include_router(pages)  # page shells hold no data; the data they fetch is guarded
     if settings.dev_sign_in_key_file is not None:  # the local stack only: it refuses anything else

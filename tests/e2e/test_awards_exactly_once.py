@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from services.awards.domain.award_rules import decide
-from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
-from services.awards.domain.policy import THE_2015_PLAN
+from services.awards.ledger.domain.award_rules import decide
+from services.awards.ledger.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
+from services.awards.policy.domain.policy import THE_2015_PLAN
 from shared.contract import topics
 from shared.contract.enums import Board
 from tests.support import factories as f

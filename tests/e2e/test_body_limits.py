@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.awards.service_layer.confirmations import MAX_BYTES as CONFIRMATION_BYTES
+from services.awards.treasury.service_layer.confirmations import MAX_BYTES as CONFIRMATION_BYTES
 from shared.web.body_limit import DEFAULT_LIMIT
 from tests.support.http import metrics
 from tests.support.stack import SERVICE_PORTS, TEST_STACK, Stack

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.awards.domain.policy import THE_2015_PLAN
+from services.awards.policy.domain.policy import THE_2015_PLAN
 from shared.contract import topics
 from shared.messaging.kafka_settings import KafkaSettings
 from simulator.history import Options, generate

@@ -14,7 +14,7 @@ import httpx
 import openpyxl
 import pytest
 
-from services.awards.adapters import payout_export
+from services.awards.disbursement.adapters import payout_export
 from shared.contract import topics
 from shared.contract.labels_zh import ROLE_ZH
 from simulator.__main__ import publish as publish_simulation

@@ -12,9 +12,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.awards.adapters import disbursement_books as books
-from services.awards.domain.audit import Actor
-from services.awards.service_layer import audit_chain
+from services.awards.audit.adapters import audit_trail
+from services.awards.audit.domain.audit import Actor
+from services.awards.audit.service_layer import audit_chain
 from shared.process import db, locks
 from tests.support.stack import ROOT, Infra
 
@@ -26,7 +26,9 @@ ALICE = Actor("alice", "Alice", ("approver",), "r-1", "127.0.0.1", "POST", "/v1/
 
 async def write(pool: asyncpg.Pool, n: int, who: Actor = ALICE) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await books.audit(conn, who, [("payout.approve", f"p-{i}", {"amount_cny": 100_000 + i}) for i in range(n)])
+        await audit_trail.append(
+            conn, who, [("payout.approve", f"p-{i}", {"amount_cny": 100_000 + i}) for i in range(n)]
+        )
 
 
 async def as_owner(conn: asyncpg.Connection, sql: str) -> None:
@@ -56,11 +58,14 @@ async def test_concurrent_writers_make_one_chain_and_a_changed_or_removed_row_br
 
         changed = seqs[10]
         await as_owner(schema_conn, f"UPDATE audit_log SET detail = '{{\"amount_cny\": 1}}' WHERE seq = {changed}")
-        assert (await audit_chain.verify(pool)).breaks == [(changed, books.CHANGED)]
+        assert (await audit_chain.verify(pool)).breaks == [(changed, audit_trail.CHANGED)]
 
         removed = seqs[40]
         await as_owner(schema_conn, f"DELETE FROM audit_log WHERE seq = {removed}")
-        assert (await audit_chain.verify(pool)).breaks == [(changed, books.CHANGED), (seqs[41], books.UNLINKED)]
+        assert (await audit_chain.verify(pool)).breaks == [
+            (changed, audit_trail.CHANGED),
+            (seqs[41], audit_trail.UNLINKED),
+        ]
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="audit_log is append-only"):
             await schema_conn.execute("DELETE FROM audit_log")
     finally:

@@ -15,13 +15,15 @@ from datetime import date, timedelta
 import asyncpg
 import pytest
 
-from services.awards.adapters import bank_books, ledger
-from services.awards.adapters import disbursement_books as books
-from services.awards.domain.audit import Actor
-from services.awards.domain.award_rules import OwedPayout
-from services.awards.domain.confirmations import ConfirmationLine, PayoutBook
-from services.awards.domain.reconcile import Changes, Issue, LedgerPayout, Reversal
-from services.awards.service_layer import confirmations, disbursement, held_bank_lines
+from services.awards.audit.domain.audit import Actor
+from services.awards.disbursement.adapters import disbursement_books as books
+from services.awards.disbursement.service_layer import disbursement
+from services.awards.ledger.adapters import ledger
+from services.awards.ledger.domain.award_rules import OwedPayout
+from services.awards.ledger.domain.reconcile import Changes, Issue, LedgerPayout, Reversal
+from services.awards.treasury.adapters import bank_books
+from services.awards.treasury.domain.confirmations import ConfirmationLine, PayoutBook
+from services.awards.treasury.service_layer import confirmations, held_bank_lines
 from shared.contract.enums import RecipientRole, Rule
 from shared.contract.errors import NotAllowed
 from shared.messaging import outbox

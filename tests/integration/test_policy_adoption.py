@@ -11,14 +11,16 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.awards.adapters.policy_versions import AdoptedCache
-from services.awards.domain.audit import Actor
-from services.awards.domain.owed_filter import OwedFilter
-from services.awards.domain.policy import PLAN_2015, REGION, PolicyDocument, PolicyVersion, each_role
-from services.awards.domain.what_if import PolicyOverrides
-from services.awards.service_layer import confirmations, disbursement, disbursement_queries, policy_office
-from services.awards.service_layer.rules import take_facts
-from services.awards.service_layer.what_if_budget import what_if
+from services.awards.audit.domain.audit import Actor
+from services.awards.disbursement.domain.owed_filter import OwedFilter
+from services.awards.disbursement.service_layer import disbursement, disbursement_queries
+from services.awards.ledger.service_layer.rules import take_facts
+from services.awards.policy.adapters.policy_versions import AdoptedCache
+from services.awards.policy.domain.policy import PLAN_2015, REGION, PolicyDocument, PolicyVersion, each_role
+from services.awards.policy.domain.what_if import PolicyOverrides
+from services.awards.policy.service_layer import policy_office
+from services.awards.policy.service_layer.what_if_budget import what_if
+from services.awards.treasury.service_layer import confirmations
 from shared.contract.codec import Delivered
 from shared.contract.enums import RecipientRole, Rule
 from shared.contract.errors import Conflict, Invalid, NotAllowed
@@ -387,15 +389,15 @@ async def test_a_decrease_that_allows_recovery_raises_a_clawback_of_the_differen
     assert [tuple(h) for h in held] == [(100_000, 20_000, "issued")] * 2
     # Re-deciding again changes nothing: the difference is owed back once.
     async with pool.acquire() as conn, conn.transaction():
-        from services.awards.service_layer.rules import decide_and_reconcile
+        from services.awards.ledger.service_layer.rules import decide_and_reconcile
 
         await decide_and_reconcile(conn, [uscc(1)], AdoptedCache())
         assert await conn.fetchval("SELECT count(*) FROM clawbacks") == 2
 
 
 async def test_restored_books_decide_nothing_until_they_hold_every_adoption_the_log_records(pool: asyncpg.Pool) -> None:
-    from services.awards.domain.redo import logged_adoption
-    from services.awards.service_layer.redo import hold_for_log
+    from services.awards.office.domain.redo import logged_adoption
+    from services.awards.office.service_layer.redo import hold_for_log
     from shared.messaging.consumer import NotYet
 
     v = amendment()

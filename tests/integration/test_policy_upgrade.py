@@ -13,12 +13,12 @@ import asyncpg
 import orjson
 import pytest
 
-from services.awards.adapters.policy_versions import AdoptedCache
-from services.awards.domain.award_rules import decide
-from services.awards.domain.facts import Admission, Certification, EnterpriseFacts
-from services.awards.domain.policy import PLAN_2015, PolicyVersion, Versions, each_role
-from services.awards.service_layer.legacy_policy import adopt_environment
-from services.awards.service_layer.rules import decide_and_reconcile
+from services.awards.ledger.domain.award_rules import decide
+from services.awards.ledger.domain.facts import Admission, Certification, EnterpriseFacts
+from services.awards.ledger.service_layer.rules import decide_and_reconcile
+from services.awards.policy.adapters.policy_versions import AdoptedCache
+from services.awards.policy.domain.policy import PLAN_2015, PolicyVersion, Versions, each_role
+from services.awards.policy.service_layer.legacy_policy import adopt_environment
 from shared.contract.enums import Rule
 from shared.process import db
 from tests.support.stack import ROOT, Infra

@@ -9,9 +9,9 @@ from datetime import date
 import asyncpg
 import pytest
 
-from services.awards.adapters.payout_export import csv_chunks
-from services.awards.domain.audit import Actor
-from services.awards.service_layer import disbursement
+from services.awards.audit.domain.audit import Actor
+from services.awards.disbursement.adapters.payout_export import csv_chunks
+from services.awards.disbursement.service_layer import disbursement
 from shared.process import db
 from shared.process.runtime import EXPORT_CONNECTIONS, EXPORT_STALL_S
 from tests.integration.test_policy_adoption import MIGRATIONS, enterprise, payouts_by_stage, take, uscc

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import replace
 
-from services.awards.domain.reconcile import Changes, LedgerPayout
+from services.awards.ledger.domain.reconcile import Changes, LedgerPayout
 
 
 def applied(changes: Changes, before: Sequence[LedgerPayout] = ()) -> list[LedgerPayout]:

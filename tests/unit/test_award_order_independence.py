@@ -8,10 +8,10 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.awards.domain.award_rules import decide
-from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
-from services.awards.domain.policy import THE_2015_PLAN
-from services.awards.domain.reconcile import LedgerPayout, reconcile
+from services.awards.ledger.domain.award_rules import decide
+from services.awards.ledger.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
+from services.awards.ledger.domain.reconcile import LedgerPayout, reconcile
+from services.awards.policy.domain.policy import THE_2015_PLAN
 from shared.contract.enums import Board
 from tests.support.ledger_model import applied
 

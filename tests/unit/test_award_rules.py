@@ -3,10 +3,10 @@
 import uuid
 from datetime import date
 
-from services.awards.domain.award_rules import Decision, decide
-from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
-from services.awards.domain.policy import REGION, THE_2015_PLAN, PolicyVersion, Versions, each_role
-from services.awards.domain.stints import add_years
+from services.awards.ledger.domain.award_rules import Decision, decide
+from services.awards.ledger.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
+from services.awards.ledger.domain.stints import add_years
+from services.awards.policy.domain.policy import REGION, THE_2015_PLAN, PolicyVersion, Versions, each_role
 from shared.contract.enums import Board, DeclineReason, RecipientRole, Rule
 
 ENT = "91650100MA77000029"

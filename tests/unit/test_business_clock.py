@@ -3,7 +3,7 @@ day there — for an approval, a cancellation or a clawback alike."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from services.awards.adapters.payout_export import COLUMNS, _inert_row
+from services.awards.disbursement.adapters.payout_export import COLUMNS, _inert_row
 from shared.contract.spreadsheet_safe import inert
 from shared.process.clock import business_date
 

@@ -8,18 +8,7 @@ from datetime import date
 
 import pytest
 
-from services.awards.domain.confirmations import (
-    BadLine,
-    Clawback,
-    ConfirmationLine,
-    Direction,
-    LineOutcome,
-    PayoutBook,
-    judge,
-    parse_confirmation,
-    reversed_by_rules,
-)
-from services.awards.domain.disbursement import (
+from services.awards.disbursement.domain.disbursement import (
     ApprovalOutcome,
     OnReversal,
     Stage,
@@ -29,6 +18,17 @@ from services.awards.domain.disbursement import (
     on_reversal,
     release_refusal,
     stage_of,
+)
+from services.awards.treasury.domain.confirmations import (
+    BadLine,
+    Clawback,
+    ConfirmationLine,
+    Direction,
+    LineOutcome,
+    PayoutBook,
+    judge,
+    parse_confirmation,
+    reversed_by_rules,
 )
 
 PID = uuid.UUID("6b1c9b38-6a2e-4c0e-9d0b-1a2b3c4d5e6f")

@@ -13,7 +13,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from services.awards.domain.confirmations import (
+from services.awards.disbursement.domain.disbursement import ApprovalOutcome, Stage, approve
+from services.awards.treasury.domain.confirmations import (
     ConfirmationLine,
     Direction,
     LineOutcome,
@@ -22,7 +23,6 @@ from services.awards.domain.confirmations import (
     reversed_by_rules,
     without_hold,
 )
-from services.awards.domain.disbursement import ApprovalOutcome, Stage, approve
 
 PID = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
 AMOUNT = 100_000

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from services.awards.domain.award_rules import could_be_paid, decide
-from services.awards.domain.policy import PLAN_2015, REGION, PolicyVersion, Versions, each_role
-from services.awards.domain.reconcile import LedgerPayout, reconcile
+from services.awards.ledger.domain.award_rules import could_be_paid, decide
+from services.awards.ledger.domain.reconcile import LedgerPayout, reconcile
+from services.awards.policy.domain.policy import PLAN_2015, REGION, PolicyVersion, Versions, each_role
 from shared.contract.enums import RecipientRole, Rule
 from tests.support.ledger_model import applied
 from tests.unit.test_award_order_independence import ENT, as_facts, fact_sets
@@ -105,7 +105,7 @@ def test_any_order_of_facts_and_adoptions_nets_the_pure_decision_and_never_re_ra
 
 def test_the_model_sees_a_prefecture_plan_and_a_raise() -> None:
     """The property above is only as good as what it meets: one hand-made case of each."""
-    from services.awards.domain.facts import Admission, Listing
+    from services.awards.ledger.domain.facts import Admission, Listing
     from shared.contract.enums import Board
 
     items: list[object] = [

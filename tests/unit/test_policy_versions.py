@@ -8,9 +8,10 @@ from datetime import date
 
 import pytest
 
-from services.awards.domain.award_rules import decide
-from services.awards.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
-from services.awards.domain.policy import (
+from services.awards.ledger.domain.award_rules import decide
+from services.awards.ledger.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
+from services.awards.ledger.domain.reconcile import Changes, LedgerPayout, reconcile
+from services.awards.policy.domain.policy import (
     PLAN_2015,
     REGION,
     THE_2015_PLAN,
@@ -19,8 +20,7 @@ from services.awards.domain.policy import (
     Versions,
     can_have_plan,
 )
-from services.awards.domain.policy_drafts import affected_by, check_draft, summarize
-from services.awards.domain.reconcile import Changes, LedgerPayout, reconcile
+from services.awards.policy.domain.policy_drafts import affected_by, check_draft, summarize
 from shared.contract.enums import Board, DeclineReason, RecipientRole, Rule
 from tests.support.ledger_model import applied
 

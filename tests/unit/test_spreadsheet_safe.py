@@ -1,6 +1,6 @@
 """The audit export's lines: formula-looking text made inert, numbers left as numbers."""
 
-from services.awards.domain.audit import AUDIT_CSV_COLUMNS
+from services.awards.audit.domain.audit import AUDIT_CSV_COLUMNS
 from shared.contract.spreadsheet_safe import csv_line
 
 
