@@ -32,12 +32,13 @@ from services.awards.audit.domain.audit import Actor
 from services.awards.disbursement.adapters.payout_export import csv_chunks, write_workbook
 from services.awards.disbursement.domain.owed_filter import OwedFilter
 from services.awards.disbursement.service_layer.disbursement_queries import owed
+from services.awards.handlers import follow_up
 from services.awards.ledger.service_layer.rules import decide_and_reconcile
+from services.awards.office.domain.what_if import PolicyOverrides
+from services.awards.office.service_layer.policy_office import draft
+from services.awards.office.service_layer.what_if_budget import tally_under, what_if
 from services.awards.policy.adapters.policy_versions import AdoptedCache
 from services.awards.policy.domain.policy import PLAN_2015, THE_2015_PLAN, PolicyDocument, PolicyVersion
-from services.awards.policy.domain.what_if import PolicyOverrides
-from services.awards.policy.service_layer.policy_office import draft
-from services.awards.policy.service_layer.what_if_budget import tally_under, what_if
 from shared.contract.enums import RecipientRole, Rule
 from shared.process import db
 from stack.layout import ROOT
@@ -127,7 +128,7 @@ async def build_ledger(pool: asyncpg.Pool, enterprises: int) -> None:
     with tqdm(total=len(usccs), desc="deciding the ledger", unit=" enterprises", file=sys.stderr) as bar:
         for i in range(0, len(usccs), 2000):
             async with pool.acquire() as c, c.transaction():
-                await decide_and_reconcile(c, usccs[i : i + 2000], policy)
+                await decide_and_reconcile(c, usccs[i : i + 2000], policy, follow_up)
             bar.update(len(usccs[i : i + 2000]))
     async with pool.acquire() as c:
         await c.execute("ANALYZE")

@@ -4,14 +4,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.awards import handlers
 from services.awards.audit.entrypoints import audit_api
 from services.awards.disbursement.entrypoints import disbursement_api, export_api
 from services.awards.ledger.entrypoints import http_api
 from services.awards.ledger.entrypoints.consumer import make_handler
+from services.awards.office.entrypoints import policy_api, what_if_api
 from services.awards.office.entrypoints.pages import PAGE_PATHS, pages
 from services.awards.office.entrypoints.schedule import count_exceptions, redecide_after_adoption
 from services.awards.policy.adapters.policy_versions import AdoptedCache
-from services.awards.policy.entrypoints import policy_api, what_if_api
 from services.awards.settings import AwardsSettings
 from services.awards.treasury.entrypoints import treasury_api
 from services.awards.treasury.service_layer import confirmations
@@ -31,10 +32,15 @@ def create_app(settings: AwardsSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(name=SERVICE, settings=settings, migrations=Path(__file__).parent / "migrations")
     policy = AdoptedCache()  # the versions are read inside each batch's transaction
     subscribe_batches(
-        runtime, topics=list(topics.AWARDS_INPUTS), dlq_topic=topics.AWARDS_DLQ, handle=make_handler(policy)
+        runtime,
+        topics=list(topics.AWARDS_INPUTS),
+        dlq_topic=topics.AWARDS_DLQ,
+        handle=make_handler(handlers.bound(policy)),
     )
     runtime.background.append(count_exceptions(runtime))
-    runtime.background.append(redecide_after_adoption(runtime, AdoptedCache(), settings.policy_redecision_batch))
+    runtime.background.append(
+        redecide_after_adoption(runtime, AdoptedCache(), settings.policy_redecision_batch, handlers.follow_up)
+    )
     runtime.documents(
         topics.AWARD_EVENTS,
         models=list(AWARD_MODELS.values()),

@@ -20,6 +20,7 @@ from services.awards.disbursement.adapters import disbursement_books as books
 from services.awards.disbursement.service_layer import disbursement
 from services.awards.ledger.adapters import ledger
 from services.awards.ledger.domain.award_rules import OwedPayout
+from services.awards.ledger.domain.consequences import PayoutsReversed
 from services.awards.ledger.domain.reconcile import Changes, Issue, LedgerPayout, Reversal
 from services.awards.treasury.adapters import bank_books
 from services.awards.treasury.domain.confirmations import ConfirmationLine, PayoutBook
@@ -101,7 +102,8 @@ class Replay:
             reversal = Reversal(self.payout, "OUTSIDE_WINDOW", "graduated too early")
             async with self.pool.acquire() as conn, conn.transaction():
                 await ledger.write_changes(conn, self.uscc, Changes((), (reversal,), (), ()))
-                await outbox.enqueue(conn, await disbursement.after_reversals(conn, [(self.uscc, reversal)]))
+                reversed_ = PayoutsReversed(((self.uscc, reversal),))
+                await outbox.enqueue(conn, await disbursement.after_reversals(conn, reversed_))
         elif rule == "bank_pays":
             assert await self.confirm(f"{pid},paid,{AMOUNT},2016-10-08,BANK-{n},\n") == m.outcomes[-1]
         elif rule == "bank_returns":

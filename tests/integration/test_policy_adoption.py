@@ -14,12 +14,13 @@ import pytest
 from services.awards.audit.domain.audit import Actor
 from services.awards.disbursement.domain.owed_filter import OwedFilter
 from services.awards.disbursement.service_layer import disbursement, disbursement_queries
+from services.awards.handlers import follow_up
 from services.awards.ledger.service_layer.rules import take_facts
+from services.awards.office.domain.what_if import PolicyOverrides
+from services.awards.office.service_layer import policy_office
+from services.awards.office.service_layer.what_if_budget import what_if
 from services.awards.policy.adapters.policy_versions import AdoptedCache
 from services.awards.policy.domain.policy import PLAN_2015, REGION, PolicyDocument, PolicyVersion, each_role
-from services.awards.policy.domain.what_if import PolicyOverrides
-from services.awards.policy.service_layer import policy_office
-from services.awards.policy.service_layer.what_if_budget import what_if
 from services.awards.treasury.service_layer import confirmations
 from shared.contract.codec import Delivered
 from shared.contract.enums import RecipientRole, Rule
@@ -83,7 +84,7 @@ def enterprise(
 
 async def take(pool: asyncpg.Pool, events: list[Delivered]) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await take_facts(conn, events, AdoptedCache())
+        await take_facts(conn, events, AdoptedCache(), follow_up)
 
 
 async def live(pool: asyncpg.Pool, n: int) -> list[tuple[str, str, str, int, bool]]:
@@ -107,7 +108,7 @@ async def adopt(pool: asyncpg.Pool, v: PolicyVersion) -> dict[str, Any]:
     drafted = await policy_office.draft(pool, DRAFTER, v)
     preview = await what_if(pool, PolicyOverrides(draft_version=drafted["version_id"]))
     adopted = await policy_office.adopt(pool, ADOPTER, drafted["version_id"], preview["summary"]["digest"])
-    while await policy_office.redecide_pending(pool, AdoptedCache(), 100):
+    while await policy_office.redecide_pending(pool, AdoptedCache(), 100, follow_up):
         pass
     return {"preview": preview, **adopted}
 
@@ -345,7 +346,7 @@ async def test_re_decisions_cut_short_finish_later_each_payout_once(pool: asyncp
     preview = await what_if(pool, PolicyOverrides(draft_version=drafted["version_id"]))
     adopted = await policy_office.adopt(pool, ADOPTER, drafted["version_id"], preview["summary"]["digest"])
     assert adopted["queued_redecisions"] == 7
-    assert await policy_office.redecide_pending(pool, AdoptedCache(), 3) == 3
+    assert await policy_office.redecide_pending(pool, AdoptedCache(), 3, follow_up) == 3
     # A batch holding a line of an enterprise still to re-decide is not released meanwhile.
     ids = await payouts_by_stage(pool)
     await disbursement.approve_payouts(pool, ADOPTER, ids[7])
@@ -353,7 +354,7 @@ async def test_re_decisions_cut_short_finish_later_each_payout_once(pool: asyncp
     with pytest.raises(Conflict, match="still being applied to 1 enterprise"):
         await disbursement.release_batch(pool, DRAFTER, uuid.UUID(batch["batch_id"]))
     # A crash here loses nothing: the queue is in the database. A new worker finishes it.
-    while await policy_office.redecide_pending(pool, AdoptedCache(), 3):
+    while await policy_office.redecide_pending(pool, AdoptedCache(), 3, follow_up):
         pass
     assert (await disbursement.release_batch(pool, DRAFTER, uuid.UUID(batch["batch_id"])))["released"]
     async with pool.acquire() as conn:
@@ -364,7 +365,7 @@ async def test_re_decisions_cut_short_finish_later_each_payout_once(pool: asyncp
         )
     assert (top_ups, twice) == (14, 0)
     # Working an empty queue again changes nothing.
-    assert await policy_office.redecide_pending(pool, AdoptedCache(), 3) == 0
+    assert await policy_office.redecide_pending(pool, AdoptedCache(), 3, follow_up) == 0
 
 
 async def test_a_decrease_that_allows_recovery_raises_a_clawback_of_the_difference_naming_the_version(
@@ -391,13 +392,13 @@ async def test_a_decrease_that_allows_recovery_raises_a_clawback_of_the_differen
     async with pool.acquire() as conn, conn.transaction():
         from services.awards.ledger.service_layer.rules import decide_and_reconcile
 
-        await decide_and_reconcile(conn, [uscc(1)], AdoptedCache())
+        await decide_and_reconcile(conn, [uscc(1)], AdoptedCache(), follow_up)
         assert await conn.fetchval("SELECT count(*) FROM clawbacks") == 2
 
 
 async def test_restored_books_decide_nothing_until_they_hold_every_adoption_the_log_records(pool: asyncpg.Pool) -> None:
-    from services.awards.office.domain.redo import logged_adoption
     from services.awards.office.service_layer.redo import hold_for_log
+    from services.awards.policy.domain.adoptions import logged_adoption
     from shared.messaging.consumer import NotYet
 
     v = amendment()

@@ -13,12 +13,13 @@ import asyncpg
 import orjson
 import pytest
 
+from services.awards.handlers import follow_up
 from services.awards.ledger.domain.award_rules import decide
 from services.awards.ledger.domain.facts import Admission, Certification, EnterpriseFacts
 from services.awards.ledger.service_layer.rules import decide_and_reconcile
+from services.awards.office.service_layer.legacy_policy import adopt_environment
 from services.awards.policy.adapters.policy_versions import AdoptedCache
 from services.awards.policy.domain.policy import PLAN_2015, PolicyVersion, Versions, each_role
-from services.awards.policy.service_layer.legacy_policy import adopt_environment
 from shared.contract.enums import Rule
 from shared.process import db
 from tests.support.stack import ROOT, Infra
@@ -96,7 +97,7 @@ async def test_an_upgrade_with_old_policy_variables_keeps_every_payout(
     # Without the command, version 1 is the 2015 plan: re-deciding would re-rate all ten.
     tr = conn.transaction()
     await tr.start()
-    await decide_and_reconcile(conn, usccs, AdoptedCache())
+    await decide_and_reconcile(conn, usccs, AdoptedCache(), follow_up)
     assert await conn.fetchval("SELECT count(*) FROM payouts WHERE status = 'reversed'") == 10
     await tr.rollback()
 
@@ -109,7 +110,7 @@ async def test_an_upgrade_with_old_policy_variables_keeps_every_payout(
         "version 1 was already made from this deployment's variables; nothing changed"
     )
     async with conn.transaction():
-        await decide_and_reconcile(conn, usccs, AdoptedCache())
+        await decide_and_reconcile(conn, usccs, AdoptedCache(), follow_up)
     assert await ledger_rows(conn) == before  # every payout kept, none re-rated
     audit = await conn.fetch("SELECT actor, action, subject FROM audit_log")
     assert [tuple(a) for a in audit] == [("policy-from-env", "policy.from-env", "policy-version:1")]

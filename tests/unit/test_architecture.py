@@ -11,6 +11,11 @@ from stack.layout import ROOT
 
 SERVICES = ("registration", "awards", "reporting")
 ROOMS = {"domain", "service_layer", "adapters", "entrypoints", "migrations"}
+# Awards is six features, each with the rooms it needs. A feature may use those before it
+# in this order, never one after it: the ledger announces what a reversal asks of
+# disbursement (services/awards/handlers.py), it does not call it.
+AWARDS_FEATURES = ("audit", "policy", "ledger", "disbursement", "treasury", "office")
+FEATURE_ROOM = r"services\.\w+\.(?:\w+\.)?"  # a service's room, or a feature's room in awards
 # A SQL statement in a string: a keyword that starts one, followed by what it acts on.
 SQL = re.compile(
     r"\b(SELECT\b.*\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|SCHEMA|INDEX)|DROP\s+"
@@ -37,13 +42,17 @@ FRAMEWORK_SHARED = {
 }
 
 
+def room_of(service: str, path: Path) -> str:
+    parts = path.relative_to(ROOT / "services" / service).parts
+    return parts[1] if service == "awards" and parts[0] in AWARDS_FEATURES and len(parts) > 2 else parts[0]
+
+
 def modules(room: str | None = None) -> list[tuple[str, Path]]:
     found = []
     for service in SERVICES:
         base = ROOT / "services" / service
         for path in sorted(base.rglob("*.py")):
-            rel = path.relative_to(base)
-            if room is None or rel.parts[0] == room:
+            if room is None or room_of(service, path) == room:
                 found.append((service, path))
     return found
 
@@ -67,16 +76,39 @@ def rel(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
-def test_every_service_has_the_same_rooms() -> None:
-    for service in SERVICES:
-        base = ROOT / "services" / service
-        rooms = {p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("__")}
-        files = {p.name for p in base.iterdir() if p.suffix == ".py"}
-        assert rooms == ROOMS, service
-        assert files == {"__init__.py", "__main__.py", "app.py", "settings.py"}, service
-        assert (base / "entrypoints" / "consumer.py").is_file(), service
-        assert (base / "entrypoints" / "cli.py").is_file(), service
-        assert (base / "entrypoints" / "http_api.py").is_file(), service
+def dirs(base: Path) -> set[str]:
+    return {p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("__")}
+
+
+@pytest.mark.parametrize("service", ["registration", "reporting"])
+def test_every_service_has_the_same_rooms(service: str) -> None:
+    base = ROOT / "services" / service
+    files = {p.name for p in base.iterdir() if p.suffix == ".py"}
+    assert dirs(base) == ROOMS
+    assert files == {"__init__.py", "__main__.py", "app.py", "settings.py"}
+    for door in ("consumer.py", "cli.py", "http_api.py"):
+        assert (base / "entrypoints" / door).is_file()
+
+
+def test_awards_is_features_with_the_same_rooms_inside() -> None:
+    base = ROOT / "services" / "awards"
+    files = {p.name for p in base.iterdir() if p.suffix == ".py"}
+    assert dirs(base) == {*AWARDS_FEATURES, "migrations"}
+    assert files == {"__init__.py", "__main__.py", "app.py", "settings.py", "handlers.py"}
+    for feature in AWARDS_FEATURES:
+        assert dirs(base / feature) <= ROOMS - {"migrations"}, feature
+        assert (base / feature / "domain").is_dir(), feature
+    for door in ("ledger/entrypoints/consumer.py", "ledger/entrypoints/http_api.py", "office/entrypoints/cli.py"):
+        assert (base / door).is_file()
+
+
+def test_a_feature_uses_only_those_before_it() -> None:
+    bad = []
+    for i, feature in enumerate(AWARDS_FEATURES):
+        later = {f"services.awards.{f}" for f in AWARDS_FEATURES[i + 1 :]} | {"services.awards.handlers"}
+        for path in python_files(f"services/awards/{feature}"):
+            bad += [f"{rel(path)}: {name}" for name in imports_of(path) if starts(name, later)]
+    assert bad == []
 
 
 def test_sql_lives_only_in_adapters() -> None:
@@ -107,7 +139,7 @@ def test_domain_imports_no_io() -> None:
         for service, p in modules("domain")
         for name in imports_of(p)
         if starts(name, IO_PACKAGES | IO_SHARED)
-        or re.match(r"services\.\w+\.(adapters|service_layer|entrypoints)", name)
+        or re.match(FEATURE_ROOM + r"(adapters|service_layer|entrypoints)", name)
     ]
     assert bad == []
 
@@ -117,7 +149,7 @@ def test_service_layer_imports_no_http_or_kafka_framework() -> None:
         f"{rel(p)}: {name}"
         for service, p in modules("service_layer")
         for name in imports_of(p)
-        if starts(name, FRAMEWORKS | FRAMEWORK_SHARED) or re.match(r"services\.\w+\.entrypoints", name)
+        if starts(name, FRAMEWORKS | FRAMEWORK_SHARED) or re.match(FEATURE_ROOM + "entrypoints", name)
     ]
     assert bad == []
 
@@ -127,7 +159,7 @@ def test_adapters_import_neither_use_cases_nor_entrypoints() -> None:
         f"{rel(p)}: {name}"
         for service, p in modules("adapters")
         for name in imports_of(p)
-        if re.match(r"services\.\w+\.(service_layer|entrypoints)", name)
+        if re.match(FEATURE_ROOM + r"(service_layer|entrypoints)", name)
     ]
     assert bad == []
 
@@ -140,7 +172,7 @@ def test_doors_do_not_import_each_other() -> None:
         f"{rel(p)}: {name}"
         for service, p in modules("entrypoints")
         for name in imports_of(p)
-        if re.fullmatch(door, p.stem) and re.match(rf"services\.{service}\.entrypoints\.{door}\b", name)
+        if re.fullmatch(door, p.stem) and re.match(rf"services\.{service}\.(?:\w+\.)?entrypoints\.{door}\b", name)
     ]
     assert bad == []
 

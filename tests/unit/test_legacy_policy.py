@@ -4,8 +4,8 @@ variable is set, naming the command that makes it the deployment's version 1."""
 import pytest
 from pydantic import ValidationError
 
+from services.awards.office.service_layer.legacy_policy import LegacyPolicyError, version_from_env
 from services.awards.policy.domain.policy import PLAN_2015
-from services.awards.policy.service_layer.legacy_policy import LegacyPolicyError, version_from_env
 from services.awards.settings import AwardsSettings
 from shared.contract.enums import RecipientRole, Rule
 

@@ -11,6 +11,7 @@ import pytest
 from services.awards.ledger.domain.award_rules import decide
 from services.awards.ledger.domain.facts import Admission, Certification, EnterpriseFacts, Graduation, Listing, Transfer
 from services.awards.ledger.domain.reconcile import Changes, LedgerPayout, reconcile
+from services.awards.office.domain.policy_drafts import affected_by, check_draft, summarize
 from services.awards.policy.domain.policy import (
     PLAN_2015,
     REGION,
@@ -20,7 +21,6 @@ from services.awards.policy.domain.policy import (
     Versions,
     can_have_plan,
 )
-from services.awards.policy.domain.policy_drafts import affected_by, check_draft, summarize
 from shared.contract.enums import Board, DeclineReason, RecipientRole, Rule
 from tests.support.ledger_model import applied
 

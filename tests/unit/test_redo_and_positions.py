@@ -52,7 +52,7 @@ def test_a_batch_moves_each_partition_to_the_offset_after_its_last_record() -> N
 def test_an_adoption_the_books_lack_is_listed_to_redo_whatever_number_it_gets_again() -> None:
     from datetime import date
 
-    from services.awards.office.domain.redo import adoption_key_of
+    from services.awards.policy.domain.adoptions import adoption_key_of
     from services.awards.policy.domain.policy import PLAN_2015, REGION, PolicyVersion, each_role
     from shared.contract.enums import Rule
 

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from services.awards.ledger.domain.award_rules import could_be_paid, decide
 from services.awards.ledger.domain.facts import Admission, Certification, Graduation, Listing, Transfer
+from services.awards.office.domain.what_if import PolicyOverrides, adjusted, side_by_side, sum_of, tally_of
 from services.awards.policy.domain.policy import PLAN_2015, THE_2015_PLAN, each_role
-from services.awards.policy.domain.what_if import PolicyOverrides, adjusted, side_by_side, sum_of, tally_of
 from shared.contract.enums import Board, DeclineReason, Rule
 from tests.unit.test_award_order_independence import as_facts, fact_sets
 

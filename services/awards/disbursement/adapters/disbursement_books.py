@@ -4,6 +4,7 @@ caller's transaction."""
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 
 import asyncpg
 
@@ -198,3 +199,19 @@ async def mark_voided(conn: asyncpg.Connection, batch_id: uuid.UUID, who: str) -
         who,
     )
     return row, len(back)
+
+
+async def raise_clawbacks(
+    conn: asyncpg.Connection, clawbacks: Sequence[tuple[str, uuid.UUID, str, int, str, date]]
+) -> set[str]:
+    """Insert (clawback, payout, recipient, CNY, reason, raised_on); return the clawbacks
+    that are new (a redelivered reversal raises none)."""
+    if not clawbacks:
+        return set()
+    rows = await conn.fetch(
+        "INSERT INTO clawbacks (clawback_id, payout_id, recipient_uscc, amount_cny, reason_code, raised_on) "
+        "SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::date[]) "
+        "ON CONFLICT (clawback_id) DO NOTHING RETURNING clawback_id",
+        *(list(c) for c in zip(*clawbacks, strict=True)),
+    )
+    return {r["clawback_id"] for r in rows}

@@ -7,6 +7,7 @@ has not left, asks the treasury to recall one whose batch was released, and rais
 clawback on a paid one; the recipient's repayment, confirmed the same way, settles it.
 """
 
+import uuid
 from enum import StrEnum
 
 
@@ -92,3 +93,13 @@ def net_position(paid_cny: int, recovered_cny: int) -> int:
     if net < 0:
         raise ValueError(f"recovered {recovered_cny} exceeds paid {paid_cny}")
     return net
+
+
+# Clawbacks are keyed by what caused them: the reversal of a paid payout, or one
+# overpayment (a second debit under its own bank reference).
+def reversal_clawback_id(payout_id: uuid.UUID) -> str:
+    return f"reversal:{payout_id}"
+
+
+def overpayment_clawback_id(payout_id: uuid.UUID, reference: str) -> str:
+    return f"overpayment:{payout_id}:{reference}"

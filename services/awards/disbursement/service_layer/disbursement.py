@@ -22,16 +22,15 @@ from services.awards.disbursement.domain.disbursement import (
     four_eyes,
     on_reversal,
     release_refusal,
+    reversal_clawback_id,
     stage_of,
 )
 from services.awards.disbursement.domain.owed_filter import Matching, OwedFilter, changed_since_seen
-from services.awards.ledger.adapters import ledger
-from services.awards.ledger.domain.reconcile import Recovery, Reversal
+from services.awards.ledger.adapters import ledger, redecisions
+from services.awards.ledger.domain.consequences import PaidAwardsLowered, PayoutsReversed
+from services.awards.ledger.domain.reconcile import Reversal
 from services.awards.ledger.service_layer.messages import award_message, payout_fields
-from services.awards.policy.adapters import policy_versions
 from services.awards.policy.domain.policy import REGION
-from services.awards.treasury.adapters import bank_books
-from services.awards.treasury.domain.confirmations import reversal_clawback_id
 from shared.contract.codec import OutgoingMessage
 from shared.contract.errors import Conflict, NotAllowed, NotFound
 from shared.contract.events import ClawbackRaised, PayoutApproved, PayoutCancelled, PayoutRecallRequested, derived_id
@@ -176,7 +175,7 @@ async def release_batch(pool: asyncpg.Pool, actor: Actor, batch_id: uuid.UUID) -
             why = four_eyes(b["prepared_by"], actor.subject)
             if why:
                 raise NotAllowed(why)
-            waiting = await policy_versions.batch_waits_for_redecision(conn, batch_id)
+            waiting = await redecisions.batch_waits_for_redecision(conn, batch_id)
             if waiting:
                 raise Conflict(
                     f"an adopted policy version is still being applied to {len(waiting)} enterprise(s) in this batch "
@@ -265,10 +264,11 @@ def _sorted_by_effect(reversals: Sequence[tuple[str, Reversal]], states: dict[uu
     return effects
 
 
-async def after_reversals(conn: asyncpg.Connection, reversals: Sequence[tuple[str, Reversal]]) -> list[OutgoingMessage]:
+async def after_reversals(conn: asyncpg.Connection, event: PayoutsReversed) -> list[OutgoingMessage]:
     """In the rules' transaction: a reversed payout whose file has not left is cancelled;
     one whose batch was released is recalled (only the bank's answer ends it); a paid one
     owes its amount back, once (a redelivered reversal finds the clawback raised)."""
+    reversals = event.reversals
     if not reversals:
         return []
     states = await books.states_of(conn, [r.payout.payout_id for _, r in reversals])
@@ -279,7 +279,7 @@ async def after_reversals(conn: asyncpg.Connection, reversals: Sequence[tuple[st
     effects = _sorted_by_effect(reversals, states)
     await books.mark_cancelled(conn, [(r.payout.payout_id, r.reason_code) for _, r in effects.cancel])
     await books.mark_recall_requested(conn, [(r.payout.payout_id, r.reason_code) for _, r, _ in effects.recall])
-    raised = await bank_books.raise_clawbacks(
+    raised = await books.raise_clawbacks(
         conn,
         [
             (
@@ -302,18 +302,17 @@ async def after_reversals(conn: asyncpg.Connection, reversals: Sequence[tuple[st
     )
 
 
-async def recover_differences(
-    conn: asyncpg.Connection, recoveries: Sequence[tuple[str, Recovery]]
-) -> list[OutgoingMessage]:
+async def recover_differences(conn: asyncpg.Connection, event: PaidAwardsLowered) -> list[OutgoingMessage]:
     """In the rules' transaction: a version that allows recovery lowered a paid award; the
     difference is owed back as a clawback whose cause names the version (a redelivered
     re-decision finds the payout's recovered amount already booked, and raises none)."""
+    recoveries = event.recoveries
     if not recoveries:
         return []
     now = datetime.now(UTC)
     today = business_date(now)
     await ledger.mark_recovered(conn, [(r.payout.payout_id, r.amount_cny) for _, r in recoveries])
-    raised = await bank_books.raise_clawbacks(
+    raised = await books.raise_clawbacks(
         conn,
         [
             (r.clawback_id, r.payout.payout_id, r.payout.recipient_uscc, r.amount_cny, "AMENDED", today)

@@ -21,7 +21,6 @@ from services.awards.ledger.domain.facts import (
     assemble,
 )
 from services.awards.ledger.domain.reconcile import Changes, LedgerPayout
-from services.awards.policy.domain.what_if import Tally
 from shared.contract.codec import Delivered
 from shared.contract.divisions import prefecture_of
 from shared.contract.enums import Board, RecipientRole, Rule
@@ -257,14 +256,3 @@ async def payable_facts(conn: asyncpg.Connection, *, batch: int = 1000) -> Async
 async def payable_enterprise_count(conn: asyncpg.Connection) -> int:
     n: int = await conn.fetchval(f"SELECT count(DISTINCT uscc) FROM ({PAYABLE_ENTERPRISES}) p", *PAYABLE_ARGS)
     return n
-
-
-async def ledger_tally(conn: asyncpg.Connection) -> Tally:
-    """Live awards by funding x rule x recipient role x basis year (a top-up adds to its
-    award's CNY, not to the count)."""
-    rows = await conn.fetch(
-        "SELECT funding, rule, recipient_role, extract(year FROM basis_date)::int AS y, "
-        "count(*) FILTER (WHERE top_up_of IS NULL) AS n, sum(amount_cny - recovered_cny)::bigint AS cny "
-        "FROM payouts WHERE status = 'issued' GROUP BY 1, 2, 3, 4"
-    )
-    return {(r["funding"], r["rule"], r["recipient_role"], r["y"]): [r["n"], r["cny"]] for r in rows}

@@ -1,18 +1,28 @@
-"""Kafka: each fetched batch of enterprise events through the rules in one transaction,
-under the policy versions adopted when that transaction reads them."""
+"""Kafka: each fetched batch of enterprise events, decoded once, to the handlers of
+services/awards/handlers.py's table, in one transaction: every handler once, with its
+events in the log's order. Types the table does not name are not awards' concern."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 
-from services.awards.ledger.service_layer.rules import take_facts
-from services.awards.policy.adapters.policy_versions import AdoptedCache
-from shared.contract.codec import decode_envelope
+from shared.contract.codec import Delivered, decode_envelope
 from shared.messaging.consumer import BatchHandler, Record
 
+EventsHandler = Callable[[asyncpg.Connection, list[Delivered]], Awaitable[None]]
 
-def make_handler(policy: AdoptedCache) -> BatchHandler:
+
+def make_handler(table: Mapping[str, EventsHandler]) -> BatchHandler:
     async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
-        await take_facts(conn, [decode_envelope(r.value) for r in records if r.value is not None], policy)
+        by_handler: dict[EventsHandler, list[Delivered]] = {}
+        for r in records:
+            if r.value is None:
+                continue
+            event = decode_envelope(r.value)
+            handler = table.get(event.event_type)
+            if handler is not None:
+                by_handler.setdefault(handler, []).append(event)
+        for handler, events in by_handler.items():
+            await handler(conn, events)
 
     return handle

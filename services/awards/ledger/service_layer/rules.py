@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from services.awards.disbursement.service_layer import disbursement
 from services.awards.ledger.adapters import ledger
 from services.awards.ledger.domain.award_rules import decide
+from services.awards.ledger.domain.consequences import FollowUp, PaidAwardsLowered, PayoutsReversed
 from services.awards.ledger.domain.reconcile import Changes, Recovery, Reversal, reconcile
 from services.awards.ledger.service_layer.messages import award_message
 from services.awards.policy.adapters.policy_versions import AdoptedCache
@@ -25,17 +25,22 @@ from shared.process import locks
 SERVICE = "awards"
 
 
-async def take_facts(conn: asyncpg.Connection, events: Sequence[Delivered], policy: AdoptedCache) -> None:
+async def take_facts(
+    conn: asyncpg.Connection, events: Sequence[Delivered], policy: AdoptedCache, follow_up: FollowUp
+) -> None:
     """Store a batch's facts and re-decide the enterprises they concern."""
     # Only facts stored now re-decide an enterprise, and a re-decision of an unchanged
     # enterprise changes nothing anyway.
     affected = await ledger.store_facts(conn, unique(events))
     if affected:
-        await decide_and_reconcile(conn, sorted(affected), policy)
+        await decide_and_reconcile(conn, sorted(affected), policy, follow_up)
 
 
-async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], policy: AdoptedCache) -> None:
-    """Re-decide `usccs` under the adopted versions, read in this transaction."""
+async def decide_and_reconcile(
+    conn: asyncpg.Connection, usccs: list[str], policy: AdoptedCache, follow_up: FollowUp
+) -> None:
+    """Re-decide `usccs` under the adopted versions, read in this transaction; what the
+    changes ask of disbursement is announced to `follow_up` in the same transaction."""
     versions = await policy.current(conn)
     await locks.hold_each(conn, SERVICE, usccs)  # replicas during a rebalance decide one at a time
     facts = await ledger.load_facts(conn, usccs)
@@ -62,8 +67,7 @@ async def decide_and_reconcile(conn: asyncpg.Connection, usccs: list[str], polic
         reversed_ += [(uscc, r) for r in changes.reverse]
         recovered += [(uscc, r) for r in changes.recover]
     # After the reversals' row locks: an approval or a payment of the same payout waits.
-    out += await disbursement.after_reversals(conn, reversed_)
-    out += await disbursement.recover_differences(conn, recovered)
+    out += await follow_up(conn, [PayoutsReversed(tuple(reversed_)), PaidAwardsLowered(tuple(recovered))])
     await outbox.enqueue(conn, out)
 
 

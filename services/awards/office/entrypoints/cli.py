@@ -15,9 +15,9 @@ from services.awards.audit.service_layer import audit_chain
 from services.awards.audit.service_layer.audit_chain import ChainReport
 from services.awards.office.adapters.award_log import award_events
 from services.awards.office.domain.redo import Redo
+from services.awards.office.domain.what_if import PolicyOverrides
 from services.awards.office.service_layer.redo import ADOPTIONS, PEOPLES_ACTS, hold_for_log, redo_list
-from services.awards.policy.domain.what_if import PolicyOverrides
-from services.awards.policy.service_layer.what_if_budget import what_if
+from services.awards.office.service_layer.what_if_budget import what_if
 from services.awards.settings import AwardsSettings
 from shared.contract.labels_zh import ROLE_ZH, RULE_ZH
 from shared.process import db
@@ -149,7 +149,7 @@ def hold_for_log_command(argv: list[str]) -> None:
 def policy_from_env_command(argv: list[str]) -> None:
     """Once, before an upgrade's first start: the policy variables an earlier release read
     become this deployment's version 1, so the upgrade re-rates nothing."""
-    from services.awards.policy.service_layer.legacy_policy import LegacyPolicyError, adopt_environment
+    from services.awards.office.service_layer.legacy_policy import LegacyPolicyError, adopt_environment
     from shared.process.settings import ServiceSettings
 
     try:

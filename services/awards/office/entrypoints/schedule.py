@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import Gauge
 
+from services.awards.ledger.domain.consequences import FollowUp
+from services.awards.office.service_layer.policy_office import redecide_pending
 from services.awards.policy.adapters.policy_versions import AdoptedCache
-from services.awards.policy.service_layer.policy_office import redecide_pending
 from services.awards.treasury.service_layer import held_bank_lines, treasury_exceptions
 from shared.messaging.consumer import NotYet
 from shared.process.runtime import ServiceRuntime
@@ -26,13 +27,13 @@ def count_exceptions(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
 
 
 def redecide_after_adoption(
-    runtime: ServiceRuntime, cache: AdoptedCache, batch: int, idle_s: float = 1.0
+    runtime: ServiceRuntime, cache: AdoptedCache, batch: int, follow_up: FollowUp, idle_s: float = 1.0
 ) -> Callable[[], Awaitable[None]]:
     """Work through the queued re-decisions a batch at a time; idle when none wait."""
 
     async def redecide() -> None:
         try:
-            done = await redecide_pending(runtime.pool, cache, batch)
+            done = await redecide_pending(runtime.pool, cache, batch, follow_up)
         except NotYet:
             done = 0  # restored books wait for their adoptions: the consumer says so
         REDECIDED.set(done)

@@ -7,9 +7,10 @@ from typing import Any
 
 import asyncpg
 
-from services.awards.office.domain.redo import Redo, logged_adoption, to_redo
+from services.awards.office.adapters import books_now
+from services.awards.office.domain.redo import Redo, to_redo
 from services.awards.policy.adapters import policy_versions
-from services.awards.treasury.adapters import bank_books
+from services.awards.policy.domain.adoptions import logged_adoption
 from shared.process.db import unit_of_work
 
 # The award events only people cause over HTTP: approvals, the bank's confirmations and
@@ -21,7 +22,7 @@ ADOPTIONS = frozenset({"PolicyVersionAdopted"})
 async def redo_list(pool: asyncpg.Pool, logged: Sequence[dict[str, Any]]) -> list[Redo]:
     """`logged`: the award log's events of PEOPLES_ACTS, in order."""
     async with pool.acquire() as conn:
-        books = await bank_books.books_now(conn)
+        books = await books_now.books_now(conn)
         books = dataclasses.replace(books, adopted=await policy_versions.adoption_keys(conn))
     return to_redo(logged, books)
 

@@ -10,7 +10,6 @@ from datetime import date
 import asyncpg
 
 from services.awards.disbursement.adapters.disbursement_books import stage
-from services.awards.office.domain.redo import BooksNow
 from services.awards.treasury.domain.confirmations import Clawback, PayoutBook
 
 
@@ -81,22 +80,6 @@ async def record_payments(
         "WHERE payout_id = $1 AND state IN ('batched', 'recall_requested')",
         [(pid, day, ref) for pid, ref, _, day, _, _, first in payments if first],
     )
-
-
-async def raise_clawbacks(
-    conn: asyncpg.Connection, clawbacks: Sequence[tuple[str, uuid.UUID, str, int, str, date]]
-) -> set[str]:
-    """Insert (clawback, payout, recipient, CNY, reason, raised_on); return the clawbacks
-    that are new (a redelivered reversal raises none)."""
-    if not clawbacks:
-        return set()
-    rows = await conn.fetch(
-        "INSERT INTO clawbacks (clawback_id, payout_id, recipient_uscc, amount_cny, reason_code, raised_on) "
-        "SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::date[]) "
-        "ON CONFLICT (clawback_id) DO NOTHING RETURNING clawback_id",
-        *(list(c) for c in zip(*clawbacks, strict=True)),
-    )
-    return {r["clawback_id"] for r in rows}
 
 
 async def mark_settled(conn: asyncpg.Connection, settled: Sequence[tuple[str, date, str]]) -> None:
@@ -254,24 +237,3 @@ async def confirm_exception(conn: asyncpg.Connection, exception_id: int, who: st
 async def count_unclosed_exceptions(conn: asyncpg.Connection) -> int:
     n: int = await conn.fetchval("SELECT count(*) FROM treasury_exceptions WHERE confirmed_by IS NULL")
     return n
-
-
-async def books_now(conn: asyncpg.Connection) -> BooksNow:
-    """What the books show of people's acts: approvals, and the bank's payments, settlements
-    and returns by reference."""
-    return BooksNow(
-        approved=frozenset(r["payout_id"] for r in await conn.fetch("SELECT payout_id FROM disbursements")),
-        paid=frozenset(
-            (r["payout_id"], r["reference"]) for r in await conn.fetch("SELECT payout_id, reference FROM bank_payments")
-        ),
-        settled=frozenset(
-            (r["payout_id"], r["settled_reference"])
-            for r in await conn.fetch("SELECT payout_id, settled_reference FROM clawbacks WHERE settled_on IS NOT NULL")
-        ),
-        returned=frozenset(
-            (r["payout_id"], r["returned_reference"])
-            for r in await conn.fetch(
-                "SELECT payout_id, returned_reference FROM disbursements WHERE returned_reference IS NOT NULL"
-            )
-        ),
-    )

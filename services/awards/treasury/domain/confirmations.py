@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from services.awards.disbursement.domain.disbursement import OnReversal, Stage, on_reversal
+from services.awards.disbursement.domain.disbursement import (
+    OnReversal,
+    Stage,
+    on_reversal,
+    overpayment_clawback_id,
+    reversal_clawback_id,
+)
 
 CONFIRMATION_HEADER = ("payout_id", "direction", "amount_cny", "value_date", "reference")
 OPTIONAL_COLUMN = "clawback_id"  # a `recovered` line may name the clawback it settles
@@ -91,14 +97,6 @@ def _line(n: int, row: list[str], width: int) -> ConfirmationLine | BadLine:
 
 
 # --- what the books say of one payout ---------------------------------------------------
-
-
-def reversal_clawback_id(payout_id: uuid.UUID) -> str:
-    return f"reversal:{payout_id}"
-
-
-def overpayment_clawback_id(payout_id: uuid.UUID, reference: str) -> str:
-    return f"overpayment:{payout_id}:{reference}"
 
 
 @dataclass(frozen=True, slots=True)

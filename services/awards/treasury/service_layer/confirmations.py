@@ -79,7 +79,7 @@ async def import_confirmation(pool: asyncpg.Pool, actor: Actor, raw: bytes) -> d
         run = _Import(sha256, now, actor.subject, rows, await bank_books.books_of(conn, rows), booking)
         answers = [run.bad(p) if isinstance(p, BadLine) else run.judged(p) for p in parsed]
         await bank_books.record_payments(conn, booking.payments)
-        await bank_books.raise_clawbacks(conn, booking.clawbacks)
+        await books.raise_clawbacks(conn, booking.clawbacks)
         await bank_books.mark_settled(conn, booking.settled)
         await bank_books.mark_returned(conn, booking.returned)
         held = await bank_books.hold_lines(conn, booking.held)

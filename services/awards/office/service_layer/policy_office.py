@@ -10,15 +10,13 @@ import asyncpg
 
 from services.awards.audit.adapters import audit_trail
 from services.awards.audit.domain.audit import Actor
-from services.awards.ledger.adapters import ledger
+from services.awards.ledger.adapters import ledger, redecisions
 from services.awards.ledger.domain.award_rules import decide
+from services.awards.ledger.domain.consequences import FollowUp
 from services.awards.ledger.domain.reconcile import reconcile
 from services.awards.ledger.service_layer.messages import policy_message
 from services.awards.ledger.service_layer.rules import decide_and_reconcile
-from services.awards.policy.adapters import policy_versions
-from services.awards.policy.adapters.policy_versions import AdoptedCache, version_document, version_of
-from services.awards.policy.domain.policy import PolicyVersion, Versions
-from services.awards.policy.domain.policy_drafts import (
+from services.awards.office.domain.policy_drafts import (
     Affected,
     PreviewSummary,
     affected_by,
@@ -26,6 +24,9 @@ from services.awards.policy.domain.policy_drafts import (
     refusal,
     summarize,
 )
+from services.awards.policy.adapters import policy_versions
+from services.awards.policy.adapters.policy_versions import AdoptedCache, version_document, version_of
+from services.awards.policy.domain.policy import PolicyVersion, Versions
 from shared.contract.errors import Conflict, Invalid, NotAllowed, NotFound
 from shared.contract.events import PolicyVersionAdopted, derived_id
 from shared.messaging import outbox
@@ -60,7 +61,7 @@ def _audit_detail(doc: dict[str, Any]) -> dict[str, Any]:
 async def versions(pool: asyncpg.Pool) -> dict[str, Any]:
     async with pool.acquire() as conn:
         rows = await policy_versions.all_rows(conn)
-        pending = await policy_versions.pending_redecisions(conn)
+        pending = await redecisions.pending_redecisions(conn)
     return {"versions": [version_document(r) for r in rows], "pending_redecisions": pending}
 
 
@@ -79,7 +80,7 @@ async def preview_in(
     proposed = adopted.with_version(draft_version)
     affected: list[Affected] = []
     new: list[int] = []
-    async for usccs in policy_versions.candidates(conn, draft_version, batch=PREVIEW_BATCH):
+    async for usccs in redecisions.candidates(conn, draft_version, batch=PREVIEW_BATCH):
         facts = await ledger.load_facts(conn, usccs)
         books_ = await ledger.load_ledger(conn, usccs)
         declined = await ledger.load_declines(conn, usccs)
@@ -144,7 +145,7 @@ async def adopt(pool: asyncpg.Pool, actor: Actor, version_id: int, seen_digest: 
         if (why := refusal(summary)) is not None:
             raise Conflict(why)
         adopted_row = await policy_versions.mark_adopted(conn, version_id, actor.subject)
-        queued = await policy_versions.queue_redecisions(conn, v)
+        queued = await redecisions.queue_redecisions(conn, v)
         doc = version_document(adopted_row)
         await audit_trail.append(
             conn,
@@ -178,13 +179,13 @@ def _adopted_message(doc: dict[str, Any]) -> Any:
     return policy_message(derived_id("policy-adopted", doc["version_id"]), event, doc["jurisdiction"], now)
 
 
-async def redecide_pending(pool: asyncpg.Pool, cache: AdoptedCache, limit: int) -> int:
+async def redecide_pending(pool: asyncpg.Pool, cache: AdoptedCache, limit: int, follow_up: FollowUp) -> int:
     """One batch of the re-decisions adoptions queued; how many were re-decided. Taking
     the batch and deciding it commit together, so a crash leaves them queued."""
     async with unit_of_work(pool) as conn:
-        usccs = await policy_versions.take_redecisions(conn, limit)
+        usccs = await redecisions.take_redecisions(conn, limit)
         if usccs:
-            await decide_and_reconcile(conn, usccs, cache)
+            await decide_and_reconcile(conn, usccs, cache, follow_up)
     if usccs:
         crash_point(CRASH_POINT)  # tests: killed between two batches of re-decisions
     return len(usccs)

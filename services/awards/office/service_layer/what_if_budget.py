@@ -10,11 +10,12 @@ import asyncpg
 
 from services.awards.ledger.adapters import ledger
 from services.awards.ledger.domain.award_rules import decide
+from services.awards.office.adapters import tallies
+from services.awards.office.domain.what_if import PolicyOverrides, Tally, count_in, describe, side_by_side, sum_of
+from services.awards.office.service_layer.policy_office import draft_of, preview_document, preview_in
 from services.awards.policy.adapters import policy_versions
 from services.awards.policy.adapters.policy_versions import version_document, version_of
 from services.awards.policy.domain.policy import Versions
-from services.awards.policy.domain.what_if import PolicyOverrides, Tally, count_in, describe, side_by_side, sum_of
-from services.awards.policy.service_layer.policy_office import draft_of, preview_document, preview_in
 from shared.contract.errors import Conflict
 from shared.process import gc_pauses
 from shared.process.db import snapshot
@@ -38,7 +39,7 @@ async def what_if(
         else:
             proposed = overrides.applied_to(current)
         tally, enterprises = await tally_under(conn, proposed, progress)
-        books = await ledger.ledger_tally(conn)
+        books = await tallies.ledger_tally(conn)
     return {
         "policy": describe(proposed),
         "current_policy": describe(current),

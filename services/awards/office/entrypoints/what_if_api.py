@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from services.awards.policy.domain.what_if import PolicyOverrides
-from services.awards.policy.service_layer.what_if_budget import what_if
+from services.awards.office.domain.what_if import PolicyOverrides
+from services.awards.office.service_layer.what_if_budget import what_if
 from shared.web.errors import responses
 from shared.web.params import pool_of
 

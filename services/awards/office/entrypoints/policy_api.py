@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.awards.audit.entrypoints.actors import actor_of
+from services.awards.office.service_layer import policy_office
 from services.awards.policy.domain.policy import MAX_AMOUNT_CNY, WINDOW_YEARS, PolicyDocument, PolicyVersion
-from services.awards.policy.service_layer import policy_office
 from shared.contract.enums import RecipientRole, Rule
 from shared.web.auth import Approver, Reader
 from shared.web.errors import responses
