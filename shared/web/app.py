@@ -18,7 +18,7 @@ from shared.web import errors as http_errors
 from shared.web.body_limit import BodyLimit
 from shared.web.security_headers import SecurityHeaders, inline_script_hashes
 
-SIGNIN_JS = Path(__file__).parent / "web" / "signin.js"
+SIGNIN_JS = Path(__file__).parent / "signin.js"
 
 
 class Health(BaseModel):

@@ -173,3 +173,20 @@ def test_closed_progress_never_reaches_the_metrics() -> None:
     assert REGISTRY.get_sample_value("progress_actual", {"metric": "new_enterprises", "year": "2031"}) is None
     progress_gauges.show([row], public=True)
     assert REGISTRY.get_sample_value("progress_actual", {"metric": "new_enterprises", "year": "2031"}) == 7.0
+
+
+@pytest.mark.parametrize(
+    ("service", "path", "kind"),
+    [
+        ("registration", "/static/signin.js", "text/javascript"),
+        ("awards", "/static/signin.js", "text/javascript"),
+        ("awards", "/static/workspace.css", "text/css"),
+        ("reporting", "/static/signin.js", "text/javascript"),
+        ("reporting", "/static/echarts.min.js", "javascript"),
+    ],
+)
+async def test_the_pages_assets_are_served(signed_in: dict[str, FastAPI], service: str, path: str, kind: str) -> None:
+    transport = httpx.ASGITransport(app=signed_in[service])
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.get(path)
+    assert (r.status_code, kind in r.headers["content-type"], len(r.content) > 1000) == (200, True, True)
