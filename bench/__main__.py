@@ -164,7 +164,7 @@ async def progress_latency(enterprises: int) -> float:
     from services.reporting.domain.progress import milestone_date, window
     from services.reporting.service_layer.progress_queries import progress
     from services.reporting.service_layer.projection import project
-    from shared.contract.codec import decode_envelope
+    from shared.contract.incoming import decode
     from shared.process import db
 
     schema = "reporting_scale"
@@ -181,11 +181,11 @@ async def progress_latency(enterprises: int) -> float:
         batch.append(orjson.dumps(e))
         if len(batch) >= 5000:
             async with pool.acquire() as c, c.transaction():
-                await project(c, [decode_envelope(b) for b in batch])
+                await project(c, [e for b in batch if (e := decode(b)) is not None])
             n += len(batch)
             batch.clear()
     async with pool.acquire() as c, c.transaction():
-        await project(c, [decode_envelope(b) for b in batch])
+        await project(c, [e for b in batch if (e := decode(b)) is not None])
     n += len(batch)
     async with pool.acquire() as c:
         await c.execute("ANALYZE")

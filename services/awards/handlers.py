@@ -13,11 +13,14 @@ from services.awards.ledger.domain.consequences import Consequence, PaidAwardsLo
 from services.awards.ledger.entrypoints.consumer import EventsHandler
 from services.awards.ledger.service_layer import rules
 from services.awards.policy.adapters.policy_versions import AdoptedCache
+from shared.contract import incoming
 from shared.contract.codec import OutgoingMessage
 
 # enterprise.events.v1: a registration (the enterprise's name) and every fact the rules
 # read are stored, and the enterprises they concern re-decided, a batch at a time.
-CONSUMED = dict.fromkeys(("EnterpriseRegistered", *sorted(RULE_INPUTS)), rules.take_facts)
+CONSUMED: dict[type[incoming.Event], Any] = dict.fromkeys(
+    (incoming.EnterpriseRegistered, *RULE_INPUTS), rules.take_facts
+)
 
 ConsequenceHandler = Callable[[asyncpg.Connection, Any], Awaitable[list[OutgoingMessage]]]
 FOLLOW_UPS: dict[type, ConsequenceHandler] = {
@@ -26,7 +29,7 @@ FOLLOW_UPS: dict[type, ConsequenceHandler] = {
 }
 
 
-def bound(policy: AdoptedCache) -> dict[str, EventsHandler]:
+def bound(policy: AdoptedCache) -> dict[type[incoming.Event], EventsHandler]:
     """The consumed table with what its handlers need from the running service."""
     return {t: partial(h, policy=policy, follow_up=follow_up) for t, h in CONSUMED.items()}
 

@@ -1,7 +1,6 @@
 """Wire format: JSON envelope bytes, Kafka key = aggregate id, header `event_type`."""
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -61,31 +60,3 @@ def event_message(*, topic: str, key: str, envelope_bytes: bytes, event_type: st
         value=envelope_bytes,
         headers=(("event_type", event_type.encode()),),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """A platform event as its consumers read it: the three fields they use."""
-
-    event_id: uuid.UUID
-    event_type: str
-    data: dict[str, Any]
-
-
-def decode_envelope(raw: bytes) -> Delivered:
-    """For the platform's own topics, already validated when written: parse, don't
-    re-validate (intake validation lives in registration). A malformed record raises,
-    and the consumer's bounded retries send it to its DLQ."""
-    d = orjson.loads(raw)
-    data = d["data"]
-    if not isinstance(data, dict):
-        raise TypeError(f"event {d['event_id']}: data is not an object")
-    return Delivered(uuid.UUID(d["event_id"]), d["event_type"], data)
-
-
-def unique(events: Iterable[Delivered]) -> list[Delivered]:
-    """Each event once: a batch can hold a redelivery (first copy wins)."""
-    first: dict[uuid.UUID, Delivered] = {}
-    for e in events:
-        first.setdefault(e.event_id, e)
-    return list(first.values())

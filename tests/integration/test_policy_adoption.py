@@ -15,14 +15,14 @@ from services.awards.audit.domain.audit import Actor
 from services.awards.disbursement.domain.owed_filter import OwedFilter
 from services.awards.disbursement.service_layer import disbursement, disbursement_queries
 from services.awards.handlers import follow_up
-from services.awards.ledger.service_layer.rules import take_facts
+from services.awards.ledger.service_layer.rules import Fact, take_facts
 from services.awards.office.domain.what_if import PolicyOverrides
 from services.awards.office.service_layer import policy_office
 from services.awards.office.service_layer.what_if_budget import what_if
 from services.awards.policy.adapters.policy_versions import AdoptedCache
 from services.awards.policy.domain.policy import PLAN_2015, REGION, PolicyDocument, PolicyVersion, each_role
 from services.awards.treasury.service_layer import confirmations
-from shared.contract.codec import Delivered
+from shared.contract import incoming
 from shared.contract.enums import RecipientRole, Rule
 from shared.contract.errors import Conflict, Invalid, NotAllowed
 from shared.process import db
@@ -53,36 +53,20 @@ def uscc(n: int) -> str:
 
 def enterprise(
     n: int, *, division: str = "650102", certified: date | None = None, listed: date | None = None
-) -> list[Delivered]:
+) -> list[Fact]:
     u = uscc(n)
-    out = [
-        Delivered(
-            uuid.uuid4(),
-            "EnterpriseRegistered",
-            {"uscc": u, "name": f"企业{n}", "division_code": division, "registered_on": "2015-04-01"},
-        ),
-        Delivered(
-            uuid.uuid4(),
-            "EnterpriseAdmitted",
-            {
-                "uscc": u,
-                "incubator_id": "INC-1",
-                "admitted_on": "2015-05-01",
-                "operator_uscc": OPERATOR,
-                "operator_name": "运营方",
-            },
-        ),
+    out: list[Fact] = [
+        incoming.EnterpriseRegistered(uuid.uuid4(), u, f"企业{n}", division, date(2015, 4, 1), employees=3),
+        incoming.EnterpriseAdmitted(uuid.uuid4(), u, "INC-1", date(2015, 5, 1), OPERATOR, "运营方"),
     ]
     if certified:
-        out.append(Delivered(uuid.uuid4(), "HighTechCertified", {"uscc": u, "certified_on": certified.isoformat()}))
+        out.append(incoming.HighTechCertified(uuid.uuid4(), u, certified))
     if listed:
-        out.append(
-            Delivered(uuid.uuid4(), "ListedOnBoard", {"uscc": u, "board": "XJEE", "listed_on": listed.isoformat()})
-        )
+        out.append(incoming.ListedOnBoard(uuid.uuid4(), u, "XJEE", listed))
     return out
 
 
-async def take(pool: asyncpg.Pool, events: list[Delivered]) -> None:
+async def take(pool: asyncpg.Pool, events: list[Fact]) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await take_facts(conn, events, AdoptedCache(), follow_up)
 
@@ -119,11 +103,9 @@ async def test_an_amendment_keeps_2015_at_100000_and_rates_2016_at_150000(pool: 
     result = await adopt(pool, amendment())
     assert result["preview"]["summary"]["affected"] == 0 and result["preview"]["affected"] == []
     assert result["version"]["version_id"] == 2 and result["version"]["adopted_by"] == "adam"
-    await take(pool, [Delivered(uuid.uuid4(), "HighTechCertified", {"uscc": uscc(2), "certified_on": "2016-02-01"})])
-    await take(pool, [Delivered(uuid.uuid4(), "HighTechCertified", {"uscc": uscc(1), "certified_on": "2016-03-01"})])
-    await take(
-        pool, [Delivered(uuid.uuid4(), "ListedOnBoard", {"uscc": uscc(1), "board": "XJEE", "listed_on": "2016-04-01"})]
-    )
+    await take(pool, [incoming.HighTechCertified(uuid.uuid4(), uscc(2), date(2016, 2, 1))])
+    await take(pool, [incoming.HighTechCertified(uuid.uuid4(), uscc(1), date(2016, 3, 1))])
+    await take(pool, [incoming.ListedOnBoard(uuid.uuid4(), uscc(1), "XJEE", date(2016, 4, 1))])
     assert await live(pool, 1) == [
         ("650000", "EQUITY_LISTING", "enterprise", 200_000, False),
         ("650000", "EQUITY_LISTING", "operator", 200_000, False),

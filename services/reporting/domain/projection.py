@@ -7,7 +7,6 @@ contributed before is added to the counters, so neither arrival order nor a regi
 arriving late changes the result.
 """
 
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from services.reporting.domain import metric_definitions as metrics
-from shared.contract.codec import Delivered
+from shared.contract import incoming as in_
 from shared.contract.divisions import prefecture_of
 
 UNKNOWN_PREFECTURE = "000000"  # facts about an enterprise whose registration has not arrived
@@ -24,23 +23,15 @@ CounterKey = tuple[str, int, str, date]  # metric, cohort, prefecture, day
 # An enterprise's contributions: (metric, cohort, day) -> value
 Entries = dict[tuple[str, int, date], int]
 
-_DATED_FACTS: dict[str, tuple[Callable[[dict[str, Any]], str], str]] = {
-    "EnterpriseGraduated": (lambda d: metrics.GRADUATIONS, "graduated_on"),
-    "HighTechCertified": (lambda d: metrics.HIGH_TECH_CERTIFICATIONS, "certified_on"),
-    "BoardTransferred": (lambda d: metrics.BOARD_TRANSFERS, "transferred_on"),
-    "ListedOnBoard": (
-        lambda d: metrics.LISTINGS_XJEE if d["board"] == "XJEE" else metrics.LISTINGS_NEEQ,
-        "listed_on",
-    ),
-}
-
-# Disbursement events: the flow each one is, and the field that dates it.
-DISBURSEMENT_FLOWS = {
-    "PayoutApproved": ("approved", "approved_on"),
-    "PayoutCancelled": ("cancelled", "cancelled_on"),  # on its own day: past months stay as they were
-    "PayoutPaid": ("paid", "paid_on"),
-    "ClawbackRaised": ("clawed_back", "raised_on"),
-    "ClawbackSettled": ("recovered", "settled_on"),
+# Disbursement events: the flow each one is, and the day that dates it (a cancellation on
+# its own day: past months stay as they were).
+MoneyFlow = in_.PayoutApproved | in_.PayoutCancelled | in_.PayoutPaid | in_.ClawbackRaised | in_.ClawbackSettled
+DISBURSEMENT_FLOWS: dict[type, Callable[[Any], tuple[str, date]]] = {
+    in_.PayoutApproved: lambda e: ("approved", e.approved_on),
+    in_.PayoutCancelled: lambda e: ("cancelled", e.cancelled_on),
+    in_.PayoutPaid: lambda e: ("paid", e.paid_on),
+    in_.ClawbackRaised: lambda e: ("clawed_back", e.raised_on),
+    in_.ClawbackSettled: lambda e: ("recovered", e.settled_on),
 }
 
 
@@ -63,96 +54,104 @@ class Folded:
     disbursement_flows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def fold(events: Iterable[Delivered]) -> Folded:
-    """The rows `events` would add; AwardDeclined and unknown types add none."""
+def fold(events: Iterable[in_.Event]) -> Folded:
+    """The rows `events` would add; types without a folder (AwardDeclined) add none."""
     f = Folded()
     for e in events:
-        folder = FOLDERS.get(e.event_type)
+        folder = FOLDERS.get(type(e))
         if folder is not None:
             folder(f, e)
     return f
 
 
-_day = date.fromisoformat
-
-
-def _enterprise(f: Folded, e: Delivered) -> None:
-    d = e.data
+def _enterprise(f: Folded, e: in_.EnterpriseRegistered) -> None:
     f.enterprises.append(
         (
-            d["uscc"],
-            d["division_code"],
-            prefecture_of(d["division_code"]),
-            _day(d["registered_on"]),
-            d["employees"],
-            d.get("college_student_founders", 0),
+            e.uscc,
+            e.division_code,
+            prefecture_of(e.division_code),
+            e.registered_on,
+            e.employees,
+            e.college_student_founders,
             e.event_id,
         )
     )
 
 
-def _employment(f: Folded, e: Delivered) -> None:
-    f.employment_reports.append((e.event_id, e.data["uscc"], _day(e.data["reported_on"]), e.data["employees"]))
+def _employment(f: Folded, e: in_.EmploymentReported) -> None:
+    f.employment_reports.append((e.event_id, e.uscc, e.reported_on, e.employees))
 
 
-def _admission(f: Folded, e: Delivered) -> None:
-    f.admissions.append((e.event_id, e.data["uscc"], _day(e.data["admitted_on"])))
+def _admission(f: Folded, e: in_.EnterpriseAdmitted) -> None:
+    f.admissions.append((e.event_id, e.uscc, e.admitted_on))
 
 
-def _dated_fact(f: Folded, e: Delivered) -> None:
-    metric_of, on = _DATED_FACTS[e.event_type]
-    f.enterprise_facts.append((e.event_id, e.data["uscc"], metric_of(e.data), _day(e.data[on])))
+def _graduation(f: Folded, e: in_.EnterpriseGraduated) -> None:
+    f.enterprise_facts.append((e.event_id, e.uscc, metrics.GRADUATIONS, e.graduated_on))
 
 
-def _carrier(f: Folded, e: Delivered) -> None:
-    d = e.data
-    kind = "incubator" if e.event_type == "IncubatorRegistered" else "service_platform"
-    carrier_id = d["incubator_id"] if kind == "incubator" else d["platform_id"]
-    pref, recognized = prefecture_of(d["division_code"]), _day(d["recognized_on"])
-    f.carriers.append((carrier_id, kind, d["level"], d["division_code"], pref, recognized, e.event_id))
+def _certification(f: Folded, e: in_.HighTechCertified) -> None:
+    f.enterprise_facts.append((e.event_id, e.uscc, metrics.HIGH_TECH_CERTIFICATIONS, e.certified_on))
 
 
-def _payout_issued(f: Folded, e: Delivered) -> None:
-    d = e.data
+def _listing(f: Folded, e: in_.ListedOnBoard) -> None:
+    metric = metrics.LISTINGS_XJEE if e.board == "XJEE" else metrics.LISTINGS_NEEQ
+    f.enterprise_facts.append((e.event_id, e.uscc, metric, e.listed_on))
+
+
+def _transfer(f: Folded, e: in_.BoardTransferred) -> None:
+    f.enterprise_facts.append((e.event_id, e.uscc, metrics.BOARD_TRANSFERS, e.transferred_on))
+
+
+def _incubator(f: Folded, e: in_.IncubatorRegistered) -> None:
+    pref = prefecture_of(e.division_code)
+    f.carriers.append((e.incubator_id, "incubator", e.level, e.division_code, pref, e.recognized_on, e.event_id))
+
+
+def _platform(f: Folded, e: in_.ServicePlatformRegistered) -> None:
+    pref = prefecture_of(e.division_code)
+    f.carriers.append((e.platform_id, "service_platform", e.level, e.division_code, pref, e.recognized_on, e.event_id))
+
+
+def _payout_issued(f: Folded, e: in_.PayoutIssued) -> None:
     f.payouts_issued.append(
         (
-            d["payout_id"],
-            d["enterprise_uscc"],
-            d["rule"],
-            d["recipient_role"],
-            d["amount_cny"],
-            _day(d["basis_date"]),
-            d.get("funding", "650000"),
-            d.get("top_up_of") is not None,
+            e.payout_id,
+            e.enterprise_uscc,
+            e.rule,
+            e.recipient_role,
+            e.amount_cny,
+            e.basis_date,
+            e.funding,
+            e.top_up_of is not None,
         )
     )
 
 
-def _payout_reversed(f: Folded, e: Delivered) -> None:
-    d = e.data
-    f.payouts_reversed.append((d["payout_id"], d["enterprise_uscc"], d["rule"], d["recipient_role"], d["amount_cny"]))
+def _payout_reversed(f: Folded, e: in_.PayoutReversed) -> None:
+    f.payouts_reversed.append((e.payout_id, e.enterprise_uscc, e.rule, e.recipient_role, e.amount_cny))
 
 
-def _disbursement_flow(f: Folded, e: Delivered) -> None:
-    d, t = e.data, e.event_type
-    if t == "ClawbackRaised" and d["clawback_id"].startswith(POLICY_RECOVERY):
-        f.payout_recoveries.append((d["clawback_id"], uuid.UUID(d["payout_id"]), d["amount_cny"]))
-    kind, on = DISBURSEMENT_FLOWS[t]
-    f.disbursement_flows.append(
-        (e.event_id, kind, uuid.UUID(d["payout_id"]), d["enterprise_uscc"], _day(d[on]), d["amount_cny"])
-    )
+def _disbursement_flow(f: Folded, e: MoneyFlow) -> None:
+    if isinstance(e, in_.ClawbackRaised) and e.clawback_id.startswith(POLICY_RECOVERY):
+        f.payout_recoveries.append((e.clawback_id, e.payout_id, e.amount_cny))
+    kind, on = DISBURSEMENT_FLOWS[type(e)](e)
+    f.disbursement_flows.append((e.event_id, kind, e.payout_id, e.enterprise_uscc, on, e.amount_cny))
 
 
 # Reporting's handler table: each event type it counts, and what it adds.
-FOLDERS: dict[str, Callable[[Folded, Delivered], None]] = {
-    "EnterpriseRegistered": _enterprise,
-    "EmploymentReported": _employment,
-    "EnterpriseAdmitted": _admission,
-    "IncubatorRegistered": _carrier,
-    "ServicePlatformRegistered": _carrier,
-    "PayoutIssued": _payout_issued,
-    "PayoutReversed": _payout_reversed,
-    **dict.fromkeys(_DATED_FACTS, _dated_fact),
+FOLDERS: dict[type, Callable[[Folded, Any], None]] = {
+    in_.EnterpriseRegistered: _enterprise,
+    in_.EmploymentReported: _employment,
+    in_.EnterpriseAdmitted: _admission,
+    in_.EnterpriseGraduated: _graduation,
+    in_.HighTechCertified: _certification,
+    in_.ListedOnBoard: _listing,
+    in_.BoardTransferred: _transfer,
+    in_.IncubatorRegistered: _incubator,
+    in_.ServicePlatformRegistered: _platform,
+    in_.PayoutIssued: _payout_issued,
+    in_.PayoutReversed: _payout_reversed,
     **dict.fromkeys(DISBURSEMENT_FLOWS, _disbursement_flow),
 }
 

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 import asyncpg
 
 from services.reporting.service_layer.projection import project
-from shared.contract.codec import decode_envelope
+from shared.contract.incoming import decode
 from shared.messaging.consumer import Record
 
 
 async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
-    await project(conn, [decode_envelope(r.value) for r in records if r.value is not None])
+    decoded = [decode(r.value) for r in records if r.value is not None]
+    await project(conn, [e for e in decoded if e is not None])

@@ -17,16 +17,16 @@ from services.reporting.domain.projection import (
     move,
     rollups,
 )
-from shared.contract.codec import Delivered, unique
+from shared.contract.incoming import Event, unique_events
 from shared.process import locks
 
 SERVICE = "reporting"
 
 
-async def project(conn: asyncpg.Connection, events: Sequence[Delivered]) -> None:
+async def project(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
     """The stored rows are the dedup: an event already projected inserts nothing, so it
     touches no enterprise and counts no carrier; payout flags are idempotent."""
-    touched, carriers = await store.store(conn, fold(unique(events)))
+    touched, carriers = await store.store(conn, fold(unique_events(events)))
     counters = carrier_counts(carriers)
     if touched:
         await locks.hold_each(conn, SERVICE, touched)

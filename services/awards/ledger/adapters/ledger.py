@@ -1,10 +1,10 @@
 """Awards' PostgreSQL: the facts per enterprise, the payout ledger and current declines."""
 
 import asyncio
+import typing
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from datetime import date
 from typing import Any
 
 import asyncpg
@@ -21,34 +21,42 @@ from services.awards.ledger.domain.facts import (
     assemble,
 )
 from services.awards.ledger.domain.reconcile import Changes, LedgerPayout
-from shared.contract.codec import Delivered
+from shared.contract import incoming
 from shared.contract.divisions import prefecture_of
 from shared.contract.enums import Board, RecipientRole, Rule
 from shared.process.db import insert_rows
 
 # Enterprise events the rules read; the rest (employment) is not stored here.
-RULE_INPUTS = frozenset(
-    {"EnterpriseAdmitted", "EnterpriseGraduated", "HighTechCertified", "ListedOnBoard", "BoardTransferred"}
+RuleInput = (
+    incoming.EnterpriseAdmitted
+    | incoming.EnterpriseGraduated
+    | incoming.HighTechCertified
+    | incoming.ListedOnBoard
+    | incoming.BoardTransferred
 )
+RULE_INPUTS: tuple[type[RuleInput], ...] = typing.get_args(RuleInput)
 
 
-async def store_facts(conn: asyncpg.Connection, events: Sequence[Delivered]) -> set[str]:
+async def store_facts(
+    conn: asyncpg.Connection, events: Sequence[incoming.EnterpriseRegistered | RuleInput]
+) -> set[str]:
     """Record new facts; return the enterprises whose awards must be re-decided: those
-    with a fact or a registration (their name) stored now, not those seen before."""
-    registered = [e.data for e in events if e.event_type == "EnterpriseRegistered"]
+    with a fact or a registration (their name) stored now, not those seen before. A fact
+    is kept as the JSON of its typed value (dates as YYYY-MM-DD), which FACT_COLUMNS reads."""
+    registered = [e for e in events if isinstance(e, incoming.EnterpriseRegistered)]
     named = await insert_rows(
         conn,
         "enterprises",
         {"uscc": "text", "name": "text", "division_code": "text", "registered_on": "date"},
-        [(d["uscc"], d["name"], d["division_code"], date.fromisoformat(d["registered_on"])) for d in registered],
+        [(e.uscc, e.name, e.division_code, e.registered_on) for e in registered],
         suffix="ON CONFLICT (uscc) DO NOTHING RETURNING uscc",
     )
-    inputs = [e for e in events if e.event_type in RULE_INPUTS]
+    inputs = [e for e in events if isinstance(e, RULE_INPUTS)]
     stored = await insert_rows(
         conn,
         "facts",
         {"event_id": "uuid", "uscc": "text", "event_type": "text", "data": "jsonb"},
-        [(e.event_id, e.data["uscc"], e.event_type, orjson.dumps(e.data).decode()) for e in inputs],
+        [(e.event_id, e.uscc, type(e).__name__, orjson.dumps(e).decode()) for e in inputs],
         suffix="ON CONFLICT (event_id) DO NOTHING RETURNING uscc",
     )
     # A registration can arrive after facts (another replica, a replay): re-decide for the name.

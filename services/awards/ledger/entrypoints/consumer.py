@@ -3,24 +3,25 @@ services/awards/handlers.py's table, in one transaction: every handler once, wit
 events in the log's order. Types the table does not name are not awards' concern."""
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 import asyncpg
 
-from shared.contract.codec import Delivered, decode_envelope
+from shared.contract.incoming import Event, decode
 from shared.messaging.consumer import BatchHandler, Record
 
-EventsHandler = Callable[[asyncpg.Connection, list[Delivered]], Awaitable[None]]
+EventsHandler = Callable[[asyncpg.Connection, list[Any]], Awaitable[None]]
 
 
-def make_handler(table: Mapping[str, EventsHandler]) -> BatchHandler:
+def make_handler(table: Mapping[type[Event], EventsHandler]) -> BatchHandler:
     async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:
-        by_handler: dict[EventsHandler, list[Delivered]] = {}
+        by_handler: dict[EventsHandler, list[Event]] = {}
         for r in records:
             if r.value is None:
                 continue
-            event = decode_envelope(r.value)
-            handler = table.get(event.event_type)
-            if handler is not None:
+            event = decode(r.value)
+            handler = table.get(type(event)) if event is not None else None
+            if event is not None and handler is not None:
                 by_handler.setdefault(handler, []).append(event)
         for handler, events in by_handler.items():
             await handler(conn, events)

@@ -17,21 +17,23 @@ from services.awards.ledger.domain.consequences import FollowUp, PaidAwardsLower
 from services.awards.ledger.domain.reconcile import Changes, Recovery, Reversal, reconcile
 from services.awards.ledger.service_layer.messages import award_message
 from services.awards.policy.adapters.policy_versions import AdoptedCache
-from shared.contract.codec import Delivered, OutgoingMessage, unique
+from shared.contract import incoming
+from shared.contract.codec import OutgoingMessage
 from shared.contract.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_id
 from shared.messaging import outbox
 from shared.process import locks
 
 SERVICE = "awards"
+Fact = incoming.EnterpriseRegistered | ledger.RuleInput
 
 
 async def take_facts(
-    conn: asyncpg.Connection, events: Sequence[Delivered], policy: AdoptedCache, follow_up: FollowUp
+    conn: asyncpg.Connection, events: Sequence[Fact], policy: AdoptedCache, follow_up: FollowUp
 ) -> None:
     """Store a batch's facts and re-decide the enterprises they concern."""
     # Only facts stored now re-decide an enterprise, and a re-decision of an unchanged
     # enterprise changes nothing anyway.
-    affected = await ledger.store_facts(conn, unique(events))
+    affected = await ledger.store_facts(conn, incoming.unique_events(events))
     if affected:
         await decide_and_reconcile(conn, sorted(affected), policy, follow_up)
 
