@@ -119,9 +119,13 @@ async def drop_schema(dsn: str, schema: str) -> list[str]:
     return sorted(r["role"] for r in grantees)
 
 
+# The outbox and the consumer's positions, one copy for every service's schema.
+MESSAGING_MIGRATIONS = Path(__file__).parents[1] / "messaging" / "migrations"
+
+
 def _apply_migrations(dsn: str, schema: str, directory: Path) -> int:
     backend = get_backend(parse_dsn(dsn).yoyo_uri(schema))  # a multi-host DSN keeps its hosts
-    migrations = read_migrations(str(directory))
+    migrations = read_migrations(str(MESSAGING_MIGRATIONS), str(directory))
     with backend.lock():
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
@@ -129,8 +133,9 @@ def _apply_migrations(dsn: str, schema: str, directory: Path) -> int:
 
 
 async def migrate(dsn: str, *, schema: str, directory: Path, runtime_roles: Sequence[str] = ()) -> None:
-    """Apply pending versioned SQL files of `directory` (yoyo keeps the ledger and the lock),
-    then grant each of `runtime_roles` what a running service may do in the schema."""
+    """Apply pending versioned SQL files of shared/messaging/migrations/, then of
+    `directory` (yoyo keeps the ledger and the lock), then grant each of `runtime_roles`
+    what a running service may do in the schema."""
     await ensure_schema(dsn, schema)
     applied = await asyncio.to_thread(_apply_migrations, dsn, schema, directory)
     log.info("schema %s: %d migration(s) applied", schema, applied)
@@ -174,7 +179,7 @@ class MigrationsPending(RuntimeError):
 async def require_migrated(dsn: str, *, schema: str, directory: Path) -> None:
     """A service does not migrate (its role may not): it refuses to start on a schema that
     lacks any of its migrations."""
-    wanted = {m.id for m in read_migrations(str(directory))}
+    wanted = {m.id for m in read_migrations(str(MESSAGING_MIGRATIONS), str(directory))}
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(f"SELECT migration_id FROM {schema}._yoyo_migration")

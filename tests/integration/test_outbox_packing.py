@@ -20,10 +20,13 @@ from shared.messaging.kafka import TopicSpec, ensure_topics, idempotent_producer
 from shared.messaging.kafka_settings import KafkaSettings
 from shared.messaging.outbox import READ_ROUND, OutboxRelay, enqueue, partition_for, unpack
 from shared.process import db
+from tests.support.migrations import BEFORE_SHARED_OUTBOX, migrate_as_before
 from tests.support.stack import ROOT, Infra
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = ROOT / "services" / "registration" / "migrations"
+# Registration's migrations when it kept its own outbox, before the outbox was packed.
+OWN_OUTBOX = BEFORE_SHARED_OUTBOX / "registration"
 PACKING = "0004_outbox_one_row_per_transaction.sql"
 
 
@@ -34,10 +37,10 @@ def message(i: int, *, key: bytes | None = b"k", topic: str = "t") -> OutgoingMe
 async def test_rows_of_the_old_shape_are_carried_over_in_order(infra: Infra, schema: str, tmp_path: Path) -> None:
     before = tmp_path / "before"
     before.mkdir()
-    for sql in sorted(MIGRATIONS.glob("*.sql")):
+    for sql in sorted(OWN_OUTBOX.glob("*.sql")):
         if sql.name < PACKING:
             shutil.copy(sql, before / sql.name)
-    await db.migrate(infra.dsn, schema=schema, directory=before)
+    await migrate_as_before(infra.dsn, schema, before)
     conn = await asyncpg.connect(infra.dsn, server_settings={"search_path": schema})
     try:
         await conn.executemany(

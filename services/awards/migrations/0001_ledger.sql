@@ -1,4 +1,4 @@
--- Awards: facts per enterprise, the payout ledger, current declines, dedup, outbox.
+-- Awards: facts per enterprise, the payout ledger, current declines, dedup.
 -- processed_at: when the effect committed (bench measures intake-to-counter latency from it).
 CREATE TABLE processed_events (event_id uuid PRIMARY KEY, processed_at timestamptz NOT NULL DEFAULT clock_timestamp());
 
@@ -48,10 +48,4 @@ CREATE TABLE declines (
     PRIMARY KEY (enterprise_uscc, rule, basis_event_id)
 );
 
-CREATE TABLE outbox (
-    id bigserial PRIMARY KEY,
-    topic text NOT NULL,
-    key bytea,
-    value bytea NOT NULL,
-    headers jsonb NOT NULL DEFAULT '[]'
-);
+-- The outbox: shared/messaging/migrations/ (one copy, applied to every service's schema first).

@@ -1,4 +1,4 @@
--- Registry of record, intake dedup log, parked facts, outbox.
+-- Registry of record, intake dedup log, parked facts.
 CREATE TABLE intake_log (
     event_id uuid PRIMARY KEY,
     content_hash bytea NOT NULL,
@@ -100,10 +100,4 @@ CREATE TABLE parked (
 CREATE INDEX parked_waiting_for ON parked (waiting_for);
 CREATE INDEX parked_at ON parked (parked_at);
 
-CREATE TABLE outbox (
-    id bigserial PRIMARY KEY,
-    topic text NOT NULL,
-    key bytea,
-    value bytea NOT NULL,
-    headers jsonb NOT NULL DEFAULT '[]'
-);
+-- The outbox: shared/messaging/migrations/ (one copy, applied to every service's schema first).

@@ -100,10 +100,4 @@ INSERT INTO targets (metric, year, target) VALUES
     ('college_student_founders', 2017, 5000),
     ('prefectures_with_base', 2015, 14);
 
-CREATE TABLE outbox (
-    id bigserial PRIMARY KEY,
-    topic text NOT NULL,
-    key bytea,
-    value bytea NOT NULL,
-    headers jsonb NOT NULL DEFAULT '[]'
-);
+-- The outbox: shared/messaging/migrations/ (one copy, applied to every service's schema first).
