@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 # The definition that matters: columns, storage, vacuum settings, the relay's trigger.
 SHAPE = """
 SELECT
-    (SELECT array_agg(format('%s %s %s %s', column_name, data_type, is_nullable, column_default)
+    (SELECT array_agg(format('%s %s %s %s', column_name, data_type, is_nullable, replace(column_default, $1 || '.', ''))
                       ORDER BY ordinal_position)
        FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'outbox') AS outbox,
     (SELECT array_agg(format('%s %s', a.attname, a.attstorage) ORDER BY a.attnum)
