@@ -30,8 +30,11 @@ FOLLOW_UPS: dict[type, ConsequenceHandler] = {
 
 
 def bound(policy: AdoptedCache) -> dict[type[incoming.Event], EventsHandler]:
-    """The consumed table with what its handlers need from the running service."""
-    return {t: partial(h, policy=policy, follow_up=follow_up) for t, h in CONSUMED.items()}
+    """The consumed table with what its handlers need from the running service: one bound
+    handler per handler, so a batch reaches each once, its events in the log's order (a
+    registration before the facts that follow it)."""
+    each = {h: partial(h, policy=policy, follow_up=follow_up) for h in dict.fromkeys(CONSUMED.values())}
+    return {t: each[h] for t, h in CONSUMED.items()}
 
 
 async def follow_up(conn: asyncpg.Connection, consequences: Sequence[Consequence]) -> list[OutgoingMessage]:
