@@ -412,3 +412,15 @@ async def test_restored_books_decide_nothing_until_they_hold_every_adoption_the_
         ("650000", "HIGH_TECH_CERTIFICATION", "enterprise", 150_000, False),
         ("650000", "HIGH_TECH_CERTIFICATION", "operator", 150_000, False),
     ]
+
+
+async def test_a_registration_after_the_facts_names_the_payout_whatever_the_order(pool: asyncpg.Pool) -> None:
+    registration, *facts = enterprise(40, certified=date(2016, 2, 1))
+    await take(pool, facts)  # decided before awards knows the enterprise's name
+    async with pool.acquire() as conn:
+        before = await conn.fetch("SELECT recipient_role, recipient_name FROM payouts ORDER BY recipient_role")
+    await take(pool, [registration])
+    async with pool.acquire() as conn:
+        after = await conn.fetch("SELECT recipient_role, recipient_name FROM payouts ORDER BY recipient_role")
+    assert [tuple(r) for r in before] == [("enterprise", ""), ("operator", "运营方")]
+    assert [tuple(r) for r in after] == [("enterprise", "企业40"), ("operator", "运营方")]

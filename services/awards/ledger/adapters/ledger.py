@@ -59,7 +59,14 @@ async def store_facts(
         [(e.event_id, e.uscc, type(e).__name__, orjson.dumps(e).decode()) for e in inputs],
         suffix="ON CONFLICT (event_id) DO NOTHING RETURNING uscc",
     )
-    # A registration can arrive after facts (another replica, a replay): re-decide for the name.
+    if named:
+        # A registration can arrive after facts (another replica, a replay): the payouts
+        # issued without the enterprise's name take it now, whatever the arrival order.
+        await conn.execute(
+            "UPDATE payouts p SET recipient_name = e.name FROM enterprises e WHERE e.uscc = ANY($1::text[]) "
+            "AND p.enterprise_uscc = e.uscc AND p.recipient_uscc = e.uscc AND p.recipient_name = ''",
+            [r["uscc"] for r in named],
+        )
     return {r["uscc"] for r in stored} | {r["uscc"] for r in named}
 
 
