@@ -34,9 +34,12 @@ run: up
 	$(PY) -m stack.localstack run
 
 # The whole suite against a real broker and database (a disposable stack under .local/test).
+# TEST_WORKERS pytest-xdist workers: the shared stack's modules run in one, each stack of
+# its own in one (tests/conftest.py); TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: setup lint typecheck
 	bash stack/system-deps.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 test-unit: setup
 	$(PY) -m pytest tests/unit

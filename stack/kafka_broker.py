@@ -9,7 +9,7 @@ from pathlib import Path
 from stack import netns
 from stack.kafka_nodes import ensure_tls_material
 from stack.layout import KAFKA, KAFKA_LIBS, LOGS, ROOT, RUN
-from stack.processes import pid_alive, port_open, say, spawn, stop_pid, wait_for
+from stack.processes import pid_alive, port_open, say, spawn, stop_pids, wait_for
 
 
 def ensure_kafka_jars() -> None:
@@ -140,8 +140,7 @@ def brokers_registered(expected: int) -> bool:
 
 
 def stop_kafka() -> None:
-    for pid_file in sorted(RUN.glob("kafka*.pid")):
-        stop_pid(pid_file.stem, timeout=30)
+    stop_pids([pid_file.stem for pid_file in sorted(RUN.glob("kafka*.pid"))], timeout=30)
     if KAFKA.netns:  # the namespaces and the bridge go with the nodes; `up` makes them again
         netns.remove_network(KAFKA)
 

@@ -23,7 +23,7 @@ from stack.kafka_broker import external_kafka, provision_kafka, start_kafka, sto
 from stack.layout import KAFKA, LOCAL, LOGS, PROMETHEUS_PORT, RUN, SERVICES, STACK_ENV, WITH_PROMETHEUS
 from stack.pg_backup import backup, parse_time, restore
 from stack.postgres import external_database, failover, pg_running, rejoin, start_postgres, stop_postgres
-from stack.processes import pid_alive, say, stop_pid
+from stack.processes import pid_alive, say, stop_pids
 from stack.prometheus import start_prometheus
 from stack.service_processes import endpoints, migrate, service_processes, start_services
 
@@ -62,9 +62,7 @@ def up() -> None:
 
 
 def down() -> None:
-    for name in service_processes():
-        stop_pid(name)
-    stop_pid("prometheus")
+    stop_pids([*service_processes(), "prometheus"])
     stop_kafka()
     stop_postgres()
     say("down")
@@ -128,8 +126,7 @@ def database(cmd: str, at: str | None) -> None:
         backup()
     else:
         moment = parse_time(at) if at else None
-        for name in service_processes():
-            stop_pid(name)
+        stop_pids(service_processes())
         stop_postgres()
         restore(moment)
         hold_for_the_award_log()

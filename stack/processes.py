@@ -67,14 +67,20 @@ def spawn(name: str, argv: list[str], env: dict[str, str] | None = None, base: d
 
 
 def stop_pid(name: str, timeout: float = 20) -> None:
-    pid = pid_alive(name)
-    if pid is None:
-        (RUN / f"{name}.pid").unlink(missing_ok=True)
-        return
-    os.killpg(pid, signal.SIGTERM)
+    stop_pids([name], timeout)
+
+
+def stop_pids(names: list[str], timeout: float = 20) -> None:
+    """SIGTERM to all at once, then each gets `timeout` seconds in parallel before SIGKILL:
+    a stack's processes stop together, so the last broker never waits for a quorum gone."""
+    running = {name: pid for name in names if (pid := pid_alive(name)) is not None}
+    for pid in running.values():
+        os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and pid_alive(name):
+    while time.monotonic() < deadline and any(pid_alive(name) for name in running):
         time.sleep(0.1)
-    if pid_alive(name):
-        os.killpg(pid, signal.SIGKILL)
-    (RUN / f"{name}.pid").unlink(missing_ok=True)
+    for name, pid in running.items():
+        if pid_alive(name):
+            os.killpg(pid, signal.SIGKILL)
+    for name in names:
+        (RUN / f"{name}.pid").unlink(missing_ok=True)

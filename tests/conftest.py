@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from filelock import FileLock
 
 from tests.support.auth import KID, READER
 from tests.support.backends import current_backend
@@ -54,8 +55,66 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
     }
 
 
+# Modules that start a stack of their own (own broker, ports and directory). Under
+# pytest-xdist each is one scope, run whole by one worker; every other e2e module is on the
+# shared test stack, whose services run in one worker: one scope too. Scopes are handed out
+# in this order after the shared stack (each worker is given two to start with), so the
+# two workers' shares come out about even: shared stack + local stack beside cluster +
+# durability, then the secured stack and the single tests to whoever is free.
+OWN_STACKS = ("test_cluster_failover", "test_local_stack", "test_database_durability", "test_secured_kafka")
+SHARED_STACK = "shared-stack"
+INFRA_LOCK = TEST_STACK.parent / "test-infra.lock"
+INFRA_RUN = TEST_STACK.parent / "test-infra.run"  # the xdist run that started the infra
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit one worker runs whole: a stack's tests, or else a single test."""
+    path = nodeid.split("::", 1)[0]
+    stem = path.rsplit("/", 1)[-1].removesuffix(".py")
+    if stem in OWN_STACKS:
+        return stem
+    return SHARED_STACK if path.startswith("tests/e2e/") else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class StackScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    config.option.loadscopereorder = False  # in collection order (below), not by size
+    return StackScheduling(config, log)  # type: ignore[arg-type]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The stacks first, in the order above, so the single tests fill in around them."""
+    rank = {SHARED_STACK: 0, **{name: n + 1 for n, name in enumerate(OWN_STACKS)}}
+    items.sort(key=lambda item: rank.get(scope_of(item.nodeid), len(rank)))  # stable
+
+
+def _xdist_run(config: pytest.Config) -> str | None:
+    """This xdist run's id in a worker, None when pytest runs without workers."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["testrunuid"]) if workerinput else None
+
+
+def _local_infra(action: str) -> None:
+    env = {**os.environ, **_stack_env({})}
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    env.pop("DATABASE_URL", None)
+    command = [sys.executable, "-m", "stack.localstack", action]
+    if action == "down":
+        subprocess.run(command, cwd=ROOT, env=env, check=False, capture_output=True)
+        return
+    subprocess.run([*command[:-1], "down"], cwd=ROOT, env=env, check=False, capture_output=True)
+    shutil.rmtree(TEST_STACK, ignore_errors=True)
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+
+
 @pytest.fixture(scope="session")
-def infra() -> Iterator[Infra]:
+def infra(request: pytest.FixtureRequest) -> Iterator[Infra]:
     backend = current_backend()
     if backend == "configured":
         yield Infra(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["DATABASE_URL"])
@@ -68,20 +127,29 @@ def infra() -> Iterator[Infra]:
             dsn = pg.get_connection_url().replace("postgresql+psycopg2://", "postgresql://")
             yield Infra(kafka.get_bootstrap_server(), dsn)
         return
-    env = {**os.environ, **_stack_env({})}
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    env.pop("DATABASE_URL", None)
-    subprocess.run(
-        [sys.executable, "-m", "stack.localstack", "down"], cwd=ROOT, env=env, check=False, capture_output=True
-    )
-    shutil.rmtree(TEST_STACK, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "stack.localstack", "infra"], cwd=ROOT, env=env, check=True)
-    try:
-        yield Infra("127.0.0.1:29092", "postgresql://xj:xj@127.0.0.1:25432/xj")
-    finally:
-        subprocess.run(
-            [sys.executable, "-m", "stack.localstack", "down"], cwd=ROOT, env=env, check=False, capture_output=True
-        )
+    local = Infra("127.0.0.1:29092", "postgresql://xj:xj@127.0.0.1:25432/xj")
+    run = _xdist_run(request.config)
+    if run is None:
+        _local_infra("infra")
+        try:
+            yield local
+        finally:
+            _local_infra("down")
+        return
+    # Workers share one broker and database: the first starts them, the controller stops them.
+    INFRA_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(INFRA_LOCK):
+        if not INFRA_RUN.exists() or INFRA_RUN.read_text() != run:
+            _local_infra("infra")
+            INFRA_RUN.write_text(run)
+    yield local
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The xdist controller stops the infra its workers shared, once they are all done."""
+    if getattr(session.config, "workerinput", None) is None and INFRA_RUN.exists():
+        INFRA_RUN.unlink()
+        _local_infra("down")
 
 
 @pytest.fixture(scope="session")

@@ -122,11 +122,18 @@ class HeaderLimit:
         await self.app(scope, receive, send)
 
 
+FASTAPI_UNPARSABLE_BODY = "There was an error parsing the body"
+UNPARSABLE_BODY = {"loc": "body", "msg": "not JSON in UTF-8"}
+
+
 def install(app: FastAPI) -> None:
     app.add_middleware(HeaderLimit)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == FASTAPI_UNPARSABLE_BODY:
+            # A body that is not UTF-8 fails before JSON decoding: the same 422 as bad JSON.
+            return error_response(422, "the request's parameters are invalid", [UNPARSABLE_BODY])
         headers = dict(exc.headers or {})
         if exc.status_code == 405 and (documented := allowed_methods(request)):
             headers["Allow"] = ", ".join(documented)

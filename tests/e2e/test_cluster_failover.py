@@ -30,7 +30,7 @@ from simulator.history import Options, generate
 from simulator.oracle import expected_actuals, expected_award_totals, expected_net_payouts, reported_actuals
 from stack import netns
 from stack.handle import ROOT, StackHandle, fresh_database
-from tests.support.auth import READER, SIGN_IN_ENV, write_jwks, write_senders
+from tests.support.auth import READER, sign_in_env
 from tests.support.kafka_acl import kafka_principal, produce
 from tests.support.kafka_io import publish, wait_quiet
 from tests.support.stack import Infra
@@ -47,8 +47,6 @@ GROUPS = {
 
 @pytest.fixture(scope="module")
 def cluster(infra: Infra) -> Iterator[StackHandle]:
-    write_jwks()
-    write_senders()
     dsn = asyncio.run(fresh_database(infra.dsn, "xj_cluster"))
     s = StackHandle(
         ROOT / ".local" / "test-cluster",
@@ -62,7 +60,7 @@ def cluster(infra: Infra) -> Iterator[StackHandle]:
             "DEVELOPMENT_INTAKE": "true",  # the history is fed through the development topic as ops
             "SERVICE_REPLICAS": "2",
             "KAFKA_NETNS": "1",
-            **SIGN_IN_ENV,
+            **sign_in_env("cluster"),
         },
     )
     s.cli("down")

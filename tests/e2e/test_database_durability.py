@@ -28,7 +28,7 @@ import pytest
 from shared.contract import topics
 from stack.handle import ROOT, StackHandle
 from tests.support import factories as f
-from tests.support.auth import READER, SIGN_IN_ENV, write_jwks, write_senders
+from tests.support.auth import READER, sign_in_env
 from tests.support.disbursement import (
     ALICE,
     CAROL,
@@ -68,14 +68,12 @@ class OnHandle:
 
 @pytest.fixture(scope="module")
 def durable() -> Iterator[StackHandle]:
-    write_jwks()
-    write_senders()
     h = StackHandle(
         DIR,
         kafka_port=27092,
         service_port=27800,
         pg_port=PG_PORT,
-        env={"PG_STANDBY": "1", "XJ_PAUSE_FILE": str(DIR / "pause-{point}"), **SIGN_IN_ENV},
+        env={"PG_STANDBY": "1", "XJ_PAUSE_FILE": str(DIR / "pause-{point}"), **sign_in_env("durable")},
     )
     if DIR.exists():
         h.cli("down")

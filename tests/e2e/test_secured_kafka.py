@@ -31,7 +31,7 @@ from shared.messaging.kafka import KafkaSetupError, probe
 from shared.messaging.kafka_settings import KafkaSettings
 from stack.handle import ROOT, StackHandle, fresh_database, http_status
 from tests.support import factories as f
-from tests.support.auth import READER, SIGN_IN_ENV, sender, write_jwks, write_senders
+from tests.support.auth import READER, sender, sign_in_env
 from tests.support.http import eventually, metrics, metrics_token
 from tests.support.kafka_acl import kafka_principal, produce
 from tests.support.kafka_io import publish, read_all, value_json, wait_for_records
@@ -54,8 +54,6 @@ async def read(url: str, token: str | None = READ_TOKENS[1]) -> tuple[int, Any]:
 
 @pytest.fixture(scope="module")
 def secure(infra: Infra) -> Iterator[StackHandle]:
-    write_jwks()
-    write_senders()
     dsn = asyncio.run(fresh_database(infra.dsn, "xj_secure", password=DB_PASSWORD))
     s = StackHandle(
         ROOT / ".local" / "test-secure",
@@ -69,7 +67,7 @@ def secure(infra: Infra) -> Iterator[StackHandle]:
             "API_READ_TOKENS": ",".join(READ_TOKENS),
             "PUBLIC_PROGRESS": "false",  # closed, as it is by default (the local stack opens it)
             "KAFKA_METADATA_MAX_AGE_MS": "2000",  # registration sees a new sender's topic soon
-            **SIGN_IN_ENV,  # the sign-in and sender registry of the test stack (tests/support/auth.py)
+            **sign_in_env("secure"),  # its own sign-in and sender registry (tests/support/auth.py)
         },
     )
     s.cli("down")

@@ -28,13 +28,6 @@ SENDERS = {
     RESULTS_SENDER: {"event_types": sorted(INTAKE_MODELS)},
     INCUBATOR_SENDER: {"event_types": ["EnterpriseAdmitted", "EnterpriseGraduated"], "carriers": [OWN_INCUBATOR]},
 }
-# What a stack of its own (tests' StackHandle) needs to accept the tokens minted here.
-SIGN_IN_ENV = {
-    "AUTH_JWKS_FILE": str(JWKS_FILE),
-    "AUTH_ISSUER": ISSUER,
-    "AUTH_AUDIENCE": AUDIENCE,
-    "SENDER_AUTHORITY_FILE": str(SENDERS_FILE),
-}
 KEY = new_key()
 KID = f"test-{uuid.uuid4().hex[:8]}"
 
@@ -56,6 +49,22 @@ def write_jwks(path: Path = JWKS_FILE) -> None:
 def write_senders(path: Path = SENDERS_FILE) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"senders": SENDERS}))
+
+
+def sign_in_env(stack: str) -> dict[str, str]:
+    """What a stack of its own needs to accept the tokens minted here: the JWKS and the
+    sender registry, written for that stack alone. Each pytest-xdist worker mints its own
+    key, so one worker's stack never reads the key of another's."""
+    directory = TEST_STACK.parent / "test-sign-in" / stack
+    jwks_file, senders_file = directory / JWKS_FILE.name, directory / SENDERS_FILE.name
+    write_jwks(jwks_file)
+    write_senders(senders_file)
+    return {
+        "AUTH_JWKS_FILE": str(jwks_file),
+        "AUTH_ISSUER": ISSUER,
+        "AUTH_AUDIENCE": AUDIENCE,
+        "SENDER_AUTHORITY_FILE": str(senders_file),
+    }
 
 
 def sender(name: str = "tests") -> dict[str, str]:

@@ -15,7 +15,7 @@ def kafka_principal(
     stack: StackHandle, name: str, kind: str, event_types: str = "", carriers: str = "", quota: int | None = None
 ) -> KafkaSettings:
     """`make kafka-principal` on the running stack; its KEY=VALUE output is the client's settings."""
-    out = subprocess.run(
+    made = subprocess.run(
         [
             "make",
             "-s",
@@ -30,8 +30,10 @@ def kafka_principal(
         env=stack.process_env(),
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
+        check=False,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    out = made.stdout
     lines = dict(line.split("=", 1) for line in out.splitlines())
     assert set(lines) >= {
         "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",

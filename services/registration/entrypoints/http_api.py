@@ -53,7 +53,7 @@ async def _bounded_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
-def _answer(outcome: Outcome) -> JSONResponse:
+def answer(outcome: Outcome) -> JSONResponse:
     """As the results topic would say it."""
     if outcome.status is IntakeStatus.DUPLICATE:
         return JSONResponse({"event_id": str(outcome.event_id), "status": "duplicate"}, status_code=200)
@@ -96,7 +96,7 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
         outcome = await intake.submit(
             pool_of(request), body, max_bytes=limit, sender=who.sender, registry=registry.current()
         )
-        return _answer(outcome)
+        return answer(outcome)
 
     @router.get("/enterprises/{uscc}", dependencies=read, responses=responses(401, 403, 404, 422, 503))
     async def get_enterprise(request: Request, uscc: str = Uscc) -> dict[str, Any]:
