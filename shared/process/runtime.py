@@ -82,6 +82,11 @@ class ServiceRuntime:
         assert self._export_pool is not None, "service not started"
         return self._export_pool
 
+    def serve_from(self, pool: asyncpg.Pool) -> None:
+        """The routes on `pool` with nothing started (no broker, no relay, no background
+        job): how in-process tests run a service's use cases through its own routes."""
+        self._pool = self._export_pool = pool
+
     @property
     def producer(self) -> AIOKafkaProducer:
         assert self._producer is not None, "service not started"

@@ -5,7 +5,6 @@ two people close; the file is kept as received; a batch with a reversed line is 
 not released; cancellations and recalls are events once, even under kill -9."""
 
 import asyncio
-import hashlib
 import io
 import re
 import time
@@ -16,7 +15,6 @@ import openpyxl
 import pytest
 
 from shared.contract import topics
-from tests.support import factories as f
 from tests.support.browser import as_reader, chromium
 from tests.support.disbursement import (
     ALICE,
@@ -28,7 +26,6 @@ from tests.support.disbursement import (
     award_events,
     awarded,
     call,
-    canonical_awarded,
     confirm,
     disbursement_rows,
     graduated_early,
@@ -36,7 +33,7 @@ from tests.support.disbursement import (
     released_batch,
     second_person_confirms,
 )
-from tests.support.http import eventually, metrics
+from tests.support.http import eventually
 from tests.support.kafka_io import publish
 from tests.support.stack import TEST_STACK, Stack
 
@@ -173,210 +170,6 @@ async def test_a_recalled_payout_paid_anyway_is_clawed_back_and_one_returned_is_
     assert lines[(today, "652900")] == ("阿克苏地区", *(row[f"{k}_cny"] for k in KINDS))
 
 
-async def test_a_replacement_is_held_until_the_bank_answers_the_recall(stack: Stack) -> None:
-    division = "654201"
-    uscc, _operator, payouts, _inc = await awarded(stack, division)
-    old = [p["payout_id"] for p in payouts]
-    assert await approve(stack, old) == ["approved", "approved"]
-    await released_batch(stack, old)
-    earlier = f.certified(uscc, "2016-08-01", certificate_no="GR201665000009")  # a new basis: SUPERSEDED
-    await publish(stack.bootstrap, [earlier], topic=topics.ENTERPRISE_EVENTS)
-
-    async def live() -> list[dict[str, Any]]:
-        r = await call(stack, "GET", f"/v1/enterprises/{uscc}/awards", READER)
-        return [p for p in r.json()["payouts"] if p["status"] == "issued"]
-
-    new = sorted(await eventually(live, lambda p: len(p) == 2), key=lambda p: p["recipient_role"])
-    fresh = [p["payout_id"] for p in new]
-    assert set(fresh).isdisjoint(old)
-    assert set(old) <= await eventually(lambda: at_stage(stack, "recall_requested"), lambda s: set(old) <= s)
-
-    held = await call(stack, "POST", "/v1/approvals", ALICE, json={"payout_ids": fresh})
-    assert [(x["outcome"], x["message"]) for x in held.json()["results"]] == [
-        (
-            "held_for_recall",
-            "held: an earlier payout of this award awaits the bank's answer to a recall; nothing changed",
-        )
-    ] * 2
-    returned = await confirm(stack, HEADER + f"{old[0]},returned,100000,2016-11-03,RET-H1\n")
-    assert await approve(stack, fresh) == ["held_for_recall"] * 2  # the return awaits a second person
-    assert await second_person_confirms(stack, returned) == ["returned"]
-    assert await approve(stack, fresh) == ["approved", "held_for_recall"]
-    await confirm(stack, HEADER + f"{old[1]},paid,100000,2016-11-03,BANK-H1\n")
-    assert await approve(stack, fresh) == ["already_approved", "approved"]
-
-
-async def test_a_second_debit_in_a_later_file_or_the_same_file_is_an_overpayment(stack: Stack) -> None:
-    uscc, _operator, payouts, _ = await awarded(stack, "653201")
-    mine, theirs = (p["payout_id"] for p in payouts)
-    assert await approve(stack, [mine, theirs]) == ["approved", "approved"]
-    await released_batch(stack, [mine, theirs])
-
-    first = await confirm(stack, HEADER + f"{mine},paid,100000,2016-12-01,BANK-D1\n")
-    assert [x["outcome"] for x in first["lines"]] == ["paid"]
-    later = HEADER + f"{mine},paid,100000,2016-12-02,BANK-D2\n"
-    second = await confirm(stack, later)
-    assert [(x["outcome"], x["message"]) for x in second["lines"]] == [
-        (
-            "second_debit",
-            "a second debit: paid before under BANK-D1; 100000 CNY booked as an overpayment, "
-            f"clawback overpayment:{mine}:BANK-D2 raised, an exception is open",
-        )
-    ]
-    assert second["exceptions_opened"] == 1
-    again = await confirm(stack, later)
-    assert ([x["outcome"] for x in again["lines"]], again["exceptions_opened"]) == (["already_paid"], 0)
-
-    same_file = await confirm(
-        stack, HEADER + f"{theirs},paid,100000,2016-12-01,BANK-D3\n{theirs},paid,100000,2016-12-01,BANK-D4\n"
-    )
-    assert [x["outcome"] for x in same_file["lines"]] == ["paid", "second_debit"]
-    assert same_file["exceptions_opened"] == 1
-
-    assert await position(stack, uscc) == {
-        "recipient_uscc": uscc,
-        "paid_cny": 200_000,
-        "clawed_back_cny": 100_000,
-        "recovered_cny": 0,
-        "outstanding_clawback_cny": 100_000,
-        "held_for_confirmation_cny": 0,
-        "net_cny": 200_000,
-    }
-    named = (
-        "payout_id,direction,amount_cny,value_date,reference,clawback_id\n"
-        f"{mine},recovered,100000,2017-01-05,BACK-D2,overpayment:{mine}:BANK-D2\n"
-    )
-    held = await confirm(stack, named)
-    assert [x["outcome"] for x in held["lines"]] == ["settlement_held"]
-    assert await second_person_confirms(stack, held) == ["settled"]
-    assert (await position(stack, uscc))["net_cny"] == 100_000  # what it may keep
-
-    events = await award_events(stack, uscc, settle=1.5)
-    assert (events["PayoutPaid"], events["ClawbackRaised"], events["ClawbackSettled"]) == (4, 2, 1)
-
-
-async def test_every_line_that_is_not_a_plain_match_opens_one_exception_closed_by_two_people(
-    stack: Stack, client: httpx.AsyncClient
-) -> None:
-    _, _, released_payouts, _ = await awarded(stack, "652301")
-    paid_id, released_id = (p["payout_id"] for p in released_payouts)
-    assert await approve(stack, [paid_id, released_id]) == ["approved", "approved"]
-    await released_batch(stack, [paid_id, released_id])
-    await confirm(stack, HEADER + f"{paid_id},paid,100000,2016-12-05,BANK-E0\n")
-    _, _, approved_payouts, _ = await awarded(stack, "652301")
-    approved_id = approved_payouts[0]["payout_id"]
-    assert await approve(stack, [approved_id]) == ["approved"]
-    cancelled_uscc, operator, cancelled_payouts, inc = await awarded(stack, "652301")
-    cancelled_id = cancelled_payouts[0]["payout_id"]
-    assert await approve(stack, [cancelled_id]) == ["approved"]
-    await publish(
-        stack.bootstrap, [graduated_early(cancelled_uscc, inc, operator, "652301")], topic=topics.ENTERPRISE_EVENTS
-    )
-    assert cancelled_id in await eventually(lambda: at_stage(stack, "cancelled"), lambda s: cancelled_id in s)
-
-    unknown = "00000000-0000-4000-8000-0000000000e1"
-    text = (
-        HEADER
-        + f"{unknown},paid,100000,2016-12-06,BANK-E1\n"  # 2 unknown_payout
-        + f"{approved_id},paid,100000,2016-12-06,BANK-E2\n"  # 3 not_released
-        + f"{released_id},paid,90000,2016-12-06,BANK-E3\n"  # 4 amount_mismatch
-        + f"{cancelled_id},paid,100000,2016-12-06,BANK-E4\n"  # 5 cancelled
-        + f"{paid_id},paid,100000,2016-12-06,BANK-E5\n"  # 6 second_debit
-        + f"{released_id},recovered,100000,2016-12-06,BACK-E6\n"  # 7 no_clawback
-        + f"{released_id},returned,100000,2016-12-06,RET-E7\n"  # 8 not_recalled
-        + "this is not a line\n"  # 9 invalid_line
-    )
-    raw = "\ufeff".encode() + text.encode()
-    sha256 = hashlib.sha256(raw).hexdigest()
-    answer = await confirm(stack, raw)
-    assert answer["file_sha256"] == sha256
-    reasons = [
-        "unknown_payout",
-        "not_released",
-        "amount_mismatch",
-        "cancelled",
-        "second_debit",
-        "no_clawback",
-        "not_recalled",
-        "invalid_line",
-    ]
-    assert [x["outcome"] for x in answer["lines"]] == reasons
-    assert answer["exceptions_opened"] == 8
-    opened = await exceptions_of(stack, sha256, "open")
-    assert [(e["line"], e["reason"]) for e in opened] == list(zip(range(2, 10), reasons, strict=True))
-    assert (opened[2]["amount_cny"], opened[2]["expected_cny"], opened[2]["reference"]) == (90_000, 100_000, "BANK-E3")
-
-    again = await confirm(stack, raw)
-    assert (again["exceptions_opened"], len(await exceptions_of(stack, sha256))) == (0, 8)
-    kept = await call(stack, "GET", f"/v1/confirmations/{sha256}", READER)
-    assert (kept.status_code, kept.content) == (200, raw)
-    assert (await call(stack, "GET", f"/v1/confirmations/{'0' * 64}", READER)).status_code == 404
-
-    first, second = opened[0]["exception_id"], opened[1]["exception_id"]
-    path = f"/v1/treasury-exceptions/{first}"
-    resolved = await call(stack, "POST", f"{path}/resolution", CAROL, json={"note": "the bank says: not ours"})
-    assert (resolved.json()["status"], resolved.json()["resolved_by"]) == ("resolved", "carol")
-    assert (await call(stack, "POST", f"{path}/confirmation", CAROL)).status_code == 403  # not an approver
-    twice = await call(stack, "POST", f"{path}/resolution", BOB, json={"note": "again"})
-    assert twice.status_code == 409
-    confirmed = await call(stack, "POST", f"{path}/confirmation", ALICE)
-    assert (confirmed.json()["status"], confirmed.json()["confirmed_by"]) == ("closed", "alice")
-
-    other = f"/v1/treasury-exceptions/{second}"
-    await call(stack, "POST", f"{other}/resolution", BOB, json={"note": "recovered by hand"})
-    own = await call(stack, "POST", f"{other}/confirmation", BOB)
-    assert (own.status_code, own.json()["message"]) == (
-        403,
-        "four eyes: bob resolved this exception and cannot also confirm it",
-    )
-    assert [e["exception_id"] for e in await exceptions_of(stack, sha256, "closed")] == [first]
-    assert [e["exception_id"] for e in await exceptions_of(stack, sha256, "resolved")] == [second]
-
-    async def gauge() -> float:
-        text = await metrics(stack.url("awards"), TEST_STACK)
-        found = re.search(r"^treasury_exceptions_open (\S+)$", text, re.M)
-        return float(found.group(1)) if found else -1.0
-
-    assert await eventually(gauge, lambda n: n >= 7) >= 7  # seven of this file's are not closed
-
-
-async def test_a_batch_with_a_line_reversed_since_preparation_is_voided_and_prepared_again(stack: Stack) -> None:
-    reversed_uscc, operator, reversed_payouts, inc = await awarded(stack, "654301")
-    _, _, kept_payouts, _ = await awarded(stack, "654301")
-    gone = [p["payout_id"] for p in reversed_payouts]
-    kept = [p["payout_id"] for p in kept_payouts]
-    assert await approve(stack, gone + kept) == ["approved"] * 4
-    prepared = await call(stack, "POST", "/v1/payment-batches", BOB, json={"payout_ids": gone + kept})
-    batch_id = prepared.json()["batch_id"]
-    await publish(
-        stack.bootstrap, [graduated_early(reversed_uscc, inc, operator, "654301")], topic=topics.ENTERPRISE_EVENTS
-    )
-    assert set(gone) <= await eventually(lambda: at_stage(stack, "cancelled"), lambda s: set(gone) <= s)
-
-    refused = await call(stack, "POST", f"/v1/payment-batches/{batch_id}/approval", ALICE)
-    assert (refused.status_code, refused.json()["message"]) == (
-        409,
-        f"lines reversed since the batch was prepared: {', '.join(sorted(gone))}; "
-        "void this batch and prepare a new one",
-    )
-    assert (await call(stack, "GET", f"/v1/payment-batches/{batch_id}/file.csv", CAROL)).status_code == 409
-    voided = await call(stack, "POST", f"/v1/payment-batches/{batch_id}/void", BOB)
-    assert (voided.status_code, voided.json()["voided_by"], voided.json()["released"]) == (200, "bob", False)
-    assert set(kept) <= await at_stage(stack, "approved")
-    assert (await call(stack, "POST", f"/v1/payment-batches/{batch_id}/approval", ALICE)).status_code == 409
-    file_of_voided = await call(stack, "GET", f"/v1/payment-batches/{batch_id}/file.xlsx", CAROL)
-    assert file_of_voided.json()["message"] == "the batch was voided by bob: its file must not go to the bank"
-
-    batch = await released_batch(stack, kept)
-    assert batch["payouts"] == 2
-    assert (await call(stack, "GET", f"/v1/payment-batches/{batch['batch_id']}/file.csv", CAROL)).status_code == 200
-    trail = (await call(stack, "GET", "/v1/audit", READER, params={"subject": batch_id})).json()["entries"]
-    assert [(e["action"], e["actor"], e["detail"].get("lines_back_to_approved")) for e in trail] == [
-        ("batch.prepare", "bob", None),
-        ("batch.void", "bob", 2),
-    ]
-
-
 async def test_recalls_and_cancellations_are_events_once_even_when_the_rules_are_killed(stack: Stack) -> None:
     division = "653001"
     uscc, operator, payouts, inc = await awarded(stack, division)
@@ -436,30 +229,3 @@ async def test_recalls_and_cancellations_are_events_once_even_when_the_rules_are
     await eventually(emitted, lambda e: e["PayoutCancelled"] == 2, timeout=30)
     events = await award_events(stack, uscc, settle=2.0)
     assert (events["PayoutRecallRequested"], events["PayoutCancelled"], events["PayoutPaid"]) == (2, 2, 0)
-
-
-async def test_an_owed_payout_of_a_recipient_who_owes_is_flagged(stack: Stack) -> None:
-    division = "659001"
-    uscc, operator, payouts, inc = await awarded(stack, division)
-    ids = [p["payout_id"] for p in payouts]
-    assert await approve(stack, ids) == ["approved", "approved"]
-    await released_batch(stack, ids)
-    await confirm(stack, HEADER + "".join(f"{p},paid,100000,2016-12-12,BANK-N{n}\n" for n, p in enumerate(ids)))
-    await publish(stack.bootstrap, [graduated_early(uscc, inc, operator, division)], topic=topics.ENTERPRISE_EVENTS)
-    await eventually(lambda: position(stack, operator), lambda p: p["outstanding_clawback_cny"] == 100_000)
-
-    second = f.new_uscc(division)  # the same operator's incubator, another enterprise
-    await publish(stack.bootstrap, canonical_awarded(second, inc, operator, division), topic=topics.ENTERPRISE_EVENTS)
-
-    async def owed_to_operator() -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        params: dict[str, Any] = {"stage": "owed", "limit": 1000}
-        while True:  # every page: the stack's ledger holds other tests' owed payouts too
-            doc = (await call(stack, "GET", "/v1/disbursement/payouts", READER, params=params)).json()
-            found += [p for p in doc["payouts"] if p["enterprise_uscc"] == second]
-            if not doc["next_cursor"]:
-                return found
-            params["cursor"] = doc["next_cursor"]
-
-    owed = sorted(await eventually(owed_to_operator, lambda p: len(p) == 2), key=lambda p: p["recipient_role"])
-    assert [(p["recipient_role"], p["recipient_owes_cny"]) for p in owed] == [("enterprise", 0), ("operator", 100_000)]

@@ -12,9 +12,13 @@ import httpx
 from shared.contract import topics
 from tests.support import factories as f
 from tests.support.auth import READER, bearer
+from tests.support.awards_app import InProcessAwards
 from tests.support.http import eventually
 from tests.support.kafka_io import publish, read_all, value_json
 from tests.support.stack import Stack
+
+# Where awards runs: the test stack's process, or this process (tests/support/awards_app.py).
+Awards = Stack | InProcessAwards
 
 ALICE = bearer("alice", "approver")  # approves payouts and releases batches
 BOB = bearer("bob", "treasurer", "approver")  # prepares batches: may not release his own
@@ -53,13 +57,16 @@ def graduated_early(uscc: str, inc: str, operator: str, division: str) -> dict[s
     return f.envelope("EnterpriseGraduated", {**state, "graduated_on": "2015-03-01"})
 
 
-async def awarded(stack: Stack, division: str = "650102") -> tuple[str, str, list[dict[str, Any]], str]:
+async def awarded(stack: Awards, division: str = "650102") -> tuple[str, str, list[dict[str, Any]], str]:
     uscc, operator, inc = f.new_uscc(division), f.new_uscc(division), f.new_id("INC-DISB")
-    await publish(stack.bootstrap, canonical_awarded(uscc, inc, operator, division), topic=topics.ENTERPRISE_EVENTS)
+    events = canonical_awarded(uscc, inc, operator, division)
+    if isinstance(stack, InProcessAwards):
+        await stack.take(events)
+    else:
+        await publish(stack.bootstrap, events, topic=topics.ENTERPRISE_EVENTS)
 
     async def payouts() -> list[dict[str, Any]]:
-        async with httpx.AsyncClient(timeout=10, headers=READER) as c:
-            r = await c.get(f"{stack.url('awards')}/v1/enterprises/{uscc}/awards")
+        r = await call(stack, "GET", f"/v1/enterprises/{uscc}/awards", READER)
         return r.json()["payouts"] if r.status_code == 200 else []
 
     found = await eventually(payouts, lambda p: len(p) == 2)
@@ -71,21 +78,22 @@ async def awarded(stack: Stack, division: str = "650102") -> tuple[str, str, lis
 
 
 async def call(
-    stack: Stack, method: str, path: str, who: dict[str, str] | None, base: str | None = None, **kw: Any
+    stack: Awards, method: str, path: str, who: dict[str, str] | None, base: str | None = None, **kw: Any
 ) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as c:  # exactly `who`: None sends no token
+    client = stack.client(timeout=30) if isinstance(stack, InProcessAwards) else httpx.AsyncClient(timeout=30)
+    async with client as c:  # exactly `who`: None sends no token
         headers = {**(who or {}), **kw.pop("headers", {})}
         return await c.request(method, f"{base or stack.url('awards')}{path}", headers=headers, **kw)
 
 
-async def approve(stack: Stack, ids: list[str], who: dict[str, str] = ALICE, **kw: Any) -> list[str]:
+async def approve(stack: Awards, ids: list[str], who: dict[str, str] = ALICE, **kw: Any) -> list[str]:
     r = await call(stack, "POST", "/v1/approvals", who, json={"payout_ids": ids}, **kw)
     assert r.status_code == 200, r.text
     return [x["outcome"] for x in r.json()["results"]]
 
 
 async def confirm(
-    stack: Stack, text: str | bytes, base: str | None = None, who: dict[str, str] = CAROL
+    stack: Awards, text: str | bytes, base: str | None = None, who: dict[str, str] = CAROL
 ) -> dict[str, Any]:
     """The bank's confirmation file, imported by carol (a treasurer) unless `who`."""
     body = text.encode() if isinstance(text, str) else text
@@ -100,7 +108,7 @@ def held_ids(answer: dict[str, Any]) -> list[int]:
 
 
 async def second_person_confirms(
-    stack: Stack, answer: dict[str, Any], who: dict[str, str] = ALICE, base: str | None = None
+    stack: Awards, answer: dict[str, Any], who: dict[str, str] = ALICE, base: str | None = None
 ) -> list[str]:
     """An approver other than the importer confirms every line the import held; the outcomes."""
     outcomes = []
@@ -111,7 +119,7 @@ async def second_person_confirms(
     return outcomes
 
 
-async def released_batch(stack: Stack, ids: list[str]) -> dict[str, Any]:
+async def released_batch(stack: Awards, ids: list[str]) -> dict[str, Any]:
     r = await call(stack, "POST", "/v1/payment-batches", BOB, json={"payout_ids": ids})
     assert r.status_code == 201, r.text
     batch = r.json()
@@ -152,7 +160,7 @@ async def awarded_many(stack: Stack, n: int) -> tuple[str, list[tuple[str, str, 
     return tag, made
 
 
-async def owed(stack: Stack, **params: Any) -> dict[str, Any]:
+async def owed(stack: Awards, **params: Any) -> dict[str, Any]:
     r = await call(stack, "GET", "/v1/disbursement/owed", READER, params=params)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
