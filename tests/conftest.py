@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -57,11 +58,10 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
 
 # Modules that start a stack of their own (own broker, ports and directory). Under
 # pytest-xdist each is one scope, run whole by one worker; every other e2e module is on the
-# shared test stack, whose services run in one worker: one scope too. Scopes are handed out
-# in this order after the shared stack (each worker is given two to start with), so the
-# two workers' shares come out about even: shared stack + local stack beside cluster +
-# durability, then the secured stack and the single tests to whoever is free.
-OWN_STACKS = ("test_cluster_failover", "test_local_stack", "test_database_durability", "test_secured_kafka")
+# shared test stack, whose services run in one worker: one scope too. A stack is handed
+# only to an idle worker, in this order after the shared stack (the longest first); single
+# tests fill in around them.
+OWN_STACKS = ("test_cluster_failover", "test_secured_kafka", "test_database_durability", "test_local_stack")
 SHARED_STACK = "shared-stack"
 INFRA_LOCK = TEST_STACK.parent / "test-infra.lock"
 INFRA_RUN = TEST_STACK.parent / "test-infra.run"  # the xdist run that started the infra
@@ -83,6 +83,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     class StackScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return scope_of(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            # A worker busy with more than its last test (a worker holds its last test back
+            # until it has the next) is only topped up with a single test: a stack queued
+            # behind another stack would wait while a worker sits idle.
+            if self._pending_of(self.assigned_work.get(node, {})) > 1:
+                single = next((scope for scope in self.workqueue if scope.startswith("tests/")), None)
+                if single is None:
+                    return  # asked again as each of its tests completes
+                self.workqueue.move_to_end(single, last=False)
+            super()._assign_work_unit(node)
 
     config.option.loadscopereorder = False  # in collection order (below), not by size
     return StackScheduling(config, log)  # type: ignore[arg-type]

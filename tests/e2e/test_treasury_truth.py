@@ -1,8 +1,7 @@
-"""The books follow the money, over the real broker and database. A released
-line is recalled, never cancelled; whatever the bank pays is booked (after a recall, or
-twice, with a clawback); every line that is not a plain match opens one exception that
-two people close; the file is kept as received; a batch with a reversed line is voided,
-not released; cancellations and recalls are events once, even under kill -9."""
+"""The books follow the money through the running services: a released line is recalled,
+never cancelled, and a recalled payout the bank paid anyway is clawed back, as reporting
+and the dashboard show; cancellations and recalls are events once, even under kill -9.
+The treasury's use cases are proven in-process in tests/integration/test_treasury_books.py."""
 
 import asyncio
 import io
