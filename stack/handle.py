@@ -32,6 +32,7 @@ INHERITED = (
     "TERM",
     "CI",
     "JAVA_HOME",
+    "KAFKA_JVM_PERFORMANCE_OPTS",
     "PG_BIN",
     "VIRTUAL_ENV",
     "UV_CACHE_DIR",

@@ -67,6 +67,11 @@ INFRA_LOCK = TEST_STACK.parent / "test-infra.lock"
 INFRA_RUN = TEST_STACK.parent / "test-infra.run"  # the xdist run that started the infra
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Every stack the suite starts lives minutes: its brokers skip C2 and G1 (stack/kafka_broker.py).
+    os.environ.setdefault("KAFKA_JVM_PERFORMANCE_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+
+
 def scope_of(nodeid: str) -> str:
     """The unit one worker runs whole: a stack's tests, or else a single test."""
     path = nodeid.split("::", 1)[0]
