@@ -8,7 +8,6 @@ import csv
 import hashlib
 import io
 import re
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import openpyxl
 import pytest
 
 from shared.contract import topics
+from stack.handle import wait_gone
 from tests.support.auth import bearer
 from tests.support.browser import as_reader, chromium
 from tests.support.disbursement import (
@@ -307,7 +307,7 @@ def _role(mine: dict[str, Any], theirs: dict[str, Any], pid: str) -> str:
 def _crash_and_recover(stack: Stack, before: int) -> None:
     flag = TEST_STACK / "crash-awards-disbursement"
     assert not flag.exists(), "the failpoint fired: awards was killed after its commit"
-    time.sleep(0.5)
+    wait_gone(before)  # the failpoint removes its flag, then kills: a moment apart under load
     stack.up()  # restarts just the killed service
     assert stack.pid("awards") != before
     stack.wait_ready("awards")
@@ -346,7 +346,7 @@ async def test_kill9_between_committing_and_emitting_loses_and_doubles_nothing(s
     await publish(stack.bootstrap, [graduated_early(uscc, inc, operator, "653101")], topic=topics.ENTERPRISE_EVENTS)
     gone = await eventually(lambda: asyncio.sleep(0, not crash.exists()), bool, timeout=30)
     assert gone, "awards never reached the consumer's failpoint"
-    time.sleep(0.5)
+    wait_gone(pid)
     stack.up()
     assert stack.pid("awards") != pid
     await eventually(emitted, lambda e: e["ClawbackRaised"] == 2, timeout=30)

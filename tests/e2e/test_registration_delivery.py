@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from shared.contract import topics
+from stack.handle import wait_gone
 from tests.support import factories as f
 from tests.support.auth import READER
 from tests.support.http import eventually
@@ -99,7 +100,7 @@ async def test_kill9_between_db_commit_and_offset_commit_loses_and_duplicates_no
     while flag.exists() and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.1)
     assert not flag.exists(), "registration never reached the failpoint"
-    await asyncio.sleep(0.5)
+    wait_gone(pid_before)  # the failpoint removes its flag, then kills: a moment apart under load
     stack.up()  # restarts just the killed service
     assert stack.pid("registration") != pid_before
 

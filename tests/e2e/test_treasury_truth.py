@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 from shared.contract import topics
+from stack.handle import wait_gone
 from tests.support.browser import as_reader, chromium
 from tests.support.disbursement import (
     ALICE,
@@ -181,7 +182,7 @@ async def test_recalls_and_cancellations_are_events_once_even_when_the_rules_are
     await publish(stack.bootstrap, [graduated_early(uscc, inc, operator, division)], topic=topics.ENTERPRISE_EVENTS)
     gone = await eventually(lambda: asyncio.sleep(0, not crash.exists()), bool, timeout=30)
     assert gone, "awards never reached the consumer's failpoint"
-    time.sleep(0.5)
+    wait_gone(pid)  # the failpoint removes its flag, then kills: a moment apart under load
     stack.up()  # restarts just the killed service
     assert stack.pid("awards") != pid
     stack.wait_ready("awards")
@@ -194,7 +195,7 @@ async def test_recalls_and_cancellations_are_events_once_even_when_the_rules_are
     with pytest.raises(httpx.TransportError):
         await confirm(stack, returns)
     assert not flag.exists(), "the failpoint fired: awards was killed after its commit"
-    time.sleep(0.5)
+    wait_gone(pid)
     stack.up()
     assert stack.pid("awards") != pid
     stack.wait_ready("awards")
@@ -209,7 +210,7 @@ async def test_recalls_and_cancellations_are_events_once_even_when_the_rules_are
     with pytest.raises(httpx.TransportError):
         await call(stack, "POST", f"/v1/held-lines/{holds[0]}/confirmation", ALICE)
     assert not flag.exists(), "the failpoint fired: awards was killed after its commit"
-    time.sleep(0.5)
+    wait_gone(pid)
     stack.up()
     assert stack.pid("awards") != pid
     stack.wait_ready("awards")
