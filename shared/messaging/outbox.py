@@ -139,15 +139,6 @@ class OutboxRelay:
         done = time.perf_counter()
         for step, seconds in (("read", read - started), ("send", sent - read), ("delete", done - sent)):
             RELAY_SECONDS.labels(self._service, step).observe(seconds)
-        if done - started > 0.25:
-            log.warning(
-                "slow outbox relay round of %s: %d messages, read %.0f ms, send %.0f ms, delete %.0f ms",
-                self._service,
-                len(pending),
-                (read - started) * 1000,
-                (sent - read) * 1000,
-                (done - sent) * 1000,
-            )
         RELAYED.labels(self._service).inc(len(pending))
         for topic, _, _, headers in pending:
             if topic in topics.DLQS:

@@ -47,10 +47,34 @@ class QuietRepeats(logging.Filter):
         return True
 
 
+# aiokafka's own routine recoveries, which it logs as warnings: the coordinator found again
+# after it moved or a request to it timed out under load, a heartbeat answered "rebalancing".
+# The client recovers by itself; real trouble shows as consumer lag and unprocessed age
+# (ConsumerLagGrowing, BatchFailures), so these lines say INFO, not trouble.
+ROUTINE_KAFKA = (
+    "Marking the coordinator dead",
+    "Heartbeat failed for group %s because it is rebalancing",
+    "Heartbeat failed for group %s: coordinator (node %s) is either not started or not valid",
+)
+
+
+class RoutineAsInfo(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.name.startswith("aiokafka")
+            and record.levelno == logging.WARNING
+            and isinstance(record.msg, str)
+            and record.msg.startswith(ROUTINE_KAFKA)
+        ):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 def setup_logging(service: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     handler.addFilter(QuietRepeats())
+    handler.addFilter(RoutineAsInfo())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
