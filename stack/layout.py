@@ -27,6 +27,10 @@ PG_SECRETS = LOCAL / "pg-secrets"
 METRICS_TOKEN = LOCAL / "metrics-token"  # what Prometheus sends to scrape /metrics
 PROMETHEUS_PORT = int(os.environ.get("LOCAL_PROMETHEUS_PORT", "9090"))
 WITH_PROMETHEUS = os.environ.get("STACK_PROMETHEUS", "1") != "0"  # 0 leaves it out (tests, bench)
+# TRACING=1: a Zipkin server, and every service sending it its spans (stack/zipkin.py).
+WITH_TRACING = os.environ.get("TRACING", "0") == "1"
+ZIPKIN_PORT = int(os.environ.get("LOCAL_ZIPKIN_PORT", "9411"))
+ZIPKIN_JAR = ROOT / ".local" / "zipkin-lib" / "zipkin-server-3.5.1-exec.jar"  # a cache shared by every stack
 REPLICAS = int(os.environ.get("SERVICE_REPLICAS") or "1")
 REPLICA_PORT_STEP = 100  # replica r of a service listens on its port + 100 * (r - 1)
 

@@ -8,7 +8,8 @@ jars, a real PostgreSQL from Debian's package, and the three services as process
 those instead of starting its own broker or database; addresses that are this stack's
 own (a shell that sourced .local/stack.env) still count as local, so a dead broker is
 restarted. KAFKA_NODES=3 runs a three-node KRaft cluster, KAFKA_SECURITY=sasl_ssl a
-SASL_SSL listener (stack/kafka_nodes.py); SERVICE_REPLICAS=2 runs two of each service.
+SASL_SSL listener (stack/kafka_nodes.py); SERVICE_REPLICAS=2 runs two of each service;
+TRACING=1 a Zipkin server that every service sends its spans to (stack/zipkin.py).
 """
 
 import argparse
@@ -20,12 +21,23 @@ import time
 
 from stack import netns
 from stack.kafka_broker import external_kafka, provision_kafka, start_kafka, stop_kafka
-from stack.layout import KAFKA, LOCAL, LOGS, PROMETHEUS_PORT, RUN, SERVICES, STACK_ENV, WITH_PROMETHEUS
+from stack.layout import (
+    KAFKA,
+    LOCAL,
+    LOGS,
+    PROMETHEUS_PORT,
+    RUN,
+    SERVICES,
+    STACK_ENV,
+    WITH_PROMETHEUS,
+    WITH_TRACING,
+)
 from stack.pg_backup import backup, parse_time, restore
 from stack.postgres import external_database, failover, pg_running, rejoin, start_postgres, stop_postgres
 from stack.processes import pid_alive, say, stop_pids
 from stack.prometheus import start_prometheus
 from stack.service_processes import endpoints, migrate, service_processes, start_services
+from stack.zipkin import start_zipkin, tracing_env
 
 
 def start_infra() -> None:
@@ -42,7 +54,8 @@ def start_infra() -> None:
 def up() -> None:
     t0 = time.monotonic()
     start_infra()
-    env = endpoints()
+    start_zipkin()
+    env = {**endpoints(), **tracing_env()}
     start_services(env)
     start_prometheus()
     if WITH_PROMETHEUS:
@@ -59,10 +72,12 @@ def up() -> None:
     say(f"  dashboard    {env['REPORTING_URL']}/")
     if WITH_PROMETHEUS:
         say(f"  prometheus   {env['PROMETHEUS_URL']}/alerts")
+    if WITH_TRACING:
+        say(f"  zipkin       {env['TRACE_UI_URL']}/")
 
 
 def down() -> None:
-    stop_pids([*service_processes(), "prometheus"])
+    stop_pids([*service_processes(), "prometheus", "zipkin"])
     stop_kafka()
     stop_postgres()
     say("down")
@@ -74,9 +89,10 @@ def status() -> None:
         pid = pid_alive(name)
         say(f"{name:<14} {'running pid ' + str(pid) if pid else 'stopped'}")
     say(f"{'postgres':<14} {'running' if pg_running() else 'stopped'}")
-    if WITH_PROMETHEUS:
-        pid = pid_alive("prometheus")
-        say(f"{'prometheus':<14} {'running pid ' + str(pid) if pid else 'stopped'}")
+    for extra, wanted in (("prometheus", WITH_PROMETHEUS), ("zipkin", WITH_TRACING)):
+        if wanted:
+            pid = pid_alive(extra)
+            say(f"{extra:<14} {'running pid ' + str(pid) if pid else 'stopped'}")
 
 
 def run_foreground() -> None:

@@ -61,7 +61,13 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
 # shared test stack, whose services run in one worker: one scope too. A stack is handed
 # only to an idle worker, in this order after the shared stack (the longest first); single
 # tests fill in around them.
-OWN_STACKS = ("test_cluster_failover", "test_secured_kafka", "test_database_durability", "test_local_stack")
+OWN_STACKS = (
+    "test_cluster_failover",
+    "test_secured_kafka",
+    "test_database_durability",
+    "test_tracing",
+    "test_local_stack",
+)
 SHARED_STACK = "shared-stack"
 INFRA_LOCK = TEST_STACK.parent / "test-infra.lock"
 INFRA_RUN = TEST_STACK.parent / "test-infra.run"  # the xdist run that started the infra

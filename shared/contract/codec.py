@@ -53,10 +53,13 @@ def encode_envelope(
     )
 
 
-def event_message(*, topic: str, key: str, envelope_bytes: bytes, event_type: str) -> OutgoingMessage:
+def event_message(
+    *, topic: str, key: str, envelope_bytes: bytes, event_type: str, trace: tuple[tuple[str, bytes], ...] = ()
+) -> OutgoingMessage:
+    """`trace`: the W3C trace headers of the fact it comes from (shared/messaging/trace_context.py)."""
     return OutgoingMessage(
         topic=topic,
         key=key.encode(),
         value=envelope_bytes,
-        headers=(("event_type", event_type.encode()),),
+        headers=(("event_type", event_type.encode()), *trace),
     )

@@ -290,6 +290,9 @@ class IntakeResult(Data):
     source_topic: str
     source_partition: int
     source_offset: int
+    # The fact's trace (W3C trace id): the sender's, continued, or one begun at intake;
+    # null when tracing is off and the fact came without one.
+    trace_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
 
 
 class ProgressChanged(Data):

@@ -24,7 +24,7 @@ from faststream.params import NoCast
 from prometheus_client import Counter, Histogram
 
 from shared.contract.enums import IntakeError
-from shared.messaging import consumer_positions, outbox
+from shared.messaging import consumer_positions, outbox, trace_context
 from shared.messaging.dlq import dlq_message
 from shared.process.db import unit_of_work
 from shared.process.failpoints import crash_point
@@ -106,7 +106,8 @@ class BatchConsumer:
         oldest_ms = min(r.timestamp for r in records)
         OLDEST_UNPROCESSED.labels(self._service).set(max(0.0, time.time() - oldest_ms / 1000))
         try:
-            await self._in_transaction(records)
+            with trace_context.consuming(self._service, records):
+                await self._in_transaction(records)
         except INFRA_ERRORS:
             BATCH_FAILURES.labels(self._service, "transient").inc()
             await asyncio.sleep(1)  # a nack re-delivers at once (faststream #1721): back off
@@ -115,7 +116,8 @@ class BatchConsumer:
             BATCH_FAILURES.labels(self._service, "isolated").inc()
             log.exception("%s: batch of %d failed; isolating", self._service, len(records))
             for record in records:
-                await self._process_alone(record)
+                with trace_context.consuming(self._service, [record]):
+                    await self._process_alone(record)
         OLDEST_UNPROCESSED.labels(self._service).set(0)
         BATCH_SECONDS.labels(self._service).observe(time.perf_counter() - started)
         for topic, n in collections.Counter(r.topic for r in records).items():
@@ -150,7 +152,7 @@ class BatchConsumer:
             source_offset=record.offset,
             key=record.key,
             value=record.value,
-            original_headers=record_headers(record),
+            original_headers=trace_context.with_trace(record_headers(record), trace_context.of_record(record)),
         )
         async with unit_of_work(self._pool) as conn:
             await outbox.enqueue(conn, [message])

@@ -20,6 +20,7 @@ from prometheus_client import Counter, Histogram
 
 from shared.contract import topics
 from shared.contract.codec import OutgoingMessage, dumps
+from shared.messaging import trace_context
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +133,11 @@ class OutboxRelay:
         if not rows:
             return 0
         read = time.perf_counter()
-        pending = [m for row in rows for m in unpack(row)]
+        pending, spans = trace_context.producing(self._service, [m for row in rows for m in unpack(row)])
         await asyncio.gather(*await self._send(pending))  # acks=all for every message before any is forgotten
         sent = time.perf_counter()
+        for span in spans:
+            span.end()
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
         done = time.perf_counter()
         for step, seconds in (("read", read - started), ("send", sent - read), ("delete", done - sent)):

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 
 import orjson
+from opentelemetry import trace
 
 
 class JsonFormatter(logging.Formatter):
@@ -23,6 +24,10 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
+        within = trace.get_current_span().get_span_context()
+        if within.is_valid:  # a line written inside a span names it
+            entry["trace_id"] = trace.format_trace_id(within.trace_id)
+            entry["span_id"] = trace.format_span_id(within.span_id)
         return orjson.dumps(entry).decode()
 
 

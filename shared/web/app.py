@@ -9,9 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from faststream.specification import AsyncAPI
+from opentelemetry.trace import Span
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from shared.process import tracing
 from shared.process.runtime import ServiceRuntime
 from shared.web import auth, metrics_access
 from shared.web import errors as http_errors
@@ -49,6 +51,7 @@ def service_app(
             yield
         finally:
             await runtime.stop()
+            tracing.shutdown()
 
     # No /docs or /redoc: those pages load scripts from a CDN on the origin that holds the
     # token. The documents themselves are /openapi.json and /asyncapi.json.
@@ -63,11 +66,31 @@ def service_app(
     app.state.openapi_components = {}  # extra component schemas a service documents (e.g. intake events)
     app.state.sign_in_optional = frozenset[str]()  # paths open without a token by configuration
 
+    if tracing.configure(runtime.name):
+        _trace_requests(app)
     _document(app)
     _ops_routes(
         app, runtime, AsyncAPI(runtime.broker, title=f"{title} events", version="1.0.0", description=description)
     )
     return app
+
+
+def _trace_requests(app: FastAPI) -> None:
+    """A server span per request, continuing the caller's `traceparent`; not for the ops
+    routes, and without the query string (a search may hold a name)."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    def without_query(span: Span, scope: dict[str, Any]) -> None:
+        if span.is_recording():
+            span.set_attribute("http.target", scope.get("path", ""))
+            span.set_attribute("http.url", scope.get("path", ""))
+
+    FastAPIInstrumentor.instrument_app(
+        app,
+        server_request_hook=without_query,
+        excluded_urls="healthz,readyz,metrics,static,openapi.json,asyncapi.json",
+        exclude_spans=["receive", "send"],
+    )
 
 
 def _document(app: FastAPI) -> None:
@@ -113,6 +136,11 @@ def _ops_routes(app: FastAPI, runtime: ServiceRuntime, spec: AsyncAPI) -> None:
     @app.get("/static/signin.js", include_in_schema=False)  # the pages' sign-in bar: no data in it
     async def signin_js() -> FileResponse:
         return FileResponse(SIGNIN_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/static/trace-ui.json", include_in_schema=False)  # where the pages link a fact's trace
+    async def trace_ui() -> dict[str, str | None]:
+        url = runtime.settings.trace_ui_url
+        return {"url": url.rstrip("/") if url else None}
 
     @app.get("/asyncapi.json", tags=["ops"], response_model=dict[str, Any])
     async def asyncapi_json() -> JSONResponse:

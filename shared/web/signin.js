@@ -119,6 +119,13 @@ const XJ = (() => {
   }
   let labels = null;
   const words = async () => (labels = labels || (await (await fetch("/static/labels.json")).json()));
+  // Where a fact's trace is shown (TRACE_UI_URL, a Zipkin UI), or null: the link to the
+  // traces of an event, found by the event id every consumed record's span is tagged with.
+  let traceUi;
+  const traceOf = async eventId => {
+    if (traceUi === undefined) traceUi = (await (await fetch("/static/trace-ui.json")).json()).url;
+    return traceUi && `${traceUi}/?annotationQuery=${encodeURIComponent("xj.event_id=" + eventId)}&lookback=7d&limit=10`;
+  };
   const PAGES = [
     ["/approvals", "奖励审批 Approvals"],
     ["/treasury", "付款与对账 Treasury"],
@@ -150,5 +157,5 @@ const XJ = (() => {
     applyRoles();
   }
   const signIn = t => sessionStorage.setItem(KEY, t.trim());
-  return { token, headers, claims, api, download, mount, esc, cny, when, can, applyRoles, ask, tell, words, workspace, signIn };
+  return { token, headers, claims, api, download, mount, esc, cny, when, can, applyRoles, ask, tell, words, traceOf, workspace, signIn };
 })();

@@ -24,7 +24,8 @@ from tests.support import auth
 
 # /metrics is a door of its own: the metrics token (test_metrics_need_the_metrics_token).
 OPS = {"/healthz", "/readyz", "/metrics", "/asyncapi.json", "/asyncapi", "/openapi.json", "/docs", "/redoc"}
-OPS |= {"/docs/oauth2-redirect", "/static/signin.js"}
+# The pages' sign-in script, and where they link a trace (configuration, no data).
+OPS |= {"/docs/oauth2-redirect", "/static/signin.js", "/static/trace-ui.json"}
 # Page shells: static HTML and script, no data; what they fetch is guarded like any route.
 PAGES = {
     "registration": set[str](),

@@ -10,6 +10,7 @@ import asyncpg
 import orjson
 
 from services.registration.domain.intake import Incoming
+from shared.messaging.trace_context import carried, with_trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,10 @@ async def park(conn: asyncpg.Connection, facts: Sequence[ToPark]) -> None:
                 f.reason,
                 f.message.raw,
                 f.message.key,
-                orjson.dumps([[k, v.decode("utf-8", "replace")] for k, v in f.message.headers]).decode(),
+                # Its trace with it: a released fact continues the trace it arrived in.
+                orjson.dumps(
+                    [[k, v.decode("utf-8", "replace")] for k, v in with_trace(f.message.headers, f.message.trace)]
+                ).decode(),
                 f.message.topic,
                 f.message.partition,
                 f.message.offset,
@@ -83,10 +87,12 @@ async def stats(conn: asyncpg.Connection) -> tuple[int, float]:
 
 def _parked(row: asyncpg.Record) -> ParkedFact:
     items = orjson.loads(row["headers"]) if isinstance(row["headers"], str) else row["headers"]
+    headers = tuple((k, v.encode()) for k, v in items)
     message = Incoming(
         raw=bytes(row["raw"]),
         key=row["key"] and bytes(row["key"]),
-        headers=tuple((k, v.encode()) for k, v in items),
+        headers=headers,
+        trace=carried(headers),
         topic=row["source_topic"],
         partition=row["source_partition"],
         offset=row["source_offset"],

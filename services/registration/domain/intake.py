@@ -25,6 +25,7 @@ class Incoming:
     offset: int = -1
     sender: str | None = None  # the authenticated sender (HTTP sign-in); None: the development intake topic
     untrusted: str | None = None  # why the topic it came on is trusted by no one (it is refused)
+    trace: tuple[tuple[str, bytes], ...] = ()  # what the messages made from it carry (its trace headers)
 
     @property
     def via_http(self) -> bool:

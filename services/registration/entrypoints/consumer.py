@@ -11,6 +11,7 @@ from services.registration.adapters.sender_registry import RegistryFile
 from services.registration.domain.intake import Incoming
 from services.registration.service_layer.intake import IntakeBatch
 from shared.contract import topics
+from shared.messaging import trace_context
 from shared.messaging.consumer import BatchHandler, Record, record_headers
 
 
@@ -29,6 +30,7 @@ def make_handler(max_bytes: int, registry: RegistryFile | None, *, development_i
             offset=r.offset,
             sender=sender,
             untrusted=untrusted,
+            trace=trace_context.of_record(r),
         )
 
     async def handle(conn: asyncpg.Connection, records: Sequence[Record]) -> None:

@@ -11,6 +11,7 @@ from services.registration.entrypoints.intake_schema import request_body_schema
 from services.registration.service_layer import intake, registry_queries
 from services.registration.settings import RegistrationSettings
 from shared.contract.enums import IntakeError, IntakeStatus
+from shared.messaging import trace_context
 from shared.web.auth import READ, Sender
 from shared.web.errors import error_response, responses
 from shared.web.params import Uscc, pool_of
@@ -93,10 +94,14 @@ def build_router(settings: RegistrationSettings) -> APIRouter:
         body = await _bounded_body(request, limit)
         if body is None:
             return _error(413, IntakeError.TOO_LARGE, f"body exceeds {limit} bytes")
+        trace = trace_context.of_current(request.headers.items())
         outcome = await intake.submit(
-            pool_of(request), body, max_bytes=limit, sender=who.sender, registry=registry.current()
+            pool_of(request), body, max_bytes=limit, sender=who.sender, registry=registry.current(), trace=trace
         )
-        return answer(outcome)
+        response = answer(outcome)
+        if traceparent := dict(trace).get("traceparent"):  # W3C's traceresponse: the trace this fact is in
+            response.headers["traceresponse"] = traceparent.decode()
+        return response
 
     @router.get("/enterprises/{uscc}", dependencies=read, responses=responses(401, 403, 404, 422, 503))
     async def get_enterprise(request: Request, uscc: str = Uscc) -> dict[str, Any]:

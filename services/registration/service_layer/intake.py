@@ -116,7 +116,7 @@ class IntakeBatch:
             self._parked[decision.waiting_for].append(_Waiting(fact, message, decision.reason))
             return Outcome(IntakeStatus.PARKED, event_id, reason=decision.reason)
         self._reg.apply(event_id, fact.data, admitted_on=decision.admitted_on)
-        self._out.append(canonical_message(fact, decision))
+        self._out.append(canonical_message(fact, decision, message.trace))
         self._satisfied.extend(satisfied_keys(fact))
         return Outcome(IntakeStatus.ACCEPTED, event_id)
 
@@ -143,13 +143,19 @@ class IntakeBatch:
 
 
 async def submit(
-    pool: asyncpg.Pool, raw: bytes, *, max_bytes: int, sender: str, registry: Mapping[str, Authority]
+    pool: asyncpg.Pool,
+    raw: bytes,
+    *,
+    max_bytes: int,
+    sender: str,
+    registry: Mapping[str, Authority],
+    trace: tuple[tuple[str, bytes], ...] = (),
 ) -> Outcome:
     """One message from an authenticated sender over HTTP, in its own transaction: its
     errors go back to the caller, not to the DLQ."""
     async with unit_of_work(pool) as conn:
         batch = IntakeBatch(conn, max_bytes=max_bytes, dead_letter=False, registry=registry)
-        (outcome,) = await batch.run([Incoming(raw=raw, sender=sender)])
+        (outcome,) = await batch.run([Incoming(raw=raw, sender=sender, trace=trace)])
     return outcome
 
 

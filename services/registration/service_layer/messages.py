@@ -18,12 +18,14 @@ from services.registration.domain.validation import Rejection, ValidFact
 from shared.contract import topics
 from shared.contract.codec import OutgoingMessage, encode_envelope, event_message
 from shared.contract.events import CARRIER_EVENT_TYPES, aggregate_id, derived_id
+from shared.messaging import trace_context
 from shared.messaging.dlq import dlq_message
+from shared.messaging.trace_context import Headers
 
 SERVICE = "registration"
 
 
-def canonical_message(fact: ValidFact, decision: Apply) -> OutgoingMessage:
+def canonical_message(fact: ValidFact, decision: Apply, trace: Headers = ()) -> OutgoingMessage:
     """The intake fact as a canonical event: same id, plus the incubator's state for
     admissions and graduations (the shape of `CANONICAL_MODELS`; both parts are validated)."""
     env, event_type = fact.envelope, fact.event_type
@@ -35,7 +37,7 @@ def canonical_message(fact: ValidFact, decision: Apply) -> OutgoingMessage:
         event_id=env.event_id, event_type=event_type, occurred_at=env.occurred_at, source=env.source, data=payload
     )
     return event_message(
-        topic=topic, key=aggregate_id(event_type, fact.data), envelope_bytes=value, event_type=event_type
+        topic=topic, key=aggregate_id(event_type, fact.data), envelope_bytes=value, event_type=event_type, trace=trace
     )
 
 
@@ -79,6 +81,7 @@ def result_message(
         "source_topic": message.topic,
         "source_partition": message.partition,
         "source_offset": message.offset,
+        "trace_id": trace_context.trace_id(message.trace),
     }
     value = encode_envelope(
         event_id=result_id or uuid.uuid4(),
@@ -91,6 +94,7 @@ def result_message(
     headers = [("event_type", b"IntakeResult")]
     if who.source:
         headers.append(("intake_source", who.source.encode()))
+    headers += message.trace
     # A sender's own topic gets its own results topic, which only it may read.
     to = topics.sender_results(message.sender) if message.sender and not message.via_http else topics.INTAKE_RESULTS
     return OutgoingMessage(topic=to, key=key, value=value, headers=tuple(headers))
@@ -107,5 +111,5 @@ def dead_letter(message: Incoming, code: str, error: str) -> OutgoingMessage:
         source_offset=message.offset,
         key=message.key,
         value=message.raw,
-        original_headers=message.headers,
+        original_headers=trace_context.with_trace(message.headers, message.trace),
     )

@@ -3,6 +3,7 @@ the dashboard. Progress needs the role `reader` unless PUBLIC_PROGRESS=true open
 aggregates to everyone; money (the `awards` block) is a reader's either way."""
 
 import csv
+import html
 import io
 from datetime import date
 from pathlib import Path
@@ -81,8 +82,12 @@ async def progress_csv(
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def dashboard(request: Request) -> str:
-    # Links to the awards service (lookup page, payout exports) point where it is published.
-    return DASHBOARD.replace("__AWARDS_URL__", request.app.state.runtime.settings.awards_url.rstrip("/"))
+    # Links to the awards service (lookup page, payout exports) point where it is published,
+    # and to the traces when a trace UI is configured.
+    settings = request.app.state.runtime.settings
+    traces = settings.trace_ui_url
+    link = f'<a href="{html.escape(traces.rstrip("/"))}/">追踪 Traces (Zipkin)</a>' if traces else ""
+    return DASHBOARD.replace("__AWARDS_URL__", settings.awards_url.rstrip("/")).replace("<!--TRACES-->", link)
 
 
 @router.get("/static/echarts.min.js", include_in_schema=False)

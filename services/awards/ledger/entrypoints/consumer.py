@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from shared.contract.incoming import Event, decode
+from shared.messaging import trace_context
 from shared.messaging.consumer import BatchHandler, Record
 
 EventsHandler = Callable[[asyncpg.Connection, list[Any]], Awaitable[None]]
@@ -21,6 +22,9 @@ def make_handler(table: Mapping[type[Event], EventsHandler]) -> BatchHandler:
                 continue
             event = decode(r.value)
             handler = table.get(type(event)) if event is not None else None
+            if event is not None:
+                # A payout's trace is found by its basis event's id (docs/operations.md).
+                trace_context.tag_record(r, **{"xj.event_id": str(event.event_id)})
             if event is not None and handler is not None:
                 by_handler.setdefault(handler, []).append(event)
         for handler, events in by_handler.items():

@@ -12,14 +12,17 @@ from shared.contract import topics
 from shared.contract.codec import OutgoingMessage, encode_envelope, event_message
 from shared.contract.enums import RecipientRole, Rule
 from shared.contract.events import Data
+from shared.messaging.trace_context import Headers
 
 AWARD_EVENTS = Counter("award_events_total", "Award events emitted", ["event_type", "rule"])
 
 
-def award_message(event_id: uuid.UUID, event_type: str, data: Data, uscc: str, now: datetime) -> OutgoingMessage:
+def award_message(
+    event_id: uuid.UUID, event_type: str, data: Data, uscc: str, now: datetime, *, trace: Headers = ()
+) -> OutgoingMessage:
     AWARD_EVENTS.labels(event_type, getattr(data, "rule", "")).inc()
     value = encode_envelope(event_id=event_id, event_type=event_type, occurred_at=now, source="xj-awards", data=data)
-    return event_message(topic=topics.AWARD_EVENTS, key=uscc, envelope_bytes=value, event_type=event_type)
+    return event_message(topic=topics.AWARD_EVENTS, key=uscc, envelope_bytes=value, event_type=event_type, trace=trace)
 
 
 def payout_fields(r: Mapping[str, Any]) -> dict[str, Any]:

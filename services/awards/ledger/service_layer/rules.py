@@ -20,7 +20,8 @@ from services.awards.policy.adapters.policy_versions import AdoptedCache
 from shared.contract import incoming
 from shared.contract.codec import OutgoingMessage
 from shared.contract.events import AwardDeclined, PayoutIssued, PayoutReversed, derived_id
-from shared.messaging import outbox
+from shared.messaging import outbox, trace_context
+from shared.messaging.trace_context import Headers
 from shared.process import locks
 
 SERVICE = "awards"
@@ -52,20 +53,22 @@ async def decide_and_reconcile(
     reversed_: list[tuple[str, Reversal]] = []
     recovered: list[tuple[str, Recovery]] = []
     for uscc in usccs:
-        decision = decide(facts[uscc], versions)
-        changes = reconcile(enterprise_uscc=uscc, decision=decision, ledger=books[uscc], declined=declined[uscc])
-        if changes.needs_stage:  # a version lowered an award: has its money left?
-            changes = reconcile(
-                enterprise_uscc=uscc,
-                decision=decision,
-                ledger=books[uscc],
-                declined=declined[uscc],
-                money_left=await ledger.money_left(conn, [uscc]),
-            )
-        if changes.empty:
-            continue
-        await ledger.write_changes(conn, uscc, changes)
-        out += award_messages(uscc, changes)
+        with trace_context.step("awards decide", trace_context.of_key(uscc.encode())) as decided:
+            decision = decide(facts[uscc], versions)
+            changes = reconcile(enterprise_uscc=uscc, decision=decision, ledger=books[uscc], declined=declined[uscc])
+            if changes.needs_stage:  # a version lowered an award: has its money left?
+                changes = reconcile(
+                    enterprise_uscc=uscc,
+                    decision=decision,
+                    ledger=books[uscc],
+                    declined=declined[uscc],
+                    money_left=await ledger.money_left(conn, [uscc]),
+                )
+            trace_context.describe(rule_outcomes, changes)
+            if changes.empty:
+                continue
+            await ledger.write_changes(conn, uscc, changes)
+        out += award_messages(uscc, changes, decided)
         reversed_ += [(uscc, r) for r in changes.reverse]
         recovered += [(uscc, r) for r in changes.recover]
     # After the reversals' row locks: an approval or a payment of the same payout waits.
@@ -73,7 +76,16 @@ async def decide_and_reconcile(
     await outbox.enqueue(conn, out)
 
 
-def award_messages(uscc: str, changes: Changes) -> list[OutgoingMessage]:
+def rule_outcomes(changes: Changes) -> dict[str, list[str]]:
+    """What a decision changed, for its span: rules, roles and reasons; no amount, no name."""
+    return {
+        "xj.issued": [f"{i.owed.rule}/{i.owed.recipient_role}" for i in changes.issue],
+        "xj.reversed": [f"{r.payout.rule}/{r.payout.recipient_role}/{r.reason_code}" for r in changes.reverse],
+        "xj.declined": [f"{d.rule}/{d.reason}" for d in changes.new_declines],
+    }
+
+
+def award_messages(uscc: str, changes: Changes, trace: Headers = ()) -> list[OutgoingMessage]:
     now = datetime.now(UTC)
     messages: list[tuple[uuid.UUID, str, PayoutIssued | PayoutReversed | AwardDeclined]] = []
     for r in changes.reverse:
@@ -117,4 +129,6 @@ def award_messages(uscc: str, changes: Changes) -> list[OutgoingMessage]:
             basis_event_id=d.basis_event_id,
         )
         messages.append((derived_id("declined", uscc, d.rule, d.basis_event_id, d.reason), "AwardDeclined", declined))
-    return [award_message(event_id, event_type, data, uscc, now) for event_id, event_type, data in messages]
+    return [
+        award_message(event_id, event_type, data, uscc, now, trace=trace) for event_id, event_type, data in messages
+    ]

@@ -1,0 +1,126 @@
+"""OpenTelemetry for a service process, configured by OpenTelemetry's own variables.
+
+Tracing is on when an exporter has somewhere to send: `OTEL_EXPORTER_ZIPKIN_ENDPOINT` (a
+Zipkin server's /api/v2/spans) or `OTEL_EXPORTER_OTLP_ENDPOINT` (a collector), and
+`OTEL_SDK_DISABLED` is not true. Off, no provider is installed: no span is made, no trace
+header is added, and trace headers that arrive are passed along unchanged
+(shared/messaging/trace_context.py). Sampling is parent-based: a caller's decision is kept,
+and a new trace is kept with probability `OTEL_TRACES_SAMPLER_ARG` (default 1).
+"""
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, SpanKind, TraceState
+from opentelemetry.util.types import Attributes
+
+if TYPE_CHECKING:  # the SDK is imported only when tracing is on: a process without it starts faster
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.sdk.trace.sampling import Sampler
+
+log = logging.getLogger(__name__)
+
+
+class _Installed:
+    provider: "TracerProvider | None" = None
+
+
+TRACER = trace.get_tracer("xj")  # a proxy: it traces once `configure` installs a provider
+
+
+def wanted() -> bool:
+    if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return False
+    return bool(os.environ.get("OTEL_EXPORTER_ZIPKIN_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+
+def enabled() -> bool:
+    return _Installed.provider is not None
+
+
+def sample_ratio() -> float:
+    raw = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1")
+    try:
+        ratio = float(raw)
+    except ValueError:
+        raise ValueError(f"OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, not {raw!r}") from None
+    if not 0 <= ratio <= 1:
+        raise ValueError(f"OTEL_TRACES_SAMPLER_ARG must be from 0 to 1, not {ratio}")
+    return ratio
+
+
+def sampler(ratio: float) -> "Sampler":
+    """Parent-based: a caller's decision is kept. A new trace is kept with probability
+    `ratio`, and may start at a request, a consumed record or a relay's publish; not at a
+    database statement outside them (the relay's polls, the gauges' reads every few
+    seconds would each be a trace of one span)."""
+    from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
+
+    class NewTraces(Sampler):
+        def __init__(self) -> None:
+            self._ratio = TraceIdRatioBased(ratio)
+
+        def should_sample(  # noqa: PLR0917 - the SDK's signature
+            self,
+            parent_context: Context | None,
+            trace_id: int,
+            name: str,
+            kind: SpanKind | None = None,
+            attributes: Attributes = None,
+            links: Sequence[Link] | None = None,
+            trace_state: TraceState | None = None,
+        ) -> SamplingResult:
+            if kind is SpanKind.CLIENT:
+                return SamplingResult(Decision.DROP)
+            return self._ratio.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+        def get_description(self) -> str:
+            return f"NewTraces{{{self._ratio.get_description()}}}"
+
+    return ParentBased(NewTraces())
+
+
+def _exporter() -> "SpanExporter":
+    if os.environ.get("OTEL_EXPORTER_ZIPKIN_ENDPOINT"):
+        from opentelemetry.exporter.zipkin.json import ZipkinExporter
+
+        return ZipkinExporter()  # reads OTEL_EXPORTER_ZIPKIN_ENDPOINT
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()  # reads the OTEL_EXPORTER_OTLP_* variables
+
+
+def configure(service: str) -> bool:
+    """Install this process's tracer provider when tracing is wanted; say whether it is on."""
+    if _Installed.provider is not None or not wanted():
+        return enabled()
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    name = os.environ.get("OTEL_SERVICE_NAME") or service
+    provider = TracerProvider(resource=Resource.create({"service.name": name}), sampler=sampler(sample_ratio()))
+    provider.add_span_processor(BatchSpanProcessor(_exporter()))
+    trace.set_tracer_provider(provider)
+    _Installed.provider = provider
+    _instrument_database()
+    log.info("tracing on: %s, sampling %.0f %% of new traces", name, sample_ratio() * 100)
+    return True
+
+
+def _instrument_database() -> None:
+    """A span per statement, named by the statement; the values are parameters and never recorded."""
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+
+    AsyncPGInstrumentor(capture_parameters=False).instrument()  # type: ignore[no-untyped-call]
+
+
+def shutdown() -> None:
+    """Send what is buffered before the process ends."""
+    if _Installed.provider is not None:
+        _Installed.provider.shutdown()
