@@ -57,11 +57,11 @@ class Registration:
         )
         self._offsets = itertools.count(100)
 
-    async def over_kafka(self, value: bytes, key: bytes = b"k") -> int:
+    async def over_kafka(self, value: bytes, key: bytes = b"k", headers: list[tuple[str, bytes]] | None = None) -> int:
         """One record on partition 0 of the development intake topic; its offset."""
         offset = next(self._offsets)
         ms = int(time.time() * 1000)
-        record = ConsumerRecord(topics.INTAKE, 0, offset, ms, 0, key, value, None, len(key), len(value), [])
+        record = ConsumerRecord(topics.INTAKE, 0, offset, ms, 0, key, value, None, len(key), len(value), headers or [])
         await self.consumer.process([record])
         return offset
 
@@ -245,3 +245,30 @@ async def test_http_intake_is_closed_without_sign_in_and_a_sender_registry(tmp_p
     )
     unnamed = await post(settings, bearer("svc-x", "sender"))
     assert (unnamed.status_code, unnamed.json()["error_code"]) == (403, "NOT_AUTHORIZED")
+
+
+async def test_with_tracing_off_a_senders_trace_passes_on_unchanged_and_none_is_added(
+    registration: Registration,
+) -> None:
+    """No tracer is installed here (no OTEL exporter configured): no span, no new header."""
+    traceparent, tracestate = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01", "vendor=kept"
+    trace = [("traceparent", traceparent.encode()), ("tracestate", tracestate.encode())]
+    traced, plain = f.new_uscc(), f.new_uscc()
+    await registration.over_kafka(json.dumps(f.enterprise(traced)).encode(), traced.encode(), trace)
+    await registration.over_kafka(json.dumps(f.enterprise(plain)).encode(), plain.encode())
+    sent = await registration.sent()
+    said = {(t, k): (h, json.loads(v)["data"].get("trace_id")) for t, k, v, h in sent if t == topics.INTAKE_RESULTS}
+    canonical = {k: h for t, k, _, h in sent if t == topics.ENTERPRISE_EVENTS}
+    by_trace = {"traceparent": traceparent, "tracestate": tracestate}
+    assert canonical == {
+        traced.encode(): {"event_type": "EnterpriseRegistered", **by_trace},
+        plain.encode(): {"event_type": "EnterpriseRegistered"},
+    }
+    assert sorted(said.values(), key=lambda x: x[1] or "~") == [
+        ({"event_type": "IntakeResult", "intake_source": "tests", **by_trace}, "ab" * 16),
+        ({"event_type": "IntakeResult", "intake_source": "tests"}, None),
+    ]
+    bad = f.new_uscc()
+    offset = await registration.over_kafka(json.dumps(f.enterprise(bad[:-1] + "I")).encode(), bad.encode(), trace)
+    _, _, _, headers = await registration.dead_letter(offset)
+    assert (headers["traceparent"], headers["tracestate"]) == (traceparent, tracestate)

@@ -60,17 +60,20 @@ CLUSTER_ENV = dotenv(ENV_EXAMPLE, block="Three KRaft brokers") | GENERATED
 
 
 def interpolate(value: Any, env: dict[str, str]) -> str:
-    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error}, as `docker compose config` does."""
+    """Compose's ${VAR}, ${VAR:-default}, ${VAR-default} (set but empty stays empty) and
+    ${VAR:?error}, as `docker compose config` does."""
 
     def one(m: re.Match[str]) -> str:
         name, op, arg = m.group(1), m.group(2), m.group(3) or ""
+        if op == "-":
+            return env.get(name, arg)
         if env.get(name):
             return env[name]
         if op == ":?":
             raise AssertionError(f"{name} is required: {arg}")
         return arg if op == ":-" else ""
 
-    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, str(value)).replace("$$", "$")
+    return re.sub(r"\$\{(\w+)(?:(:-|:\?|-)([^}]*))?\}", one, str(value)).replace("$$", "$")
 
 
 def service_env(name: str, env: dict[str, str]) -> dict[str, str]:
@@ -89,8 +92,13 @@ def test_each_service_gets_every_setting_it_needs_and_only_known_ones(name: str,
     (tmp_path / "ca.pem").write_text("a certificate")
     assert svc["command"] == ["python", "-m", f"services.{name}"]
     assert {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "HTTP_HOST", f"{name.upper()}_PORT"} <= env.keys()
-    assert {k for k in env if k.lower() not in settings_cls.model_fields} == set()
-    settings = settings_cls.model_validate({k.lower(): v for k, v in env.items() if v != ""})
+    # OpenTelemetry's own variables are read by its SDK (shared/process/tracing.py).
+    assert {k for k in env if k.lower() not in settings_cls.model_fields and not k.startswith("OTEL_")} == set()
+    assert env["OTEL_EXPORTER_ZIPKIN_ENDPOINT"] == "http://zipkin:9411/api/v2/spans"
+    assert (env["OTEL_EXPORTER_OTLP_ENDPOINT"], env["OTEL_TRACES_SAMPLER_ARG"]) == ("", "0.1")
+    settings = settings_cls.model_validate(
+        {k.lower(): v for k, v in env.items() if v != "" and not k.startswith("OTEL_")}
+    )
     port = getattr(settings, f"{name}_port")
     assert port == spec_port == settings_cls.model_fields[f"{name}_port"].default  # the default ports
     # Published on loopback unless the site says otherwise (with TLS): tokens never in clear.
@@ -420,3 +428,9 @@ def test_every_sender_has_a_produce_quota_before_any_service_starts() -> None:
     assert 'configs --alter --entity-type users --entity-name "$1" --add-config "producer_byte_rate=$2"' in script
     parsed = subprocess.run(["bash", "-n", str(ROOT / "ops" / "kafka" / "quotas.sh")], check=False)
     assert parsed.returncode == 0
+
+
+def test_traces_go_to_the_official_zipkin_image_on_loopback() -> None:
+    zipkin = COMPOSE["services"]["zipkin"]
+    assert zipkin["image"] == "openzipkin/zipkin:3.5.1"  # the server the local stack runs from Maven
+    assert (zipkin["environment"], zipkin["ports"]) == ({"STORAGE_TYPE": "mem"}, ["127.0.0.1:9411:9411"])

@@ -1,0 +1,62 @@
+"""The trace headers a message carries, and where a trace may begin (pure parts of
+shared/messaging/trace_context.py and shared/process/tracing.py; the hops themselves are
+proven against a real Zipkin in tests/e2e/test_tracing.py)."""
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace.sampling import Decision
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+
+from shared.messaging.trace_context import carried, trace_id, with_trace
+from shared.process.tracing import sample_ratio, sampler
+
+PARENT = b"00-" + b"ab" * 16 + b"-" + b"cd" * 8 + b"-01"
+
+
+def test_the_trace_headers_are_picked_replaced_and_read() -> None:
+    headers = [("event_type", b"X"), ("traceparent", PARENT), ("tracestate", b"v=1"), ("dlq.error", b"e")]
+    assert carried(headers) == (("traceparent", PARENT), ("tracestate", b"v=1"))
+    assert carried(None) == ()
+    mine = (("traceparent", b"00-" + b"12" * 16 + b"-" + b"34" * 8 + b"-01"),)
+    assert with_trace(headers, mine) == (("event_type", b"X"), ("dlq.error", b"e"), *mine)
+    assert with_trace(headers, ()) == tuple(headers)  # nothing to carry: the headers as they came
+    assert trace_id(headers) == "ab" * 16
+    assert trace_id([("traceparent", b"00-" + b"0" * 32 + b"-" + b"cd" * 8 + b"-01")]) is None  # invalid id
+    assert trace_id([("traceparent", b"garbage")]) is None
+    assert trace_id([("event_type", b"X")]) is None
+
+
+def _parent(sampled: bool) -> Context:
+    flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
+    span = NonRecordingSpan(SpanContext(int("ab" * 16, 16), int("cd" * 8, 16), is_remote=True, trace_flags=flags))
+    return trace.set_span_in_context(span)
+
+
+def test_a_trace_begins_at_the_ratio_a_callers_choice_is_kept_and_no_statement_begins_one() -> None:
+    new_trace = int("ef" * 16, 16)
+    assert sampler(1.0).should_sample(None, new_trace, "consume", SpanKind.CONSUMER).decision is (
+        Decision.RECORD_AND_SAMPLE
+    )
+    assert sampler(0.0).should_sample(None, new_trace, "consume", SpanKind.CONSUMER).decision is Decision.DROP
+    # A statement outside any span (the relay's poll, a gauge's read) is no trace of its own.
+    assert sampler(1.0).should_sample(None, new_trace, "select", SpanKind.CLIENT).decision is Decision.DROP
+    # Parent-based: a sender's sampled trace is continued even at 0 %, an unsampled one not at 100 %.
+    assert sampler(0.0).should_sample(_parent(True), 1, "post", SpanKind.SERVER).decision is (
+        Decision.RECORD_AND_SAMPLE
+    )
+    assert sampler(1.0).should_sample(_parent(False), 1, "post", SpanKind.SERVER).decision is Decision.DROP
+    assert sampler(1.0).should_sample(_parent(True), 1, "select", SpanKind.CLIENT).decision is (
+        Decision.RECORD_AND_SAMPLE
+    )
+
+
+def test_the_ratio_is_a_fraction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.1")
+    assert sample_ratio() == 0.1
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER_ARG")
+    assert sample_ratio() == 1.0
+    for bad, said in (("ten", "must be a number"), ("1.5", "must be from 0 to 1")):
+        monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", bad)
+        with pytest.raises(ValueError, match=said):
+            sample_ratio()
