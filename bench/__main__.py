@@ -17,7 +17,8 @@ Starts a fresh stack under .local/bench (own broker, database, ports), then meas
    (bench/office.py);
 8. the audit trail's hash chain: appends with and without it (bench/audit_chain.py);
 9. what PostgreSQL's durability costs a commit: no fsync, durable, durable with a
-   synchronous standby (bench/durability.py).
+   synchronous standby (bench/durability.py);
+10. what tracing costs per event: off, 10 % and 100 % of new traces (bench/tracing.py).
 
     BENCH_EVENTS=100000 BENCH_RATE=500 BENCH_SECONDS=20 PROGRESS_ENTERPRISES=300000 \
     OFFICE_ENTERPRISES=300000 python -m bench
@@ -43,19 +44,19 @@ from bench.bench_stack import (
     DSN,
     GROUPS,
     STACK,
+    end_to_end,
     outbox_empty,
-    processes,
     publish_simulated,
     rss_mb,
     stack,
     stop_service,
     wait_caught_up,
 )
-from bench.cpu import per_event_us
 from bench.durability import main as durability_cost
 from bench.office import office_scale
 from bench.state_size import print_state_sizes
 from bench.steady import latency, pct
+from bench.tracing import tracing_cost, with_zipkin
 from shared.contract import topics
 from shared.messaging.kafka import partitions_of
 from shared.messaging.kafka_settings import kafka_options
@@ -127,19 +128,6 @@ async def topic_size(topic: str) -> int:
         return sum(ends[tp] - starts[tp] for tp in parts)
     finally:
         await consumer.stop()
-
-
-async def end_to_end(n_events: int) -> tuple[int, float, dict[str, float]]:
-    procs = processes()
-    cpu0 = procs.sample()
-    t0 = time.monotonic()
-    n, published = await publish_simulated(n_events, seed=99)
-    await wait_caught_up()
-    elapsed = time.monotonic() - t0
-    cpu = per_event_us(cpu0, procs.sample(), n)
-    print(f"  published {n:,} in {published:.1f}s; all consumers caught up after {elapsed:.1f}s")
-    print("  CPU per event (µs): " + "  ".join(f"{k} {v:,.0f}" for k, v in cpu.items()))
-    return n, elapsed, cpu
 
 
 async def raw_read_rate() -> tuple[int, float]:
@@ -264,6 +252,9 @@ def main() -> None:
     stack("up")
     try:
         asyncio.run(run())
+        if os.environ.get("BENCH_TRACING", "1") != "0":
+            with_zipkin()
+            asyncio.run(tracing_cost(int(os.environ.get("BENCH_TRACING_EVENTS", "20000"))))
     finally:
         stack("down")
     durability_cost()  # servers of its own, one per durability setting

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from tqdm import tqdm
 
-from bench.cpu import Processes
+from bench.cpu import Processes, per_event_us
 from shared.contract import topics
 from shared.messaging.kafka import partitions_of
 from shared.messaging.kafka_settings import kafka_options
@@ -128,3 +128,18 @@ def processes() -> Processes:
 
     postmaster = int((STACK / "pg" / "data" / "postmaster.pid").read_text().split()[0])
     return Processes(services={n: pid(n) for n in GROUPS}, broker=pid("kafka"), postmaster=postmaster)
+
+
+async def end_to_end(n_events: int, *, seed: int = 99) -> tuple[int, float, dict[str, float]]:
+    """`n_events` intake events through the running stack, until every group caught up:
+    (events, seconds, CPU µs per event by process and in total)."""
+    procs = processes()
+    cpu0 = procs.sample()
+    t0 = time.monotonic()
+    n, published = await publish_simulated(n_events, seed=seed)
+    await wait_caught_up()
+    elapsed = time.monotonic() - t0
+    cpu = per_event_us(cpu0, procs.sample(), n)
+    print(f"  published {n:,} in {published:.1f}s; all consumers caught up after {elapsed:.1f}s")
+    print("  CPU per event (µs): " + "  ".join(f"{k} {v:,.0f}" for k, v in cpu.items()))
+    return n, elapsed, cpu

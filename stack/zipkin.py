@@ -42,14 +42,15 @@ def start_zipkin() -> None:
         NAME,
         [
             "java",
-            "-Xms256m",
-            "-Xmx256m",
+            "-Xms512m",
+            "-Xmx512m",
             *os.environ.get("KAFKA_JVM_PERFORMANCE_OPTS", JVM_PERFORMANCE_OPTS).split(),
             "-jar",
             str(ZIPKIN_JAR),
         ],
         {
             "STORAGE_TYPE": "mem",
+            "MEM_MAX_SPANS": "50000",  # the newest; within the heap at a bench's full sampling
             # Loopback only (Zipkin itself listens on every address): the list entry whole.
             "ARMERIA_PORTS_0_IP": "127.0.0.1",
             "ARMERIA_PORTS_0_PORT": str(ZIPKIN_PORT),

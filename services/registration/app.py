@@ -32,6 +32,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         pattern=topics.registration_input_pattern(development_intake=development_intake),  # every sender's topic
         dlq_topic=topics.INTAKE_DLQ,
         handle=make_handler(settings.max_event_bytes, registry, development_intake=development_intake),
+        begins_traces=True,  # facts enter here: one sent without a trace begins one
     )
 
     runtime.background.append(sweep_parked(runtime, settings))

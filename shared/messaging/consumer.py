@@ -90,6 +90,7 @@ class BatchConsumer:
         handle: BatchHandler,
         max_attempts: int,
         retry_pause_s: float = 0.2,
+        begins_traces: bool = False,
     ) -> None:
         self._pool = pool
         self._service = service
@@ -97,6 +98,7 @@ class BatchConsumer:
         self._handle = handle
         self._max_attempts = max_attempts
         self._retry_pause_s = retry_pause_s
+        self._begins_traces = begins_traces
 
     async def process(self, records: Sequence[Record]) -> None:
         if not records:
@@ -106,7 +108,7 @@ class BatchConsumer:
         oldest_ms = min(r.timestamp for r in records)
         OLDEST_UNPROCESSED.labels(self._service).set(max(0.0, time.time() - oldest_ms / 1000))
         try:
-            with trace_context.consuming(self._service, records):
+            with trace_context.consuming(self._service, records, begins_traces=self._begins_traces):
                 await self._in_transaction(records)
         except INFRA_ERRORS:
             BATCH_FAILURES.labels(self._service, "transient").inc()
@@ -116,7 +118,7 @@ class BatchConsumer:
             BATCH_FAILURES.labels(self._service, "isolated").inc()
             log.exception("%s: batch of %d failed; isolating", self._service, len(records))
             for record in records:
-                with trace_context.consuming(self._service, [record]):
+                with trace_context.consuming(self._service, [record], begins_traces=self._begins_traces):
                     await self._process_alone(record)
         OLDEST_UNPROCESSED.labels(self._service).set(0)
         BATCH_SECONDS.labels(self._service).observe(time.perf_counter() - started)
@@ -171,6 +173,7 @@ def subscribe_batches(
     dlq_topic: str,
     handle: BatchHandler,
     pattern: str | None = None,
+    begins_traces: bool = False,
 ) -> None:
     """Register the service's batch subscriber (consumer group = service name): `topics`,
     or every topic matching `pattern` (which should match `topics` too)."""
@@ -188,6 +191,7 @@ def subscribe_batches(
                     dlq_topic=dlq_topic,
                     handle=handle,
                     max_attempts=settings.max_attempts,
+                    begins_traces=begins_traces,
                 )
             )
         return consumers[0]

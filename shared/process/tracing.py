@@ -10,8 +10,9 @@ and a new trace is kept with probability `OTEL_TRACES_SAMPLER_ARG` (default 1).
 
 import logging
 import os
+import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 class _Installed:
     provider: "TracerProvider | None" = None
+    ratio = 1.0
 
 
 TRACER = trace.get_tracer("xj")  # a proxy: it traces once `configure` installs a provider
@@ -43,6 +45,11 @@ def enabled() -> bool:
     return _Installed.provider is not None
 
 
+def begin_trace() -> bool:
+    """Whether a fact that came without a trace begins a kept one (at the sampling ratio)."""
+    return random.random() < _Installed.ratio
+
+
 def sample_ratio() -> float:
     raw = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1")
     try:
@@ -55,10 +62,11 @@ def sample_ratio() -> float:
 
 
 def sampler(ratio: float) -> "Sampler":
-    """Parent-based: a caller's decision is kept. A new trace is kept with probability
-    `ratio`, and may start at a request, a consumed record or a relay's publish; not at a
-    database statement outside them (the relay's polls, the gauges' reads every few
-    seconds would each be a trace of one span)."""
+    """Parent-based: a caller's decision is kept. A new trace begun by a request is kept
+    with probability `ratio`; one begun by the platform's own code (a consumed record where
+    facts enter, a batch's statements) was decided there (`begin_trace`), so it is kept;
+    a database statement outside any span begins none (the relay's polls, the gauges'
+    reads every few seconds would each be a trace of one span)."""
     from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
 
     class NewTraces(Sampler):
@@ -77,6 +85,8 @@ def sampler(ratio: float) -> "Sampler":
         ) -> SamplingResult:
             if kind is SpanKind.CLIENT:
                 return SamplingResult(Decision.DROP)
+            if kind in (SpanKind.CONSUMER, SpanKind.INTERNAL):
+                return SamplingResult(Decision.RECORD_AND_SAMPLE)
             return self._ratio.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
 
         def get_description(self) -> str:
@@ -105,19 +115,40 @@ def configure(service: str) -> bool:
 
     name = os.environ.get("OTEL_SERVICE_NAME") or service
     provider = TracerProvider(resource=Resource.create({"service.name": name}), sampler=sampler(sample_ratio()))
-    provider.add_span_processor(BatchSpanProcessor(_exporter()))
+    # Larger export batches than the SDK's 512: each export is an HTTP request, and at full
+    # sampling the requests were a third of the export's cost (OTEL_BSP_* still override).
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            _exporter(),
+            max_queue_size=None if os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE") else 8192,
+            max_export_batch_size=None if os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") else 2048,
+        )
+    )
     trace.set_tracer_provider(provider)
     _Installed.provider = provider
+    _Installed.ratio = sample_ratio()
     _instrument_database()
     log.info("tracing on: %s, sampling %.0f %% of new traces", name, sample_ratio() * 100)
     return True
 
 
 def _instrument_database() -> None:
-    """A span per statement, named by the statement; the values are parameters and never recorded."""
+    """A span per statement run inside a kept span, named by the statement; the values are
+    parameters and never recorded. Statements outside one cost no more than before."""
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 
-    AsyncPGInstrumentor(capture_parameters=False).instrument()  # type: ignore[no-untyped-call]
+    class WithinKeptSpans(AsyncPGInstrumentor):
+        async def _do_execute(self, func: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            if not trace.get_current_span().is_recording():
+                return await func(*args, **kwargs)
+            return await super()._do_execute(func, instance, args, kwargs)  # type: ignore[no-untyped-call]
+
+        async def _do_cursor_execute(self, func: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            if not trace.get_current_span().is_recording():
+                return await func(*args, **kwargs)
+            return await super()._do_cursor_execute(func, instance, args, kwargs)  # type: ignore[no-untyped-call]
+
+    WithinKeptSpans(capture_parameters=False).instrument()  # type: ignore[no-untyped-call]
 
 
 def shutdown() -> None:

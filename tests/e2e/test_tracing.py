@@ -137,10 +137,10 @@ async def incubated(h: StackHandle) -> tuple[str, str, str]:
 
 CAUSAL_PATH = [
     ("registration", "post /v1/events"),  # Zipkin keeps span names in lower case
-    ("registration", f"registration publish {topics.ENTERPRISE_EVENTS}"),
+    ("registration", "registration publish"),
     ("awards", f"awards process {topics.ENTERPRISE_EVENTS}"),
     ("awards", "awards decide"),
-    ("awards", f"awards publish {topics.AWARD_EVENTS}"),
+    ("awards", "awards publish"),
     ("reporting", f"reporting process {topics.AWARD_EVENTS}"),
 ]
 

@@ -8,7 +8,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
-from shared.messaging.trace_context import carried, trace_id, with_trace
+from shared.messaging.trace_context import carried, sampled, step, trace_id, with_trace
 from shared.process.tracing import sample_ratio, sampler
 
 PARENT = b"00-" + b"ab" * 16 + b"-" + b"cd" * 8 + b"-01"
@@ -35,10 +35,12 @@ def _parent(sampled: bool) -> Context:
 
 def test_a_trace_begins_at_the_ratio_a_callers_choice_is_kept_and_no_statement_begins_one() -> None:
     new_trace = int("ef" * 16, 16)
-    assert sampler(1.0).should_sample(None, new_trace, "consume", SpanKind.CONSUMER).decision is (
-        Decision.RECORD_AND_SAMPLE
-    )
-    assert sampler(0.0).should_sample(None, new_trace, "consume", SpanKind.CONSUMER).decision is Decision.DROP
+    # A request begins a trace at the ratio.
+    assert sampler(1.0).should_sample(None, new_trace, "post", SpanKind.SERVER).decision is Decision.RECORD_AND_SAMPLE
+    assert sampler(0.0).should_sample(None, new_trace, "post", SpanKind.SERVER).decision is Decision.DROP
+    # A consumed record's or a batch's root was decided by the platform's code (begin_trace).
+    for kind in (SpanKind.CONSUMER, SpanKind.INTERNAL):
+        assert sampler(0.0).should_sample(None, new_trace, "consume", kind).decision is Decision.RECORD_AND_SAMPLE
     # A statement outside any span (the relay's poll, a gauge's read) is no trace of its own.
     assert sampler(1.0).should_sample(None, new_trace, "select", SpanKind.CLIENT).decision is Decision.DROP
     # Parent-based: a sender's sampled trace is continued even at 0 %, an unsampled one not at 100 %.
@@ -49,6 +51,20 @@ def test_a_trace_begins_at_the_ratio_a_callers_choice_is_kept_and_no_statement_b
     assert sampler(1.0).should_sample(_parent(True), 1, "select", SpanKind.CLIENT).decision is (
         Decision.RECORD_AND_SAMPLE
     )
+
+
+def test_the_sampled_flag_is_read_from_the_traceparent() -> None:
+    assert sampled([("traceparent", PARENT)]) is True
+    assert sampled([("traceparent", PARENT[:-2] + b"00")]) is False
+    assert sampled([("traceparent", PARENT[:-2] + b"zz")]) is None
+    assert sampled([("event_type", b"X")]) is None
+
+
+def test_without_tracing_a_step_makes_no_span_and_passes_the_headers_on() -> None:
+    headers = (("traceparent", PARENT),)
+    with step("awards decide", headers) as carried_on:
+        assert carried_on == headers
+        assert not trace.get_current_span().is_recording()
 
 
 def test_the_ratio_is_a_fraction(monkeypatch: pytest.MonkeyPatch) -> None:

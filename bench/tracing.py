@@ -1,0 +1,92 @@
+"""What tracing costs per event: the end-to-end phase with tracing off, at 10 % of new
+traces and at 100 %, interleaved on the bench's stack in one run, with a Zipkin server up
+for all of them. The five processes' CPU per event is printed by process; Zipkin's apart.
+
+    python -m bench.tracing          (BENCH_TRACING_EVENTS=20000 per run)
+
+`make bench` runs it as its last phase (BENCH_TRACING=0 skips it).
+"""
+
+import asyncio
+import os
+import shutil
+
+from bench.bench_stack import GROUPS, HANDLE, STACK, end_to_end, stack, stop_service
+from bench.cpu import cpu_seconds
+
+ZIPKIN_PORT = "30411"
+OFF = {"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_SAMPLER_ARG": "1"}
+TENTH = {"OTEL_SDK_DISABLED": "false", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
+ALL = {"OTEL_SDK_DISABLED": "false", "OTEL_TRACES_SAMPLER_ARG": "1"}
+# Interleaved: PostgreSQL's cost per event grows with the history each run adds, so a
+# traced run is compared with the untraced runs on either side of it.
+MODES = (("off", OFF), ("10 %", TENTH), ("off", OFF), ("10 %", TENTH), ("off", OFF), ("100 %", ALL), ("off", OFF))
+
+
+def restart_services(env: dict[str, str]) -> None:
+    for name in GROUPS:
+        stop_service(name)
+    HANDLE.env.update(env)
+    stack("up")
+
+
+async def tracing_cost(n_events: int) -> dict[str, float]:
+    """CPU µs per event, summed over the five processes: each traced mode against the mean
+    of the untraced runs beside it (the stack must run with TRACING=1)."""
+    zipkin = int((STACK / "run" / "zipkin.pid").read_text())
+    print(f"== warming up (the JIT of a new broker): {n_events // 3:,} intake events, not counted")
+    restart_services(OFF)
+    await end_to_end(n_events // 3, seed=699)
+    rows = []
+    for i, (mode, env) in enumerate(MODES):
+        print(f"== tracing {mode}: {n_events:,} intake events end to end")
+        restart_services(env)
+        z0 = cpu_seconds(zipkin)
+        n, elapsed, cpu = await end_to_end(n_events, seed=700 + i)
+        rows.append((mode, cpu, n / elapsed, (cpu_seconds(zipkin) - z0) / n * 1e6))
+    print("== what tracing costs (CPU µs per intake event; Zipkin's own apart)")
+    names = [k for k in rows[0][1] if k != "total"]
+    print(
+        f"  {'tracing':<8}"
+        + "".join(f"{k:>14}" for k in names)
+        + f"{'total':>8}{'vs off':>8}{'events/s':>10}{'zipkin':>8}"
+    )
+    over: dict[str, list[float]] = {}
+    for i, (mode, cpu, eps, zipkin_us) in enumerate(rows):
+        beside = (
+            ""
+            if mode == "off"
+            else f"{cpu['total'] / ((rows[i - 1][1]['total'] + rows[i + 1][1]['total']) / 2) - 1:+.1%}"
+        )
+        if beside:
+            over.setdefault(mode, []).append(
+                cpu["total"] / ((rows[i - 1][1]["total"] + rows[i + 1][1]["total"]) / 2) - 1
+            )
+        cells = "".join(f"{cpu[k]:>14,.0f}" for k in names)
+        print(f"  {mode:<8}{cells}{cpu['total']:>8,.0f}{beside:>8}{eps:>10,.0f}{zipkin_us:>8,.0f}")
+    mean = {mode: sum(v) / len(v) for mode, v in over.items()}
+    offs = [cpu["total"] for mode, cpu, _, _ in rows if mode == "off"]
+    print(
+        f"RESULT tracing_off_us={sum(offs) / len(offs):.0f} ten_pct_over_off={mean['10 %']:+.3f} "
+        f"full_over_off={mean['100 %']:+.3f}"
+    )
+    return mean
+
+
+def with_zipkin() -> None:
+    HANDLE.env.update({"TRACING": "1", "LOCAL_ZIPKIN_PORT": ZIPKIN_PORT})
+
+
+def main() -> None:
+    stack("down")
+    shutil.rmtree(STACK, ignore_errors=True)
+    with_zipkin()
+    stack("up")
+    try:
+        asyncio.run(tracing_cost(int(os.environ.get("BENCH_TRACING_EVENTS", "20000"))))
+    finally:
+        stack("down")
+
+
+if __name__ == "__main__":
+    main()
