@@ -4,7 +4,7 @@ PY := .venv/bin/python
 UV_VERSION := 0.13.8
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup up down status run test test-unit lint typecheck bench chaos redrive simulate rebuild clean token kafka-principal kafka-quota failover pg-rejoin backup restore
+.PHONY: setup up down status run test test-unit lint typecheck bench bench-compare chaos redrive simulate rebuild clean token kafka-principal kafka-quota failover pg-rejoin backup restore
 
 setup: .venv/.synced web/node_modules/.package-lock.json
 
@@ -53,6 +53,10 @@ typecheck: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The bench's quick phases of BASE and of this checkout, back to back: BASE=<git revision>.
+bench-compare: setup
+	$(PY) -m bench.compare
 
 # Faults while events flow (one node, then a three-node cluster): prints a table and a RESULT line.
 chaos: setup

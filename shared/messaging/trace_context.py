@@ -13,7 +13,7 @@ to carry.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -112,10 +112,10 @@ def consuming(service: str, records: Sequence[Any], *, begins_traces: bool = Fal
         yield
         return
     spans = batch.spans
+    whole = _batch_span(service, spans) if spans else None
     token = _batch.set(batch)
     try:
-        with trace.use_span(_batch_span(service, spans), end_on_exit=True) if spans else nullcontext():
-            yield
+        yield
     except BaseException as exc:
         for span in spans:
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
@@ -124,6 +124,8 @@ def consuming(service: str, records: Sequence[Any], *, begins_traces: bool = Fal
         _batch.reset(token)
         for span in spans:
             span.end()
+        if whole is not None:
+            whole.end()
 
 
 def _record_trace(service: str, r: Any, begins_traces: bool) -> tuple[Span | None, Headers] | None:
@@ -148,9 +150,11 @@ def _record_trace(service: str, r: Any, begins_traces: bool) -> tuple[Span | Non
 
 
 def _batch_span(service: str, spans: list[Span]) -> Span:
-    """The batch's transaction, where its database statements go: inside the trace of a
-    batch of one; for more, a trace of its own, linked to each kept record's span (each of
-    those names it in `xj.batch_trace_id`, since Zipkin shows no links)."""
+    """The batch's transaction, whose statements serve all of its facts: a span of its own
+    (its statements are not traced one by one: per fact and statement, that was most of
+    what tracing cost), inside the trace of a batch of one; for more, a trace of its own,
+    linked to each kept record's span (each names it in `xj.batch_trace_id`, since Zipkin
+    shows no links)."""
     if len(spans) == 1:
         context, links = trace.set_span_in_context(spans[0]), []
     else:
@@ -232,9 +236,7 @@ def step(name: str, trace_headers: Headers, **attributes: Any) -> Iterator[Heade
         yield trace_headers
         return
     if kept is False or (kept is None and not _traced_around()):
-        # Untraced work, also inside a traced batch: its statements are not the batch span's.
-        with trace.use_span(trace.INVALID_SPAN):
-            yield trace_headers
+        yield trace_headers
         return
     context = _context(trace_headers) if kept else None
     with tracing.TRACER.start_as_current_span(name, context=context, attributes=attributes) as span:
@@ -242,8 +244,8 @@ def step(name: str, trace_headers: Headers, **attributes: Any) -> Iterator[Heade
 
 
 def _traced_around() -> bool:
-    """Inside a consumed batch, work for a record without a trace is not traced (the batch's
-    span is the statements', not its unsampled facts'); elsewhere, inside a kept span."""
+    """Inside a consumed batch, work for a record without a trace is not traced (its fact was
+    not sampled); elsewhere, inside a kept span (a request's)."""
     return _batch.get() is None and trace.get_current_span().is_recording()
 
 

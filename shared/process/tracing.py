@@ -97,12 +97,40 @@ def sampler(ratio: float) -> "Sampler":
 
 def _exporter() -> "SpanExporter":
     if os.environ.get("OTEL_EXPORTER_ZIPKIN_ENDPOINT"):
-        from opentelemetry.exporter.zipkin.json import ZipkinExporter
-
-        return ZipkinExporter()  # reads OTEL_EXPORTER_ZIPKIN_ENDPOINT
+        return _zipkin()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()  # reads the OTEL_EXPORTER_OTLP_* variables
+
+
+def _zipkin() -> "SpanExporter":
+    """The SDK's Zipkin exporter (it reads OTEL_EXPORTER_ZIPKIN_ENDPOINT), writing leaner
+    JSON: not the nine tags per span that repeat the process's resource and the
+    instrumentation's name (the span's service is its `localEndpoint`), and with orjson.
+    At full sampling, encoding spans was a quarter of a service's CPU."""
+    import orjson
+    from opentelemetry.exporter.zipkin import encoder
+    from opentelemetry.exporter.zipkin.json import ZipkinExporter
+    from opentelemetry.exporter.zipkin.json.v2 import JsonV2Encoder
+    from opentelemetry.exporter.zipkin.node_endpoint import NodeEndpoint
+    from opentelemetry.trace import Span
+
+    repeated = (encoder.NAME_KEY, encoder.VERSION_KEY, encoder._SCOPE_NAME_KEY, encoder._SCOPE_VERSION_KEY)
+
+    class LeanJson(JsonV2Encoder):
+        def _extract_tags_from_span(self, span: Span) -> dict[str, str]:
+            tags = super()._extract_tags_from_span(span)
+            for key in (*repeated, *getattr(getattr(span, "resource", None), "attributes", ())):
+                tags.pop(key, None)
+            return tags
+
+        def serialize(self, spans: Sequence[Span], local_endpoint: NodeEndpoint) -> str:
+            where = self._encode_local_endpoint(local_endpoint)
+            return orjson.dumps([self._encode_span(s, where) for s in spans]).decode()
+
+    exporter = ZipkinExporter()
+    exporter.encoder = LeanJson()  # type: ignore[assignment]
+    return exporter
 
 
 def configure(service: str) -> bool:

@@ -313,3 +313,32 @@ async def all_spans() -> list[dict[str, Any]]:
             )
             out += [s for t in r.json() for s in t]
     return out
+
+
+async def test_a_parked_fact_keeps_its_trace_until_it_is_released(traced: StackHandle) -> None:
+    uscc = f.new_uscc(DIVISION)
+    traceparent, trace_id, _ = new_traceparent()
+    early = f.certified(uscc, "2015-09-01")  # its enterprise is not registered yet
+    async with httpx.AsyncClient(timeout=30) as c:
+        r = await c.post(
+            f"{traced.url('registration')}/v1/events", json=early, headers={**sender(), "traceparent": traceparent}
+        )
+    assert (r.status_code, r.headers["traceresponse"].split("-")[1]) == (202, trace_id)
+    key = f"tests/{early['event_id']}".encode()
+    (parked,) = await wait_for_records(on(traced).bootstrap, topics.INTAKE_RESULTS, lambda r: r.key == key, count=1)
+    assert (value_json(parked)["data"]["status"], value_json(parked)["data"]["trace_id"]) == ("parked", trace_id)
+
+    await send_kafka(traced, f.enterprise(uscc), [])  # releases it
+    results = await wait_for_records(on(traced).bootstrap, topics.INTAKE_RESULTS, lambda r: r.key == key, count=2)
+    assert [(value_json(r)["data"]["status"], value_json(r)["data"]["trace_id"]) for r in results] == [
+        ("parked", trace_id),
+        ("released", trace_id),
+    ]
+    consumed = f"awards process {topics.ENTERPRISE_EVENTS}"
+    spans = await zipkin_trace(trace_id, lambda s: bool(named(s, "awards", consumed)))
+    (released,) = named(spans, "awards", consumed)
+    assert [(s["localEndpoint"]["serviceName"], s["name"]) for s in path_to_root(spans, released)] == [
+        ("registration", "post /v1/events"),
+        ("registration", "registration publish"),
+        ("awards", consumed),
+    ]

@@ -65,9 +65,9 @@ async def decide_and_reconcile(
                     money_left=await ledger.money_left(conn, [uscc]),
                 )
             trace_context.describe(rule_outcomes, changes)
-            if changes.empty:
-                continue
-            await ledger.write_changes(conn, uscc, changes)
+        if changes.empty:
+            continue
+        await ledger.write_changes(conn, uscc, changes)
         out += award_messages(uscc, changes, decided)
         reversed_ += [(uscc, r) for r in changes.reverse]
         recovered += [(uscc, r) for r in changes.recover]
