@@ -93,10 +93,10 @@ def parse(label: str, text: str) -> Run:
 
 
 def table(base: Run, head: Run) -> str:
-    rows = [f"  {'':<22}{base.label:>14}{head.label:>14}{'head/base':>11}"]
+    rows = [f"  {'':<28}{base.label:>14}{head.label:>14}{'head/base':>11}"]
     for k in PROCESSES:
         b, h = base.cpu_us.get(k, float("nan")), head.cpu_us.get(k, float("nan"))
-        rows.append(f"  {'CPU µs/event ' + k:<22}{b:>14,.0f}{h:>14,.0f}{h / b:>11.2f}")
+        rows.append(f"  {'CPU µs/event ' + k:<28}{b:>14,.0f}{h:>14,.0f}{h / b:>11.2f}")
     rows.append(
         f"  {'end to end, events/s':<22}{base.events_per_s:>14,.0f}{head.events_per_s:>14,.0f}"
         f"{head.events_per_s / base.events_per_s:>11.2f}"

@@ -199,12 +199,13 @@ def of_key(key: bytes) -> Headers:
     return batch.by_key.get(key, ()) if batch is not None else ()
 
 
-def tag_record(record: Any, **attributes: str) -> None:
-    """Attributes of a record's consume span learnt by decoding it (its event id, type)."""
+def tag_event(record: Any, event_id: object) -> None:
+    """Tag a kept record's consume span with the event id decoded from it (how a payout's
+    basis fact's trace is found); nothing is formatted for a record that has no span."""
     batch = _batch.get()
     found = batch.by_record.get((record.topic, record.partition, record.offset)) if batch is not None else None
     if found is not None and found[0] is not None:
-        found[0].set_attributes(attributes)
+        found[0].set_attribute("xj.event_id", str(event_id))
 
 
 def describe(attributes_of: Callable[[T], Mapping[str, AttributeValue]], subject: T) -> None:

@@ -24,7 +24,7 @@ def make_handler(table: Mapping[type[Event], EventsHandler]) -> BatchHandler:
             handler = table.get(type(event)) if event is not None else None
             if event is not None:
                 # A payout's trace is found by its basis event's id (docs/operations.md).
-                trace_context.tag_record(r, **{"xj.event_id": str(event.event_id)})
+                trace_context.tag_event(r, event.event_id)
             if event is not None and handler is not None:
                 by_handler.setdefault(handler, []).append(event)
         for handler, events in by_handler.items():
