@@ -20,8 +20,16 @@ from typing import Any, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+)
 from opentelemetry.util.types import AttributeValue
 
 from shared.process import tracing
@@ -29,7 +37,6 @@ from shared.process import tracing
 Headers = tuple[tuple[str, bytes], ...]
 T = TypeVar("T")
 TRACE_KEYS = frozenset({"traceparent", "tracestate"})
-_W3C = TraceContextTextMapPropagator()
 
 
 def carried(headers: Iterable[tuple[str, bytes]] | None) -> Headers:
@@ -55,7 +62,26 @@ def trace_id(trace_headers: Iterable[tuple[str, bytes]] | None) -> str | None:
 
 
 def _context(trace_headers: Headers) -> Context:
-    return _W3C.extract({k: v.decode("ascii", "replace") for k, v in trace_headers})
+    """The remote parent a `traceparent` names (its `tracestate` kept); an empty context for
+    one that does not parse. Read directly: the propagator's regular expressions were a
+    tenth of a traced consumer's CPU."""
+    found = dict(trace_headers)
+    try:
+        version, trace_id, span_id, flags = found["traceparent"].decode("ascii").split("-")[:4]
+        parent = SpanContext(
+            int(trace_id, 16),
+            int(span_id, 16),
+            is_remote=True,
+            trace_flags=TraceFlags(int(flags, 16)),
+            trace_state=TraceState.from_header([found["tracestate"].decode("ascii")])
+            if "tracestate" in found
+            else None,
+        )
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return Context()
+    if version == "ff" or len(trace_id) != 32 or len(span_id) != 16 or not parent.is_valid:
+        return Context()
+    return trace.set_span_in_context(NonRecordingSpan(parent))
 
 
 def _headers_of(span: Span) -> Headers:

@@ -109,19 +109,20 @@ def _zipkin() -> "SpanExporter":
     instrumentation's name (the span's service is its `localEndpoint`), and with orjson.
     At full sampling, encoding spans was a quarter of a service's CPU."""
     import orjson
-    from opentelemetry.exporter.zipkin import encoder
     from opentelemetry.exporter.zipkin.json import ZipkinExporter
     from opentelemetry.exporter.zipkin.json.v2 import JsonV2Encoder
     from opentelemetry.exporter.zipkin.node_endpoint import NodeEndpoint
-    from opentelemetry.trace import Span
-
-    repeated = (encoder.NAME_KEY, encoder.VERSION_KEY, encoder._SCOPE_NAME_KEY, encoder._SCOPE_VERSION_KEY)
+    from opentelemetry.trace import Span, StatusCode
 
     class LeanJson(JsonV2Encoder):
         def _extract_tags_from_span(self, span: Span) -> dict[str, str]:
-            tags = super()._extract_tags_from_span(span)
-            for key in (*repeated, *getattr(getattr(span, "resource", None), "attributes", ())):
-                tags.pop(key, None)
+            """The span's own attributes and its status, as the SDK writes them."""
+            tags = self._extract_tags_from_dict(getattr(span, "attributes", None))
+            status = getattr(span, "status", None)
+            if status is not None and status.status_code is not StatusCode.UNSET:
+                tags["otel.status_code"] = status.status_code.name
+                if status.status_code is StatusCode.ERROR:
+                    tags["error"] = status.description or ""
             return tags
 
         def serialize(self, spans: Sequence[Span], local_endpoint: NodeEndpoint) -> str:

@@ -8,7 +8,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
-from shared.messaging.trace_context import carried, sampled, step, trace_id, with_trace
+from shared.messaging.trace_context import _context, carried, sampled, step, trace_id, with_trace
 from shared.process.tracing import sample_ratio, sampler
 
 PARENT = b"00-" + b"ab" * 16 + b"-" + b"cd" * 8 + b"-01"
@@ -76,3 +76,18 @@ def test_the_ratio_is_a_fraction(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", bad)
         with pytest.raises(ValueError, match=said):
             sample_ratio()
+
+
+def test_a_traceparent_is_read_as_the_remote_parent_and_a_broken_one_as_none() -> None:
+    parent = trace.get_current_span(_context((("traceparent", PARENT), ("tracestate", b"v=1"))))
+    c = parent.get_span_context()
+    assert (c.trace_id, c.span_id, c.is_remote, c.trace_flags.sampled, c.trace_state.to_header()) == (
+        int("ab" * 16, 16),
+        int("cd" * 8, 16),
+        True,
+        True,
+        "v=1",
+    )
+    for broken in (b"garbage", b"00-" + b"0" * 32 + b"-" + b"cd" * 8 + b"-01", b"ff-" + PARENT[3:], b"00-ab-cd-01"):
+        assert not trace.get_current_span(_context((("traceparent", broken),))).get_span_context().is_valid
+    assert not trace.get_current_span(_context(())).get_span_context().is_valid
