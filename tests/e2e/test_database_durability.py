@@ -16,10 +16,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import httpx
@@ -43,27 +42,13 @@ from tests.support.disbursement import (
 )
 from tests.support.http import eventually, metrics
 from tests.support.kafka_io import publish, read_all, value_json
-from tests.support.stack import Stack
+from tests.support.stack import Stack, on
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 DIR = ROOT / ".local" / "test-durable"
 PG_PORT = 27432
 GAUGES = ("postgres_standby_expected", "postgres_standbys_connected")
 SERVICES = ("registration", "awards", "reporting")
-
-
-@dataclass
-class OnHandle:
-    """The shared test steps (tests/support/disbursement.py) on this stack of its own."""
-
-    handle: StackHandle
-
-    @property
-    def bootstrap(self) -> str:
-        return self.handle.stack_env()["KAFKA_BOOTSTRAP_SERVERS"]
-
-    def url(self, service: str) -> str:
-        return self.handle.url(service)
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +68,6 @@ def durable() -> Iterator[StackHandle]:
         yield h
     finally:
         h.cli("down")
-
-
-def on(h: StackHandle) -> Stack:
-    return cast(Stack, OnHandle(h))
 
 
 def primary_port(h: StackHandle) -> int:

@@ -10,8 +10,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
@@ -25,27 +24,13 @@ from tests.support.browser import ARTIFACTS, page_in_chromium
 from tests.support.disbursement import HEADER, approve, call, confirm, released_batch
 from tests.support.http import eventually
 from tests.support.kafka_io import Record, headers, value_json, wait_for_records
-from tests.support.stack import Stack
+from tests.support.stack import on
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 DIR = ROOT / ".local" / "test-traced"
 ZIPKIN_PORT = 26411
 ZIPKIN = f"http://127.0.0.1:{ZIPKIN_PORT}"
 DIVISION = "650102"
-
-
-@dataclass
-class OnHandle:
-    """The shared test steps (tests/support/disbursement.py) on this stack of its own."""
-
-    handle: StackHandle
-
-    @property
-    def bootstrap(self) -> str:
-        return self.handle.stack_env()["KAFKA_BOOTSTRAP_SERVERS"]
-
-    def url(self, service: str) -> str:
-        return self.handle.url(service)
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +54,6 @@ def traced() -> Iterator[StackHandle]:
         yield h
     finally:
         h.cli("down")
-
-
-def on(h: StackHandle) -> Stack:
-    return cast(Stack, OnHandle(h))
 
 
 def new_traceparent() -> tuple[str, str, str]:

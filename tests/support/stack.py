@@ -8,6 +8,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from stack.handle import StackHandle
 from stack.layout import ROOT
@@ -18,7 +19,7 @@ AUTH_AUDIENCE = "xj-awards"
 SERVICE_PORTS = {"registration": 18001, "awards": 18002, "reporting": 18000}
 KAFKA_PORT, PG_PORT = 29092, 25432
 
-__all__ = ["AUTH_AUDIENCE", "AUTH_ISSUER", "ROOT", "SERVICE_PORTS", "TEST_STACK", "Infra", "Stack", "alive"]
+__all__ = ["AUTH_AUDIENCE", "AUTH_ISSUER", "ROOT", "SERVICE_PORTS", "TEST_STACK", "Infra", "Stack", "alive", "on"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,21 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[2] != "Z"
+
+
+@dataclass
+class _OnHandle:
+    handle: StackHandle
+
+    @property
+    def bootstrap(self) -> str:
+        return self.handle.stack_env()["KAFKA_BOOTSTRAP_SERVERS"]
+
+    def url(self, service: str) -> str:
+        return self.handle.url(service)
+
+
+def on(h: StackHandle) -> Stack:
+    """A stack of a module's own, as the shared test steps (tests/support/disbursement.py)
+    take a stack: its broker and its services' addresses."""
+    return cast(Stack, _OnHandle(h))
