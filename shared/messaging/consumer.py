@@ -12,7 +12,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
@@ -216,27 +216,8 @@ def subscribe_batches(
         ),
     )
     subscribed.append(subscriber)
-    subscriber.get_msg = _long_poll(subscriber, settings.batch_timeout_ms)  # type: ignore[method-assign,assignment]
 
     @subscriber
     async def _on_batch(body: NoCast[Any], message: KafkaMessage) -> None:
         records: tuple[Record, ...] = message.raw_message  # type: ignore[assignment,unused-ignore]
         await consumer().process(records)
-
-
-def _long_poll(subscriber: Any, wait_ms: int) -> Callable[[Any], Coroutine[Any, Any, tuple[Record, ...]]]:
-    """FastStream's batch subscriber polls for `batch_timeout_ms` and then sleeps as long
-    again after an empty poll, so a short timeout woke an idle service 50 times a second
-    and a long one delays the first record after a quiet spell. Waiting in the poll itself
-    does neither: aiokafka's `getmany` returns as soon as a fetch brings a record."""
-
-    async def get_msg(consumer: Any) -> tuple[Record, ...]:
-        started = time.monotonic()
-        fetched = await consumer.getmany(timeout_ms=wait_ms, max_records=subscriber.max_records)
-        if not fetched:
-            # An empty answer before the wait is up (a rebalance, a closing consumer) must not spin.
-            await asyncio.sleep(max(0.0, wait_ms / 1000 - (time.monotonic() - started)))
-            return ()
-        return tuple(r for records in fetched.values() for r in records)
-
-    return get_msg
