@@ -416,11 +416,22 @@ async def test_restored_books_decide_nothing_until_they_hold_every_adoption_the_
 
 async def test_a_registration_after_the_facts_names_the_payout_whatever_the_order(pool: asyncpg.Pool) -> None:
     registration, *facts = enterprise(40, certified=date(2016, 2, 1))
+    names = "SELECT recipient_role, recipient_name, enterprise_name FROM payouts ORDER BY recipient_role"
     await take(pool, facts)  # decided before awards knows the enterprise's name
     async with pool.acquire() as conn:
-        before = await conn.fetch("SELECT recipient_role, recipient_name FROM payouts ORDER BY recipient_role")
+        before = await conn.fetch(names)
     await take(pool, [registration])
     async with pool.acquire() as conn:
-        after = await conn.fetch("SELECT recipient_role, recipient_name FROM payouts ORDER BY recipient_role")
-    assert [tuple(r) for r in before] == [("enterprise", ""), ("operator", "运营方")]
-    assert [tuple(r) for r in after] == [("enterprise", "企业40"), ("operator", "运营方")]
+        after = await conn.fetch(names)
+    assert [tuple(r) for r in before] == [("enterprise", "", None), ("operator", "运营方", None)]
+    # Both payouts carry the enterprise's name, which the approvals' search reads.
+    assert [tuple(r) for r in after] == [("enterprise", "企业40", "企业40"), ("operator", "运营方", "企业40")]
+
+
+async def test_a_payout_issued_after_the_registration_carries_the_enterprise_name(pool: asyncpg.Pool) -> None:
+    await take(pool, enterprise(41, certified=date(2016, 2, 1)))
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT recipient_role, recipient_name, enterprise_name FROM payouts ORDER BY recipient_role"
+        )
+    assert [tuple(r) for r in rows] == [("enterprise", "企业41", "企业41"), ("operator", "运营方", "企业41")]

@@ -33,15 +33,13 @@ def owed_where(f: OwedFilter, first: int = 1) -> tuple[str, list[object]]:
         clauses.append(f"p.amount_cny <= {arg(f.max_amount_cny)}")
     if f.text is not None:
         # Part of a name (either case) or of a code (upper case), taken literally. The
-        # candidates come from the trigram indexes (migration 0011) before anything is
-        # joined or ordered; a name found in `enterprises` brings its operators' payouts too.
+        # candidates come from the payouts' trigram indexes (migrations 0011, 0017) before
+        # anything is joined or ordered; the enterprise's name brings its operators' payouts too.
         name, code = arg(contains(f.text.lower())), arg(contains(f.text.upper()))
         clauses.append(
             "p.payout_id IN ("
-            f"SELECT x.payout_id FROM payouts x WHERE x.enterprise_uscc IN "
-            f"(SELECT n.uscc FROM enterprises n WHERE lower(n.name) LIKE {name}) "
-            f"UNION ALL SELECT x.payout_id FROM payouts x WHERE lower(x.recipient_name) LIKE {name} "
-            f"OR x.enterprise_uscc LIKE {code} OR x.recipient_uscc LIKE {code})"
+            f"SELECT x.payout_id FROM payouts x WHERE lower(x.enterprise_name) LIKE {name} "
+            f"OR lower(x.recipient_name) LIKE {name} OR x.enterprise_uscc LIKE {code} OR x.recipient_uscc LIKE {code})"
         )
     return " AND ".join(clauses), args
 

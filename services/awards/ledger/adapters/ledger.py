@@ -63,8 +63,10 @@ async def store_facts(
         # A registration can arrive after facts (another replica, a replay): the payouts
         # issued without the enterprise's name take it now, whatever the arrival order.
         await conn.execute(
-            "UPDATE payouts p SET recipient_name = e.name FROM enterprises e WHERE e.uscc = ANY($1::text[]) "
-            "AND p.enterprise_uscc = e.uscc AND p.recipient_uscc = e.uscc AND p.recipient_name = ''",
+            "UPDATE payouts p SET enterprise_name = e.name, recipient_name = CASE "
+            "WHEN p.recipient_uscc = e.uscc AND p.recipient_name = '' THEN e.name ELSE p.recipient_name END "
+            "FROM enterprises e WHERE e.uscc = ANY($1::text[]) AND p.enterprise_uscc = e.uscc "
+            "AND p.enterprise_name IS NULL",
             [r["uscc"] for r in named],
         )
     return {r["uscc"] for r in stored} | {r["uscc"] for r in named}
@@ -189,7 +191,8 @@ async def write_changes(conn: asyncpg.Connection, uscc: str, changes: Changes) -
         await conn.executemany(
             "INSERT INTO payouts (payout_id, enterprise_uscc, rule, recipient_role, recipient_uscc, recipient_name, "
             "incubator_id, amount_cny, basis_event_id, basis_date, explanation, status, funding, policy_version, "
-            "top_up_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'issued', $12, $13, $14)",
+            "top_up_of, enterprise_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'issued', $12, $13, "
+            "$14, (SELECT name FROM enterprises WHERE uscc = $2))",
             [
                 (
                     i.payout_id,
