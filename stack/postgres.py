@@ -134,9 +134,14 @@ def _settings() -> dict[str, str]:
         "hot_standby": "on",
     }
     if DURABLE:  # continuous archiving, for point-in-time recovery (stack/pg_backup.py)
+        A = WAL_ARCHIVE
         settings |= {
             "archive_mode": "on",
-            "archive_command": f"'test ! -f {WAL_ARCHIVE}/%f && cp %p {WAL_ARCHIVE}/%f'",
+            # On disk before PostgreSQL may recycle the segment, and never half a file under
+            # its own name; written as it is archived, not all at once when the kernel's dirty
+            # pages expire (a burst's archive written back in one go stalled commits).
+            "archive_command": f"'test ! -f {A}/%f && cp %p {A}/%f.part && sync {A}/%f.part && mv {A}/%f.part {A}/%f "
+            f"&& sync {A}'",
             "archive_timeout": "'60s'",  # a quiet hour still archives: the archive's RPO
         }
     return settings
