@@ -20,8 +20,11 @@ Starts a fresh stack under .local/bench (own broker, database, ports), then meas
    synchronous standby (bench/durability.py);
 10. what tracing costs per event: off, 10 % and 100 % of new traces (bench/tracing.py).
 
+BENCH_HISTORY events first go end to end unmeasured, so the same phases can be measured
+over a longer stored history (the cost per event should not grow with it).
+
     BENCH_EVENTS=100000 BENCH_RATE=500 BENCH_SECONDS=20 PROGRESS_ENTERPRISES=300000 \
-    OFFICE_ENTERPRISES=300000 python -m bench
+    OFFICE_ENTERPRISES=300000 BENCH_HISTORY=0 python -m bench
 """
 
 import asyncio
@@ -204,6 +207,10 @@ async def run() -> None:
     rate = int(os.environ.get("BENCH_RATE", "500"))
     seconds = int(os.environ.get("BENCH_SECONDS", "20"))
     scale = int(os.environ.get("PROGRESS_ENTERPRISES", "300000"))
+    history = int(os.environ.get("BENCH_HISTORY", "0"))
+    if history:  # stored history the measured phases then run on, itself not measured
+        print(f"== history: {history:,} intake events end to end first")
+        await end_to_end(history, seed=90)
     rss_before = rss_mb()
     print(f"== each service alone: {n_events:,} simulated intake events")
     await per_service(n_events)

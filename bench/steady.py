@@ -18,7 +18,9 @@ from shared.contract import topics
 from shared.messaging.kafka_settings import kafka_options
 
 
-async def latency(rate: int, seconds: int) -> list[float]:
+async def latency(rate: int, seconds: int, *, first: int = 0) -> list[float]:
+    """Latencies in ms, sorted. Registrations are numbered from `first`: each run of this
+    against one stack needs numbers of its own (a code registered twice is one enterprise)."""
     from stdnum.cn import uscc as uscc_check
 
     producer = AIOKafkaProducer(**kafka_options(BOOTSTRAP), acks="all", enable_idempotence=True, linger_ms=0)
@@ -32,7 +34,7 @@ async def latency(rate: int, seconds: int) -> list[float]:
         delay = target - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        body = f"916501027{i:08d}"[:17]
+        body = f"916501027{first + i:08d}"[:17]
         u = body + uscc_check.calc_check_digit(body)
         event_id = str(uuid.uuid4())
         e = {
