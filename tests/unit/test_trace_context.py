@@ -91,3 +91,52 @@ def test_a_traceparent_is_read_as_the_remote_parent_and_a_broken_one_as_none() -
     for broken in (b"garbage", b"00-" + b"0" * 32 + b"-" + b"cd" * 8 + b"-01", b"ff-" + PARENT[3:], b"00-ab-cd-01"):
         assert not trace.get_current_span(_context((("traceparent", broken),))).get_span_context().is_valid
     assert not trace.get_current_span(_context(())).get_span_context().is_valid
+
+
+def test_the_lean_zipkin_json_is_the_sdks_without_the_resource_and_scope_tags() -> None:
+    import orjson
+    from opentelemetry.exporter.zipkin.json.v2 import JsonV2Encoder
+    from opentelemetry.exporter.zipkin.node_endpoint import NodeEndpoint
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import Status, StatusCode
+
+    from shared.process.tracing import lean_zipkin_json
+
+    spans = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "awards"}))
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("xj")
+    attributes = {"s": "x", "n": 3, "f": 0.5, "b": True, "list": ("a", "b"), "flags": (True, False), "ints": (1, 2)}
+    with tracer.start_as_current_span("parent", kind=SpanKind.CONSUMER):
+        with tracer.start_as_current_span("child", attributes=attributes) as child:
+            child.set_status(Status(StatusCode.ERROR, "ValueError"))
+            child.add_event("retried", {"attempt": 2})
+    with tracer.start_as_current_span("ok") as ok:
+        ok.set_status(Status(StatusCode.OK))
+    where = NodeEndpoint()
+    where.service_name = "awards"
+    ours = orjson.loads(lean_zipkin_json().serialize(spans.get_finished_spans(), where))
+    sdks = orjson.loads(JsonV2Encoder().serialize(spans.get_finished_spans(), where))
+    repeated = ("service.", "telemetry.sdk.", "otel.scope.", "otel.library.")  # the resource's and the scope's
+    for sdk in sdks:
+        sdk["tags"] = {k: v for k, v in sdk["tags"].items() if not k.startswith(repeated)}
+        if not sdk["tags"]:
+            del sdk["tags"]
+    assert ours == sdks
+    assert ours[0]["tags"] == {
+        "s": "x",
+        "n": "3",
+        "f": "0.5",
+        "b": "true",
+        "list": '["a","b"]',
+        "flags": '["true","false"]',
+        "ints": '["1","2"]',
+        "otel.status_code": "ERROR",
+        "error": "ValueError",
+    }
+    assert [o["name"] for o in ours] == ["child", "parent", "ok"]
+    assert ours[2]["tags"] == {"otel.status_code": "OK"}
+    assert ours[0]["parentId"] == ours[1]["id"] and "parentId" not in ours[1]
