@@ -435,3 +435,20 @@ async def test_a_payout_issued_after_the_registration_carries_the_enterprise_nam
             "SELECT recipient_role, recipient_name, enterprise_name FROM payouts ORDER BY recipient_role"
         )
     assert [tuple(r) for r in rows] == [("enterprise", "企业41", "企业41"), ("operator", "运营方", "企业41")]
+
+
+async def test_owed_payouts_are_found_by_part_of_a_name_or_code_however_short(pool: asyncpg.Pool) -> None:
+    await take(pool, enterprise(50, certified=date(2016, 2, 1)) + enterprise(51, certified=date(2016, 2, 1)))
+
+    async def found(text: str) -> tuple[int, list[tuple[str, str]]]:
+        doc = await disbursement_queries.owed(pool, OwedFilter(text=text), after=0, limit=10)
+        return doc["count"], sorted((p["enterprise_uscc"][-4:], p["recipient_role"]) for p in doc["payouts"])
+
+    both = [("050X", "enterprise"), ("050X", "operator"), ("051X", "enterprise"), ("051X", "operator")]
+    assert await found("业5") == (4, both)  # two characters: no trigram, each owed payout is read
+    assert await found("企业51") == (2, both[2:])  # the enterprise's name brings its operator's payout
+    assert await found("运营") == (2, [both[1], both[3]])  # the recipient's name
+    assert await found("51x") == (2, both[2:])  # part of a code, either case
+    # ...0050X, and the operator's ...010X as recipient, not ...0051X's own payout
+    assert await found("0x") == (3, [*both[:2], both[3]])
+    assert await found("业9") == (0, [])

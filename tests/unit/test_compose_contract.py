@@ -301,7 +301,8 @@ def test_postgres_has_a_synchronous_standby_and_archives_its_wal() -> None:
     assert flags == {
         "wal_level": "replica",
         "archive_mode": "on",
-        "archive_command": "test ! -f /archive/%f && cp %p /archive/%f.part && sync /archive/%f.part && mv /archive/%f.part /archive/%f && sync /archive",
+        "archive_command": "test ! -f /archive/%f && cp %p /archive/%f.part && sync /archive/%f.part "
+        "&& mv /archive/%f.part /archive/%f && sync /archive",
         "archive_timeout": "60",
         # A client cut off inside a transaction loses it, and its locks, after ~25 s.
         "tcp_keepalives_idle": "10",

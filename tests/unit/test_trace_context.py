@@ -110,10 +110,12 @@ def test_the_lean_zipkin_json_is_the_sdks_without_the_resource_and_scope_tags() 
     provider.add_span_processor(SimpleSpanProcessor(spans))
     tracer = provider.get_tracer("xj")
     attributes = {"s": "x", "n": 3, "f": 0.5, "b": True, "list": ("a", "b"), "flags": (True, False), "ints": (1, 2)}
-    with tracer.start_as_current_span("parent", kind=SpanKind.CONSUMER):
-        with tracer.start_as_current_span("child", attributes=attributes) as child:
-            child.set_status(Status(StatusCode.ERROR, "ValueError"))
-            child.add_event("retried", {"attempt": 2})
+    with (
+        tracer.start_as_current_span("parent", kind=SpanKind.CONSUMER),
+        tracer.start_as_current_span("child", attributes=attributes) as child,
+    ):
+        child.set_status(Status(StatusCode.ERROR, "ValueError"))
+        child.add_event("retried", {"attempt": 2})
     with tracer.start_as_current_span("ok") as ok:
         ok.set_status(Status(StatusCode.OK))
     where = NodeEndpoint()

@@ -3,6 +3,7 @@
 from services.awards.disbursement.domain.owed_filter import OwedFilter
 from shared.contract.divisions import prefixes_of
 
+TRIGRAM = 3  # characters: a shorter search has none for the trigram indexes to look up
 OWED = "p.status = 'issued' AND d.state IS NULL"
 OWED_FROM = (
     "FROM payouts p LEFT JOIN disbursements d USING (payout_id) LEFT JOIN enterprises e ON e.uscc = p.enterprise_uscc"
@@ -35,12 +36,22 @@ def owed_where(f: OwedFilter, first: int = 1) -> tuple[str, list[object]]:
         # Part of a name (either case) or of a code (upper case), taken literally. The
         # candidates come from the payouts' trigram indexes (migrations 0011, 0017) before
         # anything is joined or ordered; the enterprise's name brings its operators' payouts too.
-        name, code = arg(contains(f.text.lower())), arg(contains(f.text.upper()))
-        clauses.append(
-            "p.payout_id IN ("
-            f"SELECT x.payout_id FROM payouts x WHERE lower(x.enterprise_name) LIKE {name} "
-            f"OR lower(x.recipient_name) LIKE {name} OR x.enterprise_uscc LIKE {code} OR x.recipient_uscc LIKE {code})"
-        )
+        if len(f.text) < TRIGRAM:
+            # No trigram to look up: an index would hand back every payout to recheck, so
+            # the owed payouts are read once and each is tested as it is read.
+            name, code = arg(f.text.lower()), arg(f.text.upper())
+            clauses.append(
+                f"(strpos(lower(p.enterprise_name), {name}) > 0 OR strpos(lower(p.recipient_name), {name}) > 0 "
+                f"OR strpos(p.enterprise_uscc, {code}) > 0 OR strpos(p.recipient_uscc, {code}) > 0)"
+            )
+        else:
+            name, code = arg(contains(f.text.lower())), arg(contains(f.text.upper()))
+            clauses.append(
+                "p.payout_id IN ("
+                f"SELECT x.payout_id FROM payouts x WHERE lower(x.enterprise_name) LIKE {name} "
+                f"OR lower(x.recipient_name) LIKE {name} OR x.enterprise_uscc LIKE {code} "
+                f"OR x.recipient_uscc LIKE {code})"
+            )
     return " AND ".join(clauses), args
 
 
