@@ -1,15 +1,20 @@
 """`python -m bench.tail`: where a steady run's slow events come from.
 
 Starts a fresh bench stack, pushes BENCH_EVENTS simulated intake events through it (the
-backlog a burst leaves), then sends registrations at BENCH_RATE/s for BENCH_SECONDS and
-prints, beside the latency percentiles:
+backlog a burst leaves), sends registrations at BENCH_RATE/s for BENCH_WARMUP_SECONDS
+unmeasured, then for BENCH_SECONDS measured, and prints, beside the latency percentiles:
 - the slowest event sent in each second (stalls show as runs of slow seconds);
 - CPU seconds per process over the steady phase, from /proc (services, broker, the
   PostgreSQL backends together), and the machine's busy and stolen share;
 - from each service's /metrics: consumer batches and outbox relay rounds over 250 ms,
   and garbage-collector pauses.
 
-    BENCH_EVENTS=100000 BENCH_RATE=500 BENCH_SECONDS=20 python -m bench.tail
+The warm-up is what a running platform has behind it: a broker started minutes before
+spends its first minute compiling (its CPU at 500/s fell from 74 % to 33 % of a core over
+four 15-second runs), and the burst's own writes reach the disk about 30 s after it, when
+the kernel's dirty pages expire, stalling commits for a few hundred milliseconds.
+
+    BENCH_EVENTS=100000 BENCH_RATE=500 BENCH_WARMUP_SECONDS=40 BENCH_SECONDS=20 python -m bench.tail
 """
 
 import asyncio
@@ -72,15 +77,18 @@ def scrape() -> dict[tuple[str, str], float]:
     return out
 
 
-async def run(n_events: int, rate: int, seconds: int) -> None:
+async def run(n_events: int, rate: int, seconds: int, warmup: int) -> None:
     await publish_simulated(n_events, seed=99)
     await wait_caught_up()
+    if warmup:
+        warm = await latency(rate, warmup)
+        print(f"== warm-up, {len(warm):,} events at {rate}/s (not counted): p99={pct(warm, 99):.0f} ms")
     metrics0, cpu0, machine0 = scrape(), cpu_by_process(), machine()
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         series_file = Path(tmp) / "series.csv"
         os.environ["BENCH_LATENCY_SERIES"] = str(series_file)
-        lat = await latency(rate, seconds)
+        lat = await latency(rate, seconds, first=rate * warmup)
         series = [tuple(map(float, line.split(","))) for line in series_file.read_text().split()]
     elapsed = time.monotonic() - t0
     metrics1, cpu1, machine1 = scrape(), cpu_by_process(), machine()
@@ -115,6 +123,7 @@ def main() -> None:
                 int(os.environ.get("BENCH_EVENTS", "100000")),
                 int(os.environ.get("BENCH_RATE", "500")),
                 int(os.environ.get("BENCH_SECONDS", "20")),
+                int(os.environ.get("BENCH_WARMUP_SECONDS", "40")),
             )
         )
     finally:
