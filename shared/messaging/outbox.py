@@ -106,7 +106,10 @@ class OutboxRelay:
             while not self._stopping.is_set():
                 self._wake.clear()  # before the read: a commit after it wakes the next sleep
                 sent = await self.relay_once(conn)
-                if sent == 0 and await self._sleep(self._idle_sleep_s, wake=True):
+                # A round short of the batch size took every row there was (READ_ROUND stops
+                # early only past it): the next read waits for a commit's wake, instead of
+                # costing each consumed batch a second, empty read.
+                if sent < self._batch_size and await self._sleep(self._idle_sleep_s, wake=True):
                     return
         finally:
             await conn.remove_listener(listening, self._notified)

@@ -4,6 +4,7 @@ the relay publishes every message of a row to the real broker in order, with its
 partition and headers, and an old replica's write during the upgrade is retried, not
 dead-lettered."""
 
+import asyncio
 import shutil
 import time
 import uuid
@@ -111,6 +112,55 @@ async def test_the_relay_publishes_each_message_once_in_order(infra: Infra, sche
         for p in range(3)
         for offset, m in enumerate(m for m in sent if partition_for(m.key, [0, 1, 2]) == p)
     )
+
+
+class CountedRelay(OutboxRelay):
+    rounds: list[int]
+
+    async def relay_once(self, conn: asyncpg.Connection) -> int:
+        sent = await super().relay_once(conn)
+        self.rounds.append(sent)
+        return sent
+
+
+async def test_the_relay_reads_again_at_once_after_a_full_round_and_waits_for_a_commit_after_a_short_one(
+    infra: Infra, schema: str
+) -> None:
+    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
+    kafka = KafkaSettings(kafka_bootstrap_servers=infra.bootstrap)
+    await ensure_topics(kafka, [topic], TopicSpec(partitions=1))
+    await db.migrate(infra.dsn, schema=schema, directory=MIGRATIONS)
+    pool = await db.create_pool(infra.dsn, schema=schema, max_size=3)
+    producer = idempotent_producer(kafka, client_id="test-outbox-wake")
+    await producer.start()
+    sent = [message(i, topic=topic) for i in range(10)]
+    # No fallback poll within the test: only a commit's NOTIFY wakes the relay.
+    relay = CountedRelay(pool=pool, producer=producer, service="test", lock_key=2, batch_size=5, idle_sleep_s=600)
+    relay.rounds = []
+
+    async def settled(rounds: int) -> list[int]:
+        deadline = time.monotonic() + 20
+        while len(relay.rounds) < rounds and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # any read it should not make would be made by now
+        return list(relay.rounds)
+
+    try:
+        async with pool.acquire() as conn:
+            for first, n in ((0, 4), (4, 3)):
+                async with conn.transaction():
+                    await enqueue(conn, sent[first : first + n])
+        running = asyncio.create_task(relay.run())
+        assert await settled(2) == [7, 0]  # a full round (7 of a budget of 5): read again at once
+        async with pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, sent[7:])
+        assert await settled(3) == [7, 0, 3]  # woken by the commit; a short round: no read after it
+        relay.stop()
+        await running
+    finally:
+        await producer.stop()
+        await pool.close()
+    assert [r.value for r in await read_topic(infra.bootstrap, topic)] == [m.value for m in sent]
 
 
 async def test_an_old_replica_against_the_new_schema_retries_instead_of_dead_lettering(
