@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from shared.contract.codec import OutgoingMessage
@@ -84,14 +85,20 @@ async def test_a_round_takes_whole_rows_up_to_its_message_budget(infra: Infra, s
         await conn.close()
 
 
-async def test_the_relay_publishes_each_message_once_in_order(infra: Infra, schema: str) -> None:
+async def relay_parts(infra: Infra, schema: str, *, partitions: int) -> tuple[str, asyncpg.Pool, AIOKafkaProducer]:
+    """A fresh topic, the migrated schema's pool and a started producer, for a relay."""
     topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
     kafka = KafkaSettings(kafka_bootstrap_servers=infra.bootstrap)
-    await ensure_topics(kafka, [topic], TopicSpec(partitions=3))
+    await ensure_topics(kafka, [topic], TopicSpec(partitions=partitions))
     await db.migrate(infra.dsn, schema=schema, directory=MIGRATIONS)
-    pool = await db.create_pool(infra.dsn, schema=schema, max_size=2)
-    producer = idempotent_producer(kafka, client_id="test-outbox")
+    pool = await db.create_pool(infra.dsn, schema=schema, max_size=3)
+    producer = idempotent_producer(kafka, client_id=f"test-outbox-{topic}")
     await producer.start()
+    return topic, pool, producer
+
+
+async def test_the_relay_publishes_each_message_once_in_order(infra: Infra, schema: str) -> None:
+    topic, pool, producer = await relay_parts(infra, schema, partitions=3)
     sent = [message(i, key=f"key-{i % 4}".encode(), topic=topic) for i in range(10)]
     try:
         async with pool.acquire() as conn:
@@ -126,13 +133,7 @@ class CountedRelay(OutboxRelay):
 async def test_the_relay_reads_again_at_once_after_a_full_round_and_waits_for_a_commit_after_a_short_one(
     infra: Infra, schema: str
 ) -> None:
-    topic = f"test.outbox.{uuid.uuid4().hex[:8]}"
-    kafka = KafkaSettings(kafka_bootstrap_servers=infra.bootstrap)
-    await ensure_topics(kafka, [topic], TopicSpec(partitions=1))
-    await db.migrate(infra.dsn, schema=schema, directory=MIGRATIONS)
-    pool = await db.create_pool(infra.dsn, schema=schema, max_size=3)
-    producer = idempotent_producer(kafka, client_id="test-outbox-wake")
-    await producer.start()
+    topic, pool, producer = await relay_parts(infra, schema, partitions=1)
     sent = [message(i, topic=topic) for i in range(10)]
     # No fallback poll within the test: only a commit's NOTIFY wakes the relay.
     relay = CountedRelay(pool=pool, producer=producer, service="test", lock_key=2, batch_size=5, idle_sleep_s=600)
