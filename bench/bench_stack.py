@@ -141,6 +141,21 @@ def processes() -> Processes:
     return Processes(services={n: pid(n) for n in GROUPS}, broker=pid("kafka"), postmaster=postmaster)
 
 
+async def commits_by_role() -> dict[str, int]:
+    """Transactions committed so far by each service's role (pg_stat_statements counts
+    each COMMIT): a consumer's batches and a relay's rounds, to compare batch sizes."""
+    conn = await asyncpg.connect(DSN)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        rows = await conn.fetch(
+            "SELECT r.rolname, sum(s.calls)::bigint FROM pg_stat_statements s"
+            " JOIN pg_roles r ON r.oid = s.userid WHERE s.query ILIKE 'commit%' GROUP BY 1"
+        )
+    finally:
+        await conn.close()
+    return {name: n for name, n in rows}
+
+
 async def end_to_end(n_events: int, *, seed: int = 99) -> tuple[int, float, dict[str, float]]:
     """`n_events` intake events through the running stack, until every group caught up:
     (events, seconds, CPU µs per event by process and in total)."""

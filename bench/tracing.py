@@ -11,7 +11,7 @@ import asyncio
 import os
 import shutil
 
-from bench.bench_stack import GROUPS, HANDLE, STACK, end_to_end, stack, stop_service
+from bench.bench_stack import GROUPS, HANDLE, STACK, commits_by_role, end_to_end, stack, stop_service
 from bench.cpu import cpu_seconds
 
 ZIPKIN_PORT = "30411"
@@ -49,12 +49,15 @@ async def tracing_cost(n_events: int) -> dict[str, float]:
     restart_services(OFF)
     await end_to_end(n_events // 3, seed=699)
     rows = []
+    commits: list[tuple[str, dict[str, float]]] = []
     for i, (mode, env) in enumerate(MODES):
         print(f"== tracing {mode}: {n_events:,} intake events end to end")
         restart_services(env)
-        z0 = cpu_seconds(zipkin)
+        z0, c0 = cpu_seconds(zipkin), await commits_by_role()
         n, elapsed, cpu = await end_to_end(n_events, seed=700 + i)
         rows.append((mode, cpu, n / elapsed, (cpu_seconds(zipkin) - z0) / n * 1e6))
+        c1 = await commits_by_role()
+        commits.append((mode, {role: (c1[role] - c0.get(role, 0)) / n * 1000 for role in sorted(c1)}))
     print("== what tracing costs (CPU µs per intake event; Zipkin's own apart)")
     names = [k for k in rows[0][1] if k != "total"]
     print(
@@ -75,6 +78,13 @@ async def tracing_cost(n_events: int) -> dict[str, float]:
             )
         cells = "".join(f"{cpu[k]:>14,.0f}" for k in names)
         print(f"  {mode:<8}{cells}{cpu['total']:>8,.0f}{beside:>8}{eps:>10,.0f}{zipkin_us:>8,.0f}")
+    # Fewer events per batch costs more per event everywhere: a slower upstream hands the
+    # services downstream smaller batches.
+    print("== transactions committed per 1,000 intake events, by role")
+    roles = [r for r in commits[0][1] if any(c[r] for _, c in commits)]
+    print(f"  {'tracing':<8}" + "".join(f"{r:>14}" for r in roles))
+    for mode, c in commits:
+        print(f"  {mode:<8}" + "".join(f"{c.get(r, 0):>14,.1f}" for r in roles))
     mean = {mode: sum(v) / len(v) for mode, v in over.items()}
     offs = [cpu["total"] for mode, cpu, _, _ in rows if mode == "off"]
     print(

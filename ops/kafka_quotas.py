@@ -28,7 +28,9 @@ def config_command() -> list[str]:
         raise ValueError(
             f"no Kafka jars in {libs}: set KAFKA_CONFIGS_COMMAND (kafka-configs.sh) or KAFKA_LIBS to set quotas"
         )
-    return ["java", "-cp", f"{libs}/*", "kafka.admin.ConfigCommand"]
+    # A command that lives seconds: the quick compiler only, and the small collector
+    # (a third less CPU per run).
+    return ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", f"{libs}/*", "kafka.admin.ConfigCommand"]
 
 
 def available() -> bool:

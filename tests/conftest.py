@@ -19,6 +19,7 @@ from filelock import FileLock
 
 from tests.support.auth import KID, READER
 from tests.support.backends import current_backend
+from tests.support.browser import close_chromium
 from tests.support.stack import AUTH_AUDIENCE, AUTH_ISSUER, ROOT, SERVICE_PORTS, TEST_STACK, Infra, Stack
 
 
@@ -199,3 +200,10 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     what-ifs take seconds."""
     async with httpx.AsyncClient(timeout=120, headers=READER) as c:
         yield c
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _one_browser_per_process() -> AsyncIterator[None]:
+    """The Chromium the page tests share in this test process, closed when it is done."""
+    yield
+    await close_chromium()

@@ -1,5 +1,6 @@
 """Headless Debian Chromium (installed by stack/system-deps.sh) for the page tests."""
 
+import asyncio
 import contextlib
 import shutil
 import subprocess
@@ -33,17 +34,47 @@ async def page_in_chromium() -> AsyncIterator[Any]:
 @contextlib.asynccontextmanager
 async def chromium_browser() -> AsyncIterator[Any]:
     """A Playwright browser in the Debian Chromium: one context per person (its own tabs and
-    sessionStorage), closed afterwards."""
+    sessionStorage); the contexts opened here are closed afterwards. One browser serves the
+    whole test process (`close_chromium`), since a launch costs more CPU than a page."""
+    browser = await _shared_browser()
+    before = set(browser.contexts)
+    try:
+        yield browser
+    finally:
+        for context in [c for c in browser.contexts if c not in before]:
+            await context.close()
+
+
+class _Chromium:
+    playwright: Any = None
+    browser: Any = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+_CHROMIUM = _Chromium()
+
+
+async def _shared_browser() -> Any:
     from playwright.async_api import async_playwright
 
-    exe = shutil.which("chromium")
-    assert exe, "chromium is installed by stack/system-deps.sh"
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    loop = asyncio.get_running_loop()
+    if _CHROMIUM.browser is None or _CHROMIUM.loop is not loop or not _CHROMIUM.browser.is_connected():
+        await close_chromium()
+        exe = shutil.which("chromium")
+        assert exe, "chromium is installed by stack/system-deps.sh"
+        _CHROMIUM.playwright = await async_playwright().start()
+        _CHROMIUM.browser = await _CHROMIUM.playwright.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        _CHROMIUM.loop = loop
+    return _CHROMIUM.browser
+
+
+async def close_chromium() -> None:
+    """The test process's browser, if it started one, closed (at the end of the session)."""
+    if _CHROMIUM.playwright is not None and _CHROMIUM.loop is asyncio.get_running_loop():
+        with contextlib.suppress(Exception):  # a browser that died already
+            await _CHROMIUM.browser.close()
+        await _CHROMIUM.playwright.stop()
+    _CHROMIUM.playwright = _CHROMIUM.browser = _CHROMIUM.loop = None
 
 
 def chromium(*args: str) -> str:
