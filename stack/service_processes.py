@@ -5,10 +5,12 @@ import os
 import secrets
 import sys
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from shared.messaging.kafka_settings import KafkaSettings
 from stack import dev_auth, netns
 from stack.kafka_broker import external_kafka
 from stack.kafka_nodes import SERVICE_USERS
@@ -97,11 +99,23 @@ def without_dev_sign_in(env: dict[str, str], replica: Replica) -> dict[str, str]
     return env if replica.machine is None else {k: v for k, v in env.items() if not k.startswith("DEV_SIGN_IN_")}
 
 
+# Where the brokers are and how to reach them: a service of this stack gets this stack's,
+# never what the caller's shell holds (another stack's stack.env, say). How a client
+# behaves (KAFKA_METADATA_MAX_AGE_MS, KAFKA_SESSION_TIMEOUT_MS) is the caller's to set.
+CONNECTION = frozenset(
+    {*(name.upper() for name in KafkaSettings.model_fields), "KAFKA_NODES", "KAFKA_SECURITY"}
+    | {"TOPIC_REPLICATION_FACTOR", "TOPIC_MIN_INSYNC_REPLICAS"}
+)
+
+
+def without_connection(environ: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if k not in CONNECTION}
+
+
 def start_services(env: dict[str, str]) -> None:
     # STACK_SERVICES=awards,reporting starts only those (benchmarks time one service alone).
     wanted = set(filter(None, os.environ.get("STACK_SERVICES", "").split(","))) or {s.name for s in SERVICES}
-    # The child sees exactly the stack's Kafka settings, not leftovers of the caller's shell.
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_"))}
+    base = without_connection(os.environ)
     sign_in = dev_auth.service_env()  # AUTH_* and the sender registry: the caller's, or the development ones
     # The local stack opens aggregate progress (never money) so the dashboard shows the targets
     # before anyone signs in; PUBLIC_PROGRESS=false in the caller's environment closes it.

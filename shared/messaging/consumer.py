@@ -209,6 +209,8 @@ def subscribe_batches(
         auto_offset_reset="earliest",  # a new group must not skip history
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_partition_fetch_bytes=8 << 20,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_session_timeout_ms // 3,
         decoder=_raw_body,  # handlers read the raw records; skip FastStream's body decoding
         # Each partition starts where this service's books are (a restored database rewinds).
         listener=consumer_positions.StartFromTheBooks(

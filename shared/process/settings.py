@@ -54,6 +54,9 @@ class ServiceSettings(KafkaSettings):
     ops_metrics_interval_s: float = Field(default=5, gt=0, le=300)
     # How soon a pattern subscription sees a new topic (registration: a new sender's intake).
     kafka_metadata_max_age_ms: int = Field(default=30_000, ge=1000, le=3_600_000)
+    # How long a consumer that stops heartbeating keeps its partitions (aiokafka's default):
+    # a member killed with -9 holds its partitions this long before the group moves them.
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=6000, le=300_000)
     # A trace UI (Zipkin's /zipkin) the pages link a payout's basis fact to; unset, no links.
     trace_ui_url: str | None = Field(default=None, pattern=r"^https?://[^\s\"'<>]+$")
     # How often a service retries a Kafka connection that its settings cannot make.

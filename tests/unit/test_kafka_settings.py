@@ -14,6 +14,7 @@ from shared.messaging.kafka import TopicSpec
 from shared.messaging.kafka_settings import KafkaSettings, kafka_options
 from shared.process.logs import QuietRepeats
 from stack.kafka_nodes import KafkaLayout, ensure_tls_material
+from stack.service_processes import without_connection
 
 
 @pytest.fixture(autouse=True)
@@ -124,6 +125,29 @@ def properties(layout: KafkaLayout, node: int) -> dict[str, str]:
     """Node `node`'s server.properties as a dict."""
     lines = layout.properties(node).splitlines()
     return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def test_a_stacks_services_get_its_connection_but_the_callers_client_tuning() -> None:
+    shell = {
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:15092",  # another stack's stack.env, sourced
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_USERNAME": "ops",
+        "KAFKA_SASL_PASSWORD_FILE": "/elsewhere/kafka-ops.password",
+        "KAFKA_SSL_CAFILE": "/elsewhere/ca.pem",
+        "KAFKA_NODES": "3",
+        "TOPIC_REPLICATION_FACTOR": "3",
+        "TOPIC_MIN_INSYNC_REPLICAS": "2",
+        "KAFKA_METADATA_MAX_AGE_MS": "2000",
+        "KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "TOPIC_PARTITIONS": "6",
+        "PATH": "/usr/bin",
+    }
+    assert without_connection(shell) == {
+        "KAFKA_METADATA_MAX_AGE_MS": "2000",
+        "KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "TOPIC_PARTITIONS": "6",
+        "PATH": "/usr/bin",
+    }
 
 
 def test_cluster_layout(tmp_path: Path) -> None:
