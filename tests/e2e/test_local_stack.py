@@ -27,6 +27,8 @@ ENV = {
     "AWARDS_PORT": "28002",
     "REPORTING_PORT": "28000",
     "LOCAL_PROMETHEUS_PORT": "28090",
+    # A broker that lives a minute: the quick compiler only, as every stack of the suite's.
+    "KAFKA_JVM_PERFORMANCE_OPTS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
 }
 NAMES = ("registration", "awards", "reporting", "kafka", "prometheus")
 
