@@ -1,5 +1,8 @@
 """`python -m bench.profile`: where an end-to-end run spends its CPU, from profiles.
 
+PROFILE_TRACING=0.1 runs the services with tracing on at that ratio of new traces (and a
+Zipkin server up), to see what tracing costs where.
+
 Starts the bench stack, then publishes BENCH_EVENTS simulated intake events while
 py-spy samples each service (no native frames, 97 Hz) until every group has caught up,
 and prints per service the functions with the most samples (own time, and time
@@ -18,7 +21,8 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.bench_stack import DSN, GROUPS, STACK, publish_simulated, stack, wait_caught_up
+from bench.bench_stack import DSN, GROUPS, HANDLE, STACK, publish_simulated, stack, wait_caught_up
+from bench.tracing import with_zipkin
 
 TOP = int(os.environ.get("PROFILE_TOP", "25"))
 
@@ -109,6 +113,10 @@ async def run(n_events: int) -> None:
 def main() -> None:
     stack("down")
     shutil.rmtree(STACK, ignore_errors=True)  # fresh topics: a re-run's events would all be duplicates
+    ratio = os.environ.get("PROFILE_TRACING")
+    if ratio:
+        with_zipkin()
+        HANDLE.env.update({"OTEL_SDK_DISABLED": "false", "OTEL_TRACES_SAMPLER_ARG": ratio})
     stack("up")
     try:
         asyncio.run(run(int(os.environ.get("BENCH_EVENTS", "100000"))))
