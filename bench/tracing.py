@@ -3,6 +3,7 @@ traces and at 100 %, interleaved on the bench's stack in one run, with a Zipkin 
 for all of them. The five processes' CPU per event is printed by process; Zipkin's apart.
 
     python -m bench.tracing          (BENCH_TRACING_EVENTS=20000 per run)
+    BENCH_TRACING_SINK=1 python -m bench.tracing   (10 % to Zipkin and 10 % to a sink)
 
 `make bench` runs it as its last phase (BENCH_TRACING=0 skips it).
 """
@@ -10,6 +11,8 @@ for all of them. The five processes' CPU per event is printed by process; Zipkin
 import asyncio
 import os
 import shutil
+import subprocess
+import sys
 
 from bench.bench_stack import GROUPS, HANDLE, STACK, commits_by_role, end_to_end, stack, stop_service
 from bench.cpu import cpu_seconds
@@ -32,36 +35,75 @@ MODES = (
     ("100 %", ALL),
     ("off", OFF),
 )
+# BENCH_TRACING_SINK=1: every other 10 % run sends its spans to a sink that reads and drops
+# them instead of to Zipkin (idle, but up), to tell what Zipkin's own work, sharing the
+# machine, does to the processes measured.
+SINK_PORT = "30412"
+SINK = {
+    "TRACING": "0",
+    "OTEL_SDK_DISABLED": "false",
+    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+    "OTEL_EXPORTER_ZIPKIN_ENDPOINT": f"http://127.0.0.1:{SINK_PORT}/api/v2/spans",
+}
+SINK_MODES = (
+    ("off", OFF),
+    ("10 %", TENTH),
+    ("off", OFF),
+    ("10 % sink", SINK),
+    ("off", OFF),
+    ("10 %", TENTH),
+    ("off", OFF),
+    ("10 % sink", SINK),
+    ("off", OFF),
+)
+SINK_SERVER = """
+import http.server, sys
+class Drop(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Drop).serve_forever()
+"""
 
 
 def restart_services(env: dict[str, str]) -> None:
     for name in GROUPS:
         stop_service(name)
-    HANDLE.env.update(env)
+    HANDLE.env.pop("OTEL_EXPORTER_ZIPKIN_ENDPOINT", None)
+    HANDLE.env.update({"TRACING": "1", **env})
     stack("up")
 
 
-async def tracing_cost(n_events: int) -> dict[str, float]:
+async def tracing_cost(n_events: int, sink: "subprocess.Popen[bytes] | None" = None) -> dict[str, float]:
     """CPU µs per event, summed over the five processes: each traced mode against the mean
     of the untraced runs beside it (the stack must run with TRACING=1)."""
     zipkin = int((STACK / "run" / "zipkin.pid").read_text())
+    modes = SINK_MODES if sink else MODES
     print(f"== warming up (the JIT of a new broker): {n_events // 3:,} intake events, not counted")
     restart_services(OFF)
     await end_to_end(n_events // 3, seed=699)
     rows = []
     commits: list[tuple[str, dict[str, float]]] = []
-    for i, (mode, env) in enumerate(MODES):
+
+    def receivers() -> float:  # Zipkin's CPU, and the sink's
+        return cpu_seconds(zipkin) + (cpu_seconds(sink.pid) if sink else 0)
+
+    for i, (mode, env) in enumerate(modes):
         print(f"== tracing {mode}: {n_events:,} intake events end to end")
         restart_services(env)
-        z0, c0 = cpu_seconds(zipkin), await commits_by_role()
+        z0, c0 = receivers(), await commits_by_role()
         n, elapsed, cpu = await end_to_end(n_events, seed=700 + i)
-        rows.append((mode, cpu, n / elapsed, (cpu_seconds(zipkin) - z0) / n * 1e6))
+        rows.append((mode, cpu, n / elapsed, (receivers() - z0) / n * 1e6))
         c1 = await commits_by_role()
         commits.append((mode, {role: (c1[role] - c0.get(role, 0)) / n * 1000 for role in sorted(c1)}))
     print("== what tracing costs (CPU µs per intake event; Zipkin's own apart)")
     names = [k for k in rows[0][1] if k != "total"]
     print(
-        f"  {'tracing':<8}"
+        f"  {'tracing':<10}"
         + "".join(f"{k:>14}" for k in names)
         + f"{'total':>8}{'vs off':>8}{'events/s':>10}{'zipkin':>8}"
     )
@@ -77,19 +119,19 @@ async def tracing_cost(n_events: int) -> dict[str, float]:
                 cpu["total"] / ((rows[i - 1][1]["total"] + rows[i + 1][1]["total"]) / 2) - 1
             )
         cells = "".join(f"{cpu[k]:>14,.0f}" for k in names)
-        print(f"  {mode:<8}{cells}{cpu['total']:>8,.0f}{beside:>8}{eps:>10,.0f}{zipkin_us:>8,.0f}")
+        print(f"  {mode:<10}{cells}{cpu['total']:>8,.0f}{beside:>8}{eps:>10,.0f}{zipkin_us:>8,.0f}")
     # Fewer events per batch costs more per event everywhere: a slower upstream hands the
     # services downstream smaller batches.
     print("== transactions committed per 1,000 intake events, by role")
     roles = [r for r in commits[0][1] if any(c[r] for _, c in commits)]
-    print(f"  {'tracing':<8}" + "".join(f"{r:>14}" for r in roles))
+    print(f"  {'tracing':<10}" + "".join(f"{r:>14}" for r in roles))
     for mode, c in commits:
-        print(f"  {mode:<8}" + "".join(f"{c.get(r, 0):>14,.1f}" for r in roles))
+        print(f"  {mode:<10}" + "".join(f"{c.get(r, 0):>14,.1f}" for r in roles))
     mean = {mode: sum(v) / len(v) for mode, v in over.items()}
     offs = [cpu["total"] for mode, cpu, _, _ in rows if mode == "off"]
     print(
-        f"RESULT tracing_off_us={sum(offs) / len(offs):.0f} ten_pct_over_off={mean['10 %']:+.3f} "
-        f"full_over_off={mean['100 %']:+.3f}"
+        f"RESULT tracing_off_us={sum(offs) / len(offs):.0f} "
+        + " ".join(f"{mode.replace(' %', '_pct').replace(' ', '_')}_over_off={v:+.3f}" for mode, v in mean.items())
     )
     return mean
 
@@ -103,9 +145,16 @@ def main() -> None:
     shutil.rmtree(STACK, ignore_errors=True)
     with_zipkin()
     stack("up")
+    sink = (
+        subprocess.Popen([sys.executable, "-c", SINK_SERVER, SINK_PORT])
+        if os.environ.get("BENCH_TRACING_SINK")
+        else None
+    )
     try:
-        asyncio.run(tracing_cost(int(os.environ.get("BENCH_TRACING_EVENTS", "20000"))))
+        asyncio.run(tracing_cost(int(os.environ.get("BENCH_TRACING_EVENTS", "20000")), sink))
     finally:
+        if sink:
+            sink.terminate()
         stack("down")
 
 
