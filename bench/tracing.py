@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 
 from bench.bench_stack import GROUPS, HANDLE, STACK, commits_by_role, end_to_end, stack, stop_service
 from bench.cpu import cpu_seconds
@@ -78,62 +79,82 @@ def restart_services(env: dict[str, str]) -> None:
     stack("up")
 
 
+@dataclass
+class Run:
+    mode: str
+    cpu: dict[str, float]  # µs per intake event by process, and "total"
+    events_per_second: float
+    receivers_us: float  # Zipkin's CPU per event (and the sink's)
+    commits: dict[str, float]  # transactions per 1,000 intake events by role
+
+
 async def tracing_cost(n_events: int, sink: "subprocess.Popen[bytes] | None" = None) -> dict[str, float]:
     """CPU µs per event, summed over the five processes: each traced mode against the mean
     of the untraced runs beside it (the stack must run with TRACING=1)."""
-    zipkin = int((STACK / "run" / "zipkin.pid").read_text())
-    modes = SINK_MODES if sink else MODES
-    print(f"== warming up (the JIT of a new broker): {n_events // 3:,} intake events, not counted")
-    restart_services(OFF)
-    await end_to_end(n_events // 3, seed=699)
-    rows = []
-    commits: list[tuple[str, dict[str, float]]] = []
-
-    def receivers() -> float:  # Zipkin's CPU, and the sink's
-        return cpu_seconds(zipkin) + (cpu_seconds(sink.pid) if sink else 0)
-
-    for i, (mode, env) in enumerate(modes):
-        print(f"== tracing {mode}: {n_events:,} intake events end to end")
-        restart_services(env)
-        z0, c0 = receivers(), await commits_by_role()
-        n, elapsed, cpu = await end_to_end(n_events, seed=700 + i)
-        rows.append((mode, cpu, n / elapsed, (receivers() - z0) / n * 1e6))
-        c1 = await commits_by_role()
-        commits.append((mode, {role: (c1[role] - c0.get(role, 0)) / n * 1000 for role in sorted(c1)}))
-    print("== what tracing costs (CPU µs per intake event; Zipkin's own apart)")
-    names = [k for k in rows[0][1] if k != "total"]
-    print(
-        f"  {'tracing':<10}"
-        + "".join(f"{k:>14}" for k in names)
-        + f"{'total':>8}{'vs off':>8}{'events/s':>10}{'zipkin':>8}"
-    )
-    over: dict[str, list[float]] = {}
-    for i, (mode, cpu, eps, zipkin_us) in enumerate(rows):
-        beside = (
-            ""
-            if mode == "off"
-            else f"{cpu['total'] / ((rows[i - 1][1]['total'] + rows[i + 1][1]['total']) / 2) - 1:+.1%}"
-        )
-        if beside:
-            over.setdefault(mode, []).append(
-                cpu["total"] / ((rows[i - 1][1]["total"] + rows[i + 1][1]["total"]) / 2) - 1
-            )
-        cells = "".join(f"{cpu[k]:>14,.0f}" for k in names)
-        print(f"  {mode:<10}{cells}{cpu['total']:>8,.0f}{beside:>8}{eps:>10,.0f}{zipkin_us:>8,.0f}")
-    # Fewer events per batch costs more per event everywhere: a slower upstream hands the
-    # services downstream smaller batches.
-    print("== transactions committed per 1,000 intake events, by role")
-    roles = [r for r in commits[0][1] if any(c[r] for _, c in commits)]
-    print(f"  {'tracing':<10}" + "".join(f"{r:>14}" for r in roles))
-    for mode, c in commits:
-        print(f"  {mode:<10}" + "".join(f"{c.get(r, 0):>14,.1f}" for r in roles))
+    runs = await run_modes(n_events, SINK_MODES if sink else MODES, sink)
+    over = print_costs(runs)
+    print_commits(runs)
     mean = {mode: sum(v) / len(v) for mode, v in over.items()}
-    offs = [cpu["total"] for mode, cpu, _, _ in rows if mode == "off"]
+    offs = [r.cpu["total"] for r in runs if r.mode == "off"]
     print(
         f"RESULT tracing_off_us={sum(offs) / len(offs):.0f} "
         + " ".join(f"{mode.replace(' %', '_pct').replace(' ', '_')}_over_off={v:+.3f}" for mode, v in mean.items())
     )
     return mean
+
+
+async def run_modes(
+    n_events: int, modes: tuple[tuple[str, dict[str, str]], ...], sink: "subprocess.Popen[bytes] | None"
+) -> list[Run]:
+    zipkin = int((STACK / "run" / "zipkin.pid").read_text())
+
+    def receivers() -> float:
+        return cpu_seconds(zipkin) + (cpu_seconds(sink.pid) if sink else 0)
+
+    print(f"== warming up (the JIT of a new broker): {n_events // 3:,} intake events, not counted")
+    restart_services(OFF)
+    await end_to_end(n_events // 3, seed=699)
+    runs = []
+    for i, (mode, env) in enumerate(modes):
+        print(f"== tracing {mode}: {n_events:,} intake events end to end")
+        restart_services(env)
+        z0, c0 = receivers(), await commits_by_role()
+        n, elapsed, cpu = await end_to_end(n_events, seed=700 + i)
+        z1, c1 = receivers(), await commits_by_role()
+        commits = {role: (c1[role] - c0.get(role, 0)) / n * 1000 for role in sorted(c1)}
+        runs.append(Run(mode, cpu, n / elapsed, (z1 - z0) / n * 1e6, commits))
+    return runs
+
+
+def print_costs(runs: list[Run]) -> dict[str, list[float]]:
+    """The table by process; returns each traced mode's totals against the runs beside it."""
+    print("== what tracing costs (CPU µs per intake event; Zipkin's own apart)")
+    names = [k for k in runs[0].cpu if k != "total"]
+    header = "".join(f"{k:>14}" for k in names) + f"{'total':>8}{'vs off':>8}{'events/s':>10}{'zipkin':>8}"
+    print(f"  {'tracing':<10}{header}")
+    over: dict[str, list[float]] = {}
+    for i, r in enumerate(runs):
+        vs = (
+            None
+            if r.mode == "off"
+            else r.cpu["total"] / ((runs[i - 1].cpu["total"] + runs[i + 1].cpu["total"]) / 2) - 1
+        )
+        if vs is not None:
+            over.setdefault(r.mode, []).append(vs)
+        cells = "".join(f"{r.cpu[k]:>14,.0f}" for k in names) + f"{r.cpu['total']:>8,.0f}"
+        beside = "" if vs is None else f"{vs:+.1%}"
+        print(f"  {r.mode:<10}{cells}{beside:>8}{r.events_per_second:>10,.0f}{r.receivers_us:>8,.0f}")
+    return over
+
+
+def print_commits(runs: list[Run]) -> None:
+    """Whether tracing changes the batches: each COMMIT is a consumer's batch or a relay's
+    round, and fewer events per batch would cost more per event everywhere."""
+    print("== transactions committed per 1,000 intake events, by role")
+    roles = [role for role in runs[0].commits if any(r.commits.get(role) for r in runs)]
+    print(f"  {'tracing':<10}" + "".join(f"{role:>16}" for role in roles))
+    for r in runs:
+        print(f"  {r.mode:<10}" + "".join(f"{r.commits.get(role, 0):>16,.1f}" for role in roles))
 
 
 def with_zipkin() -> None:
