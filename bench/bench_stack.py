@@ -156,6 +156,19 @@ async def commits_by_role() -> dict[str, int]:
     return {name: n for name, n in rows}
 
 
+async def settle() -> None:
+    """Earlier runs' leftovers cleared before a measured run: their dead rows vacuumed, their
+    dirty pages checkpointed and synced, work that would otherwise land in whichever run
+    comes next and be charged to it."""
+    conn = await asyncpg.connect(DSN)
+    try:
+        await conn.execute("VACUUM (ANALYZE)")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+    os.sync()
+
+
 async def end_to_end(n_events: int, *, seed: int = 99) -> tuple[int, float, dict[str, float]]:
     """`n_events` intake events through the running stack, until every group caught up:
     (events, seconds, CPU µs per event by process and in total)."""

@@ -15,8 +15,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from bench.bench_stack import GROUPS, HANDLE, STACK, commits_by_role, end_to_end, stack, stop_service
+from bench.bench_stack import GROUPS, HANDLE, STACK, commits_by_role, end_to_end, settle, stack, stop_service
 from bench.cpu import cpu_seconds
+from bench.tail import scrape
 
 ZIPKIN_PORT = "30411"
 OFF = {"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_SAMPLER_ARG": "1"}
@@ -86,6 +87,7 @@ class Run:
     events_per_second: float
     receivers_us: float  # Zipkin's CPU per event (and the sink's)
     commits: dict[str, float]  # transactions per 1,000 intake events by role
+    gc_us: dict[str, float]  # each service's garbage-collection pauses, µs per intake event
 
 
 async def tracing_cost(n_events: int, sink: "subprocess.Popen[bytes] | None" = None) -> dict[str, float]:
@@ -118,11 +120,13 @@ async def run_modes(
     for i, (mode, env) in enumerate(modes):
         print(f"== tracing {mode}: {n_events:,} intake events end to end")
         restart_services(env)
-        z0, c0 = receivers(), await commits_by_role()
+        await settle()
+        z0, c0, g0 = receivers(), await commits_by_role(), scrape()
         n, elapsed, cpu = await end_to_end(n_events, seed=700 + i)
-        z1, c1 = receivers(), await commits_by_role()
+        z1, c1, g1 = receivers(), await commits_by_role(), scrape()
         commits = {role: (c1[role] - c0.get(role, 0)) / n * 1000 for role in sorted(c1)}
-        runs.append(Run(mode, cpu, n / elapsed, (z1 - z0) / n * 1e6, commits))
+        gc_us = {name: (g1[(name, "gc pause ms")] - g0[(name, "gc pause ms")]) / n * 1000 for name in GROUPS}
+        runs.append(Run(mode, cpu, n / elapsed, (z1 - z0) / n * 1e6, commits, gc_us))
     return runs
 
 
@@ -155,6 +159,10 @@ def print_commits(runs: list[Run]) -> None:
     print(f"  {'tracing':<10}" + "".join(f"{role:>16}" for role in roles))
     for r in runs:
         print(f"  {r.mode:<10}" + "".join(f"{r.commits.get(role, 0):>16,.1f}" for role in roles))
+    print("== garbage-collection pauses, µs per intake event, by service")
+    print(f"  {'tracing':<10}" + "".join(f"{name:>16}" for name in GROUPS))
+    for r in runs:
+        print(f"  {r.mode:<10}" + "".join(f"{r.gc_us[name]:>16,.1f}" for name in GROUPS))
 
 
 def with_zipkin() -> None:
