@@ -11,6 +11,7 @@ closed by default, each service its own principal with its ACLs, the harness as 
 a sender's principal is refused what is not its own."""
 
 import asyncio
+import json
 import random
 import time
 import uuid
@@ -21,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.awards.policy.domain.policy import THE_2015_PLAN
@@ -31,8 +33,9 @@ from simulator.oracle import expected_actuals, expected_award_totals, expected_n
 from stack import netns
 from stack.handle import ROOT, StackHandle, fresh_database
 from tests.support.auth import READER, sign_in_env
+from tests.support.factories import key_of
 from tests.support.kafka_acl import kafka_principal, produce
-from tests.support.kafka_io import publish, wait_quiet
+from tests.support.kafka_io import wait_quiet
 from tests.support.stack import Infra
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -83,12 +86,22 @@ async def leaders(kafka: KafkaSettings) -> Counter[int]:
 
 
 async def publish_paced(kafka: KafkaSettings, events: list[dict[str, Any]], *, seconds: float) -> None:
-    """The history in 40 slices over `seconds`, so faults land while events flow."""
-    slices = [events[i::40] for i in range(40)]
-    for chunk in slices:
-        t0 = time.monotonic()
-        await publish(kafka, chunk)
-        await asyncio.sleep(max(0.0, seconds / 40 - (time.monotonic() - t0)))
+    """The history in 40 slices over `seconds`, so faults land while events flow: one
+    idempotent producer that keeps appending while a partition waits out a fault (its
+    batches are large enough never to block a slice), then waits for every ack."""
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True, max_batch_size=4 << 20)
+    await producer.start()
+    try:
+        acks = []
+        for chunk in (events[i::40] for i in range(40)):
+            t0 = time.monotonic()
+            for env in chunk:
+                value = json.dumps(env, ensure_ascii=False).encode()
+                acks.append(await producer.send(topics.INTAKE, value, key=key_of(env).encode()))
+            await asyncio.sleep(max(0.0, seconds / 40 - (time.monotonic() - t0)))
+        await asyncio.gather(*acks)
+    finally:
+        await producer.stop()
 
 
 async def awards_net(stack: StackHandle, usccs: list[str]) -> dict[str, dict[str, int]]:
