@@ -21,7 +21,7 @@ import pytest
 from shared.contract import topics
 from stack.handle import wait_gone
 from tests.support.auth import bearer
-from tests.support.browser import as_reader, chromium
+from tests.support.browser import DASHBOARD_DRAWN, as_reader, rendered
 from tests.support.disbursement import (
     ALICE,
     BOB,
@@ -279,7 +279,7 @@ async def _reporting_dates_the_flows(stack: Stack, flow: Flow) -> None:
 
 async def _dashboard_and_workbook_agree(stack: Stack, flow: Flow, client: httpx.AsyncClient) -> None:
     """The dashboard and the milestone workbook show the same row."""
-    dom = chromium("--dump-dom", as_reader(f"{stack.url('reporting')}/?year=2016"))
+    dom = await rendered(as_reader(f"{stack.url('reporting')}/?year=2016"), DASHBOARD_DRAWN)
     row = re.search(r'<tr data-month="2016-10" data-prefecture="654000">(.*?)</tr>', dom)
     assert row is not None
     assert re.findall(r'<td data-kind="(\w+)">([\d,]+)</td>', row.group(1)) == [

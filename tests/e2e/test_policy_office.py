@@ -21,7 +21,7 @@ from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
 from tests.support import factories as f
 from tests.support.auth import READER
-from tests.support.browser import as_reader, chromium, screenshot
+from tests.support.browser import ARTIFACTS, DASHBOARD_DRAWN, LOOKUP_LOADED, as_reader, rendered
 from tests.support.kafka_io import publish, wait_quiet
 from tests.support.stack import ROOT, Stack
 
@@ -332,16 +332,16 @@ def test_the_what_if_cli_prints_the_same_totals(office: Office) -> None:
 
 async def test_the_dashboard_draws_the_trend_charts(office: Office) -> None:
     url = office.stack.url("reporting")
-    dom = chromium("--window-size=1280,2800", "--dump-dom", as_reader(f"{url}/"))
+    dom = await rendered(as_reader(f"{url}/"), DASHBOARD_DRAWN, size=(1280, 2800), shot="dashboard-trends.png")
     assert 'data-trends="true"' in dom
-    rendered = set(re.findall(r'id="trend-(\w+)"[^>]*data-rendered="true"', dom))
-    assert rendered == set(METRIC_KEYS)
+    charts = set(re.findall(r'id="trend-(\w+)"[^>]*data-rendered="true"', dom))
+    assert charts == set(METRIC_KEYS)
     assert re.search(r'id="award-chart"[^>]*data-rendered="true"', dom)
     assert dom.count("<svg") >= len(METRIC_KEYS) + 1
     assert dom.count("年中 07-31") >= len(METRIC_KEYS)  # the milestone marks, as SVG text
     assert f'href="{office.stack.url("awards")}/lookup"' in dom
     assert 'href="/v1/reports/2015/to_date.xlsx"' in dom
-    assert screenshot(as_reader(f"{url}/"), "dashboard-trends.png", "1280,2800").stat().st_size > 50_000
+    assert (ARTIFACTS / "dashboard-trends.png").stat().st_size > 50_000
 
 
 async def test_the_lookup_page_explains_an_enterprise(office: Office, client: httpx.AsyncClient) -> None:
@@ -357,13 +357,14 @@ async def test_the_lookup_page_explains_an_enterprise(office: Office, client: ht
     ]
     assert moved["net_amount_cny"] == {"operator": 200_000, "enterprise": 200_000}
 
-    dom = chromium("--dump-dom", as_reader(f"{base}/lookup?uscc={office.moved}"))
+    dom = await rendered(
+        as_reader(f"{base}/lookup?uscc={office.moved}"), LOOKUP_LOADED, size=(1280, 1400), shot="lookup.png"
+    )
     assert 'data-loaded="true"' in dom
     for p in moved["payouts"]:
         assert html.escape(p["explanation"], quote=False) in dom
         if p["reversal_explanation"]:
             assert html.escape(p["reversal_explanation"], quote=False) in dom
     assert '<b data-net="operator">200,000</b>' in dom
-    dom = chromium("--dump-dom", as_reader(f"{base}/lookup?uscc={office.late}"))
+    dom = await rendered(as_reader(f"{base}/lookup?uscc={office.late}"), LOOKUP_LOADED)
     assert html.escape(late["declines"][0]["explanation"], quote=False) in dom
-    screenshot(as_reader(f"{base}/lookup?uscc={office.moved}"), "lookup.png", "1280,1400")

@@ -22,7 +22,7 @@ from simulator.__main__ import publish as publish_simulation
 from simulator.history import Options
 from tests.support import factories as f
 from tests.support.auth import READER
-from tests.support.browser import as_reader, chromium, screenshot
+from tests.support.browser import ARTIFACTS, DASHBOARD_DRAWN, as_reader, rendered
 from tests.support.kafka_io import publish, wait_quiet
 from tests.support.stack import ROOT, TEST_STACK, Stack
 
@@ -207,7 +207,7 @@ async def test_a_late_consumer_reads_the_latest_progress_of_every_key(
 
 async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack, client: httpx.AsyncClient) -> None:
     url = simulated.url("reporting")
-    dom = chromium("--dump-dom", as_reader(f"{url}/"))
+    dom = await rendered(as_reader(f"{url}/"), DASHBOARD_DRAWN, size=(1280, 2800), shot="dashboard-desktop.png")
     assert 'data-loaded="true"' in dom
     shown = {
         m: int(v.replace(",", ""))
@@ -221,8 +221,9 @@ async def test_dashboard_renders_the_numbers_of_the_api(simulated: Stack, client
     assert awards["high_tech_certifications"] == api["counters"]["high_tech_certifications"]
     rows = re.findall(r'<tr data-division="(\d{6})">', dom)
     assert len(rows) == 23 and len(set(rows)) == 23  # 14 prefectures + 9 region-level cities
-    for name, size in (("dashboard-desktop.png", "1280,2800"), ("dashboard-phone.png", "390,4200")):
-        assert screenshot(as_reader(f"{url}/"), name, size).stat().st_size > 10_000
+    await rendered(as_reader(f"{url}/"), DASHBOARD_DRAWN, size=(390, 4200), shot="dashboard-phone.png")
+    for name in ("dashboard-desktop.png", "dashboard-phone.png"):
+        assert (ARTIFACTS / name).stat().st_size > 10_000
 
 
 async def test_without_sign_in_the_dashboard_shows_the_targets_and_no_money(
@@ -240,7 +241,7 @@ async def test_without_sign_in_the_dashboard_shows_the_targets_and_no_money(
     assert signed_in["awards"]["payouts"] > 0
     assert monthly["awards"] is None
     assert (money.status_code, workbook.status_code) == (401, 401)
-    dom = chromium("--dump-dom", f"{url}/")
+    dom = await rendered(f"{url}/", DASHBOARD_DRAWN)
     assert 'data-loaded="true"' in dom and 'data-trends="true"' in dom
     shown = {
         m: int(v.replace(",", ""))

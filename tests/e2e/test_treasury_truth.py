@@ -15,7 +15,7 @@ import pytest
 
 from shared.contract import topics
 from stack.handle import wait_gone
-from tests.support.browser import as_reader, chromium
+from tests.support.browser import DASHBOARD_DRAWN, as_reader, rendered
 from tests.support.disbursement import (
     ALICE,
     BOB,
@@ -158,7 +158,7 @@ async def test_a_recalled_payout_paid_anyway_is_clawed_back_and_one_returned_is_
     )
     row = now[(today, "652900")]
     assert (row["approved_cny"], row["cancelled_cny"]) == (200_000, 100_000)
-    dom = chromium("--dump-dom", as_reader(f"{stack.url('reporting')}/?year={year}"))
+    dom = await rendered(as_reader(f"{stack.url('reporting')}/?year={year}"), DASHBOARD_DRAWN)
     shown = re.search(rf'<tr data-month="{today}" data-prefecture="652900">(.*?)</tr>', dom)
     assert shown is not None
     assert re.findall(r'<td data-kind="(\w+)">([\d,]+)</td>', shown.group(1)) == [

@@ -3,13 +3,11 @@
 import asyncio
 import contextlib
 import shutil
-import subprocess
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from tests.support.auth import READER
-from tests.support.stack import ROOT, TEST_STACK
+from tests.support.stack import ROOT
 
 ARTIFACTS = ROOT / "artifacts"
 
@@ -77,27 +75,21 @@ async def close_chromium() -> None:
     _CHROMIUM.playwright = _CHROMIUM.browser = _CHROMIUM.loop = None
 
 
-def chromium(*args: str) -> str:
-    exe = shutil.which("chromium")
-    assert exe, "chromium is installed by stack/system-deps.sh"
-    profile = TEST_STACK / "chromium-profile"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=8000",
-    ]
-    result = subprocess.run([exe, *flags, *args], capture_output=True, text=True, timeout=120, check=True)
-    return result.stdout
+DASHBOARD_DRAWN = "body[data-loaded=true][data-trends=true]"  # the dashboard's numbers and charts
+LOOKUP_LOADED = "body[data-loaded=true]"
 
 
-def screenshot(url: str, name: str, size: str = "1280,1800") -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    chromium(f"--window-size={size}", f"--screenshot={ARTIFACTS / name}", url)
-    return ARTIFACTS / name
+async def rendered(url: str, done: str, *, size: tuple[int, int] = (1280, 900), shot: str | None = None) -> str:
+    """The page's DOM once `done` (a CSS selector the page's script makes true when it has
+    drawn what it loaded) matches, in a window of `size`; with `shot`, also a picture of
+    that window in ARTIFACTS."""
+    async with chromium_browser() as browser:
+        context = await browser.new_context(viewport={"width": size[0], "height": size[1]})
+        page = await context.new_page()
+        await page.goto(url)
+        await page.wait_for_selector(done, state="attached", timeout=30_000)
+        if shot is not None:
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / shot))
+        dom: str = await page.content()
+        return dom
