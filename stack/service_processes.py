@@ -152,6 +152,7 @@ def _replica_env(svc: Service, replica: Replica, sign_in: dict[str, str]) -> dic
         f"{svc.name.upper()}_PORT": str(replica.port),
         "HTTP_PORT": str(replica.port),
         "HTTP_HOST": replica.host,
+        "KAFKA_GROUP_INSTANCE_ID": replica.name,  # one per process: a restart takes its partitions back
     }
 
 

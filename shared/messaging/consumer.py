@@ -210,6 +210,7 @@ def subscribe_batches(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_partition_fetch_bytes=8 << 20,
         session_timeout_ms=settings.kafka_session_timeout_ms,
+        group_instance_id=settings.kafka_group_instance_id,
         heartbeat_interval_ms=min(3000, settings.kafka_session_timeout_ms // 3),  # aiokafka's 3 s at most
         decoder=_raw_body,  # handlers read the raw records; skip FastStream's body decoding
         # Each partition starts where this service's books are (a restored database rewinds).

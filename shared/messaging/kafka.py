@@ -107,6 +107,30 @@ async def missing_topics(settings: KafkaSettings, names: Iterable[str]) -> list[
     return [t for t in names if t not in seen]
 
 
+async def group_members(settings: KafkaSettings, group: str) -> int:
+    """How many members the consumer group `group` has now."""
+    admin = AIOKafkaAdminClient(**kafka_options(settings))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_consumer_groups([group])
+    finally:
+        await admin.close()
+    return sum(len(g[5]) for g in described.groups)  # (error, group, state, protocol type, protocol, members)
+
+
+async def wait_until_group_empty(settings: KafkaSettings, group: str, *, timeout_s: float) -> None:
+    """Until `group` has no member. A process that stopped keeps its static membership
+    (KAFKA_GROUP_INSTANCE_ID) until its session lapses; a process still running never
+    leaves, and after `timeout_s` that is an error that says so."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while (members := await group_members(settings, group)) > 0:
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(
+                f"consumer group {group} still has {members} member(s): stop every {group} process first"
+            )
+        await asyncio.sleep(0.5)
+
+
 async def ensure_topics(settings: KafkaSettings, names: Iterable[str], spec: TopicSpec) -> None:
     """Create missing topics as `spec` says; report existing ones that differ in one line
     (partitions and replicas are not changed behind an operator's back)."""

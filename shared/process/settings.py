@@ -57,6 +57,11 @@ class ServiceSettings(KafkaSettings):
     # How long a consumer that stops heartbeating keeps its partitions (aiokafka's default):
     # a member killed with -9 holds its partitions this long before the group moves them.
     kafka_session_timeout_ms: int = Field(default=10_000, ge=6000, le=300_000)
+    # Static group membership (KIP-345), one name per process of a service: a process that
+    # restarts under its name takes its partitions straight back, where a new member would
+    # wait for the dead one's session to lapse and stop the whole group to rebalance. Two
+    # live processes must never share one (the broker fences the older). Unset: dynamic.
+    kafka_group_instance_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,200}$")
     # A trace UI (Zipkin's /zipkin) the pages link a payout's basis fact to; unset, no links.
     trace_ui_url: str | None = Field(default=None, pattern=r"^https?://[^\s\"'<>]+$")
     # How often a service retries a Kafka connection that its settings cannot make.

@@ -23,7 +23,7 @@ def rebuild_command(argv: list[str]) -> None:
 
     try:
         asyncio.run(rebuild(ReportingSettings()))
-    except PermissionError as exc:
+    except (PermissionError, RuntimeError) as exc:
         raise SystemExit(f"rebuild: {exc}") from None
 
 

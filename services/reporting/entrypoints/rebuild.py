@@ -10,7 +10,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from services.reporting.settings import ReportingSettings
 from shared.contract import topics
-from shared.messaging.kafka import partitions_of
+from shared.messaging.kafka import partitions_of, wait_until_group_empty
 from shared.messaging.kafka_settings import kafka_options
 from shared.process import db
 
@@ -19,6 +19,9 @@ SERVICE = "reporting"
 
 async def rebuild(settings: ReportingSettings) -> None:
     # Run as the migration role (ops); the service's role gets its grants back on the new schema.
+    # A stopped reporting process stays in its group until its session lapses (static
+    # membership); the offsets below can be reset only once the group is empty.
+    await wait_until_group_empty(settings, SERVICE, timeout_s=settings.kafka_session_timeout_ms / 1000 + 30)
     roles = await db.drop_schema(settings.dsn, SERVICE)
     migrations = Path(__file__).parent.parent / "migrations"
     await db.migrate(settings.dsn, schema=SERVICE, directory=migrations, runtime_roles=roles)
