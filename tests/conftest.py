@@ -20,6 +20,7 @@ from filelock import FileLock
 from tests.support.auth import KID, READER
 from tests.support.backends import current_backend
 from tests.support.browser import close_chromium
+from tests.support.http import http_client
 from tests.support.stack import AUTH_AUDIENCE, AUTH_ISSUER, ROOT, SERVICE_PORTS, TEST_STACK, Infra, Stack
 
 
@@ -203,7 +204,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the services, signed in as a reader (reads are closed to anyone
     else); a request's own Authorization header replaces it. Generous timeout: exports and
     what-ifs take seconds."""
-    async with httpx.AsyncClient(timeout=120, headers=READER) as c:
+    async with http_client(timeout=120, headers=READER) as c:
         yield c
 
 

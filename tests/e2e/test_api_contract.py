@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.support.auth import READER, bearer
+from tests.support.http import http_client
 from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
@@ -111,7 +112,7 @@ async def test_oversized_headers_are_refused_not_crashed(stack: Stack, service: 
 
 async def test_every_documented_error_response_uses_the_one_error_body(stack: Stack) -> None:
     for service in SERVICES:
-        async with httpx.AsyncClient(timeout=10, headers=READER) as client:
+        async with http_client(timeout=10, headers=READER) as client:
             doc = (await client.get(f"{stack.url(service)}/openapi.json")).json()
         assert set(doc["components"]["schemas"]["ErrorBody"]["properties"]) == ERROR_KEYS
         for path, ops in doc["paths"].items():

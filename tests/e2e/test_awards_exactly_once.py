@@ -10,7 +10,6 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from services.awards.ledger.domain.award_rules import decide
@@ -20,7 +19,7 @@ from shared.contract import topics
 from shared.contract.enums import Board
 from tests.support import factories as f
 from tests.support.auth import READER
-from tests.support.http import eventually
+from tests.support.http import eventually, http_client
 from tests.support.kafka_io import publish
 from tests.support.stack import TEST_STACK, Stack
 
@@ -123,7 +122,7 @@ def generate(rng: random.Random, n: int) -> tuple[list[dict[str, Any]], dict[str
 async def _net(stack: Stack, usccs: list[str]) -> dict[str, tuple[int, int, int]]:
     """Per enterprise: (live payouts, net CNY, payouts ever issued)."""
     out = {}
-    async with httpx.AsyncClient(timeout=10, headers=READER) as client:
+    async with http_client(timeout=10, headers=READER) as client:
         for u in usccs:
             r = await client.get(f"{stack.url('awards')}/v1/enterprises/{u}/awards")
             if r.status_code != 200:

@@ -34,6 +34,7 @@ from stack import netns
 from stack.handle import ROOT, StackHandle, fresh_database
 from tests.support.auth import READER, sign_in_env
 from tests.support.factories import key_of
+from tests.support.http import http_client
 from tests.support.kafka_acl import kafka_principal, produce
 from tests.support.kafka_io import wait_quiet
 from tests.support.stack import Infra
@@ -113,7 +114,7 @@ async def awards_net(stack: StackHandle, usccs: list[str]) -> dict[str, dict[str
             r = await client.get(f"{stack.url('awards', replica=1 + n % 2)}/v1/enterprises/{u}/awards")
         return r.json()["net_amount_cny"] if r.status_code == 200 else {}
 
-    async with httpx.AsyncClient(timeout=10, headers=READER) as client:
+    async with http_client(timeout=10, headers=READER) as client:
         nets = await asyncio.gather(*(net(client, n, u) for n, u in enumerate(usccs)))
     return dict(zip(usccs, nets, strict=True))
 

@@ -40,7 +40,7 @@ from tests.support.disbursement import (
     owed,
     released_batch,
 )
-from tests.support.http import eventually, metrics
+from tests.support.http import eventually, http_client, metrics
 from tests.support.kafka_io import publish, read_all, value_json
 from tests.support.stack import Stack, on
 
@@ -197,7 +197,7 @@ async def books(s: Stack, usccs: set[str]) -> dict[str, Any]:
         r = await call(s, "GET", "/v1/disbursement/payouts", READER, params={"stage": stage, "limit": 1000})
         stages[stage] = sorted(p["payout_id"] for p in r.json()["payouts"] if p["enterprise_uscc"] in usccs)
     audit = (await call(s, "GET", "/v1/audit", READER, params={"limit": 1000})).json()["entries"]
-    async with httpx.AsyncClient(timeout=30, headers=READER) as c:
+    async with http_client(timeout=30, headers=READER) as c:
         progress = (await c.get(f"{s.url('reporting')}/v1/progress", params={"year": 2016})).json()
         flows = (await c.get(f"{s.url('reporting')}/v1/disbursement", params={"year": 2016})).json()
     return {

@@ -11,7 +11,7 @@ from shared.contract import topics
 from stack.handle import wait_gone
 from tests.support import factories as f
 from tests.support.auth import READER
-from tests.support.http import eventually
+from tests.support.http import eventually, http_client
 from tests.support.kafka_io import publish, read_all, value_json, wait_for_records
 from tests.support.stack import TEST_STACK, Stack
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def _parked_ids(stack: Stack) -> set[str]:
-    async with httpx.AsyncClient(timeout=10, headers=READER) as client:
+    async with http_client(timeout=10, headers=READER) as client:
         body = (await client.get(f"{stack.url('registration')}/v1/parked", params={"limit": 1000})).json()
     return {p["event_id"] for p in body["parked"]}
 

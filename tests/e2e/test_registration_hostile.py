@@ -7,13 +7,14 @@ import pytest
 
 from tests.support import factories as f
 from tests.support.auth import READER, sender
+from tests.support.http import http_client
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 async def _post(stack: Stack, body: bytes) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30, headers=READER) as client:
+    async with http_client(timeout=30, headers=READER) as client:
         return await client.post(
             f"{stack.url('registration')}/v1/events",
             content=body,

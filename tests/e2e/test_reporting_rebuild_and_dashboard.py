@@ -23,6 +23,7 @@ from simulator.history import Options
 from tests.support import factories as f
 from tests.support.auth import READER
 from tests.support.browser import ARTIFACTS, DASHBOARD_DRAWN, as_reader, rendered
+from tests.support.http import http_client
 from tests.support.kafka_io import publish, wait_quiet
 from tests.support.stack import ROOT, TEST_STACK, Stack
 
@@ -38,7 +39,7 @@ GROUPS = {
 async def _snapshot(stack: Stack) -> dict[str, Any]:
     base = stack.url("reporting")
     views: dict[str, Any] = {}
-    async with httpx.AsyncClient(timeout=30, headers=READER) as client:
+    async with http_client(timeout=30, headers=READER) as client:
         for year in (2014, 2015, 2016):
             for q in ("", "&milestone=mid_term", "&milestone=annual", "&as_of=2015-06-30"):
                 if year != 2015 and q.startswith("&as_of"):
@@ -60,7 +61,7 @@ ProgressRows = dict[str, tuple[int, int | None, float | None, str]]
 async def _api_rows(stack: Stack, years: set[int]) -> ProgressRows:
     """What /v1/progress and /v1/progress/divisions say, keyed as reporting.progress.v1 is."""
     rows: ProgressRows = {}
-    async with httpx.AsyncClient(timeout=30, headers=READER) as client:
+    async with http_client(timeout=30, headers=READER) as client:
         for year in years:
             p = (await client.get(f"{stack.url('reporting')}/v1/progress?year={year}")).json()
             for metric, m in p["metrics"].items():
@@ -231,7 +232,7 @@ async def test_without_sign_in_the_dashboard_shows_the_targets_and_no_money(
 ) -> None:
     """The local stack opens aggregate progress (PUBLIC_PROGRESS=true); money stays a reader's."""
     url = simulated.url("reporting")
-    async with httpx.AsyncClient(timeout=30) as anonymous:
+    async with http_client(timeout=30) as anonymous:
         public = (await anonymous.get(f"{url}/v1/progress?year=2015")).json()
         monthly = (await anonymous.get(f"{url}/v1/progress/monthly?year=2015")).json()
         money = await anonymous.get(f"{url}/v1/disbursement?year=2015")

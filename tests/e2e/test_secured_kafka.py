@@ -32,7 +32,7 @@ from shared.messaging.kafka_settings import KafkaSettings
 from stack.handle import ROOT, StackHandle, fresh_database, http_status
 from tests.support import factories as f
 from tests.support.auth import READER, sender, sign_in_env
-from tests.support.http import eventually, metrics, metrics_token
+from tests.support.http import eventually, http_client, metrics, metrics_token
 from tests.support.kafka_acl import kafka_principal, produce
 from tests.support.kafka_io import publish, read_all, value_json, wait_for_records
 from tests.support.stack import Infra
@@ -47,7 +47,7 @@ READ_TOKENS = ("read-token-alpha-93", "read-token-beta-17")
 
 async def read(url: str, token: str | None = READ_TOKENS[1]) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with http_client(timeout=10) as client:
         r = await client.get(url, headers=headers)
     return r.status_code, (r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text)
 
@@ -183,7 +183,7 @@ async def test_reads_need_a_reader_health_stays_open_and_metrics_need_their_toke
     for service, paths in READS.items():
         base = secure.url(service)
         for path in paths:
-            async with httpx.AsyncClient(timeout=10) as client:
+            async with http_client(timeout=10) as client:
                 missing = await client.get(base + path)
                 wrong = await client.get(base + path, headers={"Authorization": "Bearer read-token-alpha-9"})
             assert (missing.status_code, wrong.status_code) == (401, 401), path
@@ -204,7 +204,7 @@ async def test_reads_need_a_reader_health_stays_open_and_metrics_need_their_toke
         assert (await read(base + "/metrics", None))[0] == 401
         assert (await read(base + "/metrics", READ_TOKENS[0]))[0] == 401
         assert (await read(base + "/metrics", metrics_token(secure.dir)))[0] == 200
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with http_client(timeout=10) as client:
             doc = (await client.get(f"{base}/openapi.json")).json()
         scheme = doc["components"]["securitySchemes"]["HTTPBearer"]
         assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")

@@ -11,7 +11,7 @@ import pytest
 from shared.contract import topics
 from tests.support import factories as f
 from tests.support.auth import INCUBATOR_SENDER, OWN_INCUBATOR, sender
-from tests.support.http import eventually
+from tests.support.http import eventually, http_client
 from tests.support.kafka_io import publish, value_json, wait_for_records
 from tests.support.stack import Stack
 
@@ -88,7 +88,7 @@ async def test_an_incubator_sends_only_admissions_and_graduations_of_its_own_inc
 async def test_a_sender_speaks_only_under_its_own_name(stack: Stack, client: httpx.AsyncClient) -> None:
     url = f"{stack.url('registration')}/v1/events"
     event = f.enterprise(f.new_uscc())  # source "tests"
-    async with httpx.AsyncClient(timeout=10) as nobody:  # the fixture's client signs in as a reader
+    async with http_client(timeout=10) as nobody:  # the fixture's client signs in as a reader
         anonymous = await nobody.post(url, json=event)
     assert (anonymous.status_code, anonymous.json()["error_code"]) == (401, "UNAUTHORIZED")
     spoofed = await client.post(url, json=event, headers=sender(INCUBATOR_SENDER))

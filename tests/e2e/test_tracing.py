@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -22,7 +21,7 @@ from tests.support import factories as f
 from tests.support.auth import READER, sender, sign_in_env
 from tests.support.browser import ARTIFACTS, page_in_chromium
 from tests.support.disbursement import HEADER, approve, call, confirm, released_batch
-from tests.support.http import eventually
+from tests.support.http import eventually, http_client
 from tests.support.kafka_io import Record, headers, value_json, wait_for_records
 from tests.support.stack import on
 
@@ -63,7 +62,7 @@ def new_traceparent() -> tuple[str, str, str]:
 
 async def zipkin_trace(trace_id: str, done: Any, timeout: float = 60) -> list[dict[str, Any]]:
     async def spans() -> list[dict[str, Any]]:
-        async with httpx.AsyncClient(timeout=10) as c:
+        async with http_client(timeout=10) as c:
             r = await c.get(f"{ZIPKIN}/api/v2/trace/{trace_id}")
         return r.json() if r.status_code == 200 else []
 
@@ -136,7 +135,7 @@ async def test_a_fact_sent_over_http_is_one_causal_path_through_the_three_servic
     uscc, _operator, _inc = await incubated(traced)
     traceparent, trace_id, callers_span = new_traceparent()
     certification = f.certified(uscc, "2015-09-01")
-    async with httpx.AsyncClient(timeout=30) as c:
+    async with http_client(timeout=30) as c:
         r = await c.post(
             f"{traced.url('registration')}/v1/events",
             json=certification,
@@ -170,14 +169,14 @@ async def test_a_fact_sent_over_http_is_one_causal_path_through_the_three_servic
     # The sender's intake result names the trace; the payouts are found by their basis fact.
     _, result = await result_of(traced, certification)
     assert (result["status"], result["trace_id"]) == ("accepted", trace_id)
-    async with httpx.AsyncClient(timeout=10, headers=READER) as c:
+    async with http_client(timeout=10, headers=READER) as c:
         payouts = (await c.get(f"{traced.url('awards')}/v1/enterprises/{uscc}/awards")).json()["payouts"]
     assert {p["basis_event_id"] for p in payouts} == {certification["event_id"]}
     found = await traces_of_event(certification["event_id"])
     assert trace_id in found
     await zipkin_page_shows(trace_id, len(spans))
     # The workspace links a payout's basis fact there, the dashboard the trace UI.
-    async with httpx.AsyncClient(timeout=10) as c:
+    async with http_client(timeout=10) as c:
         assert (await c.get(f"{traced.url('awards')}/static/trace-ui.json")).json() == {"url": f"{ZIPKIN}/zipkin"}
         dashboard = (await c.get(f"{traced.url('reporting')}/")).text
     assert f'<a href="{ZIPKIN}/zipkin/">追踪 Traces (Zipkin)</a>' in dashboard
@@ -201,7 +200,7 @@ async def traces_of_event(event_id: str) -> set[str]:
     """Zipkin's search by the tag every consumed record's span has: its event id."""
 
     async def search() -> list[list[dict[str, Any]]]:
-        async with httpx.AsyncClient(timeout=10) as c:
+        async with http_client(timeout=10) as c:
             r = await c.get(
                 f"{ZIPKIN}/api/v2/traces",
                 params={"annotationQuery": f"xj.event_id={event_id}", "lookback": 3_600_000, "limit": 10},
@@ -250,7 +249,7 @@ async def test_a_rejected_facts_dead_letter_and_result_carry_its_trace(traced: S
 
     # Over HTTP the error is answered, not dead-lettered: the trace is in the response.
     traceparent, trace_id, _ = new_traceparent()
-    async with httpx.AsyncClient(timeout=30) as c:
+    async with http_client(timeout=30) as c:
         r = await c.post(
             f"{traced.url('registration')}/v1/events", json=invalid, headers={**sender(), "traceparent": traceparent}
         )
@@ -294,7 +293,7 @@ async def test_no_span_holds_a_name_an_amount_or_a_bank_reference(traced: StackH
 
 async def all_spans() -> list[dict[str, Any]]:
     out = []
-    async with httpx.AsyncClient(timeout=30) as c:
+    async with http_client(timeout=30) as c:
         for service in ("registration", "awards", "reporting"):
             r = await c.get(
                 f"{ZIPKIN}/api/v2/traces", params={"serviceName": service, "lookback": 3_600_000, "limit": 10_000}
@@ -307,7 +306,7 @@ async def test_a_parked_fact_keeps_its_trace_until_it_is_released(traced: StackH
     uscc = f.new_uscc(DIVISION)
     traceparent, trace_id, _ = new_traceparent()
     early = f.certified(uscc, "2015-09-01")  # its enterprise is not registered yet
-    async with httpx.AsyncClient(timeout=30) as c:
+    async with http_client(timeout=30) as c:
         r = await c.post(
             f"{traced.url('registration')}/v1/events", json=early, headers={**sender(), "traceparent": traceparent}
         )

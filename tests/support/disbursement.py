@@ -13,7 +13,7 @@ from shared.contract import topics
 from tests.support import factories as f
 from tests.support.auth import READER, bearer
 from tests.support.awards_app import InProcessAwards
-from tests.support.http import eventually
+from tests.support.http import eventually, http_client
 from tests.support.kafka_io import publish, read_all, value_json
 from tests.support.stack import Stack
 
@@ -80,7 +80,7 @@ async def awarded(stack: Awards, division: str = "650102") -> tuple[str, str, li
 async def call(
     stack: Awards, method: str, path: str, who: dict[str, str] | None, base: str | None = None, **kw: Any
 ) -> httpx.Response:
-    client = stack.client(timeout=30) if isinstance(stack, InProcessAwards) else httpx.AsyncClient(timeout=30)
+    client = stack.client(timeout=30) if isinstance(stack, InProcessAwards) else http_client(timeout=30)
     async with client as c:  # exactly `who`: None sends no token
         headers = {**(who or {}), **kw.pop("headers", {})}
         return await c.request(method, f"{base or stack.url('awards')}{path}", headers=headers, **kw)
@@ -143,7 +143,7 @@ async def award_events(stack: Stack, uscc: str, settle: float = 0.0) -> Counter[
 
 
 async def disbursement_rows(stack: Stack, year: int) -> dict[tuple[str, str], dict[str, int]]:
-    async with httpx.AsyncClient(timeout=10, headers=READER) as c:
+    async with http_client(timeout=10, headers=READER) as c:
         body = (await c.get(f"{stack.url('reporting')}/v1/disbursement", params={"year": year})).json()
     return {(r["month"], r["prefecture"]): r for r in body["rows"]}
 
