@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from shared.messaging.kafka_settings import KafkaSettings
-from stack import dev_auth, netns
+from stack import netns
 from stack.kafka_broker import external_kafka
 from stack.kafka_nodes import SERVICE_USERS
 from stack.layout import KAFKA, METRICS_TOKEN, REPLICA_PORT_STEP, REPLICAS, ROOT, RUN, SERVICES, Service
@@ -116,6 +116,8 @@ def start_services(env: dict[str, str]) -> None:
     # STACK_SERVICES=awards,reporting starts only those (benchmarks time one service alone).
     wanted = set(filter(None, os.environ.get("STACK_SERVICES", "").split(","))) or {s.name for s in SERVICES}
     base = without_connection(os.environ)
+    from stack import dev_auth  # FastAPI and the sign-in key tools: only when services start
+
     sign_in = dev_auth.service_env()  # AUTH_* and the sender registry: the caller's, or the development ones
     # The local stack opens aggregate progress (never money) so the dashboard shows the targets
     # before anyone signs in; PUBLIC_PROGRESS=false in the caller's environment closes it.

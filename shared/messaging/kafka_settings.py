@@ -15,17 +15,17 @@ import os
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aiokafka.helpers import create_ssl_context
-from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
-_FASTSTREAM_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+if TYPE_CHECKING:  # FastStream is imported where a broker is made: the stack's CLI reads settings without it
+    from faststream.security import BaseSecurity
 
 
 class KafkaSettings(BaseSettings):
@@ -124,15 +124,19 @@ class KafkaSettings(BaseSettings):
             }
         return options
 
-    def faststream_security(self) -> BaseSecurity | None:
+    def faststream_security(self) -> "BaseSecurity | None":
         """The same connection for FastStream's `KafkaBroker(security=...)`."""
+        from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
         if self.kafka_security_protocol == "PLAINTEXT":
             return None
         context = self.ssl_context()
         if self.kafka_security_protocol == "SSL":
             return BaseSecurity(ssl_context=context, use_ssl=True)
         assert self.kafka_sasl_mechanism is not None and self.kafka_sasl_username is not None
-        sasl = _FASTSTREAM_SASL[self.kafka_sasl_mechanism]
+        sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}[
+            self.kafka_sasl_mechanism
+        ]
         return sasl(
             username=self.kafka_sasl_username,
             password=self.sasl_password() or "",
