@@ -64,8 +64,8 @@ def _stack_env(extra: dict[str, str]) -> dict[str, str]:
 # Modules that start a stack of their own (own broker, ports and directory). Under
 # pytest-xdist each is one scope, run whole by one worker; every other e2e module is on the
 # shared test stack, whose services run in one worker: one scope too. A stack is handed
-# only to an idle worker, in this order after the shared stack (the longest first); the
-# single tests come last, filling in whichever worker finishes its stacks first.
+# only to an idle worker, in this order after the shared stack (the longest first); single
+# tests fill in around them.
 OWN_STACKS = (
     "test_cluster_failover",
     "test_secured_kafka",
@@ -102,12 +102,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
         def _assign_work_unit(self, node: Any) -> None:
             # A worker busy with more than its last test (a worker holds its last test back
-            # until it has the next) gets nothing more: a stack queued behind another would
-            # wait while a worker sits idle, and the single tests are kept for the end, where
-            # they even out the two workers' last stacks. It is asked again as each of its
-            # tests completes.
+            # until it has the next) is only topped up with a single test: a stack queued
+            # behind another stack would wait while a worker sits idle.
             if self._pending_of(self.assigned_work.get(node, {})) > 1:
-                return
+                single = next((scope for scope in self.workqueue if scope.startswith("tests/")), None)
+                if single is None:
+                    return  # asked again as each of its tests completes
+                self.workqueue.move_to_end(single, last=False)
             super()._assign_work_unit(node)
 
     config.option.loadscopereorder = False  # in collection order (below), not by size
