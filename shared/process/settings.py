@@ -44,8 +44,8 @@ class ServiceSettings(KafkaSettings):
     auth_sender_claim: str = "sender"  # names the sender a `sender` token acts for
     # Consumer batches: one database transaction per fetched batch.
     batch_max_records: int = Field(default=2000, ge=1, le=50_000)
-    # Also FastStream's pause after an empty poll: it bounds the idle latency of each hop.
-    batch_timeout_ms: int = Field(default=10, ge=1, le=10_000)
+    # How long an empty poll waits for records; it returns as soon as some arrive.
+    batch_timeout_ms: int = Field(default=500, ge=1, le=10_000)
     outbox_batch_size: int = Field(default=2000, ge=1, le=50_000)
     outbox_idle_sleep_s: float = Field(default=0.5, gt=0, le=5)  # fallback: commits NOTIFY the relay
     # Bounded retries before a message goes to the consumer's own DLQ (docs/contract/topics.md).
