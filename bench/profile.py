@@ -1,5 +1,6 @@
 """`python -m bench.profile`: where an end-to-end run spends its CPU, from profiles.
 
+PROFILE_GIL=1 samples only the thread that holds the GIL.
 PROFILE_TRACING=0.1 runs the services with tracing on at that ratio of new traces (and a
 Zipkin server up), to see what tracing costs where.
 
@@ -73,6 +74,9 @@ def start_spies(out: Path) -> dict[str, subprocess.Popen[bytes]]:
                 (STACK / "run" / f"{name}.pid").read_text().strip(),
                 "--output",
                 str(out / f"{name}.txt"),
+                # PROFILE_GIL=1: only the thread holding the GIL is sampled (CPU in Python, not
+                # a thread waiting for its turn, which plain sampling counts as busy).
+                *(["--gil"] if os.environ.get("PROFILE_GIL") == "1" else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

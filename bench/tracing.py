@@ -11,6 +11,7 @@ for all of them. The five processes' CPU per event is printed by process; Zipkin
 import asyncio
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,14 +26,10 @@ TENTH = {"OTEL_SDK_DISABLED": "false", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
 ALL = {"OTEL_SDK_DISABLED": "false", "OTEL_TRACES_SAMPLER_ARG": "1"}
 # Interleaved: PostgreSQL's cost per event grows with the history each run adds, so a
 # traced run is compared with the untraced runs on either side of it.
-# Three tenths: one pair moved by 8 points between runs of the same code.
+# Five tenths, judged by their median and mean: one pair moved by 8 points between runs
+# of the same code, and the machine's speed drifts within minutes.
 MODES = (
-    ("off", OFF),
-    ("10 %", TENTH),
-    ("off", OFF),
-    ("10 %", TENTH),
-    ("off", OFF),
-    ("10 %", TENTH),
+    *(("off", OFF), ("10 %", TENTH)) * 5,
     ("off", OFF),
     ("100 %", ALL),
     ("off", OFF),
@@ -98,9 +95,18 @@ async def tracing_cost(n_events: int, sink: "subprocess.Popen[bytes] | None" = N
     print_commits(runs)
     mean = {mode: sum(v) / len(v) for mode, v in over.items()}
     offs = [r.cpu["total"] for r in runs if r.mode == "off"]
+    for mode, v in over.items():
+        print(
+            f"  {mode} against the untraced runs beside it: median {statistics.median(v):+.1%}, mean {mean[mode]:+.1%}"
+        )
     print(
         f"RESULT tracing_off_us={sum(offs) / len(offs):.0f} "
         + " ".join(f"{mode.replace(' %', '_pct').replace(' ', '_')}_over_off={v:+.3f}" for mode, v in mean.items())
+        + " "
+        + " ".join(
+            f"{mode.replace(' %', '_pct').replace(' ', '_')}_median_over_off={statistics.median(v):+.3f}"
+            for mode, v in over.items()
+        )
     )
     return mean
 
@@ -113,8 +119,12 @@ async def run_modes(
     def receivers() -> float:
         return cpu_seconds(zipkin) + (cpu_seconds(sink.pid) if sink else 0)
 
-    print(f"== warming up (the JIT of a new broker): {n_events // 3:,} intake events, not counted")
-    restart_services(OFF)
+    # Traced in full, so Zipkin compiles its intake too: a cold Zipkin's JIT, on the same two
+    # cores, made the first traced run cost 10-15 points more than the later ones.
+    print(
+        f"== warming up (the JIT of a new broker and Zipkin): {n_events // 3:,} intake events, all traced, not counted"
+    )
+    restart_services(ALL)
     await end_to_end(n_events // 3, seed=699)
     runs = []
     for i, (mode, env) in enumerate(modes):
