@@ -1,5 +1,6 @@
 """Consumer-group lag: messages in a group's topics not yet committed by the group."""
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 
@@ -32,7 +33,18 @@ class LagReader:
             g: [TopicPartition(t, p["partition"]) for t in names for p in described[t]]
             for g, names in self._groups.items()
         }
+        await self._learn_leaders()
         return self
+
+    async def _learn_leaders(self) -> None:
+        """Ask about every topic at once, so the consumer learns their leaders in one metadata
+        round. aiokafka's offset lookup adds the first topic it does not know, waits for a
+        metadata update and tries again: one round per unknown topic, so a hundred senders'
+        topics outlasted the request timeout on every read, and the lag gauge went dark."""
+        by_topic: dict[str, list[TopicPartition]] = {}
+        for tp in {tp for tps in self._partitions.values() for tp in tps}:
+            by_topic.setdefault(tp.topic, []).append(tp)
+        await asyncio.gather(*(self._consumer.end_offsets(tps) for tps in by_topic.values()))
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
