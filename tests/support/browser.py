@@ -84,7 +84,8 @@ async def rendered(url: str, done: str, *, size: tuple[int, int] = (1280, 900), 
     drawn what it loaded) matches, in a window of `size`; with `shot`, also a picture of
     that window in ARTIFACTS."""
     async with chromium_browser() as browser:
-        context = await browser.new_context(viewport={"width": size[0], "height": size[1]})
+        # Reduced motion: charts drawn at once, so the DOM and the picture are the final ones.
+        context = await browser.new_context(viewport={"width": size[0], "height": size[1]}, reduced_motion="reduce")
         page = await context.new_page()
         await page.goto(url)
         await page.wait_for_selector(done, state="attached", timeout=30_000)
