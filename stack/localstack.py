@@ -37,7 +37,7 @@ from stack.postgres import external_database, failover, pg_running, rejoin, star
 from stack.processes import pid_alive, say, stop_pids
 from stack.prometheus import start_prometheus
 from stack.service_processes import endpoints, migrate, service_processes, start_services
-from stack.zipkin import start_zipkin, tracing_env
+from stack.zipkin import spawn_zipkin, tracing_env, wait_for_zipkin
 
 
 def start_infra() -> None:
@@ -53,8 +53,9 @@ def start_infra() -> None:
 
 def up() -> None:
     t0 = time.monotonic()
+    spawn_zipkin()
     start_infra()
-    start_zipkin()
+    wait_for_zipkin()
     env = {**endpoints(), **tracing_env()}
     start_services(env)
     start_prometheus()

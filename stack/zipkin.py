@@ -33,7 +33,8 @@ def answering(port: int = ZIPKIN_PORT) -> bool:
         return False
 
 
-def start_zipkin() -> None:
+def spawn_zipkin() -> None:
+    """Start the server without waiting for it: its JVM starts while Kafka and PostgreSQL do."""
     if not WITH_TRACING or (pid_alive(NAME) and answering()):
         return
     ensure_zipkin_jar()
@@ -57,7 +58,12 @@ def start_zipkin() -> None:
             "ARMERIA_PORTS_0_PROTOCOLS_0": "http",
         },
     )
-    wait_for("Zipkin", answering, 120)
+
+
+def wait_for_zipkin() -> None:
+    """Before the services start, so no span of theirs is sent to nothing."""
+    if WITH_TRACING:
+        wait_for("Zipkin", answering, 120)
 
 
 def tracing_env() -> dict[str, str]:
