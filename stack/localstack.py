@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from stack import netns
 from stack.kafka_broker import external_kafka, provision_kafka, start_kafka, stop_kafka
@@ -41,14 +42,18 @@ from stack.zipkin import spawn_zipkin, tracing_env, wait_for_zipkin
 
 
 def start_infra() -> None:
+    """PostgreSQL and Kafka start side by side: neither needs the other, and each spends
+    most of its start waiting (initdb and recovery; a JVM, the quorum, the brokers' registration)."""
     if KAFKA.netns:  # before PostgreSQL, which may listen on the bridge (SERVICE_NETNS=1)
         netns.ensure_network(KAFKA)
-    if not external_database():
-        start_postgres()
-    if not external_kafka():
-        start_kafka()  # and, as ops, its topics and ACLs
-    else:  # someone else's cluster: its topics, as the caller's (ops) principal
-        provision_kafka({k: v for k, v in os.environ.items() if k.startswith("KAFKA_")}, grant_services=False)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        database = beside.submit(start_postgres) if not external_database() else None
+        if not external_kafka():
+            start_kafka()  # and, as ops, its topics and ACLs
+        else:  # someone else's cluster: its topics, as the caller's (ops) principal
+            provision_kafka({k: v for k, v in os.environ.items() if k.startswith("KAFKA_")}, grant_services=False)
+        if database is not None:
+            database.result()  # its failure, raised here
 
 
 def up() -> None:
