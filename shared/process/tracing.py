@@ -5,7 +5,7 @@ Zipkin server's /api/v2/spans) or `OTEL_EXPORTER_OTLP_ENDPOINT` (a collector), a
 `OTEL_SDK_DISABLED` is not true. Off, no provider is installed: no span is made, no trace
 header is added, and trace headers that arrive are passed along unchanged
 (shared/messaging/trace_context.py). Sampling is parent-based: a caller's decision is kept,
-and a new trace is kept with probability `OTEL_TRACES_SAMPLER_ARG` (default 1).
+and a new trace is kept with probability `OTEL_TRACES_SAMPLER_ARG` (default 1), as `lean_spans.keeps` decides.
 """
 
 import logging
@@ -16,20 +16,18 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode, TraceState
-from opentelemetry.util.types import Attributes
+from opentelemetry.trace import Status, StatusCode
 
 if TYPE_CHECKING:  # the SDK is imported only when tracing is on: a process without it starts faster
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
-    from opentelemetry.sdk.trace.sampling import Sampler
+
+    from shared.process.lean_spans import LeanTracerProvider
 
 log = logging.getLogger(__name__)
 
 
 class _Installed:
-    provider: "TracerProvider | None" = None
+    provider: "LeanTracerProvider | None" = None
     ratio = 1.0
 
 
@@ -60,40 +58,6 @@ def sample_ratio() -> float:
     if not 0 <= ratio <= 1:
         raise ValueError(f"OTEL_TRACES_SAMPLER_ARG must be from 0 to 1, not {ratio}")
     return ratio
-
-
-def sampler(ratio: float) -> "Sampler":
-    """Parent-based: a caller's decision is kept. A new trace begun by a request is kept
-    with probability `ratio`; one begun by the platform's own code (a consumed record where
-    facts enter, a batch's statements) was decided there (`begin_trace`), so it is kept;
-    a database statement outside any span begins none (the relay's polls, the gauges'
-    reads every few seconds would each be a trace of one span)."""
-    from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
-
-    class NewTraces(Sampler):
-        def __init__(self) -> None:
-            self._ratio = TraceIdRatioBased(ratio)
-
-        def should_sample(  # noqa: PLR0917 - the SDK's signature
-            self,
-            parent_context: Context | None,
-            trace_id: int,
-            name: str,
-            kind: SpanKind | None = None,
-            attributes: Attributes = None,
-            links: Sequence[Link] | None = None,
-            trace_state: TraceState | None = None,
-        ) -> SamplingResult:
-            if kind is SpanKind.CLIENT:
-                return SamplingResult(Decision.DROP)
-            if kind in (SpanKind.CONSUMER, SpanKind.INTERNAL):
-                return SamplingResult(Decision.RECORD_AND_SAMPLE)
-            return self._ratio.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
-
-        def get_description(self) -> str:
-            return f"NewTraces{{{self._ratio.get_description()}}}"
-
-    return ParentBased(NewTraces())
 
 
 def _exporter() -> "SpanExporter":
@@ -179,20 +143,19 @@ def configure(service: str) -> bool:
     if _Installed.provider is not None or not wanted():
         return enabled()
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+    from shared.process.lean_spans import LeanTracerProvider
+
     name = os.environ.get("OTEL_SERVICE_NAME") or service
-    provider = TracerProvider(resource=Resource.create({"service.name": name}), sampler=sampler(sample_ratio()))
     # Larger export batches than the SDK's 512: each export is an HTTP request, and at full
     # sampling the requests were a third of the export's cost (OTEL_BSP_* still override).
-    provider.add_span_processor(
-        BatchSpanProcessor(
-            _exporter(),
-            max_queue_size=None if os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE") else 8192,
-            max_export_batch_size=None if os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") else 2048,
-        )
+    batches = BatchSpanProcessor(
+        _exporter(),
+        max_queue_size=None if os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE") else 8192,
+        max_export_batch_size=None if os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") else 2048,
     )
+    provider = LeanTracerProvider(Resource.create({"service.name": name}), batches, sample_ratio())
     trace.set_tracer_provider(provider)
     _Installed.provider = provider
     _Installed.ratio = sample_ratio()

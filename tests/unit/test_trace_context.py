@@ -5,11 +5,11 @@ proven against a real Zipkin in tests/e2e/test_tracing.py)."""
 import pytest
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from shared.messaging.trace_context import _context, carried, sampled, step, trace_id, with_trace
-from shared.process.tracing import sample_ratio, sampler
+from shared.process.lean_spans import keeps
+from shared.process.tracing import sample_ratio
 
 PARENT = b"00-" + b"ab" * 16 + b"-" + b"cd" * 8 + b"-01"
 
@@ -33,24 +33,26 @@ def _parent(sampled: bool) -> Context:
     return trace.set_span_in_context(span)
 
 
+def _parent_of(sampled: bool) -> SpanContext:
+    return trace.get_current_span(_parent(sampled)).get_span_context()
+
+
 def test_a_trace_begins_at_the_ratio_a_callers_choice_is_kept_and_no_statement_begins_one() -> None:
     new_trace = int("ef" * 16, 16)
-    # A request begins a trace at the ratio.
-    assert sampler(1.0).should_sample(None, new_trace, "post", SpanKind.SERVER).decision is Decision.RECORD_AND_SAMPLE
-    assert sampler(0.0).should_sample(None, new_trace, "post", SpanKind.SERVER).decision is Decision.DROP
+    # A request begins a trace at the ratio, by the trace id's low 64 bits (as TraceIdRatioBased).
+    assert keeps(1.0, None, SpanKind.SERVER, new_trace) is True
+    assert keeps(0.0, None, SpanKind.SERVER, new_trace) is False
+    assert keeps(0.5, None, SpanKind.SERVER, (1 << 63) - 1) is True
+    assert keeps(0.5, None, SpanKind.SERVER, 1 << 63) is False
     # A consumed record's or a batch's root was decided by the platform's code (begin_trace).
     for kind in (SpanKind.CONSUMER, SpanKind.INTERNAL):
-        assert sampler(0.0).should_sample(None, new_trace, "consume", kind).decision is Decision.RECORD_AND_SAMPLE
+        assert keeps(0.0, None, kind, new_trace) is True
     # A statement outside any span (the relay's poll, a gauge's read) is no trace of its own.
-    assert sampler(1.0).should_sample(None, new_trace, "select", SpanKind.CLIENT).decision is Decision.DROP
+    assert keeps(1.0, None, SpanKind.CLIENT, new_trace) is False
     # Parent-based: a sender's sampled trace is continued even at 0 %, an unsampled one not at 100 %.
-    assert sampler(0.0).should_sample(_parent(True), 1, "post", SpanKind.SERVER).decision is (
-        Decision.RECORD_AND_SAMPLE
-    )
-    assert sampler(1.0).should_sample(_parent(False), 1, "post", SpanKind.SERVER).decision is Decision.DROP
-    assert sampler(1.0).should_sample(_parent(True), 1, "select", SpanKind.CLIENT).decision is (
-        Decision.RECORD_AND_SAMPLE
-    )
+    assert keeps(0.0, _parent_of(True), SpanKind.SERVER, 1) is True
+    assert keeps(1.0, _parent_of(False), SpanKind.SERVER, 1) is False
+    assert keeps(1.0, _parent_of(True), SpanKind.CLIENT, 1) is True
 
 
 def test_the_sampled_flag_is_read_from_the_traceparent() -> None:
