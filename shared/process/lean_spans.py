@@ -28,6 +28,7 @@ from opentelemetry.util.types import Attributes, AttributeValue
 _LOW_64 = (1 << 64) - 1
 _KEPT = TraceFlags(TraceFlags.SAMPLED)
 _NOT_KEPT = TraceFlags(TraceFlags.DEFAULT)
+_UNSET = Status(StatusCode.UNSET)
 
 
 def keeps(ratio: float, parent: SpanContext | None, kind: SpanKind, trace_id: int) -> bool:
@@ -68,8 +69,8 @@ class LeanSpan(trace.Span, ReadableSpan):
         self._values = attributes
         self._attributes = attributes
         self._links = tuple(links)
-        self._events: list[Event] = []
-        self._status = Status(StatusCode.UNSET)
+        self._events: tuple[Event, ...] = ()  # a span seldom has one: no list until then
+        self._status = _UNSET
         self._start_time = start_time
         self._end_time: int | None = None
         self._resource = scope.resource
@@ -93,7 +94,7 @@ class LeanSpan(trace.Span, ReadableSpan):
 
     def add_event(self, name: str, attributes: Attributes = None, timestamp: int | None = None) -> None:
         if self._end_time is None:
-            self._events.append(Event(name, attributes, timestamp or time_ns()))
+            self._events = (*self._events, Event(name, attributes, timestamp or time_ns()))
 
     def add_link(self, context: SpanContext, attributes: Attributes = None) -> None:
         if self._end_time is None and context.is_valid:
