@@ -13,7 +13,7 @@ to carry.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -40,8 +40,8 @@ TRACE_KEYS = frozenset({"traceparent", "tracestate"})
 
 
 def carried(headers: Iterable[tuple[str, bytes]] | None) -> Headers:
-    """The trace headers among `headers`, as they are."""
-    return tuple((k, v) for k, v in headers or () if k in TRACE_KEYS)
+    """The trace headers among `headers`, as they are (asked of every record and message)."""
+    return tuple([(k, v) for k, v in headers if k in TRACE_KEYS]) if headers else ()
 
 
 def with_trace(headers: Iterable[tuple[str, bytes]], trace_headers: Headers) -> Headers:
@@ -251,21 +251,20 @@ def of_current(request_headers: Iterable[tuple[str, str]]) -> Headers:
     return tuple((k.lower(), v.encode()) for k, v in request_headers if k.lower() in TRACE_KEYS)
 
 
-@contextmanager
-def step(name: str, trace_headers: Headers, **attributes: Any) -> Iterator[Headers]:
+def step(name: str, trace_headers: Headers, **attributes: Any) -> AbstractContextManager[Headers]:
     """A span of work done for something that carries `trace_headers` (its child; outside
     a consumed batch, the current span's when it carries none, as for a request); yields
     what the work's own messages carry. No span where no trace is kept: tracing off, an
     unsampled trace (its headers pass on), a record of a batch whose fact was not sampled,
-    or nothing traced around it."""
+    or nothing traced around it (asked once per decision: no generator is made then)."""
     kept = sampled(trace_headers)
-    if not tracing.enabled():
-        yield trace_headers
-        return
-    if kept is False or (kept is None and not _traced_around()):
-        yield trace_headers
-        return
-    context = _context(trace_headers) if kept else None
+    if not tracing.enabled() or kept is False or (kept is None and not _traced_around()):
+        return nullcontext(trace_headers)
+    return _span_of_step(name, _context(trace_headers) if kept else None, attributes)
+
+
+@contextmanager
+def _span_of_step(name: str, context: Context | None, attributes: dict[str, Any]) -> Iterator[Headers]:
     with tracing.TRACER.start_as_current_span(name, context=context, attributes=attributes) as span:
         yield _headers_of(span)
 
