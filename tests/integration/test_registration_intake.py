@@ -272,3 +272,28 @@ async def test_with_tracing_off_a_senders_trace_passes_on_unchanged_and_none_is_
     offset = await registration.over_kafka(json.dumps(f.enterprise(bad[:-1] + "I")).encode(), bad.encode(), trace)
     _, _, _, headers = await registration.dead_letter(offset)
     assert (headers["traceparent"], headers["tracestate"]) == (traceparent, tracestate)
+
+
+async def test_graduations_in_a_later_batch_close_their_stints_and_only_theirs(registration: Registration) -> None:
+    inc = f.new_id()
+    usccs = sorted(f.new_uscc() for _ in range(3))
+    admissions = [f.admitted(u, inc, "2015-06-01") for u in usccs]
+    for fact in (f.incubator(inc, operator_uscc=f.new_uscc()), *(f.enterprise(u) for u in usccs), *admissions):
+        await registration.over_kafka(json.dumps(fact).encode())
+    graduations = [f.graduated(usccs[0], inc, "2016-03-01"), f.graduated(usccs[1], inc, "2016-04-02")]
+    now = int(time.time() * 1000)
+    records = [
+        ConsumerRecord(topics.INTAKE, 0, 900 + i, now, 0, b"k", v, None, 1, len(v), [])
+        for i, v in enumerate(json.dumps(g).encode() for g in graduations)
+    ]
+    await registration.consumer.process(records)  # one batch: both stints closed by one statement
+    async with registration.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT uscc, admission_event_id::text, graduated_on::text, graduation_event_id::text "
+            "FROM stints ORDER BY uscc"
+        )
+    assert [tuple(r) for r in rows] == [
+        (usccs[0], admissions[0]["event_id"], "2016-03-01", graduations[0]["event_id"]),
+        (usccs[1], admissions[1]["event_id"], "2016-04-02", graduations[1]["event_id"]),
+        (usccs[2], admissions[2]["event_id"], None, None),
+    ]

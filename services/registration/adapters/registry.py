@@ -281,10 +281,14 @@ class BatchRegistry:
             ],
         )
         closed = [s for ss in self.stints.values() for s in ss if s.closed_now and not s.new]
-        if closed:
-            await conn.executemany(
-                "UPDATE stints SET graduated_on = $2, graduation_event_id = $3 WHERE admission_event_id = $1",
-                [(s.admission_event_id, s.graduated_on, s.graduation_event_id) for s in closed],
+        if closed:  # one statement for the batch: one per stint was an eighth of the database's time
+            await conn.execute(
+                "UPDATE stints SET graduated_on = c.graduated_on, graduation_event_id = c.graduation_event_id "
+                "FROM unnest($1::uuid[], $2::date[], $3::uuid[]) AS c(admission_event_id, graduated_on, "
+                "graduation_event_id) WHERE stints.admission_event_id = c.admission_event_id",
+                [s.admission_event_id for s in closed],
+                [s.graduated_on for s in closed],
+                [s.graduation_event_id for s in closed],
             )
         self._intake_rows.clear()
         self._rows.clear()
