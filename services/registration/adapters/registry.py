@@ -270,28 +270,31 @@ class BatchRegistry:
         await insert_rows(conn, "intake_log", _COLUMNS["intake_log"], self._intake_rows)
         for table, rows in self._rows.items():
             await insert_rows(conn, table, _COLUMNS[table], rows)
-        new = [s for ss in self.stints.values() for s in ss if s.new]
-        await insert_rows(
-            conn,
-            "stints",
-            _COLUMNS["stints"],
-            [
-                (s.admission_event_id, s.uscc, s.incubator_id, s.admitted_on, s.graduated_on, s.graduation_event_id)
-                for s in new
-            ],
-        )
-        closed = [s for ss in self.stints.values() for s in ss if s.closed_now and not s.new]
-        if closed:  # one statement for the batch: one per stint was an eighth of the database's time
-            await conn.execute(
-                "UPDATE stints SET graduated_on = c.graduated_on, graduation_event_id = c.graduation_event_id "
-                "FROM unnest($1::uuid[], $2::date[], $3::uuid[]) AS c(admission_event_id, graduated_on, "
-                "graduation_event_id) WHERE stints.admission_event_id = c.admission_event_id",
-                [s.admission_event_id for s in closed],
-                [s.graduated_on for s in closed],
-                [s.graduation_event_id for s in closed],
-            )
+        stints = [s for ss in self.stints.values() for s in ss]
+        await _insert_stints(conn, [s for s in stints if s.new])
+        await _close_stints(conn, [s for s in stints if s.closed_now and not s.new])
         self._intake_rows.clear()
         self._rows.clear()
-        for ss in self.stints.values():
-            for s in ss:
-                s.new = s.closed_now = False
+        for s in stints:
+            s.new = s.closed_now = False
+
+
+async def _insert_stints(conn: asyncpg.Connection, new: list[_Stint]) -> None:
+    rows = [
+        (s.admission_event_id, s.uscc, s.incubator_id, s.admitted_on, s.graduated_on, s.graduation_event_id)
+        for s in new
+    ]
+    await insert_rows(conn, "stints", _COLUMNS["stints"], rows)
+
+
+async def _close_stints(conn: asyncpg.Connection, closed: list[_Stint]) -> None:
+    """One statement for the batch's graduations: one per stint was an eighth of the database's time."""
+    if closed:
+        await conn.execute(
+            "UPDATE stints SET graduated_on = c.graduated_on, graduation_event_id = c.graduation_event_id "
+            "FROM unnest($1::uuid[], $2::date[], $3::uuid[]) AS c(admission_event_id, graduated_on, "
+            "graduation_event_id) WHERE stints.admission_event_id = c.admission_event_id",
+            [s.admission_event_id for s in closed],
+            [s.graduated_on for s in closed],
+            [s.graduation_event_id for s in closed],
+        )
