@@ -92,8 +92,12 @@ async def outbox_empty(schema: str) -> None:
 
 
 def stop_service(name: str) -> None:
+    """Stops the service and waits until it has exited (at once if it is not running)."""
     pid = int((STACK / "run" / f"{name}.pid").read_text())
-    os.killpg(pid, signal.SIGTERM)
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
     while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
         time.sleep(0.05)
 

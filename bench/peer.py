@@ -11,23 +11,25 @@ message, so the ratio is if anything flattering to the peer.
 The run: a fresh bench stack; BENCH_WARMUP_EVENTS end to end, not counted (the broker
 compiles its hot paths in its first minute, and the peer, which runs after, finds it
 warm); BENCH_EVENTS intake events end to end through the three services while they are
-published (as `make bench` measures it: "live"); then both sides the same way, on a
-backlog: the services stopped, BENCH_EVENTS more published to the intake topic, the
-services started and timed from their first committed batch to the moment every group
-has caught up and no outbox holds a row (confirmed by the next look); the three services
-stopped; PEER_EVENTS of the same simulated events published to the peer's own topic; the
-peer started, timed from its first published record to its last. Both are looked at every
-50 ms. The live figure also pays for the publisher, which shares the machine's two cores,
-and for the ramp while the pipeline fills; the peer is measured on a backlog, so the
-backlog figure is the like-for-like one. Prints the three rates and a RESULT line with
-both ratios (the goal: ≥ 15 on the backlog).
+published ("live", as `make bench` measures it: the publisher shares the two cores, and
+the pipeline's fill is timed). Then PEER_ROUNDS rounds, each measuring both sides the same
+way, on a backlog:
+- the three services stopped, BENCH_EVENTS new intake records published, the services
+  started, timed from their first committed batch until every group has caught up and no
+  outbox holds a row (seen twice in a row);
+- the services stopped, PEER_EVENTS new simulated records published to the peer's own
+  topic, the peer started, timed from its first published record to its last.
+Both sides are looked at every 50 ms. The peer is bound by fsyncs and round trips, so its
+rate moves with the disk's hour: the RESULT line gives the median of the rounds' ratios
+(the goal: ≥ 15), and the live rate's ratio to the first round's peer.
 
-    BENCH_EVENTS=40000 PEER_EVENTS=5000 BENCH_WARMUP_EVENTS=20000 python -m bench.peer
+    BENCH_EVENTS=40000 PEER_EVENTS=5000 BENCH_WARMUP_EVENTS=20000 PEER_ROUNDS=3 python -m bench.peer
 """
 
 import asyncio
 import os
 import shutil
+import statistics
 import sys
 import time
 from datetime import datetime
@@ -103,12 +105,14 @@ async def handle(event: Intake) -> None:
     await broker.publish(event.model_dump_json(), OUT, key=event.event_id.bytes)
 
 
-async def prepare(n_events: int) -> None:
-    """The peer's topics and table, and `n_events` simulated intake records waiting for it."""
+async def prepare(n_events: int, round_no: int) -> None:
+    """The peer's topics and table, and `n_events` simulated intake records (new ones each
+    round) waiting for it."""
     admin = AIOKafkaAdminClient(**kafka_options(BOOTSTRAP))
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in (IN, OUT)])
+        if round_no == 0:
+            await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in (IN, OUT)])
     finally:
         await admin.close()
     conn = await asyncpg.connect(DSN)
@@ -122,7 +126,7 @@ async def prepare(n_events: int) -> None:
     producer = AIOKafkaProducer(**kafka_options(BOOTSTRAP), acks="all", enable_idempotence=True, linger_ms=20)
     await producer.start()
     try:
-        history = generate(Options(year=2015, enterprises=n_events, seed=7, duplicates=0.0))
+        history = generate(Options(year=2015, enterprises=n_events, seed=7 + round_no, duplicates=0.0))
         for _, e in zip(range(n_events), history, strict=False):
             await producer.send(IN, orjson.dumps(e), key=e["event_id"].encode())
         await producer.flush()
@@ -139,10 +143,11 @@ async def peer_rate(n_events: int) -> float:
     consumer = AIOKafkaConsumer(**kafka_options(BOOTSTRAP))
     await consumer.start()
     parts = [TopicPartition(OUT, p) for p in range(PARTITIONS)]
+    before = await out_count(consumer, parts)  # earlier rounds' output
     peer = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.peer", "serve", cwd=ROOT)
     try:
         first = None
-        while (done := await out_count(consumer, parts)) < n_events:
+        while (done := await out_count(consumer, parts) - before) < n_events:
             if first is None and done:
                 first = (time.monotonic(), done)
             if peer.returncode is not None:
@@ -196,10 +201,10 @@ class Pipeline:
         return True
 
 
-async def backlog_rate(n_events: int) -> float:
+async def backlog_rate(n_events: int, seed: int) -> float:
     """The three services started on a backlog of `n_events` intake records: records per
     second from their first committed batch until nothing is left in flight."""
-    events = simulated(n_events, seed=97)
+    events = simulated(n_events, seed=seed)
     for name in GROUPS:
         stop_service(name)
     async with Pipeline() as pipeline:
@@ -220,28 +225,34 @@ async def backlog_rate(n_events: int) -> float:
     return (len(events) - done_at_first) / (end - first)
 
 
-async def run(n_events: int, n_peer: int, n_warm_up: int) -> None:
+async def run(n_events: int, n_peer: int, n_warm_up: int, rounds: int) -> None:
     # The peer runs on a broker the platform's phase has warmed; the platform gets the same:
     # a broker started a minute before spends that minute compiling its hot paths.
     if n_warm_up:
         print(f"== warm-up, {n_warm_up:,} intake events end to end (not counted)")
         await end_to_end(n_warm_up, seed=98)
-    print(f"== end to end through the three services: {n_events:,} intake events")
+    print(f"== end to end through the three services, live: {n_events:,} intake events")
     n, elapsed, _ = await end_to_end(n_events)
     live = n / elapsed
     print(f"  {live:,.0f} events/s")
-    print(f"== the three services on a backlog of {n_events:,} intake events")
-    ours = await backlog_rate(n_events)
-    print(f"  {ours:,.0f} events/s")
-    for name in GROUPS:
-        stop_service(name)
-    print(f"== the plain FastStream service, one message at a time: {n_peer:,} intake events")
-    await prepare(n_peer)
-    theirs = await peer_rate(n_peer)
-    print(f"  {theirs:,.0f} events/s")
+    ratios, peers, ours_all = [], [], []
+    for r in range(rounds):  # interleaved: the peer's disk-bound rate moves with the hour
+        print(f"== round {r + 1}: the three services on a backlog of {n_events:,} intake events")
+        ours = await backlog_rate(n_events, seed=97 - r)
+        print(f"  {ours:,.0f} events/s")
+        for name in GROUPS:
+            stop_service(name)
+        print(f"== round {r + 1}: the plain FastStream service, one message at a time: {n_peer:,} intake events")
+        await prepare(n_peer, r)
+        theirs = await peer_rate(n_peer)
+        print(f"  {theirs:,.0f} events/s; ratio {ours / theirs:.1f}")
+        ratios.append(ours / theirs)
+        peers.append(theirs)
+        ours_all.append(ours)
     print(
-        f"RESULT backlog_eps={ours:.0f} live_eps={live:.0f} peer_eps={theirs:.0f}"
-        f" ratio={ours / theirs:.1f} live_ratio={live / theirs:.1f}"
+        f"RESULT backlog_eps={statistics.median(ours_all):.0f} peer_eps={statistics.median(peers):.0f}"
+        f" ratio={statistics.median(ratios):.1f} (median of {rounds}: {', '.join(f'{x:.1f}' for x in ratios)})"
+        f" live_eps={live:.0f} live_ratio={live / peers[0]:.1f} (against round 1's peer)"
     )
 
 
@@ -258,6 +269,7 @@ def main() -> None:
                 int(os.environ.get("BENCH_EVENTS", "40000")),
                 int(os.environ.get("PEER_EVENTS", "5000")),
                 int(os.environ.get("BENCH_WARMUP_EVENTS", "20000")),
+                int(os.environ.get("PEER_ROUNDS", "3")),
             )
         )
     finally:
