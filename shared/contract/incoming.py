@@ -1,8 +1,8 @@
 """The platform's own events as their consumers read them: each record decoded once into
-a typed, slotted value. Records on the canonical and award topics were validated when
-they were written, so they are read, not validated again (that is what keeps the hot
-path fast); a record that does not fit raises, and the consumer's bounded retries send
-it to its DLQ.
+a typed, frozen msgspec struct. Records on the canonical and award topics were validated
+by the contract's pydantic models when they were written, so here they are only read into
+their types (msgspec: a third of the time the hand-written reader took); a record that
+does not fit raises, and the consumer's bounded retries send it to its DLQ.
 
 Every event ever written must still read: a field added after the first events were
 written has the default those events meant (funding 650000, no top-up, no clawback id,
@@ -10,27 +10,25 @@ no founders), and fields a consumer does not use are not read. Unknown event typ
 as None: a consumer skips what is not its concern.
 """
 
-import types
-import typing
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import MISSING, dataclass, fields
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, TypeVar
+from typing import TypeVar
 
+import msgspec
 import orjson
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+# gc=False: an event holds only strings, dates, numbers and UUIDs, never a cycle, so the
+# collector need not track the ~10^4 of them a batch keeps alive.
+class Event(msgspec.Struct, frozen=True, gc=False):  # subclasses inherit both; mypy wants frozen said
     event_id: uuid.UUID
 
 
 # --- registration's canonical events ---------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class EnterpriseRegistered(Event):
+class EnterpriseRegistered(Event, frozen=True):
     uscc: str
     name: str
     division_code: str
@@ -39,15 +37,13 @@ class EnterpriseRegistered(Event):
     college_student_founders: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class EmploymentReported(Event):
+class EmploymentReported(Event, frozen=True):
     uscc: str
     employees: int
     reported_on: date
 
 
-@dataclass(frozen=True, slots=True)
-class EnterpriseAdmitted(Event):
+class EnterpriseAdmitted(Event, frozen=True):
     """With the incubator's operator, level and division as registration knew them."""
 
     uscc: str
@@ -59,8 +55,7 @@ class EnterpriseAdmitted(Event):
     division_code: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EnterpriseGraduated(Event):
+class EnterpriseGraduated(Event, frozen=True):
     uscc: str
     incubator_id: str
     graduated_on: date
@@ -70,23 +65,20 @@ class EnterpriseGraduated(Event):
     division_code: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class HighTechCertified(Event):
+class HighTechCertified(Event, frozen=True):
     uscc: str
     certified_on: date
     certificate_no: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ListedOnBoard(Event):
+class ListedOnBoard(Event, frozen=True):
     uscc: str
     board: str  # XJEE or NEEQ
     listed_on: date
     security_code: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class BoardTransferred(Event):
+class BoardTransferred(Event, frozen=True):
     uscc: str
     transferred_on: date
     from_board: str = "XJEE"
@@ -94,16 +86,14 @@ class BoardTransferred(Event):
     security_code: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class IncubatorRegistered(Event):
+class IncubatorRegistered(Event, frozen=True):
     incubator_id: str
     level: str
     division_code: str
     recognized_on: date
 
 
-@dataclass(frozen=True, slots=True)
-class ServicePlatformRegistered(Event):
+class ServicePlatformRegistered(Event, frozen=True):
     platform_id: str
     level: str
     division_code: str
@@ -113,8 +103,7 @@ class ServicePlatformRegistered(Event):
 # --- awards' events ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PayoutIssued(Event):
+class PayoutIssued(Event, frozen=True):
     payout_id: uuid.UUID
     enterprise_uscc: str
     rule: str
@@ -125,8 +114,7 @@ class PayoutIssued(Event):
     top_up_of: uuid.UUID | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PayoutReversed(Event):
+class PayoutReversed(Event, frozen=True):
     payout_id: uuid.UUID
     enterprise_uscc: str
     rule: str
@@ -134,32 +122,28 @@ class PayoutReversed(Event):
     amount_cny: int
 
 
-@dataclass(frozen=True, slots=True)
-class PayoutApproved(Event):
+class PayoutApproved(Event, frozen=True):
     payout_id: uuid.UUID
     enterprise_uscc: str
     amount_cny: int
     approved_on: date
 
 
-@dataclass(frozen=True, slots=True)
-class PayoutCancelled(Event):
+class PayoutCancelled(Event, frozen=True):
     payout_id: uuid.UUID
     enterprise_uscc: str
     amount_cny: int
     cancelled_on: date
 
 
-@dataclass(frozen=True, slots=True)
-class PayoutPaid(Event):
+class PayoutPaid(Event, frozen=True):
     payout_id: uuid.UUID
     enterprise_uscc: str
     amount_cny: int
     paid_on: date
 
 
-@dataclass(frozen=True, slots=True)
-class ClawbackRaised(Event):
+class ClawbackRaised(Event, frozen=True):
     payout_id: uuid.UUID
     enterprise_uscc: str
     amount_cny: int
@@ -167,8 +151,7 @@ class ClawbackRaised(Event):
     clawback_id: str = ""  # written before clawbacks were keyed by cause: none
 
 
-@dataclass(frozen=True, slots=True)
-class ClawbackSettled(Event):
+class ClawbackSettled(Event, frozen=True):
     payout_id: uuid.UUID
     enterprise_uscc: str
     amount_cny: int
@@ -197,24 +180,6 @@ TYPES: dict[str, type[Event]] = {
     )
 }
 
-# Per type: (field, its converter from JSON or None, its default or MISSING), built once.
-_Plan = tuple[tuple[str, Callable[[Any], Any] | None, Any], ...]
-_CONVERT: dict[Any, Callable[[Any], Any]] = {date: date.fromisoformat, uuid.UUID: uuid.UUID}
-
-
-def _converter(annotation: Any) -> Callable[[Any], Any] | None:
-    if isinstance(annotation, types.UnionType):  # X | None: X's converter, None stays None
-        return next((c for a in typing.get_args(annotation) if (c := _CONVERT.get(a))), None)
-    return _CONVERT.get(annotation)
-
-
-def _plan(cls: type[Event]) -> _Plan:
-    hints = typing.get_type_hints(cls)
-    return tuple((f.name, _converter(hints[f.name]), f.default) for f in fields(cls) if f.name != "event_id")
-
-
-_PLANS: dict[type[Event], _Plan] = {cls: _plan(cls) for cls in TYPES.values()}
-
 
 def decode(raw: bytes) -> Event | None:
     """One record's value; None for an event type this platform's consumers do not read."""
@@ -225,13 +190,11 @@ def decode(raw: bytes) -> Event | None:
     data = envelope["data"]
     if not isinstance(data, dict):
         raise TypeError(f"event {envelope['event_id']}: data is not an object")
-    values: dict[str, Any] = {}
-    for name, convert, default in _PLANS[cls]:
-        value = data.get(name, default)
-        if value is MISSING:
-            raise KeyError(f"event {envelope['event_id']} ({cls.__name__}): data has no {name}")
-        values[name] = convert(value) if convert is not None and value is not None and value is not default else value
-    return cls(uuid.UUID(envelope["event_id"]), **values)
+    data["event_id"] = envelope["event_id"]
+    try:
+        return msgspec.convert(data, cls)  # text to dates and UUIDs; fields not declared are not read
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"event {envelope['event_id']} ({cls.__name__}): {exc}") from exc
 
 
 E = TypeVar("E", bound=Event)

@@ -3,6 +3,7 @@ producers wrote it (fields added later take the default those events meant), ign
 fields they do not use, skip types nobody consumes, and refuse a record that lacks a
 field every version wrote."""
 
+import gc
 import uuid
 from datetime import UTC, date, datetime
 
@@ -93,12 +94,24 @@ def test_a_canonical_admission_carries_its_incubator_and_an_intake_one_reads_wit
     )
 
 
-def test_a_type_nobody_consumes_is_skipped_and_a_record_missing_a_field_is_refused() -> None:
+def test_a_type_nobody_consumes_is_skipped_and_a_record_that_does_not_fit_is_refused() -> None:
     assert incoming.decode(raw("AwardDeclined", {"rule": "EQUITY_LISTING"})) is None
-    with pytest.raises(KeyError, match="PayoutPaid\\): data has no paid_on"):
-        incoming.decode(raw("PayoutPaid", {"payout_id": str(PAYOUT), "enterprise_uscc": "E", "amount_cny": 1}))
+    paid = {"payout_id": str(PAYOUT), "enterprise_uscc": "E", "amount_cny": 1}
+    with pytest.raises(ValueError, match=r"\(PayoutPaid\): Object missing required field `paid_on`$"):
+        incoming.decode(raw("PayoutPaid", paid))
+    with pytest.raises(ValueError, match=r"\(PayoutPaid\): Expected `int`, got `str` - at `\$.amount_cny`$"):
+        incoming.decode(raw("PayoutPaid", paid | {"amount_cny": "1", "paid_on": "2016-01-02"}))
+    with pytest.raises(ValueError, match=r"\(PayoutPaid\): Invalid RFC3339 encoded date - at `\$.paid_on`$"):
+        incoming.decode(raw("PayoutPaid", paid | {"paid_on": "2016-02-30"}))
     with pytest.raises(TypeError, match="data is not an object"):
         incoming.decode(orjson.dumps({"event_id": str(EVENT), "event_type": "PayoutPaid", "data": [1]}))
+
+
+def test_decoded_events_are_frozen_and_left_to_reference_counting() -> None:
+    event = incoming.HighTechCertified(EVENT, "U", date(2016, 1, 1), "GR1")
+    with pytest.raises(AttributeError):
+        event.uscc = "V"  # type: ignore[misc]
+    assert gc.is_tracked(event) is False  # no cycles in an event: the collector skips them
 
 
 def test_a_redelivered_event_is_folded_once() -> None:

@@ -5,7 +5,6 @@ so "as of E" for year Y is a sum over `cohort = Y, day <= E`: arrival order neve
 matters, and a late fact only moves the contributions of its own enterprise.
 """
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -42,7 +41,7 @@ TARGETED: Final = tuple(LABELS_ZH)
 # The college-student target covers the plan's whole period, not one year.
 COLLEGE_PERIOD: Final = (date(2015, 1, 1), date(2017, 12, 31))
 
-Contributions = Counter[tuple[str, int, date]]
+Contributions = dict[tuple[str, int, date], int]  # (metric, cohort, day) -> value, no zeros
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,26 +81,29 @@ def enterprise_contributions(
     metrics (cohort = each year with an admission) count from the first admission of that
     year on; certifications, listings, transfers and graduations count on their dates.
     """
-    out: Contributions = Counter()
+    out: Contributions = {}
+
+    def count(metric: str, cohort: int, on: date, value: int = 1) -> None:
+        out[(metric, cohort, on)] = out.get((metric, cohort, on), 0) + value
+
     for metric, on in dated_facts:
-        out[(metric, on.year, on)] += 1
-    if registered_on is None:
-        return Counter({k: v for k, v in out.items() if v != 0})
-    out[(NEW_ENTERPRISES, registered_on.year, registered_on)] += 1
-    out[(COLLEGE_STUDENT_FOUNDERS, registered_on.year, registered_on)] += founders
-    steps = employment_steps(reports)
-    for on, delta in steps:
-        out[(JOBS, registered_on.year, max(on, registered_on))] += delta
-    for year in sorted({a.year for a in admissions}):
-        first = min(a for a in admissions if a.year == year)
-        out[(RESIDENT_ENTERPRISES, year, first)] += 1
+        count(metric, on.year, on)
+    if registered_on is not None:
+        count(NEW_ENTERPRISES, registered_on.year, registered_on)
+        count(COLLEGE_STUDENT_FOUNDERS, registered_on.year, registered_on, founders)
+        steps = employment_steps(reports)
         for on, delta in steps:
-            out[(RESIDENT_JOBS, year, max(on, first))] += delta
-    return Counter({k: v for k, v in out.items() if v != 0})
+            count(JOBS, registered_on.year, max(on, registered_on), delta)
+        first_each_year = {a.year: a for a in sorted(admissions, reverse=True)}  # the earliest wins
+        for year, first in sorted(first_each_year.items()):
+            count(RESIDENT_ENTERPRISES, year, first)
+            for on, delta in steps:
+                count(RESIDENT_JOBS, year, max(on, first), delta)
+    return {k: v for k, v in out.items() if v != 0}
 
 
 def diff(old: Contributions, new: Contributions) -> Contributions:
-    changes: Contributions = Counter()
+    changes: Contributions = {}
     for key in old.keys() | new.keys():
         delta = new.get(key, 0) - old.get(key, 0)
         if delta:

@@ -41,14 +41,12 @@ async def _recompute(conn: asyncpg.Connection, counters: Counter[CounterKey], us
     emptied: list[str] = []
     for u, i in (await store.load_inputs(conn, usccs)).items():
         pref = i.prefecture or UNKNOWN_PREFECTURE
-        after = dict(
-            enterprise_contributions(
-                registered_on=i.registered_on,
-                reports=i.reports,
-                admissions=i.admissions,
-                founders=i.founders,
-                dated_facts=i.dated,
-            )
+        after = enterprise_contributions(
+            registered_on=i.registered_on,
+            reports=i.reports,
+            admissions=i.admissions,
+            founders=i.founders,
+            dated_facts=i.dated,
         )
         if not move(counters, before=i.before, prefecture=pref, after=after):
             continue

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
-import orjson
+import msgspec
 
 from services.awards.ledger.domain.award_rules import BASIS_FACTS, STINT_FACT
 from services.awards.ledger.domain.facts import (
@@ -56,7 +56,7 @@ async def store_facts(
         conn,
         "facts",
         {"event_id": "uuid", "uscc": "text", "event_type": "text", "data": "jsonb"},
-        [(e.event_id, e.uscc, type(e).__name__, orjson.dumps(e).decode()) for e in inputs],
+        [(e.event_id, e.uscc, type(e).__name__, msgspec.json.encode(e).decode()) for e in inputs],
         suffix="ON CONFLICT (event_id) DO NOTHING RETURNING uscc",
     )
     if named:
