@@ -101,7 +101,7 @@ def validate(raw: bytes, *, max_bytes: int, today: date) -> ValidFact | Rejectio
 
 def _check_values(envelope: Envelope, data: Data, today: date) -> Rejection | None:
     """The first value the schema admits but the register does not, in this order."""
-    fields = {name: getattr(data, name) for name in type(data).model_fields}
+    fields: dict[str, Any] = data.__dict__  # the validated fields by name, in the model's order; read only
     return (
         _bad_uscc(fields)
         or _formula_like_name(fields)

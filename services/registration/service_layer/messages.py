@@ -72,7 +72,7 @@ def result_message(
         else None
     )
     data = {
-        "intake_event_id": who.event_id and str(who.event_id),
+        "intake_event_id": who.event_id,  # orjson writes a UUID as str() does
         "intake_source": who.source,
         "intake_event_type": who.event_type,
         "status": outcome.status.value,

@@ -196,7 +196,8 @@ def rollups(counters: Counter[CounterKey]) -> tuple[Counter[CounterKey], Counter
     monthly: Counter[CounterKey] = Counter()
     for (metric, cohort, pref, day), v in counters.items():
         if v:
+            month = day.replace(day=1)
             for p in (pref, REGION):
                 daily[(metric, cohort, p, day)] += v
-                monthly[(metric, cohort, p, day.replace(day=1))] += v
+                monthly[(metric, cohort, p, month)] += v
     return daily, monthly
