@@ -19,7 +19,7 @@ SELECT
     (SELECT array_agg(format('%s %s %s %s', column_name, data_type, is_nullable, replace(column_default, $1 || '.', ''))
                       ORDER BY ordinal_position)
        FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'outbox') AS outbox,
-    (SELECT array_agg(format('%s %s', a.attname, a.attstorage) ORDER BY a.attnum)
+    (SELECT array_agg(format('%s %s %s', a.attname, a.attstorage, a.attcompression) ORDER BY a.attnum)
        FROM pg_attribute a WHERE a.attrelid = ($1 || '.outbox')::regclass AND a.attnum > 0) AS storage,
     (SELECT reloptions FROM pg_class WHERE oid = ($1 || '.outbox')::regclass) AS vacuum,
     (SELECT t.reloptions FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid
@@ -62,5 +62,31 @@ async def test_a_schema_of_the_previous_layout_upgrades_to_the_fresh_one(infra: 
     assert made["triggers"] == ["outbox_notify"] and made["vacuum"] is not None
     assert [[bytes(p) for p in r["payloads"]] for r in kept] == [[b"pending"]]
     assert position == 42
-    assert {"messaging-0001-outbox", "messaging-0002-consumer-positions"} <= ids
+    assert {"messaging-0001-outbox", "messaging-0002-consumer-positions", "messaging-0003-outbox-lz4"} <= ids
     assert again == after  # nothing left to apply
+
+
+async def test_a_batch_row_of_the_outbox_is_compressed_with_lz4(infra: Infra) -> None:
+    """A consumer batch's row: thousands of messages, every array past the TOAST threshold."""
+    schema = "lz4_outbox"
+    conn = await asyncpg.connect(infra.dsn)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        await db.migrate(infra.dsn, schema=schema, directory=ROOT / "services" / "registration" / "migrations")
+        n = 4000
+        await conn.execute(
+            f"INSERT INTO {schema}.outbox (messages, topics, keys, payloads, headers) VALUES ($1, $2, $3, $4, $5)",
+            n,
+            ["xj.enterprise.events.v1"] * n,
+            [f"91650102MA{i:08d}".encode() for i in range(n)],
+            [b'{"event_type":"EnterpriseRegistered","data":{"uscc":"91650102MA%08d"}}' % i for i in range(n)],
+            ['[["event_type","EnterpriseRegistered"]]'] * n,
+        )
+        columns = ("topics", "keys", "payloads", "headers")
+        compression = await conn.fetchrow(
+            "SELECT " + ", ".join(f"pg_column_compression({c}) AS {c}" for c in columns) + f" FROM {schema}.outbox"
+        )
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        await conn.close()
+    assert dict(compression) == {"topics": "lz4", "keys": "lz4", "payloads": "lz4", "headers": "lz4"}
