@@ -5,10 +5,12 @@ is the number that has to fall, so the bench prints it per process.
 """
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK")
+SERVICES = ("registration", "awards", "reporting")
 
 
 def _stat(pid: int) -> list[str]:
@@ -64,3 +66,26 @@ def per_event_us(before: dict[str, float], after: dict[str, float], events: int)
     used = {k: (after[k] - before[k]) * 1e6 / max(events, 1) for k in before}
     used["total"] = sum(used.values())
     return used
+
+
+def cpu_by_process() -> Counter[str]:
+    """CPU jiffies so far of the stack's processes, by what they are: found by command line,
+    so a service restarted in between still counts (what exited meanwhile does not)."""
+    out: Counter[str] = Counter()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        name = next((s for s in SERVICES if f"services.{s}" in cmd), None)
+        name = name or ("kafka" if "kafka.Kafka" in cmd else "postgres" if cmd.startswith("postgres") else None)
+        if name:
+            out[name] += int(fields[11]) + int(fields[12])
+    return out
+
+
+def machine() -> tuple[int, int, int]:
+    """(busy, idle, steal) jiffies of all CPUs so far."""
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return f[0] + f[1] + f[2] + f[5] + f[6], f[3] + f[4], f[7]

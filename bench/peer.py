@@ -41,6 +41,7 @@ from uuid import UUID
 
 import asyncpg
 import orjson
+import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream import FastStream
@@ -59,6 +60,7 @@ from bench.bench_stack import (
     stack,
     stop_service,
 )
+from bench.cpu import TICK, cpu_by_process, machine
 from shared.messaging.kafka import partitions_of
 from shared.messaging.kafka_settings import kafka_options
 from simulator.history import Options, generate
@@ -219,15 +221,24 @@ async def backlog_rate(n_events: int, seed: int) -> float:
         while (done := await pipeline.registered() - before) == 0:
             await asyncio.sleep(LOOK)
         first, done_at_first = time.monotonic(), done
+        cpu0, machine0 = cpu_by_process(), machine()
         while True:
             if await pipeline.idle():
-                end = time.monotonic()
+                end, cpu1, machine1 = time.monotonic(), cpu_by_process(), machine()
                 await asyncio.sleep(LOOK)
                 if await pipeline.idle():
                     break
             await asyncio.sleep(LOOK)
         await starting
-    return (len(events) - done_at_first) / (end - first)
+    timed = len(events) - done_at_first
+    busy, idle, _ = (b - a for a, b in zip(machine0, machine1, strict=True))
+    per_event = {k: (cpu1[k] - cpu0[k]) / TICK * 1e6 / timed for k in cpu1}
+    print(
+        f"  machine busy {100 * busy / max(busy + idle, 1):.0f} %; CPU µs/event "
+        + " / ".join(f"{k} {v:.0f}" for k, v in per_event.items())
+        + f" = {sum(per_event.values()):.0f}"
+    )
+    return timed / (end - first)
 
 
 async def run(n_events: int, n_peer: int, n_warm_up: int, rounds: int) -> None:
@@ -264,7 +275,7 @@ async def run(n_events: int, n_peer: int, n_warm_up: int, rounds: int) -> None:
 
 def main() -> None:
     if sys.argv[1:] == ["serve"]:
-        asyncio.run(app.run())
+        uvloop.run(app.run())  # as `faststream run` does when uvloop is installed, and the services
         return
     stack("down")
     shutil.rmtree(STACK, ignore_errors=True)

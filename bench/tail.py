@@ -24,41 +24,19 @@ import shutil
 import tempfile
 import time
 import urllib.request
-from collections import Counter
 from pathlib import Path
 
 from bench.bench_stack import ENV, STACK, publish_simulated, stack, wait_caught_up
+from bench.cpu import cpu_by_process, machine
 from bench.steady import latency, pct
 
-SERVICES = {"registration": ENV["REGISTRATION_PORT"], "awards": ENV["AWARDS_PORT"], "reporting": ENV["REPORTING_PORT"]}
-
-
-def cpu_by_process() -> Counter[str]:
-    """CPU jiffies so far of the stack's processes, by what they are."""
-    out: Counter[str] = Counter()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        name = next((s for s in SERVICES if f"services.{s}" in cmd), None)
-        name = name or ("kafka" if "kafka.Kafka" in cmd else "postgres" if cmd.startswith("postgres") else None)
-        if name:
-            out[name] += int(fields[11]) + int(fields[12])
-    return out
-
-
-def machine() -> tuple[int, int, int]:
-    """(busy, idle, steal) jiffies of all CPUs so far."""
-    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return f[0] + f[1] + f[2] + f[5] + f[6], f[3] + f[4], f[7]
+PORTS = {"registration": ENV["REGISTRATION_PORT"], "awards": ENV["AWARDS_PORT"], "reporting": ENV["REPORTING_PORT"]}
 
 
 def scrape() -> dict[tuple[str, str], float]:
     """Counts from each service's /metrics that a stall would leave."""
     out: dict[tuple[str, str], float] = {}
-    for name, port in SERVICES.items():
+    for name, port in PORTS.items():
         token = (STACK / "metrics-token").read_text().strip()  # as the stack's Prometheus scrapes
         asked = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
         text = urllib.request.urlopen(asked, timeout=5).read().decode()
