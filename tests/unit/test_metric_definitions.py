@@ -18,6 +18,7 @@ from services.reporting.domain.metric_definitions import (
     enterprise_contributions,
 )
 from services.reporting.domain.progress import milestone_date, period_of, window
+from services.reporting.domain.projection import rollups
 from shared.contract.divisions import is_prefecture, is_valid_on, prefecture_of
 
 TODAY = date(2026, 11, 28)
@@ -137,3 +138,27 @@ def test_incremental_recompute_in_any_order_equals_the_whole(
         current = new
     whole = contributions(facts)
     assert {k: v for k, v in aggregate.items() if v} == dict(whole)
+
+
+def test_rollups_write_each_prefecture_once_and_no_region_row() -> None:
+    counters: Counter[tuple[str, int, str, date]] = Counter(
+        {
+            ("jobs", 2015, "650100", date(2015, 5, 4)): 7,
+            ("jobs", 2015, "650100", date(2015, 5, 20)): -2,
+            ("jobs", 2015, "650400", date(2015, 5, 4)): 3,
+            ("new_enterprises", 2015, "000000", date(2015, 6, 1)): 1,
+            ("jobs", 2015, "650100", date(2015, 6, 1)): 0,  # moved and moved back: nothing to write
+        }
+    )
+    daily, monthly = rollups(counters)
+    assert daily == {
+        ("jobs", 2015, "650100", date(2015, 5, 4)): 7,
+        ("jobs", 2015, "650100", date(2015, 5, 20)): -2,
+        ("jobs", 2015, "650400", date(2015, 5, 4)): 3,
+        ("new_enterprises", 2015, "000000", date(2015, 6, 1)): 1,
+    }
+    assert monthly == {
+        ("jobs", 2015, "650100", date(2015, 5, 1)): 5,
+        ("jobs", 2015, "650400", date(2015, 5, 1)): 3,
+        ("new_enterprises", 2015, "000000", date(2015, 6, 1)): 1,
+    }

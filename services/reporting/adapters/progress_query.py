@@ -26,15 +26,16 @@ _PER_YEAR = (
 
 
 # Sum whole months from the monthly rollup and the days of the last month from the daily
-# one: at most ~12 + 31 rows per metric and prefecture, whatever the history's size.
+# one: at most ~12 + 31 rows per metric and prefecture, whatever the history's size. The
+# region's figure sums every prefecture's rows (UNKNOWN_PREFECTURE's too) under REGION.
 _RANGE_SUM = """
-SELECT prefecture, metric, sum(value)::bigint AS v FROM (
+SELECT {label} AS prefecture, metric, sum(value)::bigint AS v FROM (
     SELECT prefecture, metric, value FROM monthly_counters
-    WHERE metric = ANY($1::text[]) AND ($2::int IS NULL OR cohort = $2) AND prefecture {pref}
+    WHERE metric = ANY($1::text[]) AND ($2::int IS NULL OR cohort = $2) AND {where}
       AND month >= date_trunc('month', $3::date) AND month < date_trunc('month', $4::date)
     UNION ALL
     SELECT prefecture, metric, value FROM daily_counters
-    WHERE metric = ANY($1::text[]) AND ($2::int IS NULL OR cohort = $2) AND prefecture {pref}
+    WHERE metric = ANY($1::text[]) AND ($2::int IS NULL OR cohort = $2) AND {where}
       AND day >= greatest($3::date, date_trunc('month', $4::date)::date) AND day <= $4
 ) s GROUP BY 1, 2
 """
@@ -44,12 +45,11 @@ async def actuals(conn: asyncpg.Connection, w: Window, *, prefecture: str | None
     """{prefecture: {metric: actual}}: the region-wide row for prefecture=None, one
     prefecture's row, or (prefecture="all") every prefecture's row."""
     if prefecture is None:
-        where, args = "= $5", [REGION]
+        sql, args = _RANGE_SUM.format(label="$5::text", where="TRUE"), [REGION]
     elif prefecture == "all":
-        where, args = "<> $5", [REGION]
+        sql, args = _RANGE_SUM.format(label="prefecture", where="TRUE"), []
     else:
-        where, args = "= $5", [prefecture]
-    sql = _RANGE_SUM.format(pref=where)
+        sql, args = _RANGE_SUM.format(label="prefecture", where="prefecture = $5"), [prefecture]
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     # Every per-year metric's window is [Y-01-01, E] within its cohort (business dates).
     for r in await conn.fetch(sql, list(_PER_YEAR), w.year, w.start, w.end, *args):

@@ -18,7 +18,7 @@ from shared.contract import incoming as in_
 from shared.contract.divisions import prefecture_of
 
 UNKNOWN_PREFECTURE = "000000"  # facts about an enterprise whose registration has not arrived
-REGION = "*"  # the region-wide counter row beside the per-prefecture rows
+REGION = "*"  # the region-wide sum of every prefecture's counters, as read
 CounterKey = tuple[str, int, str, date]  # metric, cohort, prefecture, day
 # An enterprise's contributions: (metric, cohort, day) -> value
 Entries = dict[tuple[str, int, date], int]
@@ -191,13 +191,13 @@ def move(counters: Counter[CounterKey], *, before: tuple[str, Entries] | None, p
 
 
 def rollups(counters: Counter[CounterKey]) -> tuple[Counter[CounterKey], Counter[CounterKey]]:
-    """(daily, monthly) increments, per prefecture and region-wide (REGION)."""
+    """(daily, monthly) increments per prefecture. The region's figure is the sum of every
+    prefecture's at read time (a handful of rows per metric), not a row of its own that
+    every increment would write twice."""
     daily: Counter[CounterKey] = Counter()
     monthly: Counter[CounterKey] = Counter()
     for (metric, cohort, pref, day), v in counters.items():
         if v:
-            month = day.replace(day=1)
-            for p in (pref, REGION):
-                daily[(metric, cohort, p, day)] += v
-                monthly[(metric, cohort, p, month)] += v
+            daily[(metric, cohort, pref, day)] = v
+            monthly[(metric, cohort, pref, day.replace(day=1))] += v
     return daily, monthly
