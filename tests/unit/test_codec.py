@@ -6,9 +6,10 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 
-from shared.contract.codec import encode_envelope
+from shared.contract.codec import dumps, encode_envelope
 
 
 @pytest.mark.parametrize(
@@ -31,3 +32,11 @@ def test_envelope_text_is_str_and_isoformat(occurred_at: datetime) -> None:
         "source": "s",
         "data": {"a": 1},
     }
+
+
+def test_dumps_gives_exactly_orjsons_bytes() -> None:
+    value = {"id": uuid.UUID("6f1d3c52-8e0b-4f5a-9a51-2015041600aa"), "name": "新疆某某科技有限公司", "n": [1, None]}
+    raw = dumps(value)
+    assert type(raw) is bytes
+    assert raw == orjson.dumps(value)
+    assert raw == '{"id":"6f1d3c52-8e0b-4f5a-9a51-2015041600aa","name":"新疆某某科技有限公司","n":[1,null]}'.encode()

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
+from stdnum.cn import uscc as uscc_check
 
 from services.registration.domain.authority import Authority, authorise
 from services.registration.domain.intake import identity_of
@@ -128,6 +129,20 @@ def test_lower_case_uscc_is_refused_though_the_check_character_matches() -> None
     checked = check(f.enterprise(USCC.lower()))
     assert isinstance(checked, Rejection)
     assert checked.code is IntakeError.INVALID_USCC
+
+
+def test_a_uscc_in_full_width_digits_is_refused_though_the_library_reads_it_as_valid() -> None:
+    """Its ASCII twin names the same enterprise: stored under a second key, it would be a
+    second enterprise with awards of its own."""
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in USCC)
+    assert full_width != USCC and uscc_check.is_valid(full_width)
+    checked = check(f.enterprise(full_width))
+    assert checked == Rejection(
+        IntakeError.INVALID_USCC,
+        f"uscc {full_width!r} is not a valid unified social credit code (GB 32100-2015)",
+        (FieldError("data.uscc", "invalid USCC check character or alphabet"),),
+    )
+    assert isinstance(check(f.enterprise(USCC)), ValidFact)
 
 
 def test_a_date_after_today_is_inconsistent() -> None:

@@ -135,8 +135,10 @@ class BatchRegistry:
     async def extend(self, conn: asyncpg.Connection, *, event_ids: Iterable[uuid.UUID], facts: Sequence[Data]) -> None:
         """Fetch what `facts` may refer to and is not loaded yet (used again for released facts)."""
         ids = [i for i in set(event_ids) if i not in self.seen]
-        usccs = list({u for f in facts if (u := getattr(f, "uscc", None))} - self.enterprises)
-        incubator_ids = list({i for f in facts if (i := getattr(f, "incubator_id", None))} - set(self.incubators))
+        # A model's fields are its __dict__: a getattr on a model without the field raises
+        # inside pydantic's __getattr__ first.
+        usccs = list({u for f in facts if (u := f.__dict__.get("uscc"))} - self.enterprises)
+        incubator_ids = list({i for f in facts if (i := f.__dict__.get("incubator_id"))} - set(self.incubators))
         platform_ids = [f.platform_id for f in facts if isinstance(f, ServicePlatformRegistered)]
         if ids:
             await self._load_seen(conn, ids)

@@ -3,8 +3,8 @@ became of it. Pure."""
 
 import contextlib
 import uuid
-from dataclasses import dataclass
 
+import msgspec
 import orjson
 
 from services.registration.domain.validation import Rejection
@@ -13,8 +13,8 @@ from shared.contract.enums import IntakeStatus
 HTTP_TOPIC = "http:/v1/events"
 
 
-@dataclass(frozen=True, slots=True)
-class Incoming:
+# Structs (their __init__ is C), not dataclasses: each is built once or more per message.
+class Incoming(msgspec.Struct, frozen=True, gc=False):
     """One intake message as it arrived, from Kafka or HTTP."""
 
     raw: bytes
@@ -32,15 +32,13 @@ class Incoming:
         return self.topic == HTTP_TOPIC
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(msgspec.Struct, frozen=True, gc=False):
     event_id: uuid.UUID | None
     source: str | None
     event_type: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True, gc=False):
     status: IntakeStatus
     event_id: uuid.UUID | None = None
     rejection: Rejection | None = None

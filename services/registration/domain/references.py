@@ -2,9 +2,10 @@
 park it until its reference arrives, or reject it. Pure: the registry is seen through the `RegistryView` protocol.
 """
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
+
+import msgspec
 
 from services.registration.domain.validation import FieldError, Rejection, ValidFact
 from shared.contract.enums import IntakeError
@@ -31,16 +32,14 @@ class RegistryView(Protocol):
     def xjee_listing_dates(self, uscc: str) -> list[date]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Apply:
+class Apply(msgspec.Struct, frozen=True, gc=False):  # one per accepted fact: a C __init__
     """Record the fact; `incubator` carries event state for admissions and graduations."""
 
     incubator: IncubatorState | None = None
     admitted_on: date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Park:
+class Park(msgspec.Struct, frozen=True, gc=False):
     waiting_for: str
     reason: str
 

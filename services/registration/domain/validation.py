@@ -11,6 +11,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+import msgspec
 import orjson
 from pydantic import ValidationError
 from stdnum.cn import uscc as uscc_check
@@ -35,8 +36,7 @@ class Rejection:
     errors: tuple[FieldError, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ValidFact:
+class ValidFact(msgspec.Struct, frozen=True, gc=False):  # one per valid message: a C __init__
     envelope: Envelope
     data: Data
     content_hash: bytes
@@ -172,9 +172,13 @@ def _bad_division(event_type: str, fields: dict[str, Any]) -> Rejection | None:
 
 @lru_cache(maxsize=200_000)  # the same codes recur in every fact about an enterprise
 def _uscc_ok(value: str) -> bool:
+    # stdnum reads lower case, full-width digits and dashes by normalising them first; the
+    # registry keys on the exact string, so only the code's own form is taken: a second
+    # spelling of one code would be a second enterprise, with awards of its own.
+    if not (value.isascii() and value.isalnum() and value == value.upper()):
+        return False
     try:
         uscc_check.validate(value)
     except UsccError:
         return False
-    # stdnum accepts lower case by normalising; the registry keys on the exact string.
-    return value == value.upper() and value.isalnum()
+    return True
