@@ -75,7 +75,7 @@ class Replay:
             "certified while incubated",
         )
         async with self.pool.acquire() as conn, conn.transaction():
-            await ledger.write_changes(conn, self.uscc, Changes((Issue(self.payout.payout_id, owed),), (), (), ()))
+            await ledger.write_changes(conn, [(self.uscc, Changes((Issue(self.payout.payout_id, owed),), (), (), ()))])
 
     async def confirm(self, line: str) -> str:
         answer = await confirmations.import_confirmation(self.pool, CAROL, (HEADER + line).encode())
@@ -101,7 +101,7 @@ class Replay:
         elif rule == "reverse":
             reversal = Reversal(self.payout, "OUTSIDE_WINDOW", "graduated too early")
             async with self.pool.acquire() as conn, conn.transaction():
-                await ledger.write_changes(conn, self.uscc, Changes((), (reversal,), (), ()))
+                await ledger.write_changes(conn, [(self.uscc, Changes((), (reversal,), (), ()))])
                 reversed_ = PayoutsReversed(((self.uscc, reversal),))
                 await outbox.enqueue(conn, await disbursement.after_reversals(conn, reversed_))
         elif rule == "bank_pays":

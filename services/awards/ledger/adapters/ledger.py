@@ -179,50 +179,60 @@ async def load_declines(conn: asyncpg.Connection, usccs: list[str]) -> dict[str,
     return declined
 
 
-async def write_changes(conn: asyncpg.Connection, uscc: str, changes: Changes) -> None:
+async def write_changes(conn: asyncpg.Connection, changes: Sequence[tuple[str, Changes]]) -> None:
+    """A batch's ledger changes, enterprise by enterprise, one statement per kind of change
+    for the whole batch: a statement per enterprise was a round trip each."""
     # Reversals first: the partial unique index then admits the replacement payout.
-    if changes.reverse:
+    reversals = [(r.payout.payout_id, r.reason_code, r.explanation) for _, c in changes for r in c.reverse]
+    if reversals:
         await conn.executemany(
             "UPDATE payouts SET status = 'reversed', reversal_reason = $2, reversal_explanation = $3 "
             "WHERE payout_id = $1 AND status = 'issued'",
-            [(r.payout.payout_id, r.reason_code, r.explanation) for r in changes.reverse],
+            reversals,
         )
-    if changes.issue:
+    issued = [
+        (
+            i.payout_id,
+            uscc,
+            i.owed.rule.value,
+            i.owed.recipient_role.value,
+            i.owed.recipient_uscc,
+            i.owed.recipient_name,
+            i.owed.incubator_id,
+            i.owed.amount_cny,
+            i.owed.basis_event_id,
+            i.owed.basis_date,
+            i.owed.explanation,
+            i.owed.funding,
+            i.owed.policy_version,
+            i.top_up_of,
+        )
+        for uscc, c in changes
+        for i in c.issue
+    ]
+    if issued:
         await conn.executemany(
             "INSERT INTO payouts (payout_id, enterprise_uscc, rule, recipient_role, recipient_uscc, recipient_name, "
             "incubator_id, amount_cny, basis_event_id, basis_date, explanation, status, funding, policy_version, "
             "top_up_of, enterprise_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'issued', $12, $13, "
             "$14, (SELECT name FROM enterprises WHERE uscc = $2))",
-            [
-                (
-                    i.payout_id,
-                    uscc,
-                    i.owed.rule.value,
-                    i.owed.recipient_role.value,
-                    i.owed.recipient_uscc,
-                    i.owed.recipient_name,
-                    i.owed.incubator_id,
-                    i.owed.amount_cny,
-                    i.owed.basis_event_id,
-                    i.owed.basis_date,
-                    i.owed.explanation,
-                    i.owed.funding,
-                    i.owed.policy_version,
-                    i.top_up_of,
-                )
-                for i in changes.issue
-            ],
+            issued,
         )
-    if changes.new_declines:
+    declined = [
+        (uscc, d.rule.value, d.basis_event_id, d.reason.value, d.explanation)
+        for uscc, c in changes
+        for d in c.new_declines
+    ]
+    if declined:
         await conn.executemany(
             "INSERT INTO declines VALUES ($1, $2, $3, $4, $5) ON CONFLICT (enterprise_uscc, rule, basis_event_id) "
             "DO UPDATE SET reason_code = excluded.reason_code, explanation = excluded.explanation",
-            [(uscc, d.rule.value, d.basis_event_id, d.reason.value, d.explanation) for d in changes.new_declines],
+            declined,
         )
-    if changes.cleared_declines:
+    cleared = [(uscc, rule.value, basis) for uscc, c in changes for rule, basis in c.cleared_declines]
+    if cleared:
         await conn.executemany(
-            "DELETE FROM declines WHERE enterprise_uscc = $1 AND rule = $2 AND basis_event_id = $3",
-            [(uscc, rule.value, basis) for rule, basis in changes.cleared_declines],
+            "DELETE FROM declines WHERE enterprise_uscc = $1 AND rule = $2 AND basis_event_id = $3", cleared
         )
 
 

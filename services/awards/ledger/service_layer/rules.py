@@ -52,6 +52,7 @@ async def decide_and_reconcile(
     out: list[OutgoingMessage] = []
     reversed_: list[tuple[str, Reversal]] = []
     recovered: list[tuple[str, Recovery]] = []
+    changed: list[tuple[str, Changes]] = []
     for uscc in usccs:
         with trace_context.step("awards decide", trace_context.of_key(uscc.encode())) as decided:
             decision = decide(facts[uscc], versions)
@@ -67,10 +68,13 @@ async def decide_and_reconcile(
             trace_context.describe(rule_outcomes, changes)
         if changes.empty:
             continue
-        await ledger.write_changes(conn, uscc, changes)
+        changed.append((uscc, changes))
         out += award_messages(uscc, changes, decided)
         reversed_ += [(uscc, r) for r in changes.reverse]
         recovered += [(uscc, r) for r in changes.recover]
+    # One enterprise's changes touch only its own payouts and declines (money_left above
+    # reads no other's), so the whole batch's are written together.
+    await ledger.write_changes(conn, changed)
     # After the reversals' row locks: an approval or a payment of the same payout waits.
     out += await follow_up(conn, [PayoutsReversed(tuple(reversed_)), PaidAwardsLowered(tuple(recovered))])
     await outbox.enqueue(conn, out)
