@@ -261,6 +261,7 @@ def main() -> None:
         asyncio.run(run())
         if os.environ.get("BENCH_TRACING", "1") != "0":
             with_zipkin()
+            stack("up")  # Zipkin, which the stack starts (and the traced runs read the pid of)
             asyncio.run(tracing_cost(int(os.environ.get("BENCH_TRACING_EVENTS", "20000"))))
     finally:
         stack("down")
