@@ -73,11 +73,12 @@ def connection_lost(exc: BaseException | None) -> bool:
 
 
 # The services look rows up by key for a whole batch at once (`unnest($1) JOIN t USING
-# (key)`). At PostgreSQL's default random_page_cost (4, a spinning disk's), the planner
-# prices 2,000 index probes above reading the whole table, and from about 100,000 rows on
-# it hashes the table instead: a cost per batch that grows with history (38.9 against
-# 2.5 ms for 2,000 keys on 138,000 intake rows). The working set is in memory, where a
-# random page costs what a sequential one does: 1.1 is PostgreSQL's advice for SSDs.
+# (key)`). At PostgreSQL's default random_page_cost (4, a spinning disk's) the planner
+# prices 2,000 index probes above reading the whole table while it holds from some tens of
+# thousands to about 180,000 intake rows, and hashes all of it for every batch: 38.9 against
+# 2.5 ms for 2,000 keys in 138,000 intake rows, the cost growing with history through that
+# range (tests/integration/test_batch_lookups.py). The working set is in memory, where a
+# random page costs about what a sequential one does: 1.1 is the usual value for SSDs.
 PLANNER_SETTINGS = {"random_page_cost": "1.1"}
 
 
