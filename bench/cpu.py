@@ -85,6 +85,23 @@ def cpu_by_process() -> Counter[str]:
     return out
 
 
+def broker_jit() -> int:
+    """CPU jiffies so far of the broker's JIT compiler threads (HotSpot's C1 and C2): what a
+    broker started minutes ago still spends compiling, and one running for a day does not."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"kafka.Kafka" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                if Path(f"/proc/{pid}/task/{tid}/comm").read_text().startswith(("C1 ", "C2 ")):
+                    fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += int(fields[11]) + int(fields[12])
+        except OSError:
+            continue
+    return total
+
+
 def machine() -> tuple[int, int, int]:
     """(busy, idle, steal) jiffies of all CPUs so far."""
     f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
