@@ -1,4 +1,4 @@
-"""A batch's lookups by key stay index probes however long the history (shared/process/db.py
+"""A batch's lookups by key stay btree probes however long the history (shared/process/db.py
 PLANNER_SETTINGS): every service reads what a batch needs as `unnest($1) JOIN t USING
 (key)`. At PostgreSQL's default random_page_cost the planner prices 2,000 index probes
 above reading the whole table while it holds from some tens of thousands to about 180,000
@@ -11,8 +11,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.awards.ledger.adapters.ledger import LEDGER_LOOKUP
 from shared.process import db
-from tests.support.stack import Infra
+from tests.support.stack import ROOT, Infra
 
 pytestmark = pytest.mark.integration
 
@@ -59,3 +60,40 @@ async def test_a_batch_of_keys_probes_the_index_of_a_long_history(infra: Infra, 
         await pool.close()
     assert as_the_services_plan == {"Index Scan"}
     assert at_the_default == {"Seq Scan"}  # why the setting exists: the whole history hashed per batch
+
+
+AWARDS_MIGRATIONS = ROOT / "services" / "awards" / "migrations"
+
+
+def indexes(plan: Any) -> set[str]:
+    """The indexes a JSON plan reads."""
+    found = {plan["Index Name"]} if "Index Name" in plan else set()
+    for child in plan.get("Plans", ()):
+        found |= indexes(child)
+    return found
+
+
+async def test_the_ledger_lookup_probes_the_btree_before_payouts_are_analyzed(infra: Infra, schema: str) -> None:
+    """A trigram index answers `=` too: the approvals' code search must not lend one to the
+    ledger's per-batch lookup (migration 0018), which probed it at ~1 ms a key while payouts
+    had not been analyzed yet, as on a fresh deployment."""
+    await db.migrate(infra.dsn, schema=schema, directory=AWARDS_MIGRATIONS)
+    pool = await db.create_pool(infra.dsn, schema=schema, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO payouts (payout_id, enterprise_uscc, rule, recipient_role, recipient_uscc, "
+                "recipient_name, incubator_id, amount_cny, basis_event_id, basis_date, explanation, status) "
+                "SELECT gen_random_uuid(), '91650100MA' || lpad(i::text, 8, '0'), 'HIGH_TECH_CERTIFICATION', "
+                "'enterprise', '91650100MA' || lpad(i::text, 8, '0'), 'x', 'inc', 100000, gen_random_uuid(), "
+                "'2016-01-01', 'x', 'issued' FROM generate_series(1, 1000) i"
+            )
+            # The plan asyncpg's prepared statement settles on after its first five executions.
+            await conn.execute("SET plan_cache_mode = force_generic_plan")
+            await conn.execute(f"PREPARE ledger(text[]) AS {LEDGER_LOOKUP}")
+            (explained,) = json.loads(
+                await conn.fetchval("EXPLAIN (FORMAT JSON) EXECUTE ledger('{91650100MA00000001}')")
+            )
+    finally:
+        await pool.close()
+    assert indexes(explained["Plan"]) == {"payouts_enterprise"}

@@ -34,7 +34,7 @@ def owed_where(f: OwedFilter, first: int = 1) -> tuple[str, list[object]]:
         clauses.append(f"p.amount_cny <= {arg(f.max_amount_cny)}")
     if f.text is not None:
         # Part of a name (either case) or of a code (upper case), taken literally. The
-        # candidates come from the payouts' trigram indexes (migrations 0011, 0017) before
+        # candidates come from the payouts' trigram indexes (migrations 0011, 0017, 0018) before
         # anything is joined or ordered; the enterprise's name brings its operators' payouts too.
         if len(f.text) < TRIGRAM:
             # No trigram to look up: an index would hand back every payout to recheck, so
@@ -49,8 +49,8 @@ def owed_where(f: OwedFilter, first: int = 1) -> tuple[str, list[object]]:
             clauses.append(
                 "p.payout_id IN ("
                 f"SELECT x.payout_id FROM payouts x WHERE lower(x.enterprise_name) LIKE {name} "
-                f"OR lower(x.recipient_name) LIKE {name} OR x.enterprise_uscc LIKE {code} "
-                f"OR x.recipient_uscc LIKE {code})"
+                f"OR lower(x.recipient_name) LIKE {name} OR upper(x.enterprise_uscc) LIKE {code} "
+                f"OR upper(x.recipient_uscc) LIKE {code})"
             )
     return " AND ".join(clauses), args
 

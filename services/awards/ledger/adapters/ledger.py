@@ -115,12 +115,14 @@ def fact_of(r: asyncpg.Record) -> object:
     return Transfer(r["event_id"], r["on_date"])
 
 
+LEDGER_LOOKUP = (
+    "SELECT * FROM unnest($1::text[]) AS k(enterprise_uscc) JOIN payouts USING (enterprise_uscc) ORDER BY seq"
+)
+
+
 async def load_ledger(conn: asyncpg.Connection, usccs: list[str]) -> dict[str, list[LedgerPayout]]:
     ledger: dict[str, list[LedgerPayout]] = defaultdict(list)
-    for r in await conn.fetch(
-        "SELECT * FROM unnest($1::text[]) AS k(enterprise_uscc) JOIN payouts USING (enterprise_uscc) ORDER BY seq",
-        usccs,
-    ):
+    for r in await conn.fetch(LEDGER_LOOKUP, usccs):
         ledger[r["enterprise_uscc"]].append(
             LedgerPayout(
                 r["payout_id"],
