@@ -24,8 +24,17 @@ from stack.layout import ROOT
 
 STACK = ROOT / ".local" / "bench"
 # The plain one-node stack at the services' own progress interval (2 s), on ports of its own.
+# BENCH_PG_STANDBY=1: PostgreSQL as deployed (compose), a primary with a synchronous standby,
+# both on this machine's cores.
 HANDLE = StackHandle(
-    STACK, kafka_port=30192, service_port=30800, pg_port=30432, env={"PROGRESS_PUBLISH_INTERVAL_SECONDS": "2"}
+    STACK,
+    kafka_port=30192,
+    service_port=30800,
+    pg_port=30432,
+    env={
+        "PROGRESS_PUBLISH_INTERVAL_SECONDS": "2",
+        **({"PG_STANDBY": "1"} if os.environ.get("BENCH_PG_STANDBY") == "1" else {}),
+    },
 )
 ENV = HANDLE.env
 BOOTSTRAP = "127.0.0.1:30192"

@@ -29,6 +29,9 @@ RESULT line gives the median of the rounds' ratios (the goal: ≥ 15), and the l
 ratio to the first round's peer.
 
     BENCH_EVENTS=40000 PEER_EVENTS=5000 BENCH_WARMUP_EVENTS=20000 PEER_ROUNDS=3 python -m bench.peer
+
+BENCH_PG_STANDBY=1 runs both on PostgreSQL as deployed: a primary whose every commit waits
+for a synchronous standby's disk (the standby on the same cores).
 """
 
 import asyncio
